@@ -1,0 +1,24 @@
+/* cli: the hmrec command and its subcommands; the only place that exits or prints
+ * directly. Each subcommand lives in cmd_<name>.c and is listed in main.c's table. */
+#ifndef HM_CLI_H
+#define HM_CLI_H
+
+#include "core/core.h"
+
+/* A subcommand: argv[0] is the subcommand's name; returns the process exit code. */
+typedef int (*cli_cmd_fn)(int argc, char **argv);
+
+/* Prints "hmrec: error: <hm_last_error()>" to stderr and returns exit code 1. */
+int cli_fail(void);
+/* Prints "hmrec <cmd>: <message>" (usage problems) and returns exit code 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Parses a non-negative integer option value or fails with a usage error (returns -1). */
+int cli_parse_long(const char *cmd, const char *opt, const char *s, long *out);
+
+/* Installs the log and progress hooks: a bar on a terminal, plain lines otherwise.
+ * quiet: only warnings and errors. */
+void cli_ui_init(int quiet);
+
+int cmd_version(int argc, char **argv);
+
+#endif

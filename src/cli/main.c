@@ -1,0 +1,74 @@
+/* hmrec: entry point and subcommand table. */
+#include "cli.h"
+
+#include <locale.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const struct {
+    const char *name;
+    cli_cmd_fn run;
+    const char *summary;
+} commands[] = {
+    {"version", cmd_version, "print the version and the BLAS kernel in use"},
+};
+
+#define N_COMMANDS (sizeof commands / sizeof commands[0])
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: hmrec <command> [options]\n\ncommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        fprintf(out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'hmrec <command> --help' describes a command's options.\n"
+                 "Environment: HMREC_THREADS (worker threads), HMREC_DEBUG (debug log lines).\n");
+}
+
+/* OpenBLAS reads OPENBLAS_CORETYPE only when it is loaded: when this CPU needs a core
+ * type that the user has not set, set it and start again (once). */
+static void ensure_blas_coretype(char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE") || getenv("HMREC_NO_REEXEC"))
+        return;
+    const char *want = hm_blas_wanted_coretype();
+    if (!want)
+        return;
+    setenv("OPENBLAS_CORETYPE", want, 1);
+    setenv("HMREC_NO_REEXEC", "1", 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed: carry on with whatever kernel OpenBLAS picked */
+}
+
+int cmd_version(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("hmrec 0.1.0\nblas kernel: %s (OPENBLAS_CORETYPE=%s)\nthreads: %d\n",
+           hm_blas_corename(), getenv("OPENBLAS_CORETYPE") ? getenv("OPENBLAS_CORETYPE") : "",
+           hm_threads());
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    ensure_blas_coretype(argv);
+    setlocale(LC_ALL, "C");
+    const char *t = getenv("HMREC_THREADS");
+    if (t && atoi(t) > 0)
+        hm_threads_set(atoi(t));
+    if (argc < 2 || !strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version"))
+        return cmd_version(argc - 1, argv + 1);
+    int quiet = getenv("HMREC_QUIET") != NULL;
+    cli_ui_init(quiet);
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "hmrec: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

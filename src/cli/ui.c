@@ -1,0 +1,111 @@
+/* Terminal user interface: log lines and progress (a bar on a terminal, plain lines at
+ * most every 10% or 10 s when stderr is not a terminal). */
+#include "cli.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static int ui_quiet, ui_tty, bar_open;
+static double last_plain_s;
+static int last_plain_pct = -1;
+
+int cli_fail(void)
+{
+    if (bar_open) {
+        fputc('\n', stderr);
+        bar_open = 0;
+    }
+    const char *msg = hm_last_error();
+    fprintf(stderr, "hmrec: error: %s\n", *msg ? msg : "unknown error");
+    return 1;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "hmrec %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see 'hmrec %s --help')\n", cmd);
+    return 2;
+}
+
+int cli_parse_long(const char *cmd, const char *opt, const char *s, long *out)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (!*s || *end || v < 0) {
+        cli_usage_error(cmd, "%s expects a non-negative integer, found \"%s\"", opt, s);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void log_hook(int level, const char *msg, void *ud)
+{
+    (void)ud;
+    if (ui_quiet && level > HM_LOG_WARN)
+        return;
+    if (level == HM_LOG_DEBUG && !getenv("HMREC_DEBUG"))
+        return;
+    if (bar_open) {
+        fputs("\r\033[K", stderr);
+        bar_open = 0;
+    }
+    const char *tag = level == HM_LOG_ERROR ? "error: " : level == HM_LOG_WARN ? "warning: " : "";
+    fprintf(stderr, "%s%s\n", tag, msg);
+}
+
+static void progress_hook(const char *label, uint64_t done, uint64_t total, double secs,
+                          int finished, void *ud)
+{
+    (void)ud;
+    if (ui_quiet)
+        return;
+    double frac = total ? (double)done / (double)total : 0.0;
+    if (frac > 1.0)
+        frac = 1.0;
+    if (ui_tty) {
+        char bar[31];
+        int fill = (int)(frac * 30);
+        for (int i = 0; i < 30; i++)
+            bar[i] = i < fill ? '#' : '.';
+        bar[30] = '\0';
+        double eta = frac > 0.01 && !finished ? secs / frac - secs : 0;
+        fprintf(stderr, "\r\033[K%-24s [%s] %5.1f%%  %6.1fs", label, bar, frac * 100, secs);
+        if (eta > 0)
+            fprintf(stderr, "  eta %.0fs", eta);
+        bar_open = 1;
+        if (finished) {
+            fputc('\n', stderr);
+            bar_open = 0;
+        }
+        return;
+    }
+    int pct = (int)(frac * 100);
+    if (finished) {
+        fprintf(stderr, "%s: done in %.1fs\n", label, secs);
+        last_plain_pct = -1;
+        last_plain_s = 0;
+    } else if (done == 0) {
+        fprintf(stderr, "%s: started\n", label);
+        last_plain_pct = 0;
+        last_plain_s = 0;
+    } else if (pct / 10 > last_plain_pct / 10 || secs - last_plain_s >= 10) {
+        fprintf(stderr, "%s: %d%% (%.1fs)\n", label, pct, secs);
+        last_plain_pct = pct;
+        last_plain_s = secs;
+    }
+}
+
+void cli_ui_init(int quiet)
+{
+    ui_quiet = quiet;
+    ui_tty = isatty(STDERR_FILENO);
+    hm_log_set_hook(log_hook, NULL);
+    hm_progress_set_hook(progress_hook, NULL);
+}

@@ -1,0 +1,40 @@
+/* Which OpenBLAS kernel this CPU needs. OpenBLAS 0.3.21 does not recognise recent CPUs
+ * and falls back to generic kernels; it reads OPENBLAS_CORETYPE only when it is loaded,
+ * so the command layer sets it and re-executes itself before anything runs. */
+#include "core.h"
+
+#include <string.h>
+
+char *openblas_get_corename(void);
+
+const char *hm_blas_wanted_coretype(void)
+{
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (!f)
+        return NULL;
+    char line[8192];
+    const char *want = NULL;
+    while (fgets(line, sizeof line, f)) {
+        if (strncmp(line, "flags", 5) != 0)
+            continue;
+        /* match whole words */
+        char *tok, *save = NULL;
+        int bf16 = 0, avx512f = 0, avx2 = 0;
+        for (tok = strtok_r(strchr(line, ':') ? strchr(line, ':') + 1 : line, " \t\n", &save); tok;
+             tok = strtok_r(NULL, " \t\n", &save)) {
+            bf16 |= strcmp(tok, "avx512_bf16") == 0;
+            avx512f |= strcmp(tok, "avx512f") == 0;
+            avx2 |= strcmp(tok, "avx2") == 0;
+        }
+        want = bf16 ? "Cooperlake" : avx512f ? "SkylakeX" : avx2 ? "Haswell" : NULL;
+        break;
+    }
+    fclose(f);
+    return want;
+}
+
+const char *hm_blas_corename(void)
+{
+    const char *s = openblas_get_corename();
+    return s ? s : "unknown";
+}

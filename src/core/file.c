@@ -1,0 +1,165 @@
+/* Files: read-only maps, whole-file reads, atomic writes (temporary name + rename),
+ * directories and paths. */
+#include "core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int hm_map_file(struct hm_map *m, const char *path)
+{
+    m->data = NULL;
+    m->size = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return hm_error(HM_EIO, "could not open '%s': %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return hm_error(HM_EIO, "'%s' is not a regular file", path);
+    }
+    if (st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED) {
+            int e = errno;
+            close(fd);
+            return hm_error(HM_EIO, "could not map '%s': %s", path, strerror(e));
+        }
+        m->data = p;
+        m->size = (size_t)st.st_size;
+    }
+    close(fd);
+    return 0;
+}
+
+void hm_map_release(struct hm_map *m)
+{
+    if (m->data && m->size)
+        munmap((void *)m->data, m->size);
+    m->data = NULL;
+    m->size = 0;
+}
+
+int hm_read_file(const char *path, char **out, size_t *len)
+{
+    *out = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return hm_error(HM_EIO, "could not open '%s': %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = hm_xmalloc(cap);
+    for (;;) {
+        if (n + 1 >= cap)
+            buf = hm_xrealloc(buf, cap *= 2);
+        size_t got = fread(buf + n, 1, cap - n - 1, f);
+        n += got;
+        if (got == 0)
+            break;
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        free(buf);
+        return hm_error(HM_EIO, "could not read '%s'", path);
+    }
+    buf[n] = '\0';
+    *out = buf;
+    if (len)
+        *len = n;
+    return 0;
+}
+
+int hm_awriter_open(struct hm_awriter *w, const char *path)
+{
+    w->path = hm_xstrdup(path);
+    w->tmp = hm_xasprintf("%s.tmp.%ld", path, (long)getpid());
+    w->failed = 0;
+    w->f = fopen(w->tmp, "wb");
+    if (!w->f) {
+        int e = errno;
+        free(w->path);
+        free(w->tmp);
+        w->path = w->tmp = NULL;
+        return hm_error(HM_EIO, "could not create '%s': %s", path, strerror(e));
+    }
+    return 0;
+}
+
+int hm_awriter_write(struct hm_awriter *w, const void *data, size_t len)
+{
+    if (w->failed)
+        return HM_EIO;
+    if (len && fwrite(data, 1, len, w->f) != len) {
+        w->failed = 1;
+        return hm_error(HM_EIO, "could not write '%s': %s", w->path, strerror(errno));
+    }
+    return 0;
+}
+
+static void awriter_release(struct hm_awriter *w)
+{
+    free(w->path);
+    free(w->tmp);
+    w->path = w->tmp = NULL;
+    w->f = NULL;
+}
+
+int hm_awriter_commit(struct hm_awriter *w)
+{
+    int bad = w->failed || fflush(w->f) != 0 || ferror(w->f);
+    int e = errno;
+    if (!bad && fsync(fileno(w->f)) != 0 && errno != EINVAL)
+        bad = 1, e = errno;
+    if (fclose(w->f) != 0 && !bad)
+        bad = 1, e = errno;
+    if (!bad && rename(w->tmp, w->path) != 0)
+        bad = 1, e = errno;
+    int rc = 0;
+    if (bad) {
+        unlink(w->tmp);
+        rc = hm_error(HM_EIO, "could not write '%s': %s", w->path, strerror(e));
+    }
+    awriter_release(w);
+    return rc;
+}
+
+void hm_awriter_abort(struct hm_awriter *w)
+{
+    if (!w->f)
+        return;
+    fclose(w->f);
+    unlink(w->tmp);
+    awriter_release(w);
+}
+
+int hm_mkdirs(const char *path)
+{
+    char *p = hm_xstrdup(path);
+    for (char *s = p + 1; *s; s++) {
+        if (*s != '/')
+            continue;
+        *s = '\0';
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            int e = errno;
+            int rc = hm_error(HM_EIO, "could not create directory '%s': %s", p, strerror(e));
+            free(p);
+            return rc;
+        }
+        *s = '/';
+    }
+    int rc = 0;
+    if (mkdir(p, 0777) != 0 && errno != EEXIST)
+        rc = hm_error(HM_EIO, "could not create directory '%s': %s", p, strerror(errno));
+    free(p);
+    return rc;
+}
+
+char *hm_path_join(const char *dir, const char *name)
+{
+    size_t n = strlen(dir);
+    return hm_xasprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+}

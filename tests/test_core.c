@@ -1,0 +1,140 @@
+/* Tests for core: errors, dates, hashing, rng, parallel loops, atomic writes. */
+#include "core/core.h"
+#include "test.h"
+
+#include <unistd.h>
+
+TEST(test_error_messages)
+{
+    CHECK_EQ_INT(hm_error(HM_EIO, "could not open '%s'", "x.csv"), HM_EIO);
+    CHECK_STR(hm_last_error(), "could not open 'x.csv'");
+    hm_error_wrap(HM_EIO, "ingest");
+    CHECK_STR(hm_last_error(), "ingest: could not open 'x.csv'");
+}
+
+TEST(test_dates)
+{
+    int32_t d;
+    CHECK_EQ_INT(hm_date_parse("1970-01-01", 10, &d), 0);
+    CHECK_EQ_INT(d, 0);
+    CHECK_EQ_INT(hm_date_parse("2018-09-20", 10, &d), 0);
+    CHECK_EQ_INT(d, 17794);
+    char buf[11];
+    hm_date_format(d, buf);
+    CHECK_STR(buf, "2018-09-20");
+    CHECK_EQ_INT(hm_date_weekday(d), 3); /* a Thursday */
+    CHECK_EQ_INT(hm_date_parse("2020-02-29", 10, &d), 0);
+    CHECK(hm_date_parse("2019-02-29", 10, &d) != 0);
+    CHECK(hm_date_parse("2020-13-01", 10, &d) != 0);
+    CHECK(hm_date_parse("2020-1-01", 9, &d) != 0);
+    CHECK(hm_date_parse("2020/01/01", 10, &d) != 0);
+    /* every day of 1970..2150 round-trips */
+    for (int32_t day = 0; day < 65535; day += 1) {
+        int32_t back;
+        hm_date_format(day, buf);
+        CHECK_EQ_INT(hm_date_parse(buf, 10, &back), 0);
+        CHECK_EQ_INT(back, day);
+    }
+}
+
+TEST(test_hash)
+{
+    const char *s = "the quick brown fox jumps over the lazy dog, twice over";
+    uint64_t h = hm_hash64(s, strlen(s), 0);
+    CHECK(h == hm_hash64(s, strlen(s), 0));
+    CHECK(h != hm_hash64(s, strlen(s), 1));
+    CHECK(h != hm_hash64(s, strlen(s) - 1, 0));
+    char t[64];
+    memcpy(t, s, 56);
+    t[40] ^= 1;
+    CHECK(h != hm_hash64(t, strlen(s), 0));
+}
+
+TEST(test_rng)
+{
+    struct hm_rng a, b;
+    hm_rng_seed(&a, 42);
+    hm_rng_seed(&b, 42);
+    for (int i = 0; i < 100; i++)
+        CHECK(hm_rng_u64(&a) == hm_rng_u64(&b));
+    double sum = 0, sum2 = 0, g = 0;
+    int n = 200000;
+    for (int i = 0; i < n; i++) {
+        double x = hm_rng_normal(&a);
+        sum += x;
+        sum2 += x * x;
+        g += hm_rng_gamma(&a, 0.5);
+        CHECK(hm_rng_below(&a, 7) < 7);
+    }
+    CHECK_NEAR(sum / n, 0.0, 0.01);
+    CHECK_NEAR(sum2 / n, 1.0, 0.02);
+    CHECK_NEAR(g / n, 0.5, 0.01);
+}
+
+static int sum_range(size_t begin, size_t end, int tid, void *ud)
+{
+    (void)tid;
+    uint64_t *out = ud;
+    for (size_t i = begin; i < end; i++)
+        out[i] = i * i;
+    return 0;
+}
+
+static int fail_at_seven(size_t begin, size_t end, int tid, void *ud)
+{
+    (void)tid;
+    (void)ud;
+    return begin <= 7 && 7 < end ? -5 : 0;
+}
+
+TEST(test_parallel)
+{
+    uint64_t out[1000] = {0};
+    CHECK_EQ_INT(hm_parallel_for(3, 1000, sum_range, out), 0);
+    for (int i = 0; i < 1000; i++)
+        CHECK(out[i] == (uint64_t)i * i);
+    memset(out, 0, sizeof out);
+    CHECK_EQ_INT(hm_parallel_chunks(4, 1000, 7, sum_range, out), 0);
+    for (int i = 0; i < 1000; i++)
+        CHECK(out[i] == (uint64_t)i * i);
+    CHECK_EQ_INT(hm_parallel_chunks(2, 100, 3, fail_at_seven, NULL), -5);
+    CHECK_EQ_INT(hm_parallel_for(2, 0, fail_at_seven, NULL), 0);
+}
+
+TEST(test_atomic_writer)
+{
+    char path[] = "/tmp/hm_test_core_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    write(fd, "old", 3);
+    close(fd);
+    struct hm_awriter w;
+    CHECK_EQ_INT(hm_awriter_open(&w, path), 0);
+    hm_awriter_write(&w, "new contents", 12);
+    hm_awriter_abort(&w);
+    char *buf;
+    size_t len;
+    CHECK_EQ_INT(hm_read_file(path, &buf, &len), 0);
+    CHECK_STR(buf, "old"); /* an aborted write leaves the old file */
+    free(buf);
+    CHECK_EQ_INT(hm_awriter_open(&w, path), 0);
+    hm_awriter_write(&w, "new contents", 12);
+    CHECK_EQ_INT(hm_awriter_commit(&w), 0);
+    CHECK_EQ_INT(hm_read_file(path, &buf, &len), 0);
+    CHECK_STR(buf, "new contents");
+    free(buf);
+    unlink(path);
+    CHECK(hm_awriter_open(&w, "/nonexistent-dir/x") == HM_EIO);
+    CHECK(strstr(hm_last_error(), "/nonexistent-dir/x") != NULL);
+}
+
+int main(void)
+{
+    RUN(test_error_messages);
+    RUN(test_dates);
+    RUN(test_hash);
+    RUN(test_rng);
+    RUN(test_parallel);
+    RUN(test_atomic_writer);
+    TEST_EXIT();
+}
