@@ -2,6 +2,8 @@
 #include "core/core.h"
 #include "test.h"
 
+#include <fcntl.h>
+#include <stddef.h>
 #include <unistd.h>
 
 TEST(test_error_messages)
@@ -128,6 +130,53 @@ TEST(test_atomic_writer)
     CHECK(strstr(hm_last_error(), "/nonexistent-dir/x") != NULL);
 }
 
+struct demo_settings {
+    long weeks, users;
+    double share;
+    char name[HM_SETTING_STRLEN];
+};
+
+static const struct hm_setting demo_table[] = {
+    {"prepare.weeks", HM_SET_INT, offsetof(struct demo_settings, weeks), "11", 1, 100, 0, "weeks"},
+    {"prepare.users", HM_SET_INT, offsetof(struct demo_settings, users), "50000", 1, 1e9, 1, "users"},
+    {"prepare.share", HM_SET_DOUBLE, offsetof(struct demo_settings, share), "0.15", 0, 1, 0, "share"},
+    {"run.name", HM_SET_STRING, offsetof(struct demo_settings, name), "demo", 0, 0, 0, "name"},
+};
+#define N_DEMO (sizeof demo_table / sizeof demo_table[0])
+
+TEST(test_settings)
+{
+    struct demo_settings d;
+    hm_settings_defaults(demo_table, N_DEMO, &d);
+    CHECK_EQ_INT(d.weeks, 11);
+    CHECK_STR(d.name, "demo");
+    char path[] = "/tmp/hm_test_conf_XXXXXX";
+    int fd = mkstemp(path);
+    const char *conf = "# a comment\n[prepare]\nweeks = 3  # trailing\nusers = all\n\n[run]\nname = x y\n";
+    write(fd, conf, strlen(conf));
+    close(fd);
+    CHECK_EQ_INT(hm_settings_parse_file(demo_table, N_DEMO, &d, path), 0);
+    CHECK_EQ_INT(d.weeks, 3);
+    CHECK_EQ_INT(d.users, -1);
+    CHECK_STR(d.name, "x y");
+    CHECK_EQ_INT(hm_settings_override(demo_table, N_DEMO, &d, "prepare.share=0.25"), 0);
+    char *text = hm_settings_format(demo_table, N_DEMO, &d, "prepare.");
+    CHECK_STR(text, "prepare.weeks = 3\nprepare.users = all\nprepare.share = 0.25\n");
+    free(text);
+    CHECK_EQ_INT(hm_settings_override(demo_table, N_DEMO, &d, "prepare.weeks=0"), HM_EINVAL);
+    CHECK_STR(hm_last_error(), "--set: prepare.weeks: expected a value in [1, 100], found 0");
+    CHECK_EQ_INT(hm_settings_override(demo_table, N_DEMO, &d, "prepare.nope=1"), HM_ENOTFOUND);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    conf = "[prepare]\nweeks = 3\nshare = lots\n";
+    write(fd, conf, strlen(conf));
+    close(fd);
+    CHECK_EQ_INT(hm_settings_parse_file(demo_table, N_DEMO, &d, path), HM_EINVAL);
+    char want[256];
+    snprintf(want, sizeof want, "%s:3: prepare.share: expected a number, found \"lots\"", path);
+    CHECK_STR(hm_last_error(), want);
+    unlink(path);
+}
+
 int main(void)
 {
     RUN(test_error_messages);
@@ -136,5 +185,6 @@ int main(void)
     RUN(test_rng);
     RUN(test_parallel);
     RUN(test_atomic_writer);
+    RUN(test_settings);
     TEST_EXIT();
 }

@@ -183,4 +183,42 @@ const char *hm_blas_wanted_coretype(void);
 /* The kernel OpenBLAS actually loaded (openblas_get_corename), e.g. "Cooperlake". */
 const char *hm_blas_corename(void);
 
+/* ---- settings tables (config files and --set overrides) ---------------------- */
+
+/* A setting is a declarative row: its key ("section.name"), type, where it lives in the
+ * settings struct, its default and a one-line description. The same table parses config
+ * files, command-line overrides, prints documentation and writes the canonical text that
+ * fingerprints a stage's settings. */
+enum hm_setting_type {
+    HM_SET_INT,    /* long; the text "all" reads as -1 when the row allows it */
+    HM_SET_DOUBLE, /* double */
+    HM_SET_STRING, /* char[HM_SETTING_STRLEN] */
+};
+#define HM_SETTING_STRLEN 256
+
+struct hm_setting {
+    const char *key;     /* "prepare.train_weeks" */
+    enum hm_setting_type type;
+    size_t offset;       /* offsetof(struct ..., field) */
+    const char *def;     /* default, as text */
+    double min, max;     /* accepted range for numbers */
+    int allow_all;       /* HM_SET_INT: "all" means -1 */
+    const char *help;
+};
+
+/* Sets every field of obj to its default. */
+void hm_settings_defaults(const struct hm_setting *table, size_t n, void *obj);
+/* Sets one key from text; `where` (e.g. "run.conf:12" or "--set") prefixes errors. */
+int hm_settings_set(const struct hm_setting *table, size_t n, void *obj, const char *key,
+                    const char *value, const char *where);
+/* Parses "key = value" lines with optional "[section]" headers (keys then read as
+ * "section.key"), '#' comments and blank lines. Errors name file:line. */
+int hm_settings_parse_file(const struct hm_setting *table, size_t n, void *obj, const char *path);
+/* Applies "key=value" (an override from the command line). */
+int hm_settings_override(const struct hm_setting *table, size_t n, void *obj, const char *kv);
+/* Writes "key = value" lines for the rows whose key starts with prefix ("" for all), in
+ * table order, numbers in a round-trip format: the canonical text of those settings. */
+char *hm_settings_format(const struct hm_setting *table, size_t n, const void *obj,
+                         const char *prefix);
+
 #endif

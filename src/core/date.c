@@ -54,7 +54,18 @@ void hm_date_format(int32_t day, char *buf)
     int d = (int)(doy - (153 * mp + 2) / 5 + 1);
     int m = (int)(mp < 10 ? mp + 3 : mp - 9);
     y += m <= 2;
-    snprintf(buf, 11, "%04d-%02d-%02d", (int)y, m, d);
+    int yy = (int)(y < 0 ? 0 : y > 9999 ? 9999 : y);
+    buf[0] = (char)('0' + yy / 1000);
+    buf[1] = (char)('0' + yy / 100 % 10);
+    buf[2] = (char)('0' + yy / 10 % 10);
+    buf[3] = (char)('0' + yy % 10);
+    buf[4] = '-';
+    buf[5] = (char)('0' + m / 10);
+    buf[6] = (char)('0' + m % 10);
+    buf[7] = '-';
+    buf[8] = (char)('0' + d / 10);
+    buf[9] = (char)('0' + d % 10);
+    buf[10] = '\0';
 }
 
 int hm_date_weekday(int32_t day)

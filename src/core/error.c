@@ -29,7 +29,18 @@ int hm_error_wrap(int code, const char *fmt, ...)
     vsnprintf(prefix, sizeof prefix, fmt, ap);
     va_end(ap);
     memcpy(old, last_error, sizeof old);
-    snprintf(last_error, sizeof last_error, "%s: %s", prefix, old);
+    size_t n = strlen(prefix), m = strlen(old), cap = sizeof last_error - 1;
+    if (n > cap)
+        n = cap;
+    memcpy(last_error, prefix, n);
+    if (n + 2 <= cap) {
+        memcpy(last_error + n, ": ", 2);
+        n += 2;
+    }
+    if (m > cap - n)
+        m = cap - n;
+    memcpy(last_error + n, old, m);
+    last_error[n + m] = '\0';
     return code;
 }
 
