@@ -17,6 +17,8 @@ static const char ingest_help[] =
     "  --missing-refs MODE   transactions naming a customer or article missing from the\n"
     "                        other files: fail (default), drop the rows, or keep them with\n"
     "                        a placeholder customer/article row\n"
+    "  --segment-bytes N     bytes per thread per parallel segment (default 32 MiB; small\n"
+    "                        values exercise the chunk splitting in tests)\n"
     "Environment: HMREC_THREADS (parser threads; the store is identical for any value).\n";
 
 static void print_stats(const char *name, const struct io_read_stats *s,
@@ -48,7 +50,12 @@ int cmd_ingest(int argc, char **argv)
             o.data_dir = v;
         else if (!strcmp(a, "--out"))
             o.store_dir = v;
-        else if (!strcmp(a, "--bad-rows")) {
+        else if (!strcmp(a, "--segment-bytes")) {
+            long n;
+            if (cli_parse_long("ingest", a, v, &n))
+                return 2;
+            o.seg_bytes = (size_t)n;
+        } else if (!strcmp(a, "--bad-rows")) {
             if (!strcmp(v, "fail"))
                 o.bad_rows = IO_BAD_FAIL;
             else if (!strcmp(v, "skip"))

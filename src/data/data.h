@@ -121,6 +121,7 @@ struct hm_ingest_opts {
     int bad_rows;          /* enum io_bad_rows */
     int missing_refs;      /* enum io_missing_refs */
     int nthreads;          /* <= 0: hm_threads() */
+    size_t seg_bytes;      /* CSV bytes per thread per parallel segment; 0: default */
 };
 struct hm_ingest_report {
     struct io_read_stats articles, customers, transactions;

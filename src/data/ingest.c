@@ -328,7 +328,7 @@ int hm_ingest(const struct hm_ingest_opts *o, struct hm_ingest_report *rep)
 {
     int64_t t0 = hm_now_ns();
     memset(rep, 0, sizeof *rep);
-    struct io_read_opts ro = {o->bad_rows, o->missing_refs, o->nthreads, 0};
+    struct io_read_opts ro = {o->bad_rows, o->missing_refs, o->nthreads, o->seg_bytes};
     struct io_articles a;
     struct io_customers c;
     struct io_transactions t;

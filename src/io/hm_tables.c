@@ -459,6 +459,43 @@ static int tx_bad(struct tx_reader *r, struct tx_chunk *c, int kind, uint64_t po
     return 0;
 }
 
+/* A parsed row waiting for its id lookups (done in batches to overlap cache misses). */
+struct tx_pending {
+    struct io_tx_rec t;
+    uint8_t key[32];
+    uint64_t hash;
+    uint32_t art;
+    uint64_t cpos, apos;
+};
+#define TX_BATCH 16
+
+static void tx_flush(struct tx_reader *r, struct tx_chunk *c, struct tx_pending *pd, int np)
+{
+    if (c->n + (size_t)np > c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 1 << 16;
+        c->rec = hm_xrealloc(c->rec, c->cap * sizeof *c->rec);
+    }
+    for (int k = 0; k < np; k++) {
+        struct tx_pending *q = &pd[k];
+        q->t.customer = io_idmap256_get_hashed(&r->c->index, q->key, q->hash);
+        q->t.article = io_idmap32_get(&r->a->index, q->art);
+        if (q->t.customer == UINT32_MAX || q->t.article == UINT32_MAX) {
+            if (c->n_miss == c->cap_miss) {
+                c->cap_miss = c->cap_miss ? c->cap_miss * 2 : 64;
+                c->miss = hm_xrealloc(c->miss, c->cap_miss * sizeof *c->miss);
+            }
+            struct tx_miss *m = &c->miss[c->n_miss++];
+            m->row = c->n;
+            m->pos = q->cpos;
+            m->apos = q->apos;
+            memcpy(m->key, q->key, 32);
+            m->article = q->art;
+            m->what = (uint8_t)((q->t.customer == UINT32_MAX) | (q->t.article == UINT32_MAX) << 1);
+        }
+        c->rec[c->n++] = q->t;
+    }
+}
+
 static void tx_parse(void *ud, int tid, const char *begin, const char *end)
 {
     struct tx_reader *r = ud;
@@ -469,6 +506,8 @@ static void tx_parse(void *ud, int tid, const char *begin, const char *end)
               cp = r->col[IO_TX_PRICE], ch = r->col[IO_TX_CHANNEL];
     struct io_span f[IO_CSV_MAX_COLS];
     struct io_csv_syntax syn;
+    struct tx_pending pd[TX_BATCH];
+    int np = 0;
     c->n = 0;
     c->n_miss = 0;
     while (p < end) {
@@ -484,7 +523,7 @@ static void tx_parse(void *ud, int tid, const char *begin, const char *end)
             io_csv_line_col(r->f, syn.pos, &line, &col);
             c->err = hm_xasprintf("%s:%llu:%llu: %s", r->f->path, (unsigned long long)line,
                                   (unsigned long long)col, msg);
-            return; /* syntax errors cannot be skipped: record boundaries are unknown */
+            break; /* syntax errors cannot be skipped: record boundaries are unknown */
         }
         uint64_t rec_pos = (uint64_t)(p - base);
         p = next;
@@ -493,77 +532,64 @@ static void tx_parse(void *ud, int tid, const char *begin, const char *end)
             snprintf(what, sizeof what, "%d fields", ncols);
             snprintf(found, sizeof found, "%d fields", nf);
             if (tx_bad(r, c, 0, rec_pos, what, found, strlen(found)))
-                return;
+                break;
             continue;
         }
-        struct io_tx_rec t = {0};
+        struct tx_pending *q = &pd[np];
+        struct io_tx_rec *t = &q->t;
         /* day, with a one-entry cache: the files are mostly sorted by date */
         const struct io_span *s = &f[cd];
         if (s->len == 10 && !memcmp(s->p, c->last_date, 10)) {
-            t.day = c->last_day;
+            t->day = c->last_day;
         } else {
             int32_t day;
             if (hm_date_parse(s->p, s->len, &day) || day > 65535) {
                 if (tx_bad(r, c, 1 + IO_TX_DAY, s->off, "t_dat as a date YYYY-MM-DD", s->p, s->len))
-                    return;
+                    break;
                 continue;
             }
             memcpy(c->last_date, s->p, 10);
-            c->last_day = t.day = (uint16_t)day;
+            c->last_day = t->day = (uint16_t)day;
         }
-        uint8_t key[32];
         s = &f[cc];
-        if (io_parse_hex256(s->p, s->len, key)) {
+        if (io_parse_hex256(s->p, s->len, q->key)) {
             if (tx_bad(r, c, 1 + IO_TX_CUSTOMER, s->off, "customer_id as 64 hex digits", s->p,
                        s->len))
-                return;
+                break;
             continue;
         }
-        const struct io_span *sc = s;
-        uint32_t art;
+        q->cpos = s->off;
         s = &f[ca];
-        if (io_parse_u32(s->p, s->len, &art)) {
+        if (io_parse_u32(s->p, s->len, &q->art)) {
             if (tx_bad(r, c, 1 + IO_TX_ARTICLE, s->off, "article_id as 1 to 10 digits", s->p,
                        s->len))
-                return;
+                break;
             continue;
         }
-        const struct io_span *sa = s;
+        q->apos = s->off;
         s = &f[cp];
-        if (io_parse_f32(s->p, s->len, &t.price) || !(t.price >= 0)) {
+        if (io_parse_f32(s->p, s->len, &t->price) || !(t->price >= 0)) {
             if (tx_bad(r, c, 1 + IO_TX_PRICE, s->off, "price as a non-negative decimal number",
                        s->p, s->len))
-                return;
+                break;
             continue;
         }
         s = &f[ch];
         if (s->len != 1 || (s->p[0] != '1' && s->p[0] != '2')) {
             if (tx_bad(r, c, 1 + IO_TX_CHANNEL, s->off, "sales_channel_id 1 or 2", s->p, s->len))
-                return;
+                break;
             continue;
         }
-        t.channel = (uint8_t)(s->p[0] - '0');
-        t.customer = io_idmap256_get(&r->c->index, key);
-        t.article = io_idmap32_get(&r->a->index, art);
-        if (t.customer == UINT32_MAX || t.article == UINT32_MAX) {
-            if (c->n_miss == c->cap_miss) {
-                c->cap_miss = c->cap_miss ? c->cap_miss * 2 : 64;
-                c->miss = hm_xrealloc(c->miss, c->cap_miss * sizeof *c->miss);
-            }
-            struct tx_miss *m = &c->miss[c->n_miss++];
-            m->row = c->n;
-            m->pos = sc->off;
-            m->apos = sa->off;
-            memcpy(m->key, key, 32);
-            m->article = art;
-            m->what = (uint8_t)((t.customer == UINT32_MAX) | (t.article == UINT32_MAX) << 1);
+        t->channel = (uint8_t)(s->p[0] - '0');
+        t->pad = 0;
+        q->hash = io_idmap256_hash(q->key);
+        io_idmap256_prefetch(&r->c->index, q->hash);
+        if (++np == TX_BATCH) {
+            tx_flush(r, c, pd, np);
+            np = 0;
         }
-        if (c->n == c->cap) {
-            c->cap = c->cap ? c->cap * 2 : 1 << 16;
-            c->rec = hm_xrealloc(c->rec, c->cap * sizeof *c->rec);
-        }
-        c->rec[c->n++] = t;
     }
+    tx_flush(r, c, pd, np);
 }
 
 static int tx_merge(void *ud, int tid)

@@ -133,6 +133,10 @@ void io_idmap256_init(struct io_idmap256 *m, uint32_t expected);
 void io_idmap256_release(struct io_idmap256 *m);
 /* Returns the value of key, or UINT32_MAX when absent. */
 uint32_t io_idmap256_get(const struct io_idmap256 *m, const uint8_t key[32]);
+/* The same in steps, to overlap cache misses: hash, prefetch, then get. */
+uint64_t io_idmap256_hash(const uint8_t key[32]);
+void io_idmap256_prefetch(const struct io_idmap256 *m, uint64_t hash);
+uint32_t io_idmap256_get_hashed(const struct io_idmap256 *m, const uint8_t key[32], uint64_t hash);
 /* Inserts key -> value unless present; returns the value now stored for key. */
 uint32_t io_idmap256_put(struct io_idmap256 *m, const uint8_t key[32], uint32_t value);
 
