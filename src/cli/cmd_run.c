@@ -250,3 +250,51 @@ int cmd_run(int argc, char **argv)
         rc = run_stages(&cfg);
     return rc ? cli_fail() : 0;
 }
+
+/* hmrec config: prints the effective settings as a config file, with descriptions. */
+int cmd_config(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, 's'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
+    };
+    const char *config = NULL;
+    char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    int n_sets = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c == 'c')
+            config = optarg;
+        else if (c == 's')
+            sets[n_sets++] = optarg;
+        else {
+            free(sets);
+            if (c == 'h') {
+                printf("usage: hmrec config [--config FILE] [--set KEY=VALUE]...\n"
+                       "Prints every setting with its effective value, as a config file.\n");
+                return 0;
+            }
+            return cli_usage_error(argv[0], "unknown option");
+        }
+    }
+    struct cli_config cfg;
+    int rc = cli_config_load(&cfg, config, sets, n_sets);
+    free(sets);
+    if (rc)
+        return cli_fail();
+    size_t n;
+    const struct hm_setting *t = cli_config_table(&n);
+    char section[64] = "";
+    for (size_t i = 0; i < n; i++) {
+        const char *dot = strchr(t[i].key, '.');
+        size_t sl = (size_t)(dot - t[i].key);
+        if (strlen(section) != sl || strncmp(section, t[i].key, sl) != 0) {
+            snprintf(section, sizeof section, "%.*s", (int)sl, t[i].key);
+            printf("%s[%s]\n", i ? "\n" : "", section);
+        }
+        char *line = hm_settings_format(t + i, 1, &cfg, "");
+        printf("%-40s # %s (default: %s)\n", strtok(line, "\n") + sl + 1, t[i].help, t[i].def[0] ? t[i].def : "empty");
+        free(line);
+    }
+    return 0;
+}

@@ -19,6 +19,7 @@ static const struct {
     {"baseline", cmd_baseline, "score the baselines (popular, decayed, recent); write predictions"},
     {"evaluate", cmd_evaluate, "score submission-format files against the validation week"},
     {"submit", cmd_submit, "write the Kaggle submission for every customer"},
+    {"config", cmd_config, "print the effective settings as a config file"},
     {"run", cmd_run, "run the pipeline's stages in a work directory (skips what is up to date)"},
 };
 
