@@ -31,5 +31,7 @@ int cmd_evaluate(int argc, char **argv);
 int cmd_submit(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+/* candidates: cmd_candidates.c (issue 5) */
+int cmd_candidates(int argc, char **argv);
 
 #endif

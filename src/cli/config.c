@@ -36,6 +36,7 @@ const struct hm_setting *cli_config_table(size_t *n)
         add_rows(run_settings, sizeof run_settings / sizeof run_settings[0], offsetof(struct cli_config, run));
         add_rows(prep_settings, prep_n_settings, offsetof(struct cli_config, prep));
         add_rows(recall_base_settings, recall_base_n_settings, offsetof(struct cli_config, base));
+        add_rows(recall_settings, recall_n_settings, offsetof(struct cli_config, recall));
     }
     *n = table_n;
     return table;

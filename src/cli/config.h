@@ -20,6 +20,7 @@ struct cli_config {
     struct run_params run;
     struct prep_params prep;
     struct recall_base_params base;
+    struct recall_params recall;
 };
 
 /* The combined table (built once). */

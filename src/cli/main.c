@@ -17,6 +17,7 @@ static const struct {
     {"export", cmd_export, "write a store back as Kaggle-format CSV files"},
     {"prepare", cmd_prepare, "Stage 1: time windows, user sample, item filter"},
     {"baseline", cmd_baseline, "score the baselines (popular, decayed, recent); write predictions"},
+    {"candidates", cmd_candidates, "Stage 2: recall strategies merged into a candidate pool; --stats"},
     {"evaluate", cmd_evaluate, "score submission-format files against the validation week"},
     {"submit", cmd_submit, "write the Kaggle submission for every customer"},
     {"config", cmd_config, "print the effective settings as a config file"},

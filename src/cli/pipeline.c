@@ -217,3 +217,183 @@ int pipeline_submit(const struct cli_config *c, const struct hm_dataset *ds, con
                c->run.submit_model, hm_seconds_since(t0));
     return rc;
 }
+
+/* ---- Stage 2: candidates ------------------------------------------------------------------ */
+
+/* Appends the first `pool` rows of each customer of src to dst. */
+static void append_capped(struct recall_candidates *dst, const struct recall_candidates *src, uint32_t pool)
+{
+    uint64_t rows = dst->n;
+    for (uint32_t i = 0; i < src->n_users; i++) {
+        uint64_t n = src->off[i + 1] - src->off[i];
+        rows += n > pool ? pool : n;
+    }
+    dst->user = hm_xrealloc(dst->user, ((size_t)dst->n_users + src->n_users + 1) * sizeof *dst->user);
+    dst->off = hm_xrealloc(dst->off, ((size_t)dst->n_users + src->n_users + 2) * sizeof *dst->off);
+    if (rows > dst->cap) {
+        uint64_t cap = dst->cap ? dst->cap : 1024;
+        while (cap < rows)
+            cap += cap / 2;
+        dst->item = hm_xrealloc(dst->item, cap * 4);
+        dst->merged = hm_xrealloc(dst->merged, cap * 4);
+        dst->flags = hm_xrealloc(dst->flags, cap);
+        dst->n_strat = hm_xrealloc(dst->n_strat, cap);
+        for (int s = 0; s < RECALL_NSTRATEGIES; s++) {
+            dst->score[s] = hm_xrealloc(dst->score[s], cap * 4);
+            dst->rank[s] = hm_xrealloc(dst->rank[s], cap * 2);
+        }
+        dst->cap = cap;
+    }
+    for (uint32_t i = 0; i < src->n_users; i++) {
+        uint64_t b = src->off[i], n = src->off[i + 1] - b, o = dst->n;
+        if (n > pool)
+            n = pool;
+        memcpy(dst->item + o, src->item + b, n * 4);
+        memcpy(dst->merged + o, src->merged + b, n * 4);
+        memcpy(dst->flags + o, src->flags + b, n);
+        memcpy(dst->n_strat + o, src->n_strat + b, n);
+        for (int s = 0; s < RECALL_NSTRATEGIES; s++) {
+            memcpy(dst->score[s] + o, src->score[s] + b, n * 4);
+            memcpy(dst->rank[s] + o, src->rank[s] + b, n * 2);
+        }
+        dst->user[dst->n_users] = src->user[i];
+        dst->off[dst->n_users] = o;
+        dst->n = o + n;
+        dst->off[++dst->n_users] = dst->n;
+    }
+    dst->cutoff = src->cutoff;
+}
+
+static int write_text(const char *path, const char *text)
+{
+    struct hm_awriter w;
+    int rc = hm_awriter_open(&w, path);
+    if (rc)
+        return rc;
+    hm_awriter_write(&w, text, strlen(text));
+    return hm_awriter_commit(&w);
+}
+
+int pipeline_candidates(const struct cli_config *c, const struct hm_dataset *ds,
+                        const struct pipeline_cand_opts *o)
+{
+    int64_t t0 = hm_now_ns();
+    uint64_t rss0 = hm_peak_rss();
+    struct prep_windows win;
+    int rc = prep_windows_init(&win, ds, &c->prep);
+    if (rc)
+        return rc;
+    struct prep_week week = o->week < 0 ? win.test : o->week == 0 ? win.val : (struct prep_week){0, 0};
+    if (o->week > 0) {
+        if (o->week > win.n_train) {
+            prep_windows_release(&win);
+            return hm_error(HM_EINVAL, "training week %d: prepare.train_weeks is %d", o->week, win.n_train);
+        }
+        week = win.train[o->week - 1];
+    }
+    int32_t val_cutoff = win.val.start;
+    prep_windows_release(&win);
+    int32_t cutoff = week.start, start = prep_history_start(ds, &c->prep, cutoff);
+    struct prep_items items;
+    prep_items_filter(&items, ds, start, cutoff, c->prep.min_item_purchases);
+    struct prep_truth truth;
+    prep_truth_build(&truth, ds, week);
+    /* the customers */
+    uint32_t *users = NULL, n_users = 0;
+    if (o->users == 2) {
+        n_users = ds->customers.n;
+        users = hm_xmalloc_array((size_t)n_users + 1, sizeof *users);
+        for (uint32_t i = 0; i < n_users; i++)
+            users[i] = i;
+    } else if (o->users == 1) {
+        n_users = truth.n_users;
+        users = hm_xmalloc_array((size_t)n_users + 1, sizeof *users);
+        memcpy(users, truth.user, (size_t)n_users * sizeof *users);
+    } else {
+        struct prep_sample s;
+        prep_sample_draw(&s, ds, &c->prep, val_cutoff);
+        users = hm_xmalloc_array((size_t)s.n + truth.n_users + 1, sizeof *users);
+        uint32_t i = 0, k = 0;
+        while (i < s.n || k < truth.n_users) {
+            if (k == truth.n_users || (i < s.n && s.user[i] < truth.user[k]))
+                users[n_users++] = s.user[i++];
+            else if (i == s.n || truth.user[k] < s.user[i])
+                users[n_users++] = truth.user[k++];
+            else
+                users[n_users++] = s.user[i++], k++;
+        }
+        prep_sample_release(&s);
+    }
+    char day[11];
+    hm_date_format(cutoff, day);
+    printf("candidates: cutoff %s, %u customers, %u articles in the universe\n", day, n_users, items.n);
+    struct recall_engine e;
+    int64_t t1 = hm_now_ns();
+    rc = recall_engine_init(&e, ds, &c->recall, start, cutoff, items.keep);
+    double s_init = hm_seconds_since(t1);
+    struct recall_stats st;
+    memset(&st, 0, sizeof st);
+    st.pool = (uint32_t)c->recall.pool;
+    struct recall_candidates all;
+    recall_candidates_init(&all);
+    const uint32_t block = 1u << 16;
+    int64_t t2 = hm_now_ns();
+    for (uint32_t b = 0; b < n_users && !rc; b += block) {
+        uint32_t m = n_users - b < block ? n_users - b : block;
+        struct recall_candidates part;
+        recall_candidates_init(&part);
+        rc = recall_candidates_build(&e, users + b, m, o->stats ? 0 : st.pool, &part);
+        if (!rc && o->stats)
+            recall_stats_add(&st, &part, &truth);
+        if (!rc && o->write)
+            append_capped(&all, &part, st.pool);
+        recall_candidates_release(&part);
+    }
+    double s_build = hm_seconds_since(t2);
+    if (!rc)
+        printf("candidates: strategies' shared state in %.1fs (popular %.2fs, window %.2fs, co-purchase "
+               "%.2fs, category %.2fs); per-customer lists and merge in %.1fs\n",
+               s_init, e.seconds_init[RECALL_S_POPULAR], e.seconds_init[RECALL_S_USERKNN],
+               e.seconds_init[RECALL_S_COPURCHASE], e.seconds_init[RECALL_S_CATEGORY], s_build);
+    if (e.ds)
+        recall_engine_release(&e);
+    if (!rc && o->write) {
+        char *path = o->path ? hm_xstrdup(o->path) : hm_path_join(c->run.work, "candidates.hmt");
+        if ((rc = hm_mkdirs(c->run.work)) == 0 && (rc = recall_candidates_write(&all, st.pool, path)) == 0)
+            printf("candidates: wrote %s (%llu rows, %u customers)\n", path, (unsigned long long)all.n,
+                   all.n_users);
+        free(path);
+    }
+    if (!rc && o->stats) {
+        if (truth.n_users == 0) {
+            printf("candidates: the week has no purchases, no recall to report\n");
+        } else {
+            char *text = recall_stats_format(&st), *svg = recall_stats_svg(&st);
+            char a[11], z[11];
+            hm_date_format(week.start, a);
+            hm_date_format(week.end, z);
+            char *head = hm_xasprintf("candidate recall for the week %s .. %s\n", a, z);
+            char *full = hm_xasprintf("%s%s", head, text);
+            fputs(full, stdout);
+            char *tp = hm_path_join(c->run.work, "candidates_stats.txt");
+            char *sp = hm_path_join(c->run.work, "candidates_recall.svg");
+            if ((rc = hm_mkdirs(c->run.work)) == 0 && (rc = write_text(tp, full)) == 0 &&
+                (rc = write_text(sp, svg)) == 0)
+                printf("candidates: wrote %s and %s\n", tp, sp);
+            free(tp);
+            free(sp);
+            free(head);
+            free(full);
+            free(text);
+            free(svg);
+        }
+    }
+    if (!rc)
+        printf("candidates: %.1fs in all, peak RSS %.0f MiB (%.0f MiB before)\n", hm_seconds_since(t0),
+               mib(hm_peak_rss()), mib(rss0));
+    recall_candidates_release(&all);
+    free(users);
+    prep_truth_release(&truth);
+    prep_items_release(&items);
+    return rc;
+}

@@ -27,4 +27,15 @@ int pipeline_evaluate_file(const struct hm_dataset *ds, const struct prep_truth 
 /* The submission: 12 articles for every customer, cutoff the day after the data. */
 int pipeline_submit(const struct cli_config *c, const struct hm_dataset *ds, const char *path);
 
+/* Stage 2: candidates as of a week's cutoff. */
+struct pipeline_cand_opts {
+    int week;           /* -1: the test week (after the data); 0: validation; i: training week i */
+    int users;          /* 0: the sample and the week's buyers; 1: the buyers; 2: every customer */
+    int stats;          /* 1: print the stats and write candidates_stats.txt and candidates_recall.svg */
+    int write;          /* 1: write <work>/candidates.hmt (or path) */
+    const char *path;   /* NULL: <work>/candidates.hmt */
+};
+int pipeline_candidates(const struct cli_config *c, const struct hm_dataset *ds,
+                        const struct pipeline_cand_opts *o);
+
 #endif

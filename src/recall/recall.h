@@ -15,6 +15,7 @@
 
 #include "core/core.h"
 #include "data/data.h"
+#include "prep/prep.h"
 
 #define RECALL_K 12
 
@@ -43,5 +44,271 @@ uint32_t recall_top_articles(const struct hm_dataset *ds, int32_t start, int32_t
 int recall_baseline_predict(const struct hm_dataset *ds, int kind, const struct recall_base_params *p,
                             int32_t cutoff, const uint32_t *users, uint32_t n, uint32_t *out,
                             uint8_t *n_out);
+
+/* ======================================================================== */
+/* ---- Stage 2: the recall strategies and the merged candidate pool -------- */
+/* ======================================================================== */
+
+/* Every strategy proposes, for one customer as of a cutoff day, up to N scored articles
+ * (best first) from transactions strictly before the cutoff, restricted to the item
+ * universe (prep's item filter: articles with >= prepare.min_item_purchases rows in the
+ * history). The merge joins the lists per customer (docs/recall.md). */
+enum recall_strategy {
+    RECALL_S_REPURCHASE, /* the customer's own purchases, recency x frequency */
+    RECALL_S_POPULAR,    /* sales volume, unique buyers and trend of the last days */
+    RECALL_S_COPURCHASE, /* item-item Jaccard over buyer sets, from the customer's items */
+    RECALL_S_USERKNN,    /* items of customers with overlapping histories */
+    RECALL_S_CATEGORY,   /* popular items of the customer's preferred categories */
+    RECALL_NSTRATEGIES
+};
+extern const char *const recall_strategy_name[RECALL_NSTRATEGIES];
+
+struct recall_params {
+    long pool;              /* candidates per customer kept by the merge (150) */
+    double merge_k;         /* reciprocal rank fusion constant (20) */
+    long window_weeks;      /* weeks before the cutoff of the co-purchase / user-KNN index (8) */
+    long window_items;      /* most recent distinct items per customer in that index (50) */
+    long query_items;       /* a customer's best history items that seed co-purchase/KNN (20) */
+    double tau;             /* recency time constant (days) of a customer's history (30) */
+
+    long rep_n;             /* repurchase: candidates (40) */
+    double rep_w;           /* merge weight (3) */
+
+    long pop_n;             /* popularity: candidates (60) */
+    long pop_days;          /* days of the volume/buyer counts (7) */
+    long pop_trend_periods; /* earlier periods of pop_days that the trend compares with (3) */
+    double pop_w_volume, pop_w_buyers, pop_w_trend; /* score mix (1, 1, 0.5) */
+    double pop_w;           /* merge weight (1) */
+
+    long co_n;              /* co-purchase: candidates (60) */
+    long co_neighbours;     /* neighbours kept per item (30) */
+    double co_w;            /* merge weight (1.5) */
+
+    long knn_n;             /* user-KNN: candidates (40) */
+    long knn_neighbours;    /* similar customers kept (30) */
+    long knn_fanout;        /* customers examined per query item (64) */
+    double knn_w;           /* merge weight (1) */
+
+    long cat_n;             /* category: candidates (40) */
+    long cat_weeks;         /* weeks of decayed popularity within a category (4) */
+    long cat_values;        /* preferred values per attribute (3) */
+    long cat_items;         /* most popular items kept per attribute value (40) */
+    double cat_w_type, cat_w_department, cat_w_section, cat_w_colour, cat_w_garment; /* (1,1,0.5,0.5,0.5) */
+    double cat_w;           /* merge weight (1) */
+};
+extern const struct hm_setting recall_settings[];
+extern const size_t recall_n_settings;
+
+/* The strategy lists' lengths and merge weights of p, indexed by enum recall_strategy. */
+void recall_params_lists(const struct recall_params *p, uint32_t n[RECALL_NSTRATEGIES],
+                         double w[RECALL_NSTRATEGIES]);
+
+/* ---- shared helpers (util.c) ------------------------------------------------ */
+
+/* Inserts (score, item) into a best-first list of at most k (scores descending, ties: lower
+ * item first); *n is the current length. */
+void recall_top_insert(float *sc, uint32_t *it, uint32_t *n, uint32_t k, float s, uint32_t item);
+
+/* Selects the k best of (items, scores)[0..n) into out_items/out_scores, best first
+ * (ties: lower item). Returns how many (min(n, k)). Reorders nothing in the input. */
+uint32_t recall_select_top(const uint32_t *items, const float *scores, uint32_t n, uint32_t k,
+                           uint32_t *out_items, float *out_scores);
+
+/* A dense per-thread accumulator over n slots with the list of touched slots. */
+struct recall_acc {
+    float *v;          /* (n) zero outside touched */
+    uint32_t *touched; /* (n) slots with a non-zero add, in order of first touch */
+    uint32_t n_touched, n;
+};
+void recall_acc_init(struct recall_acc *a, uint32_t n);
+void recall_acc_release(struct recall_acc *a);
+static inline void recall_acc_add(struct recall_acc *a, uint32_t i, float x)
+{
+    if (a->v[i] == 0.0f)
+        a->touched[a->n_touched++] = i;
+    a->v[i] += x;
+    if (a->v[i] == 0.0f) /* keep the invariant "touched once": never exactly 0 after a touch */
+        a->v[i] = 1e-30f;
+}
+/* Writes the k best touched slots (ties: lower slot) and clears the accumulator. */
+uint32_t recall_acc_top(struct recall_acc *a, uint32_t k, uint32_t *out_items, float *out_scores,
+                        const uint8_t *skip);
+
+/* ---- a customer's history (repurchase.c) --------------------------------------- */
+
+/* The distinct articles a customer bought in [start, cutoff), each scored
+ * sum over its rows of exp(-(cutoff - 1 - day) / tau) (recency x frequency), best first
+ * (ties: lower article). Caller-owned scratch, reused between customers. */
+struct recall_hist {
+    uint32_t n;          /* distinct articles */
+    uint32_t *item;      /* (n) article rows, best first */
+    float *score;        /* (n) */
+    uint32_t cap;
+    uint64_t *tmp;       /* scratch: (cap) (article << 16 | day) keys */
+    uint32_t *tmp_i;     /* scratch: (cap) */
+    float *tmp_w;        /* scratch: (cap) */
+};
+void recall_hist_init(struct recall_hist *h);
+void recall_hist_release(struct recall_hist *h);
+void recall_hist_build(struct recall_hist *h, const struct hm_dataset *ds, uint32_t customer,
+                       int32_t start, int32_t cutoff, double tau);
+
+/* ---- the strategies' shared state for one cutoff ---------------------------------- */
+
+/* Each customer's most recent distinct items in [window start, cutoff) (kept items only,
+ * at most window_items, most recent first) and its transpose, the item -> customers index
+ * (customers ascending). Shared by co-purchase and user-KNN. */
+struct recall_window {
+    int32_t start;
+    uint64_t *uoff;   /* (n_customers + 1) into uitem */
+    uint32_t *uitem;  /* article rows */
+    uint64_t *ioff;   /* (n_articles + 1) into iuser */
+    uint32_t *iuser;  /* customer rows */
+};
+
+struct recall_popular {
+    uint32_t n;          /* listed articles */
+    uint32_t *item;      /* (n) best first */
+    float *score;        /* (n) */
+};
+
+struct recall_copurchase {
+    uint32_t k;          /* neighbours per item (slots) */
+    uint32_t *nbr;       /* (n_articles, k) neighbour articles, most similar first */
+    float *sim;          /* (n_articles, k) Jaccard similarity; 0 pads */
+    uint8_t *n_nbr;      /* (n_articles) */
+};
+
+#define RECALL_CAT_DIMS 5
+struct recall_category {
+    int n_dims;
+    int attr[RECALL_CAT_DIMS];     /* enum io_art_col of each used dimension */
+    float weight[RECALL_CAT_DIMS];
+    uint32_t *value[RECALL_CAT_DIMS];  /* (n_articles) dense value id of each article */
+    uint32_t n_values[RECALL_CAT_DIMS];
+    uint64_t *off[RECALL_CAT_DIMS];    /* (n_values + 1) into items/pop */
+    uint32_t *items[RECALL_CAT_DIMS];  /* most popular kept items per value, best first */
+    float *pop[RECALL_CAT_DIMS];       /* their popularity, scaled to max 1 */
+};
+
+/* Everything the strategies need for one cutoff, built once and shared (read-only)
+ * between threads. */
+struct recall_engine {
+    const struct hm_dataset *ds;
+    struct recall_params p;
+    int32_t cutoff;          /* day: only rows with day < cutoff are used */
+    int32_t start;           /* first day of the history */
+    const uint8_t *keep;     /* (n_articles) the item universe */
+    struct recall_window win;
+    struct recall_popular pop;
+    struct recall_copurchase co;
+    struct recall_category cat;
+    double seconds_init[RECALL_NSTRATEGIES];
+};
+
+int recall_engine_init(struct recall_engine *e, const struct hm_dataset *ds, const struct recall_params *p,
+                       int32_t start, int32_t cutoff, const uint8_t *keep);
+void recall_engine_release(struct recall_engine *e);
+
+/* Per-thread scratch of the per-customer queries. */
+struct recall_scratch {
+    struct recall_hist hist;
+    struct recall_acc items;   /* over articles */
+    struct recall_acc users;   /* over customers (user-KNN) */
+    uint8_t *mark;             /* (n_articles) */
+    uint32_t *tmp_items;       /* (tmp_cap) */
+    float *tmp_scores;         /* (tmp_cap) */
+    uint32_t tmp_cap;
+};
+void recall_scratch_init(struct recall_scratch *s, const struct recall_engine *e);
+void recall_scratch_release(struct recall_scratch *s);
+
+/* The strategies (one file each). Each writes up to its N candidates for customer c
+ * (best first) into items/scores and returns how many; s->hist must hold c's history
+ * (recall_hist_build with the engine's start, cutoff and tau). */
+uint32_t recall_repurchase_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
+                                uint32_t *items, float *scores);
+int recall_popular_init(struct recall_popular *m, const struct recall_engine *e);
+void recall_popular_release(struct recall_popular *m);
+uint32_t recall_popular_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
+                             uint32_t *items, float *scores);
+int recall_window_init(struct recall_window *w, const struct recall_engine *e);
+void recall_window_release(struct recall_window *w);
+int recall_copurchase_init(struct recall_copurchase *m, const struct recall_engine *e);
+void recall_copurchase_release(struct recall_copurchase *m);
+uint32_t recall_copurchase_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
+                                uint32_t *items, float *scores);
+uint32_t recall_userknn_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
+                             uint32_t *items, float *scores);
+int recall_category_init(struct recall_category *m, const struct recall_engine *e);
+void recall_category_release(struct recall_category *m);
+uint32_t recall_category_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
+                              uint32_t *items, float *scores);
+
+/* Per-article counts over rows with day in [start, cutoff): rows (weighted by
+ * exp(-(cutoff - 1 - day) / tau) when tau > 0) into score, distinct customers into buyers
+ * (either may be NULL). (n_articles) each. Parallel over articles. */
+void recall_article_counts(const struct hm_dataset *ds, int32_t start, int32_t cutoff, double tau,
+                           double *score, uint32_t *buyers);
+
+/* ---- the merged pool (merge.c) ---------------------------------------------------- */
+
+/* One row per (customer, article) that any strategy proposed; rows contiguous per customer
+ * in merged order (best first). Merged score: reciprocal rank fusion,
+ * sum over proposing strategies s of w_s / (merge_k + rank_s). */
+struct recall_candidates {
+    int32_t cutoff;
+    uint32_t n_users;
+    uint32_t *user;        /* (n_users) customer rows, as asked */
+    uint64_t *off;         /* (n_users + 1) rows of user i: [off[i], off[i+1]) */
+    uint64_t n;            /* rows */
+    uint32_t *item;        /* (n) article rows */
+    float *merged;         /* (n) fused score, descending within a customer */
+    uint8_t *flags;        /* (n) bit s set: strategy s proposed it */
+    uint8_t *n_strat;      /* (n) strategies that proposed it */
+    float *score[RECALL_NSTRATEGIES];   /* (n) the strategy's score, 0 when not proposed */
+    uint16_t *rank[RECALL_NSTRATEGIES]; /* (n) 1-based rank in the strategy, 0 when not */
+    uint64_t cap;          /* allocated rows */
+};
+void recall_candidates_init(struct recall_candidates *c);
+void recall_candidates_release(struct recall_candidates *c);
+
+/* Candidates for users[0..n) (appended to out, which must be initialised), at most `pool`
+ * per customer (0: no cap, the whole union). Parallel over customers; identical output for
+ * any thread count. */
+int recall_candidates_build(const struct recall_engine *e, const uint32_t *users, uint32_t n,
+                            uint32_t pool, struct recall_candidates *out);
+
+/* ---- statistics of a pool against a week's purchases (merge.c) -------------------- */
+
+#define RECALL_NSIZES 4
+extern const uint32_t recall_stat_sizes[RECALL_NSIZES]; /* 25, 50, 100, 200 */
+
+struct recall_stats {
+    uint32_t pool;                 /* the configured pool size */
+    uint64_t users, rows;          /* customers and candidate rows counted (first `pool`) */
+    uint64_t truth_users, truth_pairs;  /* scored customers and their (customer, article) pairs */
+    uint64_t hits;                 /* pairs inside the pool */
+    uint64_t hits_strategy[RECALL_NSTRATEGIES]; /* pairs in the strategy's whole list */
+    uint64_t unique[RECALL_NSTRATEGIES];        /* pairs in the pool that only s proposed */
+    uint64_t hits_size[RECALL_NSIZES];          /* pairs in the first 25, 50, 100, 200 */
+    uint64_t rows_size[RECALL_NSIZES];
+    uint64_t strat_rows[RECALL_NSTRATEGIES];    /* candidates each strategy proposed */
+};
+/* Adds the customers of c (built with pool 0: the whole union) to st; truth: the week's
+ * purchases (customers ascending). Only customers with purchases count for recall. */
+void recall_stats_add(struct recall_stats *st, const struct recall_candidates *c,
+                      const struct prep_truth *truth);
+/* The stats as a text table (malloc'ed). */
+char *recall_stats_format(const struct recall_stats *st);
+/* A small SVG plot of recall vs pool size (malloc'ed). */
+char *recall_stats_svg(const struct recall_stats *st);
+
+/* ---- the artifact (candidates.c) ------------------------------------------------------ */
+
+/* Table "candidates" (docs/recall.md): columns user, user_off, item, merged, flags,
+ * n_strat, and per strategy <name>_score, <name>_rank; meta: cutoff, strategies, pool. */
+int recall_candidates_write(const struct recall_candidates *c, uint32_t pool, const char *path);
+int recall_candidates_read(struct recall_candidates *c, const char *path);
 
 #endif

@@ -1,0 +1,99 @@
+/* hmrec candidates: Stage 2, the merged candidate pool of the recall strategies. */
+#include "cli.h"
+#include "pipeline.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: hmrec candidates --store DIR [--work DIR] [--week val|test|N] [--users pool|buyers|all]\n"
+    "       [--stats] [--no-write] [--out FILE] [--config FILE] [--set KEY=VALUE]...\n"
+    "Stage 2: every recall strategy (repurchase, popular, copurchase, userknn, category) as of the\n"
+    "week's cutoff, merged into at most recall.pool candidates per customer; writes\n"
+    "WORK/candidates.hmt (or --out). --week: val (default), test (after the data) or N, the N-th\n"
+    "training week before the validation week. --users: pool (default: the prepare sample and the\n"
+    "week's buyers), buyers, or all customers. --stats prints, for the week's buyers, candidate\n"
+    "recall overall, per strategy, each strategy's unique contribution and recall at pool sizes\n"
+    "25/50/100/200, and writes WORK/candidates_stats.txt and WORK/candidates_recall.svg.\n"
+    "--no-write skips the artifact (e.g. statistics for every customer). Settings: docs/recall.md.\n";
+
+int cmd_candidates(int argc, char **argv)
+{
+    enum { O_CONFIG = 1000, O_SET, O_STORE, O_WORK, O_WEEK, O_USERS, O_STATS, O_NOWRITE, O_OUT, O_HELP };
+    static const struct option opts[] = {
+        {"config", required_argument, 0, O_CONFIG}, {"set", required_argument, 0, O_SET},
+        {"store", required_argument, 0, O_STORE},   {"work", required_argument, 0, O_WORK},
+        {"week", required_argument, 0, O_WEEK},     {"users", required_argument, 0, O_USERS},
+        {"stats", no_argument, 0, O_STATS},         {"no-write", no_argument, 0, O_NOWRITE},
+        {"out", required_argument, 0, O_OUT},       {"help", no_argument, 0, O_HELP},
+        {0, 0, 0, 0},
+    };
+    const char *config = NULL, *store = NULL, *work = NULL;
+    char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    int n_sets = 0, c, code = 0;
+    struct pipeline_cand_opts o = {.week = 0, .users = 0, .stats = 0, .write = 1, .path = NULL};
+    optind = 1;
+    while (!code && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_CONFIG: config = optarg; break;
+        case O_SET: sets[n_sets++] = optarg; break;
+        case O_STORE: store = optarg; break;
+        case O_WORK: work = optarg; break;
+        case O_STATS: o.stats = 1; break;
+        case O_NOWRITE: o.write = 0; break;
+        case O_OUT: o.path = optarg; break;
+        case O_WEEK:
+            if (!strcmp(optarg, "val"))
+                o.week = 0;
+            else if (!strcmp(optarg, "test"))
+                o.week = -1;
+            else {
+                long w;
+                if (cli_parse_long(argv[0], "--week", optarg, &w) != 0)
+                    code = 2;
+                o.week = (int)w;
+            }
+            break;
+        case O_USERS:
+            if (!strcmp(optarg, "pool"))
+                o.users = 0;
+            else if (!strcmp(optarg, "buyers"))
+                o.users = 1;
+            else if (!strcmp(optarg, "all"))
+                o.users = 2;
+            else
+                code = cli_usage_error(argv[0], "--users is pool, buyers or all");
+            break;
+        case O_HELP:
+            fputs(usage_text, stdout);
+            free(sets);
+            return 0;
+        default: code = cli_usage_error(argv[0], "unknown option"); break;
+        }
+    }
+    if (code) {
+        free(sets);
+        return code;
+    }
+    struct cli_config cfg;
+    int rc = cli_config_load(&cfg, config, sets, n_sets);
+    free(sets);
+    if (rc)
+        return cli_fail();
+    if (store)
+        snprintf(cfg.run.store, sizeof cfg.run.store, "%s", store);
+    if (work)
+        snprintf(cfg.run.work, sizeof cfg.run.work, "%s", work);
+    if (o.week < 0 && o.stats)
+        return cli_usage_error(argv[0], "--stats needs a week with purchases (not --week test)");
+    char *dir = pipeline_store_dir(&cfg);
+    struct hm_dataset ds;
+    rc = hm_dataset_open(&ds, dir, 0);
+    free(dir);
+    if (rc)
+        return cli_fail();
+    rc = pipeline_candidates(&cfg, &ds, &o);
+    hm_dataset_release(&ds);
+    return rc ? cli_fail() : 0;
+}

@@ -1,0 +1,96 @@
+/* Repurchase: a customer's own earlier purchases, scored by recency and frequency.
+ * The history helper here also feeds every other per-customer strategy (and the `recent`
+ * baseline). */
+#include "recall/recall.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+void recall_hist_init(struct recall_hist *h)
+{
+    memset(h, 0, sizeof *h);
+}
+
+void recall_hist_release(struct recall_hist *h)
+{
+    free(h->item);
+    free(h->score);
+    free(h->tmp);
+    free(h->tmp_i);
+    free(h->tmp_w);
+    memset(h, 0, sizeof *h);
+}
+
+static void hist_reserve(struct recall_hist *h, uint64_t n)
+{
+    if (n <= h->cap)
+        return;
+    uint32_t cap = h->cap ? h->cap : 64;
+    while (cap < n)
+        cap *= 2;
+    h->item = hm_xrealloc(h->item, (size_t)cap * sizeof *h->item);
+    h->score = hm_xrealloc(h->score, (size_t)cap * sizeof *h->score);
+    h->tmp = hm_xrealloc(h->tmp, (size_t)cap * sizeof *h->tmp);
+    h->tmp_i = hm_xrealloc(h->tmp_i, (size_t)cap * sizeof *h->tmp_i);
+    h->tmp_w = hm_xrealloc(h->tmp_w, (size_t)cap * sizeof *h->tmp_w);
+    h->cap = cap;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+void recall_hist_build(struct recall_hist *h, const struct hm_dataset *ds, uint32_t customer,
+                       int32_t start, int32_t cutoff, double tau)
+{
+    uint64_t lo, hi;
+    prep_customer_rows(ds, customer, start, cutoff - 1, &lo, &hi);
+    h->n = 0;
+    if (hi <= lo)
+        return;
+    hist_reserve(h, hi - lo);
+    uint32_t m = 0;
+    for (uint64_t r = lo; r < hi; r++)
+        h->tmp[m++] = (uint64_t)ds->tx.article[r] << 16 | ds->tx.day[r];
+    if (m <= 16) { /* insertion sort: most customers have few rows */
+        for (uint32_t i = 1; i < m; i++) {
+            uint64_t x = h->tmp[i];
+            uint32_t j = i;
+            for (; j > 0 && h->tmp[j - 1] > x; j--)
+                h->tmp[j] = h->tmp[j - 1];
+            h->tmp[j] = x;
+        }
+    } else {
+        qsort(h->tmp, m, sizeof *h->tmp, cmp_u64);
+    }
+    uint32_t d = 0;
+    for (uint32_t i = 0; i < m; i++) {
+        uint32_t a = (uint32_t)(h->tmp[i] >> 16);
+        int32_t day = (int32_t)(h->tmp[i] & 0xffff);
+        float w = (float)exp(-(double)(cutoff - 1 - day) / tau);
+        if (d && h->tmp_i[d - 1] == a) {
+            h->tmp_w[d - 1] += w;
+        } else {
+            h->tmp_i[d] = a;
+            h->tmp_w[d++] = w;
+        }
+    }
+    h->n = recall_select_top(h->tmp_i, h->tmp_w, d, d, h->item, h->score);
+}
+
+uint32_t recall_repurchase_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
+                                uint32_t *items, float *scores)
+{
+    (void)c;
+    const struct recall_hist *h = &s->hist;
+    uint32_t n = 0, k = (uint32_t)e->p.rep_n;
+    for (uint32_t i = 0; i < h->n && n < k; i++) /* h is best first already */
+        if (e->keep[h->item[i]]) {
+            items[n] = h->item[i];
+            scores[n++] = h->score[i];
+        }
+    return n;
+}

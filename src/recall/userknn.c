@@ -1,0 +1,64 @@
+/* User-KNN: customers whose recent purchases overlap the customer's history, found through
+ * the item -> customers index of the recent window (no all-pairs pass): for each of the
+ * customer's best `query_items` history items, at most `knn_fanout` of the item's recent
+ * buyers are visited (a window starting at a position hashed from (customer, item), so the
+ * choice is deterministic and spreads over the list). A neighbour v scores
+ *     sim(u, v) = sum over shared items i of 1 / log2(2 + buyers(i))  /  sqrt(|Q_u| |W_v|)
+ * (rare shared items count more; Q_u the query items, W_v v's window items). The best
+ * `knn_neighbours` neighbours then vote for their window items that u never bought, each
+ * vote weighing sim(u, v). Cost per customer: O(query_items * knn_fanout + neighbours *
+ * window_items). */
+#include "recall/recall.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+uint32_t recall_userknn_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
+                             uint32_t *items, float *scores)
+{
+    const struct recall_hist *h = &s->hist;
+    const struct recall_window *w = &e->win;
+    uint32_t fan = (uint32_t)e->p.knn_fanout, nq = 0;
+    for (uint32_t i = 0; i < h->n && nq < (uint32_t)e->p.query_items; i++) {
+        uint32_t a = h->item[i];
+        if (!e->keep[a])
+            continue;
+        nq++;
+        uint64_t b = w->ioff[a], deg = w->ioff[a + 1] - b;
+        if (!deg)
+            continue;
+        float idf = (float)(1.0 / log2(2.0 + (double)deg));
+        uint64_t first = deg > fan ? hm_mix64(((uint64_t)c << 32) ^ a) % deg : 0;
+        uint64_t m = deg > fan ? fan : deg;
+        for (uint64_t x = 0; x < m; x++) {
+            uint64_t k = first + x;
+            uint32_t v = w->iuser[b + (k >= deg ? k - deg : k)];
+            if (v != c)
+                recall_acc_add(&s->users, v, idf);
+        }
+    }
+    if (!s->users.n_touched)
+        return 0;
+    /* normalise to a cosine-like similarity and keep the best neighbours */
+    for (uint32_t t = 0; t < s->users.n_touched; t++) {
+        uint32_t v = s->users.touched[t];
+        double wv = (double)(w->uoff[v + 1] - w->uoff[v]);
+        s->users.v[v] = (float)(s->users.v[v] / sqrt((double)nq * (wv > 0 ? wv : 1)));
+    }
+    uint32_t kn = (uint32_t)e->p.knn_neighbours;
+    uint32_t nn = recall_acc_top(&s->users, kn, s->tmp_items, s->tmp_scores, NULL);
+    /* the customer's own items are not proposed */
+    for (uint32_t i = 0; i < h->n; i++)
+        s->mark[h->item[i]] = 1;
+    for (uint32_t x = 0; x < nn; x++) {
+        uint32_t v = s->tmp_items[x];
+        for (uint64_t k = w->uoff[v]; k < w->uoff[v + 1]; k++)
+            if (!s->mark[w->uitem[k]])
+                recall_acc_add(&s->items, w->uitem[k], s->tmp_scores[x]);
+    }
+    uint32_t n = recall_acc_top(&s->items, (uint32_t)e->p.knn_n, items, scores, NULL);
+    for (uint32_t i = 0; i < h->n; i++)
+        s->mark[h->item[i]] = 0;
+    return n;
+}
