@@ -68,7 +68,9 @@ struct merge_thread {
     struct recall_scratch s;
     uint32_t *list_item[RECALL_NSTRATEGIES]; /* (n_s) */
     float *list_score[RECALL_NSTRATEGIES];
-    uint64_t *keys;                          /* (M) */
+    uint64_t *keys;                          /* (M) sort keys */
+    struct slot_row *groups;                 /* (M) one per distinct article */
+    uint32_t *slot;                          /* (n_articles) group of an article, UINT32_MAX */
 };
 
 struct merge_job {
@@ -83,20 +85,11 @@ struct merge_job {
     struct merge_thread *t;
 };
 
-static int cmp_u64(const void *a, const void *b)
+static inline uint32_t float_bits(float f)
 {
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static int cmp_row(const void *a, const void *b)
-{
-    const struct slot_row *x = a, *y = b;
-    if (x->merged != y->merged)
-        return x->merged > y->merged ? -1 : 1;
-    if (x->n_strat != y->n_strat)
-        return x->n_strat > y->n_strat ? -1 : 1;
-    return x->item < y->item ? -1 : x->item > y->item;
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
 }
 
 static int merge_range(size_t begin, size_t end, int tid, void *ud)
@@ -107,36 +100,46 @@ static int merge_range(size_t begin, size_t end, int tid, void *ud)
     for (size_t i = begin; i < end; i++) {
         uint32_t c = j->users[i];
         recall_hist_build(&t->s.hist, e->ds, c, e->start, e->cutoff, e->p.tau);
-        uint32_t nk = 0;
+        /* outer join by article: slot[article] is the article's group, UINT32_MAX when none */
+        uint32_t g = 0;
         for (int s = 0; s < RECALL_NSTRATEGIES; s++) {
             if (!j->n[s])
                 continue;
             uint32_t n = strategy_user[s](e, &t->s, c, t->list_item[s], t->list_score[s]);
-            for (uint32_t r = 0; r < n; r++)
-                t->keys[nk++] = (uint64_t)t->list_item[s][r] << 32 | (uint64_t)s << 16 | r;
-        }
-        qsort(t->keys, nk, sizeof *t->keys, cmp_u64);
-        struct slot_row *out = j->rows + i * (size_t)j->m;
-        uint32_t g = 0;
-        for (uint32_t k = 0; k < nk;) {
-            uint32_t item = (uint32_t)(t->keys[k] >> 32);
-            struct slot_row *row = &out[g++];
-            memset(row, 0, sizeof *row);
-            row->item = item;
-            double fused = 0;
-            for (; k < nk && (uint32_t)(t->keys[k] >> 32) == item; k++) {
-                int s = (int)(t->keys[k] >> 16 & 0xffff);
-                uint32_t r = (uint32_t)(t->keys[k] & 0xffff);
+            for (uint32_t r = 0; r < n; r++) {
+                uint32_t a = t->list_item[s][r];
+                struct slot_row *row;
+                if (t->slot[a] == UINT32_MAX) {
+                    t->slot[a] = g;
+                    row = &t->groups[g++];
+                    memset(row, 0, sizeof *row);
+                    row->item = a;
+                } else {
+                    row = &t->groups[t->slot[a]];
+                }
                 row->flags |= (uint8_t)(1u << s);
                 row->n_strat++;
                 row->rank[s] = (uint16_t)(r + 1);
                 row->score[s] = t->list_score[s][r];
-                fused += j->w[s] / (e->p.merge_k + (double)(r + 1));
+                row->merged += (float)(j->w[s] / (e->p.merge_k + (double)(r + 1)));
             }
-            row->merged = (float)fused;
         }
-        qsort(out, g, sizeof *out, cmp_row);
-        j->count[i] = j->pool && g > j->pool ? j->pool : g;
+        /* merged order: fused score descending, then more strategies, then lower article;
+         * fused scores are >= 0, so their bit patterns order like the values */
+        for (uint32_t k = 0; k < g; k++) {
+            const struct slot_row *row = &t->groups[k];
+            t->keys[k] = (uint64_t)(~float_bits(row->merged)) << 32 | (uint64_t)(7 - row->n_strat) << 29 | row->item;
+        }
+        recall_sort_u64(t->keys, g);
+        uint32_t keep = j->pool && g > j->pool ? j->pool : g;
+        struct slot_row *out = j->rows + i * (size_t)j->m;
+        for (uint32_t k = 0; k < g; k++) {
+            uint32_t a = (uint32_t)(t->keys[k] & ((1u << 29) - 1));
+            if (k < keep)
+                out[k] = t->groups[t->slot[a]];
+            t->slot[a] = UINT32_MAX;
+        }
+        j->count[i] = keep;
     }
     return 0;
 }
@@ -148,6 +151,8 @@ int recall_candidates_build(const struct recall_engine *e, const uint32_t *users
     recall_params_lists(&e->p, j.n, j.w);
     for (int s = 0; s < RECALL_NSTRATEGIES; s++)
         j.m += j.n[s];
+    if (e->ds->articles.n >= (1u << 29))
+        return hm_error(HM_EINVAL, "%u articles: the merge supports fewer than 2^29", e->ds->articles.n);
     for (uint32_t i = 0; i < n; i++)
         if (users[i] >= e->ds->customers.n)
             return hm_error(HM_EINVAL, "customer row %u out of range (%u customers)", users[i],
@@ -163,6 +168,9 @@ int recall_candidates_build(const struct recall_engine *e, const uint32_t *users
             j.t[t].list_score[s] = hm_xmalloc_array((size_t)j.n[s] + 1, sizeof(float));
         }
         j.t[t].keys = hm_xmalloc_array((size_t)j.m + 1, sizeof(uint64_t));
+        j.t[t].groups = hm_xmalloc_array((size_t)j.m + 1, sizeof(struct slot_row));
+        j.t[t].slot = hm_xmalloc_array((size_t)e->ds->articles.n + 1, sizeof(uint32_t));
+        memset(j.t[t].slot, 0xff, ((size_t)e->ds->articles.n + 1) * sizeof(uint32_t));
     }
     const uint32_t block = 4096;
     j.rows = hm_xmalloc_array((size_t)block * (j.m + 1), sizeof *j.rows);
@@ -208,6 +216,8 @@ int recall_candidates_build(const struct recall_engine *e, const uint32_t *users
             free(j.t[t].list_score[s]);
         }
         free(j.t[t].keys);
+        free(j.t[t].groups);
+        free(j.t[t].slot);
     }
     free(j.t);
     free(j.rows);

@@ -37,12 +37,6 @@ static void hist_reserve(struct recall_hist *h, uint64_t n)
     h->cap = cap;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 void recall_hist_build(struct recall_hist *h, const struct hm_dataset *ds, uint32_t customer,
                        int32_t start, int32_t cutoff, double tau)
 {
@@ -55,17 +49,7 @@ void recall_hist_build(struct recall_hist *h, const struct hm_dataset *ds, uint3
     uint32_t m = 0;
     for (uint64_t r = lo; r < hi; r++)
         h->tmp[m++] = (uint64_t)ds->tx.article[r] << 16 | ds->tx.day[r];
-    if (m <= 16) { /* insertion sort: most customers have few rows */
-        for (uint32_t i = 1; i < m; i++) {
-            uint64_t x = h->tmp[i];
-            uint32_t j = i;
-            for (; j > 0 && h->tmp[j - 1] > x; j--)
-                h->tmp[j] = h->tmp[j - 1];
-            h->tmp[j] = x;
-        }
-    } else {
-        qsort(h->tmp, m, sizeof *h->tmp, cmp_u64);
-    }
+    recall_sort_u64(h->tmp, m);
     uint32_t d = 0;
     for (uint32_t i = 0; i < m; i++) {
         uint32_t a = (uint32_t)(h->tmp[i] >> 16);

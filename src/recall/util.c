@@ -31,72 +31,64 @@ void recall_top_insert(float *sc, uint32_t *it, uint32_t *n, uint32_t k, float s
     it[i] = item;
 }
 
-/* ---- a binary min-heap of the k best so far (root = the worst kept) -------------- */
-
-static void heap_down(float *sc, uint32_t *it, uint32_t n, uint32_t i)
+static inline uint64_t score_key(float s, uint32_t item)
 {
-    for (;;) {
-        uint32_t l = 2 * i + 1, r = l + 1, w = i;
-        if (l < n && better(sc[w], it[w], sc[l], it[l]))
-            w = l;
-        if (r < n && better(sc[w], it[w], sc[r], it[r]))
-            w = r;
-        if (w == i)
-            return;
-        float ts = sc[i];
-        uint32_t ti = it[i];
-        sc[i] = sc[w], it[i] = it[w];
-        sc[w] = ts, it[w] = ti;
-        i = w;
-    }
+    uint32_t u;
+    memcpy(&u, &s, 4); /* s >= 0: the bit pattern orders like the value */
+    return (uint64_t)(~u) << 32 | item;
 }
 
-static void heap_up(float *sc, uint32_t *it, uint32_t i)
+/* Moves the k smallest keys to a[0..k) in ascending order. */
+static void smallest_k(uint64_t *a, size_t n, size_t k)
 {
-    while (i > 0) {
-        uint32_t p = (i - 1) / 2;
-        if (!better(sc[p], it[p], sc[i], it[i]))
-            return;
-        float ts = sc[i];
-        uint32_t ti = it[i];
-        sc[i] = sc[p], it[i] = it[p];
-        sc[p] = ts, it[p] = ti;
-        i = p;
+    if (k >= n) {
+        recall_sort_u64(a, n);
+        return;
     }
-}
-
-/* Heap-sorts the heap into best-first order. */
-static void heap_finish(float *sc, uint32_t *it, uint32_t n)
-{
-    for (uint32_t m = n; m > 1; m--) {
-        float ts = sc[0];
-        uint32_t ti = it[0];
-        sc[0] = sc[m - 1], it[0] = it[m - 1];
-        sc[m - 1] = ts, it[m - 1] = ti;
-        heap_down(sc, it, m - 1, 0);
+    size_t lo = 0, hi = n; /* the k-th smallest lies in [lo, hi) */
+    while (hi - lo > 24) {
+        uint64_t *b = a + lo;
+        size_t m = hi - lo;
+        uint64_t x = b[0], y = b[m / 2], z = b[m - 1];
+        uint64_t p = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        size_t i = 0, j = m - 1;
+        for (;;) {
+            while (b[i] < p)
+                i++;
+            while (b[j] > p)
+                j--;
+            if (i >= j)
+                break;
+            uint64_t t = b[i];
+            b[i++] = b[j];
+            b[j--] = t;
+        }
+        size_t split = lo + j + 1; /* [lo, split) <= p <= [split, hi) */
+        if (k <= split)
+            hi = split;
+        else
+            lo = split;
+        if (k == lo)
+            break;
     }
-}
-
-static void heap_offer(float *sc, uint32_t *it, uint32_t *n, uint32_t k, float s, uint32_t item)
-{
-    if (*n < k) {
-        sc[*n] = s;
-        it[*n] = item;
-        heap_up(sc, it, (*n)++);
-    } else if (better(s, item, sc[0], it[0])) {
-        sc[0] = s;
-        it[0] = item;
-        heap_down(sc, it, k, 0);
-    }
+    recall_sort_u64(a + lo, hi - lo);
+    recall_sort_u64(a, lo);
 }
 
 uint32_t recall_select_top(const uint32_t *items, const float *scores, uint32_t n, uint32_t k,
                            uint32_t *out_items, float *out_scores)
 {
-    uint32_t m = 0;
+    uint64_t *keys = hm_xmalloc_array((size_t)n + 1, sizeof *keys);
     for (uint32_t i = 0; i < n; i++)
-        heap_offer(out_scores, out_items, &m, k, scores[i], items[i]);
-    heap_finish(out_scores, out_items, m);
+        keys[i] = score_key(scores[i] > 0 ? scores[i] : 0, items[i]);
+    smallest_k(keys, n, k);
+    uint32_t m = n < k ? n : k;
+    for (uint32_t x = 0; x < m; x++) {
+        out_items[x] = (uint32_t)keys[x];
+        uint32_t u = ~(uint32_t)(keys[x] >> 32);
+        memcpy(&out_scores[x], &u, 4);
+    }
+    free(keys);
     return m;
 }
 
@@ -108,10 +100,13 @@ void recall_acc_init(struct recall_acc *a, uint32_t n)
     a->n_touched = 0;
     a->v = hm_xcalloc((size_t)n + 1, sizeof *a->v);
     a->touched = hm_xmalloc_array((size_t)n + 1, sizeof *a->touched);
+    a->keys = NULL;
+    a->keys_cap = 0;
 }
 
 void recall_acc_release(struct recall_acc *a)
 {
+    free(a->keys);
     free(a->v);
     free(a->touched);
     memset(a, 0, sizeof *a);
@@ -120,14 +115,69 @@ void recall_acc_release(struct recall_acc *a)
 uint32_t recall_acc_top(struct recall_acc *a, uint32_t k, uint32_t *out_items, float *out_scores,
                         const uint8_t *skip)
 {
-    uint32_t m = 0;
+    if (a->n_touched > a->keys_cap) {
+        a->keys_cap = a->n_touched + a->n_touched / 2;
+        a->keys = hm_xrealloc(a->keys, (size_t)a->keys_cap * sizeof *a->keys);
+    }
+    uint32_t n = 0;
     for (uint32_t t = 0; t < a->n_touched; t++) {
         uint32_t i = a->touched[t];
         if (!skip || !skip[i])
-            heap_offer(out_scores, out_items, &m, k, a->v[i], i);
+            a->keys[n++] = score_key(a->v[i] > 0 ? a->v[i] : 0, i);
         a->v[i] = 0;
     }
     a->n_touched = 0;
-    heap_finish(out_scores, out_items, m);
+    smallest_k(a->keys, n, k);
+    uint32_t m = n < k ? n : k;
+    for (uint32_t x = 0; x < m; x++) {
+        out_items[x] = (uint32_t)a->keys[x];
+        uint32_t u = ~(uint32_t)(a->keys[x] >> 32);
+        memcpy(&out_scores[x], &u, 4);
+    }
     return m;
+}
+
+/* ---- sorting ------------------------------------------------------------------------------ */
+
+static void insertion_u64(uint64_t *a, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = a[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1] > x; j--)
+            a[j] = a[j - 1];
+        a[j] = x;
+    }
+}
+
+void recall_sort_u64(uint64_t *a, size_t n)
+{
+    while (n > 24) {
+        /* median of three as the pivot, Hoare partition */
+        uint64_t x = a[0], y = a[n / 2], z = a[n - 1];
+        uint64_t p = x < y ? (y < z ? y : (x < z ? z : x)) : (x < z ? x : (y < z ? z : y));
+        size_t i = 0, j = n - 1;
+        for (;;) {
+            while (a[i] < p)
+                i++;
+            while (a[j] > p)
+                j--;
+            if (i >= j)
+                break;
+            uint64_t t = a[i];
+            a[i++] = a[j];
+            a[j--] = t;
+        }
+        /* recurse into the smaller side, loop on the larger: O(log n) stack */
+        size_t left = j + 1;
+        if (left < n - left) {
+            recall_sort_u64(a, left);
+            a += left;
+            n -= left;
+        } else {
+            recall_sort_u64(a + left, n - left);
+            n = left;
+        }
+    }
+    insertion_u64(a, n);
 }
