@@ -21,9 +21,10 @@ static inline void fixture_cid(int c, char out[65])
     out[64] = '\0';
 }
 
-/* Writes the three CSV files into dir and ingests them into dir/store; returns 0 or an error. */
-static inline int fixture_build(const char *dir, int n_customers, int n_articles,
-                                const struct fixture_tx *tx, int n_tx)
+/* Writes the three CSV files into dir and ingests them into dir/store; returns 0 or an error.
+ * type_no: (n_articles) product_type_no of each article, or NULL for 272 everywhere. */
+static inline int fixture_build_typed(const char *dir, int n_customers, int n_articles,
+                                      const struct fixture_tx *tx, int n_tx, const int *type_no)
 {
     char path[512], cid[65];
     hm_mkdirs(dir);
@@ -36,10 +37,10 @@ static inline int fixture_build(const char *dir, int n_customers, int n_articles
           "index_group_no,index_group_name,section_no,section_name,garment_group_no,garment_group_name,"
           "detail_desc\n", f);
     for (int a = 0; a < n_articles; a++)
-        fprintf(f, "0%09d,%07d,Item %d,272,Trousers,Garment Lower body,1010016,Solid,9,Black,4,Dark,5,"
+        fprintf(f, "0%09d,%07d,Item %d,%d,Trousers,Garment Lower body,1010016,Solid,9,Black,4,Dark,5,"
                    "Black,1676,Trouser,A,Ladieswear,1,Ladieswear,15,\"Womens Everyday Collection, Basics\","
                    "1009,Trousers,\"Trousers with a zip, no. %d\"\n",
-                100000001 + a, 1000 + a / 2, a, a);
+                100000001 + a, 1000 + a / 2, a, type_no ? type_no[a] : 272, a);
     fclose(f);
     snprintf(path, sizeof path, "%s/customers.csv", dir);
     f = fopen(path, "w");
@@ -66,6 +67,12 @@ static inline int fixture_build(const char *dir, int n_customers, int n_articles
     struct hm_ingest_opts o = {.data_dir = dir, .store_dir = store};
     struct hm_ingest_report rep;
     return hm_ingest(&o, &rep);
+}
+
+static inline int fixture_build(const char *dir, int n_customers, int n_articles,
+                                const struct fixture_tx *tx, int n_tx)
+{
+    return fixture_build_typed(dir, n_customers, n_articles, tx, n_tx, NULL);
 }
 
 #endif

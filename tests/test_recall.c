@@ -1,0 +1,522 @@
+/* Tests for Stage 2 (recall): each strategy on a hand-made data set with hand-computed
+ * expectations, the merge (flags, ranks, counts, pool cap), the cutoff (transactions on or
+ * after it change nothing), determinism across thread counts, and the artifact. */
+#include "fixture.h"
+#include "prep/prep.h"
+#include "recall/recall.h"
+#include "test.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <math.h>
+#include <unistd.h>
+
+static char dir[128], store[160], dir2[128], store2[160];
+
+/* 30 customers, 12 articles (0-5 product type 100, 6-11 type 200), days from 2020-01-01.
+ * The cutoff is day 70; the strategies' windows: popular [63, 70), category [42, 70),
+ * co-purchase / user-KNN index [14, 70). Article 11 is outside the item universe.
+ *   customer 0:      article 1 on day 40, article 0 on days 60 and 65
+ *   customers 1-3:   article 5 on day 64
+ *   customer 4:      article 4 four times on day 66
+ *   customer 5:      article 11 ten times on day 66 (not in the universe)
+ *   customers 10-12: articles 6 and 7 on days 50 and 52
+ *   customer 13:     articles 6 and 8 on day 55
+ *   customer 14:     article 6 on day 68
+ *   customers 20-29: nothing (cold) */
+#define CUTOFF 70
+static struct fixture_tx txs[1000];
+static int n_txs;
+static const int types[12] = {100, 100, 100, 100, 100, 100, 200, 200, 200, 200, 200, 200};
+static uint8_t keep[12] = {1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0};
+
+static void make_data(void)
+{
+    n_txs = 0;
+#define T(d, c, a) txs[n_txs++] = (struct fixture_tx){d, c, a}
+    T(40, 0, 1); T(60, 0, 0); T(65, 0, 0);
+    for (int c = 1; c <= 3; c++)
+        T(64, c, 5);
+    for (int k = 0; k < 4; k++)
+        T(66, 4, 4);
+    for (int k = 0; k < 10; k++)
+        T(66, 5, 11);
+    for (int c = 10; c <= 12; c++) {
+        T(50, c, 6);
+        T(52, c, 7);
+    }
+    T(55, 13, 6); T(55, 13, 8);
+    T(68, 14, 6);
+#undef T
+}
+
+static int32_t day0(void)
+{
+    int32_t d;
+    hm_date_parse("2020-01-01", 10, &d);
+    return d;
+}
+
+static struct recall_params defaults(void)
+{
+    struct recall_params p;
+    hm_settings_defaults(recall_settings, recall_n_settings, &p);
+    p.pop_trend_periods = 0; /* no trend: volume and buyers only (hand-checkable) */
+    p.cat_w_department = p.cat_w_section = p.cat_w_colour = p.cat_w_garment = 0; /* type only */
+    return p;
+}
+
+/* The article rows of a list as article numbers (ids - 100000001). */
+static int art(const struct hm_dataset *ds, uint32_t a) { return (int)ds->articles.article_id[a] - 100000001; }
+
+struct one {
+    uint32_t items[256];
+    float scores[256];
+    uint32_t n;
+};
+
+/* Runs strategy s for customer c. */
+static void run_one(const struct recall_engine *e, int s, uint32_t c, struct one *o)
+{
+    struct recall_scratch sc;
+    recall_scratch_init(&sc, e);
+    recall_hist_build(&sc.hist, e->ds, c, e->start, e->cutoff, e->p.tau);
+    switch (s) {
+    case RECALL_S_REPURCHASE: o->n = recall_repurchase_user(e, &sc, c, o->items, o->scores); break;
+    case RECALL_S_POPULAR: o->n = recall_popular_user(e, &sc, c, o->items, o->scores); break;
+    case RECALL_S_COPURCHASE: o->n = recall_copurchase_user(e, &sc, c, o->items, o->scores); break;
+    case RECALL_S_USERKNN: o->n = recall_userknn_user(e, &sc, c, o->items, o->scores); break;
+    default: o->n = recall_category_user(e, &sc, c, o->items, o->scores); break;
+    }
+    recall_scratch_release(&sc);
+}
+
+static int open_engine(struct hm_dataset *ds, struct recall_engine *e, const struct recall_params *p)
+{
+    int rc = hm_dataset_open(ds, store, 0);
+    if (rc)
+        return rc;
+    return recall_engine_init(e, ds, p, ds->tx.day_min, day0() + CUTOFF, keep);
+}
+
+TEST(test_repurchase)
+{
+    struct hm_dataset ds;
+    struct recall_engine e;
+    struct recall_params p = defaults();
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    struct one o;
+    run_one(&e, RECALL_S_REPURCHASE, 0, &o);
+    CHECK_EQ_INT(o.n, 2);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 0);
+    CHECK_NEAR(o.scores[0], exp(-9.0 / 30) + exp(-4.0 / 30), 1e-6);
+    CHECK_EQ_INT(art(&ds, o.items[1]), 1);
+    CHECK_NEAR(o.scores[1], exp(-29.0 / 30), 1e-6);
+    run_one(&e, RECALL_S_REPURCHASE, 5, &o); /* article 11 is outside the universe */
+    CHECK_EQ_INT(o.n, 0);
+    run_one(&e, RECALL_S_REPURCHASE, 20, &o); /* cold */
+    CHECK_EQ_INT(o.n, 0);
+    recall_engine_release(&e);
+    hm_dataset_release(&ds);
+}
+
+TEST(test_popular)
+{
+    struct hm_dataset ds;
+    struct recall_engine e;
+    struct recall_params p = defaults();
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    struct one o;
+    run_one(&e, RECALL_S_POPULAR, 20, &o);
+    /* in [63, 70): 5: 3 rows, 3 buyers; 4: 4 rows, 1 buyer; 0 and 6: 1 row, 1 buyer; 11 is out.
+     * score = rows / 4 + buyers / 3 */
+    CHECK_EQ_INT(o.n, 4);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 5);
+    CHECK_NEAR(o.scores[0], 3.0 / 4 + 1, 1e-6);
+    CHECK_EQ_INT(art(&ds, o.items[1]), 4);
+    CHECK_NEAR(o.scores[1], 1 + 1.0 / 3, 1e-6);
+    CHECK_EQ_INT(art(&ds, o.items[2]), 0); /* tie with 6: the lower article first */
+    CHECK_EQ_INT(art(&ds, o.items[3]), 6);
+    CHECK_NEAR(o.scores[3], 1.0 / 4 + 1.0 / 3, 1e-6);
+    struct one o2;
+    run_one(&e, RECALL_S_POPULAR, 0, &o2); /* the same list for everyone */
+    CHECK(memcmp(o.items, o2.items, o.n * 4) == 0);
+    recall_engine_release(&e);
+    /* the trend: with 3 earlier weeks, none of which sold anything, every trend is log(rows + 1);
+     * with only the trend weighing, article 4 (4 rows) leads */
+    p.pop_trend_periods = 3;
+    p.pop_w_volume = p.pop_w_buyers = 0;
+    p.pop_w_trend = 1;
+    CHECK_EQ_INT(recall_engine_init(&e, &ds, &p, ds.tx.day_min, day0() + CUTOFF, keep), 0);
+    run_one(&e, RECALL_S_POPULAR, 20, &o);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 4);
+    CHECK_NEAR(o.scores[0], 1, 1e-6);
+    CHECK_EQ_INT(art(&ds, o.items[1]), 5);
+    CHECK_NEAR(o.scores[1], log(4.0) / log(5.0), 1e-6);
+    recall_engine_release(&e);
+    hm_dataset_release(&ds);
+}
+
+TEST(test_copurchase)
+{
+    struct hm_dataset ds;
+    struct recall_engine e;
+    struct recall_params p = defaults();
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    /* buyers in [14, 70): B6 = {10..14}, B7 = {10, 11, 12}, B8 = {13}:
+     * J(6,7) = 3/5, J(6,8) = 1/5, J(7,8) = 0 */
+    uint32_t a6 = 6; /* article rows follow articles.csv order */
+    CHECK_EQ_INT(art(&ds, a6), 6);
+    CHECK_EQ_INT(e.co.n_nbr[a6], 2);
+    CHECK_EQ_INT(art(&ds, e.co.nbr[a6 * e.co.k]), 7);
+    CHECK_NEAR(e.co.sim[a6 * e.co.k], 0.6, 1e-6);
+    CHECK_NEAR(e.co.sim[a6 * e.co.k + 1], 0.2, 1e-6);
+    CHECK_EQ_INT(e.co.n_nbr[7], 1); /* 7's only neighbour is 6 (J = 3/5) */
+    struct one o;
+    run_one(&e, RECALL_S_COPURCHASE, 14, &o);
+    double w6 = exp(-1.0 / 30); /* customer 14 bought 6 one day before the cutoff */
+    CHECK_EQ_INT(o.n, 2);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 7);
+    CHECK_NEAR(o.scores[0], 0.6 * w6, 1e-6);
+    CHECK_EQ_INT(art(&ds, o.items[1]), 8);
+    CHECK_NEAR(o.scores[1], 0.2 * w6, 1e-6);
+    /* customer 0: B0 = B1 = {0}, so J(0,1) = 1; scores are the other item's history weight */
+    run_one(&e, RECALL_S_COPURCHASE, 0, &o);
+    CHECK_EQ_INT(o.n, 2);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 1);
+    CHECK_NEAR(o.scores[0], exp(-9.0 / 30) + exp(-4.0 / 30), 1e-6);
+    CHECK_EQ_INT(art(&ds, o.items[1]), 0);
+    run_one(&e, RECALL_S_COPURCHASE, 20, &o);
+    CHECK_EQ_INT(o.n, 0);
+    recall_engine_release(&e);
+    hm_dataset_release(&ds);
+}
+
+TEST(test_userknn)
+{
+    struct hm_dataset ds;
+    struct recall_engine e;
+    struct recall_params p = defaults();
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    /* customer 14's query {6}; 6's other buyers 10-13 each share it (weight 1/log2(2 + 5))
+     * and have 2 window items: sim = 1/log2(7)/sqrt(1 * 2). 10-12 vote for 7, 13 for 8;
+     * 6 is 14's own item and is not proposed. */
+    struct one o;
+    run_one(&e, RECALL_S_USERKNN, 14, &o);
+    double sim = 1.0 / log2(7.0) / sqrt(2.0);
+    CHECK_EQ_INT(o.n, 2);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 7);
+    CHECK_NEAR(o.scores[0], 3 * sim, 1e-6);
+    CHECK_EQ_INT(art(&ds, o.items[1]), 8);
+    CHECK_NEAR(o.scores[1], sim, 1e-6);
+    /* with a fan-out of 1, one buyer of 6 is visited (never customer 14 itself counted) */
+    recall_engine_release(&e);
+    p.knn_fanout = 1;
+    CHECK_EQ_INT(recall_engine_init(&e, &ds, &p, ds.tx.day_min, day0() + CUTOFF, keep), 0);
+    run_one(&e, RECALL_S_USERKNN, 14, &o);
+    CHECK(o.n <= 1);
+    run_one(&e, RECALL_S_USERKNN, 20, &o);
+    CHECK_EQ_INT(o.n, 0);
+    recall_engine_release(&e);
+    hm_dataset_release(&ds);
+}
+
+TEST(test_category)
+{
+    struct hm_dataset ds;
+    struct recall_engine e;
+    struct recall_params p = defaults();
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    /* customer 14 bought only type 200: its list is the type's items sold in [42, 70),
+     * ranked by decayed sales (6: 5 rows, 7: 3, 8: 1); 11 is outside the universe */
+    struct one o;
+    run_one(&e, RECALL_S_CATEGORY, 14, &o);
+    CHECK_EQ_INT(o.n, 3);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 6);
+    CHECK_EQ_INT(art(&ds, o.items[1]), 7);
+    CHECK_EQ_INT(art(&ds, o.items[2]), 8);
+    double tau = 14, d6 = 3 * exp(-19 / tau) + exp(-14 / tau) + exp(-1 / tau), d7 = 3 * exp(-17 / tau);
+    CHECK_NEAR(o.scores[1] / o.scores[0], d7 / d6, 1e-5);
+    /* customer 0 bought type 100 only: 4, 5 and 0 (1 was sold on day 40, before the window) */
+    run_one(&e, RECALL_S_CATEGORY, 0, &o);
+    CHECK_EQ_INT(o.n, 3);
+    for (uint32_t i = 0; i < o.n; i++)
+        CHECK(types[art(&ds, o.items[i])] == 100);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 4);
+    run_one(&e, RECALL_S_CATEGORY, 20, &o);
+    CHECK_EQ_INT(o.n, 0);
+    recall_engine_release(&e);
+    hm_dataset_release(&ds);
+}
+
+static uint64_t row_of(const struct recall_candidates *c, uint32_t ui, int article, const struct hm_dataset *ds)
+{
+    for (uint64_t r = c->off[ui]; r < c->off[ui + 1]; r++)
+        if (art(ds, c->item[r]) == article)
+            return r;
+    return UINT64_MAX;
+}
+
+TEST(test_merge)
+{
+    struct hm_dataset ds;
+    struct recall_engine e;
+    struct recall_params p = defaults();
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    uint32_t users[3] = {14, 20, 0};
+    struct recall_candidates c;
+    recall_candidates_init(&c);
+    CHECK_EQ_INT(recall_candidates_build(&e, users, 3, 0, &c), 0);
+    CHECK_EQ_INT(c.n_users, 3);
+    CHECK_EQ_INT(c.user[0], 14);
+    /* customer 14: 6 (repurchase 1, popular 4, category 1), 7 (co-purchase 1, KNN 1,
+     * category 2), 8 (co-purchase 2, KNN 2, category 3), then the popular 5, 4, 0 */
+    const int order[6] = {6, 7, 8, 5, 4, 0};
+    CHECK_EQ_INT(c.off[1] - c.off[0], 6);
+    for (int i = 0; i < 6; i++)
+        CHECK_EQ_INT(art(&ds, c.item[c.off[0] + i]), order[i]);
+    uint64_t r = c.off[0];
+    CHECK_EQ_INT(c.flags[r], (1 << RECALL_S_REPURCHASE) | (1 << RECALL_S_POPULAR) | (1 << RECALL_S_CATEGORY));
+    CHECK_EQ_INT(c.n_strat[r], 3);
+    CHECK_EQ_INT(c.rank[RECALL_S_REPURCHASE][r], 1);
+    CHECK_EQ_INT(c.rank[RECALL_S_POPULAR][r], 4);
+    CHECK_EQ_INT(c.rank[RECALL_S_CATEGORY][r], 1);
+    CHECK_EQ_INT(c.rank[RECALL_S_COPURCHASE][r], 0);
+    CHECK_NEAR(c.score[RECALL_S_REPURCHASE][r], exp(-1.0 / 30), 1e-6);
+    CHECK_EQ_INT(c.score[RECALL_S_COPURCHASE][r], 0);
+    CHECK_NEAR(c.merged[r], 3.0 / 21 + 1.0 / 24 + 1.0 / 21, 1e-6);
+    r = row_of(&c, 0, 8, &ds);
+    CHECK_EQ_INT(c.flags[r], (1 << RECALL_S_COPURCHASE) | (1 << RECALL_S_USERKNN) | (1 << RECALL_S_CATEGORY));
+    CHECK_EQ_INT(c.rank[RECALL_S_COPURCHASE][r], 2);
+    CHECK_EQ_INT(c.rank[RECALL_S_USERKNN][r], 2);
+    CHECK_EQ_INT(c.rank[RECALL_S_CATEGORY][r], 3);
+    CHECK_NEAR(c.merged[r], 1.5 / 22 + 1.0 / 22 + 1.0 / 23, 1e-6);
+    r = row_of(&c, 0, 5, &ds);
+    CHECK_EQ_INT(c.flags[r], 1 << RECALL_S_POPULAR);
+    CHECK_EQ_INT(c.n_strat[r], 1);
+    /* cold customer 20: the popular list only, ranks 1..4 */
+    CHECK_EQ_INT(c.off[2] - c.off[1], 4);
+    for (uint64_t k = c.off[1]; k < c.off[2]; k++) {
+        CHECK_EQ_INT(c.flags[k], 1 << RECALL_S_POPULAR);
+        CHECK_EQ_INT(c.rank[RECALL_S_POPULAR][k], k - c.off[1] + 1);
+    }
+    /* no article twice for a customer; merged scores descending */
+    for (uint32_t u = 0; u < c.n_users; u++)
+        for (uint64_t a = c.off[u]; a < c.off[u + 1]; a++)
+            for (uint64_t b = c.off[u]; b < a; b++) {
+                CHECK(c.item[a] != c.item[b]);
+                CHECK(c.merged[b] >= c.merged[a]);
+            }
+    /* the pool cap keeps the best rows */
+    struct recall_candidates capped;
+    recall_candidates_init(&capped);
+    CHECK_EQ_INT(recall_candidates_build(&e, users, 3, 4, &capped), 0);
+    CHECK_EQ_INT(capped.off[1], 4);
+    CHECK_EQ_INT(capped.off[3] - capped.off[2], 4);
+    CHECK(memcmp(capped.item, c.item, 4 * 4) == 0);
+    /* stats: customer 14 "buys" 7 and 11 in a made-up week */
+    struct prep_truth t = {0};
+    uint32_t tu[1] = {14}, ti[2] = {7, 11};
+    uint64_t toff[2] = {0, 2};
+    t.n_users = 1, t.user = tu, t.off = toff, t.items = ti;
+    struct recall_stats st;
+    memset(&st, 0, sizeof st);
+    st.pool = 150;
+    recall_stats_add(&st, &c, &t);
+    CHECK_EQ_INT(st.truth_pairs, 2);
+    CHECK_EQ_INT(st.hits, 1);
+    CHECK_EQ_INT(st.hits_strategy[RECALL_S_COPURCHASE], 1);
+    CHECK_EQ_INT(st.hits_strategy[RECALL_S_POPULAR], 0);
+    CHECK_EQ_INT(st.unique[RECALL_S_COPURCHASE], 0); /* three strategies proposed 7 */
+    CHECK_EQ_INT(st.hits_size[0], 1);
+    char *text = recall_stats_format(&st), *svg = recall_stats_svg(&st);
+    CHECK(strstr(text, "merged pool") != NULL);
+    CHECK(strstr(svg, "<svg") != NULL && strstr(svg, "</svg>") != NULL);
+    free(text);
+    free(svg);
+    recall_candidates_release(&capped);
+    recall_candidates_release(&c);
+    /* a customer row out of range is an error, not a crash */
+    uint32_t bad = 1000;
+    recall_candidates_init(&c);
+    CHECK_EQ_INT(recall_candidates_build(&e, &bad, 1, 0, &c), HM_EINVAL);
+    recall_candidates_release(&c);
+    recall_engine_release(&e);
+    hm_dataset_release(&ds);
+}
+
+static int same_candidates(const struct recall_candidates *a, const struct recall_candidates *b)
+{
+    if (a->n != b->n || a->n_users != b->n_users || a->cutoff != b->cutoff)
+        return 0;
+    int same = !memcmp(a->user, b->user, a->n_users * 4) && !memcmp(a->off, b->off, (a->n_users + 1) * 8) &&
+               !memcmp(a->item, b->item, a->n * 4) && !memcmp(a->merged, b->merged, a->n * 4) &&
+               !memcmp(a->flags, b->flags, a->n) && !memcmp(a->n_strat, b->n_strat, a->n);
+    for (int s = 0; s < RECALL_NSTRATEGIES && same; s++)
+        same = !memcmp(a->score[s], b->score[s], a->n * 4) && !memcmp(a->rank[s], b->rank[s], a->n * 2);
+    return same;
+}
+
+/* Candidates for every customer of the store in dir2 at its validation cutoff, with the
+ * item universe from prep's filter. */
+static int all_candidates(struct recall_candidates *c, uint32_t pool)
+{
+    struct hm_dataset ds;
+    int rc = hm_dataset_open(&ds, store2, 0);
+    if (rc)
+        return rc;
+    struct prep_params pp;
+    hm_settings_defaults(prep_settings, prep_n_settings, &pp);
+    int32_t cutoff = day0() + 133; /* fixed: the cutoff test adds rows on and after it */
+    struct prep_items it;
+    prep_items_filter(&it, &ds, ds.tx.day_min, cutoff, 2);
+    struct recall_params p;
+    hm_settings_defaults(recall_settings, recall_n_settings, &p);
+    p.knn_fanout = 8; /* make the fan-out cap matter */
+    struct recall_engine e;
+    uint32_t *users = malloc(ds.customers.n * sizeof *users);
+    for (uint32_t i = 0; i < ds.customers.n; i++)
+        users[i] = ds.customers.n - 1 - i; /* any order is allowed */
+    recall_candidates_init(c);
+    if ((rc = recall_engine_init(&e, &ds, &p, ds.tx.day_min, cutoff, it.keep)) == 0) {
+        rc = recall_candidates_build(&e, users, ds.customers.n, pool, c);
+        recall_engine_release(&e);
+    }
+    free(users);
+    prep_items_release(&it);
+    hm_dataset_release(&ds);
+    return rc;
+}
+
+/* A larger pseudo-random data set: 400 customers, 40 articles, days 0..139. */
+static struct fixture_tx big[20000];
+static int n_big;
+static int types_big[40];
+
+static void make_big(void)
+{
+    struct hm_rng r;
+    hm_rng_seed(&r, 7);
+    n_big = 0;
+    for (int a = 0; a < 40; a++)
+        types_big[a] = 100 + a % 4;
+    for (int c = 0; c < 400; c++) {
+        int n = (int)hm_rng_below(&r, 30);
+        int taste = (int)hm_rng_below(&r, 40);
+        for (int k = 0; k < n; k++) {
+            int a = hm_rng_uniform(&r) < 0.6 ? (taste + (int)hm_rng_below(&r, 6)) % 40 : (int)hm_rng_below(&r, 40);
+            big[n_big++] = (struct fixture_tx){(int)hm_rng_below(&r, 133), c, a};
+        }
+    }
+}
+
+TEST(test_determinism)
+{
+    struct recall_candidates a, b;
+    hm_threads_set(1);
+    CHECK_EQ_INT(all_candidates(&a, 50), 0);
+    hm_threads_set(2);
+    CHECK_EQ_INT(all_candidates(&b, 50), 0);
+    hm_threads_set(0);
+    CHECK(a.n > 400 * 20);
+    CHECK(same_candidates(&a, &b));
+    /* every strategy proposed something somewhere */
+    uint64_t seen[RECALL_NSTRATEGIES] = {0};
+    for (uint64_t r = 0; r < a.n; r++)
+        for (int s = 0; s < RECALL_NSTRATEGIES; s++)
+            seen[s] += a.flags[r] >> s & 1;
+    for (int s = 0; s < RECALL_NSTRATEGIES; s++)
+        CHECK(seen[s] > 0);
+    recall_candidates_release(&a);
+    recall_candidates_release(&b);
+}
+
+/* Candidates at a cutoff must not change when transactions on or after it change. */
+TEST(test_cutoff_leaks_nothing)
+{
+    struct recall_candidates before, after;
+    CHECK_EQ_INT(all_candidates(&before, 0), 0);
+    /* a flood of purchases on and after the cutoff (day 133), then rebuild the store */
+    int extra = 0;
+    struct hm_rng r;
+    hm_rng_seed(&r, 99);
+    for (int c = 0; c < 400; c++)
+        for (int k = 0; k < 4; k++)
+            big[n_big + extra++] = (struct fixture_tx){133 + (int)hm_rng_below(&r, 7), c, (int)hm_rng_below(&r, 40)};
+    CHECK_EQ_INT(fixture_build_typed(dir2, 400, 40, big, n_big + extra, types_big), 0);
+    CHECK_EQ_INT(all_candidates(&after, 0), 0);
+    CHECK(same_candidates(&before, &after));
+    recall_candidates_release(&before);
+    recall_candidates_release(&after);
+    /* ... while a change before the cutoff does change them */
+    big[n_big + extra++] = (struct fixture_tx){132, 0, 1};
+    big[n_big + extra++] = (struct fixture_tx){132, 0, 1};
+    CHECK_EQ_INT(fixture_build_typed(dir2, 400, 40, big, n_big + extra, types_big), 0);
+    CHECK_EQ_INT(all_candidates(&after, 0), 0);
+    CHECK_EQ_INT(fixture_build_typed(dir2, 400, 40, big, n_big, types_big), 0); /* restore */
+    CHECK_EQ_INT(all_candidates(&before, 0), 0);
+    CHECK(!same_candidates(&before, &after));
+    recall_candidates_release(&before);
+    recall_candidates_release(&after);
+}
+
+TEST(test_artifact)
+{
+    struct recall_candidates c, back;
+    CHECK_EQ_INT(all_candidates(&c, 30), 0);
+    char path[200];
+    snprintf(path, sizeof path, "%s/candidates.hmt", dir2);
+    CHECK_EQ_INT(recall_candidates_write(&c, 30, path), 0);
+    CHECK_EQ_INT(recall_candidates_read(&back, path), 0);
+    CHECK(same_candidates(&c, &back));
+    recall_candidates_release(&back);
+    /* a flipped byte in the column data: the checksum catches it */
+    struct stat st;
+    CHECK_EQ_INT(stat(path, &st), 0);
+    int fd = open(path, O_RDWR);
+    CHECK(fd >= 0);
+    off_t at = st.st_size - 100;
+    unsigned char byte;
+    CHECK_EQ_INT(pread(fd, &byte, 1, at), 1);
+    byte ^= 0x5a;
+    CHECK_EQ_INT(pwrite(fd, &byte, 1, at), 1);
+    close(fd);
+    CHECK_EQ_INT(recall_candidates_read(&back, path), HM_EFORMAT);
+    CHECK(strstr(hm_last_error(), path) != NULL);
+    /* truncated */
+    CHECK_EQ_INT(recall_candidates_write(&c, 30, path), 0);
+    CHECK_EQ_INT(truncate(path, st.st_size / 2), 0);
+    CHECK(recall_candidates_read(&back, path) != 0);
+    CHECK(strstr(hm_last_error(), path) != NULL);
+    /* another table's file */
+    CHECK(recall_candidates_read(&back, store2) != 0);
+    recall_candidates_release(&c);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/hm_test_recall_%d", (int)getpid());
+    snprintf(store, sizeof store, "%s/store", dir);
+    snprintf(dir2, sizeof dir2, "/tmp/hm_test_recall2_%d", (int)getpid());
+    snprintf(store2, sizeof store2, "%s/store", dir2);
+    make_data();
+    make_big();
+    if (fixture_build_typed(dir, 30, 12, txs, n_txs, types) != 0 ||
+        fixture_build_typed(dir2, 400, 40, big, n_big, types_big) != 0) {
+        fprintf(stderr, "fixture: %s\n", hm_last_error());
+        return 1;
+    }
+    RUN(test_repurchase);
+    RUN(test_popular);
+    RUN(test_copurchase);
+    RUN(test_userknn);
+    RUN(test_category);
+    RUN(test_merge);
+    RUN(test_determinism);
+    RUN(test_cutoff_leaks_nothing);
+    RUN(test_artifact);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);
+    system(cmd);
+    TEST_EXIT();
+}
