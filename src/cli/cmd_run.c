@@ -153,6 +153,26 @@ static int run_stages(const struct cli_config *c)
     }
     free(prep_path);
 
+    /* Stage 2: candidates at the validation cutoff for the sample and the week's buyers */
+    if (!rc) {
+        char *cand = hm_path_join(c->run.work, "candidates.hmt");
+        char *cstats = hm_path_join(c->run.work, "candidates_stats.txt");
+        char *csvg = hm_path_join(c->run.work, "candidates_recall.svg");
+        const char *cand_outs[] = {cand, cstats, csvg, NULL};
+        uint64_t fpc = fingerprint_settings(c, "recall.", fingerprint_settings(c, "prepare.", fp_store));
+        if (stage_fresh(c->run.work, "candidates", fpc, cand_outs)) {
+            printf("[candidates] up to date, skipped\n");
+        } else {
+            printf("[candidates]\n");
+            struct pipeline_cand_opts co = {.week = 0, .users = 0, .stats = 1, .write = 1, .path = cand};
+            if ((rc = pipeline_candidates(c, &ds, &co)) == 0)
+                rc = stage_done(c->run.work, "candidates", fpc);
+        }
+        free(cand);
+        free(cstats);
+        free(csvg);
+    }
+
     /* baselines on the validation week -> metrics table */
     char *metrics_path = hm_path_join(c->run.work, "metrics.txt");
     fp = fingerprint_settings(c, "baseline.", hm_hash64(c->run.baselines, strlen(c->run.baselines), fp_store));
@@ -234,7 +254,7 @@ int cmd_run(int argc, char **argv)
             sets[n_sets++] = optarg;
         else if (c == 'h') {
             printf("usage: hmrec run [--config FILE] [--set KEY=VALUE]...\n"
-                   "Runs ingest, prepare, evaluate (baselines) and submit in run.work, skipping stages\n"
+                   "Runs ingest, prepare, candidates, evaluate (baselines) and submit in run.work, skipping stages\n"
                    "whose inputs and settings are unchanged. Settings: docs/config.md.\n");
             free(sets);
             return 0;
