@@ -78,8 +78,8 @@ int text_user_embed(const float *emb, uint64_t n_docs, uint32_t dim, const uint6
 
 /* ---- top-N search ------------------------------------------------------------------ */
 
-#define QBLOCK 64     /* queries per sgemm */
-#define DBLOCK 2048   /* docs per sgemm */
+#define QBLOCK 256    /* queries per sgemm (and per parallel chunk) */
+#define DBLOCK 2048   /* docs per sgemm: a 2 MiB score block */
 
 struct hit {
     float score;
@@ -162,19 +162,33 @@ static int topn_chunk(size_t begin, size_t end, int tid, void *ud)
         for (size_t qi = 0; qi < nq; qi++) {
             struct hit *h = heaps + qi * cap;
             const float *s = scores + qi * DBLOCK;
+            /* docs arrive in increasing id order, so a doc can only displace the root
+             * (whose id is lower) with a strictly higher score: one float compare per doc */
+            float thr = hn[qi] == cap ? h[0].score : -INFINITY;
             for (size_t di = 0; di < nd; di++) {
+                if ((di & 15) == 0 && di + 16 <= nd) {
+                    /* skip 16 scores at once when none beats the threshold (vectorises) */
+                    int any = 0;
+                    for (int t = 0; t < 16; t++)
+                        any |= s[di + t] > thr;
+                    if (!any) {
+                        di += 15;
+                        continue;
+                    }
+                }
+                if (!(s[di] > thr)) /* also skips NaN */
+                    continue;
                 struct hit x = {s[di], (uint32_t)(d0 + di)};
-                if (isnan(x.score))
-                    continue;
-                if (hn[qi] == cap && !worse(h[0], x))
-                    continue;
                 if (is_excluded(j, begin + qi, x.id))
                     continue;
                 if (hn[qi] < cap) {
                     heap_push(h, &hn[qi], x);
+                    if (hn[qi] == cap)
+                        thr = h[0].score;
                 } else {
                     h[0] = x;
                     heap_sift_down(h, hn[qi], 0);
+                    thr = h[0].score;
                 }
             }
         }

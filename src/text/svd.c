@@ -64,7 +64,10 @@ static int spmm_range(size_t begin, size_t end, int tid, void *ud)
 static void spmm(const struct text_csr *a, const double *x, double *y, size_t l)
 {
     struct spmm_job j = {a, x, y, l};
-    hm_parallel_for(0, a->n_rows, spmm_range, &j);
+    /* rows differ a lot in length (a term's row in A^T holds its document frequency):
+     * dynamic chunks balance them; each row is still summed by one thread, in order */
+    size_t chunk = a->n_rows / 256 + 1;
+    hm_parallel_chunks(0, a->n_rows, chunk < 64 ? chunk : 64, spmm_range, &j);
 }
 
 /* Replaces y (rows x l, rows >= l) by an orthonormal basis of its columns. */

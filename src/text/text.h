@@ -159,7 +159,8 @@ int text_user_embed(const float *emb, uint64_t n_docs, uint32_t dim, const uint6
 /* For each query row q, the n_top docs with the highest dot product q . doc (cosine when
  * both are unit length), best first; ties go to the lower doc id. Docs listed in
  * excl[excl_ptr[q] .. excl_ptr[q+1]) are skipped (excl_ptr NULL = exclude nothing).
- * Slots beyond the number of eligible docs get id UINT32_MAX and score -INFINITY.
+ * Slots beyond the number of eligible docs get id UINT32_MAX and score -INFINITY (a doc
+ * whose score is NaN or -INFINITY is never returned).
  * queries: (n_q, dim); docs: (n_docs, dim); top_ids, top_scores: (n_q, n_top).
  * Parallel over blocks of queries (cblas_sgemm per block, with OpenBLAS held to one thread
  * during the call), so results do not depend on the thread count. */
