@@ -155,6 +155,15 @@ static char *make_catalogue(const char **cells, uint64_t seed)
         /* each type leans on its own slice of the vocabulary (topic structure) */
         size_t topic = (size_t)t * 37 % NW;
         pname[i] = p;
+        /* a style name from ~3000 made-up ones ("Tilly", "Jade"), as in the real prod_name */
+        size_t style = zipf(&r, 3000);
+        static const char *syl[] = {"ta", "li", "jo", "ma", "de", "ri", "sa", "no", "ve", "ka",
+                                    "lu", "mi", "be", "ro", "xi", "fe", "zo", "pa", "gu", "ne"};
+        append(&p, syl[style % 20]);
+        append(&p, syl[style / 20 % 20]);
+        if (style >= 400)
+            append(&p, syl[style / 400 % 20]);
+        *p++ = ' ';
         int nn = 1 + (int)hm_rng_below(&r, 3);
         for (int w = 0; w < nn; w++) {
             append(&p, words[(topic + zipf(&r, 40)) % NW]);
