@@ -200,6 +200,13 @@ static char *make_catalogue(const char **cells, uint64_t seed)
     return arena;
 }
 
+static void log_line(int level, const char *msg, void *ud)
+{
+    (void)level;
+    (void)ud;
+    fprintf(stderr, "%s\n", msg);
+}
+
 int main(int argc, char **argv)
 {
     ensure_blas_coretype(argv);
@@ -211,6 +218,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: bench_text K [seed]\n");
         return 2;
     }
+    if (getenv("HMREC_DEBUG"))
+        hm_log_set_hook(log_line, NULL);
     uint32_t k = (uint32_t)atoi(argv[1]);
     uint64_t seed = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
 

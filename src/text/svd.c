@@ -7,8 +7,8 @@
  *   Bt = A^T Q (n_cols x l) = (Q^T A)^T;  Bt = W diag(s) X^T (LAPACK dgesdd)
  *   components V = W[:, :k];  document embeddings = A V (= U diag(s) on the range of Q)
  *
- * The sparse products are written here (parallel over output rows, each row summed in a fixed
- * order by one thread); A^T products use the transpose built once. Omega's row j comes from
+ * The sparse products are written here: A X parallel over output rows, A^T X parallel over
+ * column ranges of the output, every element summed in a fixed order by one thread. Omega's row j comes from
  * its own random stream (seed, j), so nothing depends on the thread count. */
 #include "text/text.h"
 
@@ -42,6 +42,21 @@ struct spmm_job {
     size_t l;
 };
 
+/* y[0..l) += v * x[0..l): four accumulators wide so that -O2 code is vectorised and the
+ * summation order of each element is plain left to right (independent of l's remainder). */
+static inline void axpy(size_t l, double v, const double *restrict x, double *restrict y)
+{
+    size_t c = 0;
+    for (; c + 4 <= l; c += 4) {
+        y[c] += v * x[c];
+        y[c + 1] += v * x[c + 1];
+        y[c + 2] += v * x[c + 2];
+        y[c + 3] += v * x[c + 3];
+    }
+    for (; c < l; c++)
+        y[c] += v * x[c];
+}
+
 static int spmm_range(size_t begin, size_t end, int tid, void *ud)
 {
     (void)tid;
@@ -50,12 +65,8 @@ static int spmm_range(size_t begin, size_t end, int tid, void *ud)
     for (size_t i = begin; i < end; i++) {
         double *y = j->y + i * l;
         memset(y, 0, l * sizeof *y);
-        for (uint64_t e = j->a->rowptr[i]; e < j->a->rowptr[i + 1]; e++) {
-            double v = j->a->val[e];
-            const double *x = j->x + (size_t)j->a->col[e] * l;
-            for (size_t c = 0; c < l; c++)
-                y[c] += v * x[c];
-        }
+        for (uint64_t e = j->a->rowptr[i]; e < j->a->rowptr[i + 1]; e++)
+            axpy(l, j->a->val[e], j->x + (size_t)j->a->col[e] * l, y);
     }
     return 0;
 }
@@ -68,6 +79,39 @@ static void spmm(const struct text_csr *a, const double *x, double *y, size_t l)
      * dynamic chunks balance them; each row is still summed by one thread, in order */
     size_t chunk = a->n_rows / 256 + 1;
     hm_parallel_chunks(0, a->n_rows, chunk < 64 ? chunk : 64, spmm_range, &j);
+}
+
+/* z = a^T x without the transpose, x (a->n_rows, l), z (a->n_cols, l): parallel over column
+ * ranges of z. Every thread streams all of a and its slice of x; each element of z is summed
+ * over the rows of a in increasing order, however the columns are split, so the result does
+ * not depend on the thread count. Reads x once in total (the transpose-based product gathers
+ * a row of x for every non-zero). */
+struct spmm_t_job {
+    const struct text_csr *a;
+    const double *x;
+    double *z;
+    size_t l;
+};
+
+static int spmm_t_range(size_t c0, size_t c1, int tid, void *ud)
+{
+    (void)tid;
+    struct spmm_t_job *j = ud;
+    size_t l = j->l, w = c1 - c0;
+    for (uint64_t r = 0; r < j->a->n_cols; r++)
+        memset(j->z + r * l + c0, 0, w * sizeof *j->z);
+    for (uint64_t i = 0; i < j->a->n_rows; i++) {
+        const double *x = j->x + i * l + c0;
+        for (uint64_t e = j->a->rowptr[i]; e < j->a->rowptr[i + 1]; e++)
+            axpy(w, j->a->val[e], x, j->z + (size_t)j->a->col[e] * l + c0);
+    }
+    return 0;
+}
+
+static void spmm_t(const struct text_csr *a, const double *x, double *z, size_t l)
+{
+    struct spmm_t_job j = {a, x, z, l};
+    hm_parallel_for(0, l, spmm_t_range, &j);
 }
 
 /* Replaces y (rows x l, rows >= l) by an orthonormal basis of its columns. */
@@ -99,8 +143,6 @@ int text_svd_fit(const struct text_csr *a, const struct text_svd_opts *o, struct
         l = mn;
     size_t k = o->k < l ? o->k : l;
 
-    struct text_csr at;
-    text_csr_transpose(a, &at);
     double *omega = hm_xmalloc_array(m * l, sizeof *omega); /* (m, l); later Z and Bt */
     double *y = hm_xmalloc_array(n * l, sizeof *y);         /* (n, l); Y, then Q */
     double *tau = hm_xmalloc_array(l, sizeof *tau);
@@ -114,21 +156,37 @@ int text_svd_fit(const struct text_csr *a, const struct text_svd_opts *o, struct
     struct hm_progress pr;
     hm_progress_begin(&pr, "text: svd", 2 * (uint64_t)o->power_iters + 3);
     int rc = 0;
+    double t_a = 0, t_at = 0, t_qr = 0, t_svd = 0, t_proj = 0; /* seconds, for the debug log */
+    int64_t t0 = hm_now_ns();
     spmm(a, omega, y, l);
+    t_a += hm_seconds_since(t0);
+    t0 = hm_now_ns();
     rc = orthonormalize(y, n, l, tau);
+    t_qr += hm_seconds_since(t0);
     hm_progress_add(&pr, 1);
     for (uint32_t it = 0; it < o->power_iters && rc == 0; it++) {
-        spmm(&at, y, omega, l);
+        t0 = hm_now_ns();
+        spmm_t(a, y, omega, l);
+        t_at += hm_seconds_since(t0);
+        t0 = hm_now_ns();
         rc = orthonormalize(omega, m, l, tau);
+        t_qr += hm_seconds_since(t0);
         if (rc == 0) {
+            t0 = hm_now_ns();
             spmm(a, omega, y, l);
+            t_a += hm_seconds_since(t0);
+            t0 = hm_now_ns();
             rc = orthonormalize(y, n, l, tau);
+            t_qr += hm_seconds_since(t0);
         }
         hm_progress_add(&pr, 2);
     }
     double *s = NULL, *w = NULL, *xt = NULL;
     if (rc == 0) {
-        spmm(&at, y, omega, l); /* Bt = A^T Q (m, l) */
+        t0 = hm_now_ns();
+        spmm_t(a, y, omega, l); /* Bt = A^T Q (m, l) */
+        t_at += hm_seconds_since(t0);
+        t0 = hm_now_ns();
         s = hm_xmalloc_array(l, sizeof *s);
         w = hm_xmalloc_array(m * l, sizeof *w);
         xt = hm_xmalloc_array(l * l, sizeof *xt);
@@ -138,6 +196,7 @@ int text_svd_fit(const struct text_csr *a, const struct text_svd_opts *o, struct
             rc = hm_error(info > 0 ? HM_EINVAL : HM_ENOMEM,
                           "text: SVD of the %zu x %zu projected matrix failed (LAPACK info %d)", m,
                           l, (int)info);
+        t_svd = hm_seconds_since(t0);
         hm_progress_add(&pr, 1);
     }
     if (rc == 0) {
@@ -158,7 +217,11 @@ int text_svd_fit(const struct text_csr *a, const struct text_svd_opts *o, struct
                 out->vt[c * m + j] = (float)(sign * w[j * l + c]);
         }
         out->us = hm_xmalloc_array(n * k, sizeof *out->us);
+        t0 = hm_now_ns();
         text_svd_project(out, a, out->us);
+        t_proj = hm_seconds_since(t0);
+        hm_debug("text svd %zu x %zu, l %zu: A X %.3f s, A^T X %.3f s, QR %.3f s, small SVD %.3f s, "
+                 "projection %.3f s", n, m, l, t_a, t_at, t_qr, t_svd, t_proj);
         hm_progress_add(&pr, 1);
     }
     hm_progress_end(&pr);
@@ -168,7 +231,6 @@ int text_svd_fit(const struct text_csr *a, const struct text_svd_opts *o, struct
     free(tau);
     free(y);
     free(omega);
-    text_csr_release(&at);
     if (rc)
         text_svd_release(out);
     return rc;
