@@ -22,7 +22,8 @@ static inline void fixture_cid(int c, char out[65])
 }
 
 /* Writes the three CSV files into dir and ingests them into dir/store; returns 0 or an error.
- * type_no: (n_articles) product_type_no of each article, or NULL for 272 everywhere. */
+ * type_no: (n_articles) product_type_no of each article (product_type_name "Type <no>"), or
+ * NULL for 272 "Trousers" everywhere. */
 static inline int fixture_build_typed(const char *dir, int n_customers, int n_articles,
                                       const struct fixture_tx *tx, int n_tx, const int *type_no)
 {
@@ -36,11 +37,15 @@ static inline int fixture_build_typed(const char *dir, int n_customers, int n_ar
           "perceived_colour_master_name,department_no,department_name,index_code,index_name,"
           "index_group_no,index_group_name,section_no,section_name,garment_group_no,garment_group_name,"
           "detail_desc\n", f);
-    for (int a = 0; a < n_articles; a++)
-        fprintf(f, "0%09d,%07d,Item %d,%d,Trousers,Garment Lower body,1010016,Solid,9,Black,4,Dark,5,"
+    for (int a = 0; a < n_articles; a++) {
+        char type_name[32] = "Trousers"; /* typed articles: "Type <no>" */
+        if (type_no)
+            snprintf(type_name, sizeof type_name, "Type %d", type_no[a]);
+        fprintf(f, "0%09d,%07d,Item %d,%d,%s,Garment Lower body,1010016,Solid,9,Black,4,Dark,5,"
                    "Black,1676,Trouser,A,Ladieswear,1,Ladieswear,15,\"Womens Everyday Collection, Basics\","
                    "1009,Trousers,\"Trousers with a zip, no. %d\"\n",
-                100000001 + a, 1000 + a / 2, a, type_no ? type_no[a] : 272, a);
+                100000001 + a, 1000 + a / 2, a, type_no ? type_no[a] : 272, type_name, a);
+    }
     fclose(f);
     snprintf(path, sizeof path, "%s/customers.csv", dir);
     f = fopen(path, "w");

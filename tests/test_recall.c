@@ -86,7 +86,10 @@ static void run_one(const struct recall_engine *e, int s, uint32_t c, struct one
     case RECALL_S_POPULAR: o->n = recall_popular_user(e, &sc, c, o->items, o->scores); break;
     case RECALL_S_COPURCHASE: o->n = recall_copurchase_user(e, &sc, c, o->items, o->scores); break;
     case RECALL_S_USERKNN: o->n = recall_userknn_user(e, &sc, c, o->items, o->scores); break;
-    default: o->n = recall_category_user(e, &sc, c, o->items, o->scores); break;
+    case RECALL_S_CATEGORY: o->n = recall_category_user(e, &sc, c, o->items, o->scores); break;
+    default:
+        HM_ASSERT(recall_text_batch(e, &c, 1, o->items, o->scores, &o->n) == 0);
+        break;
     }
     recall_scratch_release(&sc);
 }
@@ -249,6 +252,34 @@ TEST(test_category)
     hm_dataset_release(&ds);
 }
 
+TEST(test_text)
+{
+    struct hm_dataset ds;
+    struct recall_engine e;
+    struct recall_params p = defaults();
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    /* searched: kept articles sold in [42, 70) = 0, 4, 5, 6, 7, 8. Articles of one product type
+     * differ only in their number, so customer 14 (article 6, type 200) is closest to 7 and 8
+     * (cosine ~1); 6 itself is excluded; type 100 follows, further away */
+    CHECK_EQ_INT(e.text.n_docs, 6);
+    struct one o;
+    run_one(&e, RECALL_S_TEXT, 14, &o);
+    CHECK_EQ_INT(o.n, 5);
+    CHECK(art(&ds, o.items[0]) == 7 || art(&ds, o.items[0]) == 8);
+    CHECK(art(&ds, o.items[1]) == 7 || art(&ds, o.items[1]) == 8);
+    CHECK(o.scores[1] > 0.95f);
+    for (uint32_t i = 2; i < o.n; i++) {
+        CHECK(types[art(&ds, o.items[i])] == 100);
+        CHECK(o.scores[i] < o.scores[1] - 0.05f);
+    }
+    for (uint32_t i = 0; i < o.n; i++)
+        CHECK(art(&ds, o.items[i]) != 6);
+    run_one(&e, RECALL_S_TEXT, 20, &o); /* cold: no embedding, no candidates */
+    CHECK_EQ_INT(o.n, 0);
+    recall_engine_release(&e);
+    hm_dataset_release(&ds);
+}
+
 static uint64_t row_of(const struct recall_candidates *c, uint32_t ui, int article, const struct hm_dataset *ds)
 {
     for (uint64_t r = c->off[ui]; r < c->off[ui + 1]; r++)
@@ -262,6 +293,7 @@ TEST(test_merge)
     struct hm_dataset ds;
     struct recall_engine e;
     struct recall_params p = defaults();
+    p.text_n = 0; /* hand-checked without text similarity (tested above) */
     CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
     uint32_t users[3] = {14, 20, 0};
     struct recall_candidates c;
@@ -511,6 +543,7 @@ int main(void)
     RUN(test_copurchase);
     RUN(test_userknn);
     RUN(test_category);
+    RUN(test_text);
     RUN(test_merge);
     RUN(test_determinism);
     RUN(test_cutoff_leaks_nothing);

@@ -9,8 +9,8 @@
 static const char usage_text[] =
     "usage: hmrec candidates --store DIR [--work DIR] [--week val|test|N] [--users pool|buyers|all]\n"
     "       [--stats] [--no-write] [--out FILE] [--config FILE] [--set KEY=VALUE]...\n"
-    "Stage 2: every recall strategy (repurchase, popular, copurchase, userknn, category) as of the\n"
-    "week's cutoff, merged into at most recall.pool candidates per customer; writes\n"
+    "Stage 2: every recall strategy (repurchase, popular, copurchase, userknn, category, text) as of\n"
+    "the week's cutoff, merged into at most recall.pool candidates per customer; writes\n"
     "WORK/candidates.hmt (or --out). --week: val (default), test (after the data) or N, the N-th\n"
     "training week before the validation week. --users: pool (default: the prepare sample and the\n"
     "week's buyers), buyers, or all customers. --stats prints, for the week's buyers, candidate\n"

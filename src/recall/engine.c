@@ -5,7 +5,7 @@
 #include <string.h>
 
 const char *const recall_strategy_name[RECALL_NSTRATEGIES] = {"repurchase", "popular", "copurchase",
-                                                              "userknn", "category"};
+                                                              "userknn", "category", "text"};
 
 #define P(f) offsetof(struct recall_params, f)
 const struct hm_setting recall_settings[] = {
@@ -56,6 +56,14 @@ const struct hm_setting recall_settings[] = {
     {"recall.cat_w_garment", HM_SET_DOUBLE, P(cat_w_garment), "0.5", 0, 1e6, 0,
      "category: weight of garment group"},
     {"recall.cat_w", HM_SET_DOUBLE, P(cat_w), "1", 0, 1e6, 0, "category: merge weight"},
+    {"recall.text_n", HM_SET_INT, P(text_n), "30", 0, 255, 0, "text similarity: candidates per customer"},
+    {"recall.text_dim", HM_SET_INT, P(text_dim), "64", 2, 1024, 0,
+     "text similarity: SVD components of the TF-IDF article embeddings"},
+    {"recall.text_items", HM_SET_INT, P(text_items), "10000", 1, 1e9, 0,
+     "text similarity: most popular kept items searched"},
+    {"recall.text_weeks", HM_SET_INT, P(text_weeks), "4", 1, 520, 0,
+     "text similarity: weeks of (decayed) sales that choose the searched items"},
+    {"recall.text_w", HM_SET_DOUBLE, P(text_w), "1", 0, 1e6, 0, "text similarity: merge weight"},
 };
 #undef P
 const size_t recall_n_settings = sizeof recall_settings / sizeof recall_settings[0];
@@ -68,11 +76,13 @@ void recall_params_lists(const struct recall_params *p, uint32_t n[RECALL_NSTRAT
     n[RECALL_S_COPURCHASE] = (uint32_t)p->co_n;
     n[RECALL_S_USERKNN] = (uint32_t)p->knn_n;
     n[RECALL_S_CATEGORY] = (uint32_t)p->cat_n;
+    n[RECALL_S_TEXT] = (uint32_t)p->text_n;
     w[RECALL_S_REPURCHASE] = p->rep_w;
     w[RECALL_S_POPULAR] = p->pop_w;
     w[RECALL_S_COPURCHASE] = p->co_w;
     w[RECALL_S_USERKNN] = p->knn_w;
     w[RECALL_S_CATEGORY] = p->cat_w;
+    w[RECALL_S_TEXT] = p->text_w;
 }
 
 int recall_engine_init(struct recall_engine *e, const struct hm_dataset *ds, const struct recall_params *p,
@@ -103,6 +113,10 @@ int recall_engine_init(struct recall_engine *e, const struct hm_dataset *ds, con
     if (!rc && p->cat_n > 0)
         rc = recall_category_init(&e->cat, e);
     e->seconds_init[RECALL_S_CATEGORY] = hm_seconds_since(t0);
+    t0 = hm_now_ns();
+    if (!rc && p->text_n > 0)
+        rc = recall_text_init(&e->text, e);
+    e->seconds_init[RECALL_S_TEXT] = hm_seconds_since(t0);
     if (rc)
         recall_engine_release(e);
     return rc;
@@ -114,6 +128,7 @@ void recall_engine_release(struct recall_engine *e)
     recall_window_release(&e->win);
     recall_copurchase_release(&e->co);
     recall_category_release(&e->cat);
+    recall_text_release(&e->text);
 }
 
 void recall_scratch_init(struct recall_scratch *s, const struct recall_engine *e)

@@ -10,7 +10,7 @@ typedef uint32_t (*strategy_fn)(const struct recall_engine *, struct recall_scra
                                 float *);
 static const strategy_fn strategy_user[RECALL_NSTRATEGIES] = {
     recall_repurchase_user, recall_popular_user, recall_copurchase_user, recall_userknn_user,
-    recall_category_user,
+    recall_category_user,   recall_text_user,
 };
 
 void recall_candidates_init(struct recall_candidates *c)
@@ -81,6 +81,9 @@ struct merge_job {
     double w[RECALL_NSTRATEGIES];
     uint32_t m;            /* slots per customer: sum of n */
     struct slot_row *rows; /* (block, m) */
+    uint32_t *text_ids;    /* (block, text_n) the block's text lists (one batch search) */
+    float *text_scores;
+    uint32_t *text_count;  /* (block) */
     uint32_t *count;       /* (block) */
     struct merge_thread *t;
 };
@@ -100,6 +103,11 @@ static int merge_range(size_t begin, size_t end, int tid, void *ud)
     for (size_t i = begin; i < end; i++) {
         uint32_t c = j->users[i];
         recall_hist_build(&t->s.hist, e->ds, c, e->start, e->cutoff, e->p.tau);
+        if (j->n[RECALL_S_TEXT]) {
+            t->s.text_items = j->text_ids + i * (size_t)j->n[RECALL_S_TEXT];
+            t->s.text_scores = j->text_scores + i * (size_t)j->n[RECALL_S_TEXT];
+            t->s.text_n = j->text_count[i];
+        }
         /* outer join by article: slot[article] is the article's group, UINT32_MAX when none */
         uint32_t g = 0;
         for (int s = 0; s < RECALL_NSTRATEGIES; s++) {
@@ -175,12 +183,20 @@ int recall_candidates_build(const struct recall_engine *e, const uint32_t *users
     const uint32_t block = 4096;
     j.rows = hm_xmalloc_array((size_t)block * (j.m + 1), sizeof *j.rows);
     j.count = hm_xmalloc_array(block, sizeof *j.count);
+    uint32_t tn = j.n[RECALL_S_TEXT];
+    if (tn) {
+        j.text_ids = hm_xmalloc_array((size_t)block * tn, sizeof *j.text_ids);
+        j.text_scores = hm_xmalloc_array((size_t)block * tn, sizeof *j.text_scores);
+        j.text_count = hm_xmalloc_array(block, sizeof *j.text_count);
+    }
     struct hm_progress prog;
     hm_progress_begin(&prog, "candidates", n);
     int rc = 0;
     for (uint32_t b = 0; b < n && !rc; b += block) {
         uint32_t m = n - b < block ? n - b : block;
         j.users = users + b;
+        if (tn && (rc = recall_text_batch(e, j.users, m, j.text_ids, j.text_scores, j.text_count)) != 0)
+            break;
         if ((rc = hm_parallel_chunks(nt, m, 32, merge_range, &j)) != 0)
             break;
         uint64_t rows = out->n;
@@ -222,6 +238,9 @@ int recall_candidates_build(const struct recall_engine *e, const uint32_t *users
     free(j.t);
     free(j.rows);
     free(j.count);
+    free(j.text_ids);
+    free(j.text_scores);
+    free(j.text_count);
     return rc;
 }
 

@@ -16,6 +16,7 @@
 #include "core/core.h"
 #include "data/data.h"
 #include "prep/prep.h"
+#include "text/text.h"
 
 #define RECALL_K 12
 
@@ -59,6 +60,7 @@ enum recall_strategy {
     RECALL_S_COPURCHASE, /* item-item Jaccard over buyer sets, from the customer's items */
     RECALL_S_USERKNN,    /* items of customers with overlapping histories */
     RECALL_S_CATEGORY,   /* popular items of the customer's preferred categories */
+    RECALL_S_TEXT,       /* articles whose text embedding is closest to the customer's */
     RECALL_NSTRATEGIES
 };
 extern const char *const recall_strategy_name[RECALL_NSTRATEGIES];
@@ -95,6 +97,12 @@ struct recall_params {
     long cat_items;         /* most popular items kept per attribute value (40) */
     double cat_w_type, cat_w_department, cat_w_section, cat_w_colour, cat_w_garment; /* (1,1,0.5,0.5,0.5) */
     double cat_w;           /* merge weight (1) */
+
+    long text_n;            /* text similarity: candidates (30) */
+    long text_dim;          /* SVD components of the TF-IDF article embeddings (64) */
+    long text_items;        /* most popular kept items searched (10000) */
+    long text_weeks;        /* weeks of (decayed) sales that choose them (4) */
+    double text_w;          /* merge weight (1) */
 };
 extern const struct hm_setting recall_settings[];
 extern const size_t recall_n_settings;
@@ -198,6 +206,17 @@ struct recall_category {
     float *pop[RECALL_CAT_DIMS];       /* their popularity, scaled to max 1 */
 };
 
+/* Text similarity: TF-IDF + truncated SVD embeddings of every article (src/text), and the
+ * searched subset (the most popular kept items). */
+struct recall_textsim {
+    struct text_model model;  /* model.svd.us: (n_articles, k) unit rows */
+    uint32_t k;
+    uint32_t n_docs;          /* searched articles */
+    uint32_t *doc_item;       /* (n_docs) article row of each */
+    uint32_t *item_doc;       /* (n_articles) doc of an article, UINT32_MAX when not searched */
+    float *docs;              /* (n_docs, k) their embeddings */
+};
+
 /* Everything the strategies need for one cutoff, built once and shared (read-only)
  * between threads. */
 struct recall_engine {
@@ -210,6 +229,7 @@ struct recall_engine {
     struct recall_popular pop;
     struct recall_copurchase co;
     struct recall_category cat;
+    struct recall_textsim text;
     double seconds_init[RECALL_NSTRATEGIES];
 };
 
@@ -226,6 +246,9 @@ struct recall_scratch {
     uint32_t *tmp_items;       /* (tmp_cap) */
     float *tmp_scores;         /* (tmp_cap) */
     uint32_t tmp_cap;
+    const uint32_t *text_items; /* this customer's text list, set by the merge (batch search) */
+    const float *text_scores;
+    uint32_t text_n;
 };
 void recall_scratch_init(struct recall_scratch *s, const struct recall_engine *e);
 void recall_scratch_release(struct recall_scratch *s);
@@ -251,6 +274,17 @@ int recall_category_init(struct recall_category *m, const struct recall_engine *
 void recall_category_release(struct recall_category *m);
 uint32_t recall_category_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
                               uint32_t *items, float *scores);
+
+int recall_text_init(struct recall_textsim *m, const struct recall_engine *e);
+void recall_text_release(struct recall_textsim *m);
+/* Text candidates of customers users[0..n) in one batch (sgemm): ids/scores (n, text_n)
+ * article rows, best first; count (n). The customer's best `query_items` history items
+ * (weighted by their recency x frequency score) make its embedding and are not proposed. */
+int recall_text_batch(const struct recall_engine *e, const uint32_t *users, uint32_t n, uint32_t *ids,
+                      float *scores, uint32_t *count);
+/* Copies the list the batch left in s (text_items, text_scores, text_n). */
+uint32_t recall_text_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
+                          uint32_t *items, float *scores);
 
 /* Per-article counts over rows with day in [start, cutoff): rows (weighted by
  * exp(-(cutoff - 1 - day) / tau) when tau > 0) into score, distinct customers into buyers
