@@ -298,7 +298,7 @@ TEST(test_merge)
     uint32_t users[3] = {14, 20, 0};
     struct recall_candidates c;
     recall_candidates_init(&c);
-    CHECK_EQ_INT(recall_candidates_build(&e, users, 3, 0, &c), 0);
+    CHECK_EQ_INT(recall_candidates_build(&e, users, 3, 0, &c, NULL), 0);
     CHECK_EQ_INT(c.n_users, 3);
     CHECK_EQ_INT(c.user[0], 14);
     /* customer 14: 6 (repurchase 1, popular 4, category 1), 7 (co-purchase 1, KNN 1,
@@ -342,7 +342,7 @@ TEST(test_merge)
     /* the pool cap keeps the best rows */
     struct recall_candidates capped;
     recall_candidates_init(&capped);
-    CHECK_EQ_INT(recall_candidates_build(&e, users, 3, 4, &capped), 0);
+    CHECK_EQ_INT(recall_candidates_build(&e, users, 3, 4, &capped, NULL), 0);
     CHECK_EQ_INT(capped.off[1], 4);
     CHECK_EQ_INT(capped.off[3] - capped.off[2], 4);
     CHECK(memcmp(capped.item, c.item, 4 * 4) == 0);
@@ -371,7 +371,7 @@ TEST(test_merge)
     /* a customer row out of range is an error, not a crash */
     uint32_t bad = 1000;
     recall_candidates_init(&c);
-    CHECK_EQ_INT(recall_candidates_build(&e, &bad, 1, 0, &c), HM_EINVAL);
+    CHECK_EQ_INT(recall_candidates_build(&e, &bad, 1, 0, &c, NULL), HM_EINVAL);
     recall_candidates_release(&c);
     recall_engine_release(&e);
     hm_dataset_release(&ds);
@@ -411,7 +411,7 @@ static int all_candidates(struct recall_candidates *c, uint32_t pool)
         users[i] = ds.customers.n - 1 - i; /* any order is allowed */
     recall_candidates_init(c);
     if ((rc = recall_engine_init(&e, &ds, &p, ds.tx.day_min, cutoff, it.keep)) == 0) {
-        rc = recall_candidates_build(&e, users, ds.customers.n, pool, c);
+        rc = recall_candidates_build(&e, users, ds.customers.n, pool, c, NULL);
         recall_engine_release(&e);
     }
     free(users);

@@ -338,23 +338,27 @@ int pipeline_candidates(const struct cli_config *c, const struct hm_dataset *ds,
     recall_candidates_init(&all);
     const uint32_t block = 1u << 16;
     int64_t t2 = hm_now_ns();
+    struct hm_progress prog;
+    hm_progress_begin(&prog, "candidates", n_users);
     for (uint32_t b = 0; b < n_users && !rc; b += block) {
         uint32_t m = n_users - b < block ? n_users - b : block;
         struct recall_candidates part;
         recall_candidates_init(&part);
-        rc = recall_candidates_build(&e, users + b, m, o->stats ? 0 : st.pool, &part);
+        rc = recall_candidates_build(&e, users + b, m, o->stats ? 0 : st.pool, &part, &prog);
         if (!rc && o->stats)
             recall_stats_add(&st, &part, &truth);
         if (!rc && o->write)
             append_capped(&all, &part, st.pool);
         recall_candidates_release(&part);
     }
+    hm_progress_end(&prog);
     double s_build = hm_seconds_since(t2);
     if (!rc)
         printf("candidates: strategies' shared state in %.1fs (popular %.2fs, window %.2fs, co-purchase "
-               "%.2fs, category %.2fs); per-customer lists and merge in %.1fs\n",
+               "%.2fs, category %.2fs, text model %.2fs); per-customer lists and merge in %.1fs\n",
                s_init, e.seconds_init[RECALL_S_POPULAR], e.seconds_init[RECALL_S_USERKNN],
-               e.seconds_init[RECALL_S_COPURCHASE], e.seconds_init[RECALL_S_CATEGORY], s_build);
+               e.seconds_init[RECALL_S_COPURCHASE], e.seconds_init[RECALL_S_CATEGORY],
+               e.seconds_init[RECALL_S_TEXT], s_build);
     if (e.ds)
         recall_engine_release(&e);
     if (!rc && o->write) {

@@ -153,7 +153,7 @@ static int merge_range(size_t begin, size_t end, int tid, void *ud)
 }
 
 int recall_candidates_build(const struct recall_engine *e, const uint32_t *users, uint32_t n,
-                            uint32_t pool, struct recall_candidates *out)
+                            uint32_t pool, struct recall_candidates *out, struct hm_progress *prog)
 {
     struct merge_job j = {.e = e, .pool = pool};
     recall_params_lists(&e->p, j.n, j.w);
@@ -189,8 +189,6 @@ int recall_candidates_build(const struct recall_engine *e, const uint32_t *users
         j.text_scores = hm_xmalloc_array((size_t)block * tn, sizeof *j.text_scores);
         j.text_count = hm_xmalloc_array(block, sizeof *j.text_count);
     }
-    struct hm_progress prog;
-    hm_progress_begin(&prog, "candidates", n);
     int rc = 0;
     for (uint32_t b = 0; b < n && !rc; b += block) {
         uint32_t m = n - b < block ? n - b : block;
@@ -221,9 +219,9 @@ int recall_candidates_build(const struct recall_engine *e, const uint32_t *users
             out->n = o;
             out->off[++out->n_users] = o;
         }
-        hm_progress_add(&prog, m);
+        if (prog)
+            hm_progress_add(prog, m);
     }
-    hm_progress_end(&prog);
     out->cutoff = e->cutoff;
     for (int t = 0; t < nt; t++) {
         recall_scratch_release(&j.t[t].s);

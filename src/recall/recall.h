@@ -316,9 +316,9 @@ void recall_candidates_release(struct recall_candidates *c);
 
 /* Candidates for users[0..n) (appended to out, which must be initialised), at most `pool`
  * per customer (0: no cap, the whole union). Parallel over customers; identical output for
- * any thread count. */
+ * any thread count. prog (may be NULL): advanced by one per customer. */
 int recall_candidates_build(const struct recall_engine *e, const uint32_t *users, uint32_t n,
-                            uint32_t pool, struct recall_candidates *out);
+                            uint32_t pool, struct recall_candidates *out, struct hm_progress *prog);
 
 /* ---- statistics of a pool against a week's purchases (merge.c) -------------------- */
 
