@@ -248,13 +248,15 @@ static void append_capped(struct recall_candidates *dst, const struct recall_can
         uint64_t b = src->off[i], n = src->off[i + 1] - b, o = dst->n;
         if (n > pool)
             n = pool;
-        memcpy(dst->item + o, src->item + b, n * 4);
-        memcpy(dst->merged + o, src->merged + b, n * 4);
-        memcpy(dst->flags + o, src->flags + b, n);
-        memcpy(dst->n_strat + o, src->n_strat + b, n);
-        for (int s = 0; s < RECALL_NSTRATEGIES; s++) {
-            memcpy(dst->score[s] + o, src->score[s] + b, n * 4);
-            memcpy(dst->rank[s] + o, src->rank[s] + b, n * 2);
+        if (n) {
+            memcpy(dst->item + o, src->item + b, n * 4);
+            memcpy(dst->merged + o, src->merged + b, n * 4);
+            memcpy(dst->flags + o, src->flags + b, n);
+            memcpy(dst->n_strat + o, src->n_strat + b, n);
+            for (int s = 0; s < RECALL_NSTRATEGIES; s++) {
+                memcpy(dst->score[s] + o, src->score[s] + b, n * 4);
+                memcpy(dst->rank[s] + o, src->rank[s] + b, n * 2);
+            }
         }
         dst->user[dst->n_users] = src->user[i];
         dst->off[dst->n_users] = o;

@@ -107,8 +107,10 @@ static int query_range(size_t begin, size_t end, int tid, void *ud)
     for (size_t i = begin; i < end; i++) {
         recall_hist_build(h, j->e->ds, j->users[i], j->e->start, j->e->cutoff, j->e->p.tau);
         uint32_t n = h->n < j->q ? h->n : j->q;
-        memcpy(j->items + i * j->q, h->item, n * sizeof(uint32_t));
-        memcpy(j->w + i * j->q, h->score, n * sizeof(float));
+        if (n) {
+            memcpy(j->items + i * j->q, h->item, n * sizeof(uint32_t));
+            memcpy(j->w + i * j->q, h->score, n * sizeof(float));
+        }
         j->count[i] = n;
     }
     return 0;
@@ -172,7 +174,9 @@ uint32_t recall_text_user(const struct recall_engine *e, struct recall_scratch *
 {
     (void)e;
     (void)c;
-    memcpy(items, s->text_items, s->text_n * sizeof *items);
-    memcpy(scores, s->text_scores, s->text_n * sizeof *scores);
+    if (s->text_n) {
+        memcpy(items, s->text_items, s->text_n * sizeof *items);
+        memcpy(scores, s->text_scores, s->text_n * sizeof *scores);
+    }
     return s->text_n;
 }
