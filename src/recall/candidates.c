@@ -83,7 +83,7 @@ int recall_candidates_read(struct recall_candidates *c, const char *path)
     c->cutoff = (int32_t)t.meta[META_CUTOFF];
     c->n_users = (uint32_t)nu;
     c->n = c->cap = n;
-#define COPY(dst, src, bytes) (dst = hm_xmalloc((bytes) + 1), (bytes) ? memcpy(dst, src, bytes) : NULL)
+#define COPY(dst, src, bytes) (dst = hm_xmalloc((bytes) + 1), ((bytes) != 0) ? memcpy(dst, src, bytes) : NULL)
     COPY(c->user, user, nu * 4);
     COPY(c->off, off, (nu + 1) * 8);
     COPY(c->item, item, n * 4);
