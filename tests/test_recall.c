@@ -62,6 +62,9 @@ static struct recall_params defaults(void)
     struct recall_params p;
     hm_settings_defaults(recall_settings, recall_n_settings, &p);
     p.pop_trend_periods = 0; /* no trend: volume and buyers only (hand-checkable) */
+    p.tau = 30;              /* the expectations below are computed with these */
+    p.window_weeks = 8;
+    p.rep_w = 3;
     p.cat_w_department = p.cat_w_section = p.cat_w_colour = p.cat_w_garment = 0; /* type only */
     return p;
 }

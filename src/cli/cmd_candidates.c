@@ -8,7 +8,7 @@
 
 static const char usage_text[] =
     "usage: hmrec candidates --store DIR [--work DIR] [--week val|test|N] [--users pool|buyers|all]\n"
-    "       [--stats] [--no-write] [--out FILE] [--config FILE] [--set KEY=VALUE]...\n"
+    "       [--stats [--reference FILE]] [--no-write] [--out FILE] [--config FILE] [--set KEY=VALUE]...\n"
     "Stage 2: every recall strategy (repurchase, popular, copurchase, userknn, category, text) as of\n"
     "the week's cutoff, merged into at most recall.pool candidates per customer; writes\n"
     "WORK/candidates.hmt (or --out). --week: val (default), test (after the data) or N, the N-th\n"
@@ -16,17 +16,20 @@ static const char usage_text[] =
     "week's buyers), buyers, or all customers. --stats prints, for the week's buyers, candidate\n"
     "recall overall, per strategy, each strategy's unique contribution and recall at pool sizes\n"
     "25/50/100/200, and writes WORK/candidates_stats.txt and WORK/candidates_recall.svg.\n"
+    "--reference FILE (submission format, e.g. a synthetic data set's oracle/week_*_oracle.csv):\n"
+    "also print the recall of its 12 predictions and the share of them the pool contains.\n"
     "--no-write skips the artifact (e.g. statistics for every customer). Settings: docs/recall.md.\n";
 
 int cmd_candidates(int argc, char **argv)
 {
-    enum { O_CONFIG = 1000, O_SET, O_STORE, O_WORK, O_WEEK, O_USERS, O_STATS, O_NOWRITE, O_OUT, O_HELP };
+    enum { O_CONFIG = 1000, O_SET, O_STORE, O_WORK, O_WEEK, O_USERS, O_STATS, O_NOWRITE, O_OUT, O_REF, O_HELP };
     static const struct option opts[] = {
         {"config", required_argument, 0, O_CONFIG}, {"set", required_argument, 0, O_SET},
         {"store", required_argument, 0, O_STORE},   {"work", required_argument, 0, O_WORK},
         {"week", required_argument, 0, O_WEEK},     {"users", required_argument, 0, O_USERS},
         {"stats", no_argument, 0, O_STATS},         {"no-write", no_argument, 0, O_NOWRITE},
-        {"out", required_argument, 0, O_OUT},       {"help", no_argument, 0, O_HELP},
+        {"out", required_argument, 0, O_OUT},       {"reference", required_argument, 0, O_REF},
+        {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0},
     };
     const char *config = NULL, *store = NULL, *work = NULL;
@@ -43,6 +46,7 @@ int cmd_candidates(int argc, char **argv)
         case O_STATS: o.stats = 1; break;
         case O_NOWRITE: o.write = 0; break;
         case O_OUT: o.path = optarg; break;
+        case O_REF: o.reference = optarg; break;
         case O_WEEK:
             if (!strcmp(optarg, "val"))
                 o.week = 0;
@@ -85,6 +89,8 @@ int cmd_candidates(int argc, char **argv)
         snprintf(cfg.run.store, sizeof cfg.run.store, "%s", store);
     if (work)
         snprintf(cfg.run.work, sizeof cfg.run.work, "%s", work);
+    if (o.reference && !o.stats)
+        return cli_usage_error(argv[0], "--reference needs --stats");
     if (o.week < 0 && o.stats)
         return cli_usage_error(argv[0], "--stats needs a week with purchases (not --week test)");
     char *dir = pipeline_store_dir(&cfg);

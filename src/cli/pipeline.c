@@ -266,6 +266,87 @@ static void append_capped(struct recall_candidates *dst, const struct recall_can
     dst->cutoff = src->cutoff;
 }
 
+/* A submission-format reference (e.g. the synthetic data's oracle): its 12 predictions per
+ * customer, and how many of them the pool contains. */
+struct ref_job {
+    struct hm_id_index ix;
+    uint32_t *pred;   /* (n_customers, 12) article rows */
+    uint8_t *npred;   /* (n_customers) */
+    uint64_t unknown;
+};
+
+static int ref_row(const struct hm_subrow *row, void *ud)
+{
+    struct ref_job *j = ud;
+    uint32_t c = hm_id_index_customer(&j->ix, row->customer_id, 64);
+    if (c == UINT32_MAX) {
+        j->unknown++;
+        return 0;
+    }
+    uint8_t n = 0;
+    for (size_t k = 0; k < row->n && n < RECALL_K; k++) {
+        uint32_t a = hm_id_index_article(&j->ix, row->articles[k]);
+        if (a != UINT32_MAX)
+            j->pred[(size_t)c * RECALL_K + n++] = a;
+    }
+    j->npred[c] = n;
+    return 0;
+}
+
+struct ref_stats {
+    uint64_t users;      /* customers of the pool that bought and have reference predictions */
+    uint64_t truth;      /* their purchase pairs */
+    uint64_t preds;      /* their reference predictions */
+    uint64_t in_pool;    /* predictions the pool contains */
+    uint64_t hits;       /* predictions that were bought */
+    uint64_t hits_in_pool; /* ... and that the pool contains */
+    uint64_t pool_hits;  /* purchase pairs in the pool (same customers) */
+};
+
+static void ref_add(struct ref_stats *rs, const struct ref_job *j, const struct recall_candidates *c,
+                    const struct prep_truth *t, uint32_t pool)
+{
+    for (uint32_t i = 0; i < c->n_users; i++) {
+        uint32_t u = c->user[i], lo = 0, hi = t->n_users;
+        if (!j->npred[u])
+            continue;
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            if (t->user[mid] < u)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        if (lo == t->n_users || t->user[lo] != u)
+            continue;
+        uint64_t b = c->off[i], e = c->off[i + 1];
+        if (e - b > pool)
+            e = b + pool;
+        const uint32_t *truth = t->items + t->off[lo];
+        uint64_t nt = t->off[lo + 1] - t->off[lo];
+        rs->users++;
+        rs->truth += nt;
+        for (uint64_t k = 0; k < nt; k++)
+            for (uint64_t r = b; r < e; r++)
+                if (c->item[r] == truth[k]) {
+                    rs->pool_hits++;
+                    break;
+                }
+        for (uint8_t k = 0; k < j->npred[u]; k++) {
+            uint32_t a = j->pred[(size_t)u * RECALL_K + k];
+            int in = 0, bought = 0;
+            for (uint64_t r = b; r < e && !in; r++)
+                in = c->item[r] == a;
+            for (uint64_t x = 0; x < nt && !bought; x++)
+                bought = truth[x] == a;
+            rs->preds++;
+            rs->in_pool += in;
+            rs->hits += bought;
+            rs->hits_in_pool += in && bought;
+        }
+    }
+}
+
 static int write_text(const char *path, const char *text)
 {
     struct hm_awriter w;
@@ -338,6 +419,14 @@ int pipeline_candidates(const struct cli_config *c, const struct hm_dataset *ds,
     st.pool = (uint32_t)c->recall.pool;
     struct recall_candidates all;
     recall_candidates_init(&all);
+    struct ref_job ref = {0};
+    struct ref_stats rs = {0};
+    if (!rc && o->stats && o->reference) {
+        hm_id_index_init(&ref.ix, ds);
+        ref.pred = hm_xmalloc_array((size_t)ds->customers.n * RECALL_K + 1, sizeof *ref.pred);
+        ref.npred = hm_xcalloc((size_t)ds->customers.n + 1, 1);
+        rc = hm_submission_read(o->reference, RECALL_K, ref_row, &ref);
+    }
     const uint32_t block = 1u << 16;
     int64_t t2 = hm_now_ns();
     struct hm_progress prog;
@@ -349,6 +438,8 @@ int pipeline_candidates(const struct cli_config *c, const struct hm_dataset *ds,
         rc = recall_candidates_build(&e, users + b, m, o->stats ? 0 : st.pool, &part, &prog);
         if (!rc && o->stats)
             recall_stats_add(&st, &part, &truth);
+        if (!rc && ref.pred)
+            ref_add(&rs, &ref, &part, &truth, st.pool);
         if (!rc && o->write)
             append_capped(&all, &part, st.pool);
         recall_candidates_release(&part);
@@ -379,7 +470,21 @@ int pipeline_candidates(const struct cli_config *c, const struct hm_dataset *ds,
             hm_date_format(week.start, a);
             hm_date_format(week.end, z);
             char *head = hm_xasprintf("candidate recall for the week %s .. %s\n", a, z);
-            char *full = hm_xasprintf("%s%s", head, text);
+            char *refs = NULL;
+            if (ref.pred) {
+                double d = rs.truth ? (double)rs.truth : 1, p = rs.preds ? (double)rs.preds : 1;
+                refs = hm_xasprintf("reference %s (%llu of these buyers):\n"
+                                    "  its 12 per customer reach %.4f of their purchase pairs; the pool "
+                                    "(%u) reaches %.4f\n"
+                                    "  the pool contains %.4f of its predictions and %.4f of its hits "
+                                    "(%llu of %llu)\n",
+                                    o->reference, (unsigned long long)rs.users, rs.hits / d, st.pool,
+                                    rs.pool_hits / d, rs.in_pool / p,
+                                    rs.hits ? (double)rs.hits_in_pool / (double)rs.hits : 0,
+                                    (unsigned long long)rs.hits_in_pool, (unsigned long long)rs.hits);
+            }
+            char *full = hm_xasprintf("%s%s%s", head, text, refs ? refs : "");
+            free(refs);
             fputs(full, stdout);
             char *tp = hm_path_join(c->run.work, "candidates_stats.txt");
             char *sp = hm_path_join(c->run.work, "candidates_recall.svg");
@@ -398,6 +503,10 @@ int pipeline_candidates(const struct cli_config *c, const struct hm_dataset *ds,
         printf("candidates: %.1fs in all, peak RSS %.0f MiB (%.0f MiB before)\n", hm_seconds_since(t0),
                mib(hm_peak_rss()), mib(rss0));
     recall_candidates_release(&all);
+    if (ref.pred)
+        hm_id_index_release(&ref.ix);
+    free(ref.pred);
+    free(ref.npred);
     free(users);
     prep_truth_release(&truth);
     prep_items_release(&items);

@@ -34,6 +34,8 @@ struct pipeline_cand_opts {
     int stats;          /* 1: print the stats and write candidates_stats.txt and candidates_recall.svg */
     int write;          /* 1: write <work>/candidates.hmt (or path) */
     const char *path;   /* NULL: <work>/candidates.hmt */
+    const char *reference; /* with stats: a submission-format file (e.g. the synth oracle) to
+                              compare the pool with, or NULL */
 };
 int pipeline_candidates(const struct cli_config *c, const struct hm_dataset *ds,
                         const struct pipeline_cand_opts *o);

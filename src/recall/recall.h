@@ -68,13 +68,13 @@ extern const char *const recall_strategy_name[RECALL_NSTRATEGIES];
 struct recall_params {
     long pool;              /* candidates per customer kept by the merge (150) */
     double merge_k;         /* reciprocal rank fusion constant (20) */
-    long window_weeks;      /* weeks before the cutoff of the co-purchase / user-KNN index (8) */
+    long window_weeks;      /* weeks before the cutoff of the co-purchase / user-KNN index (26) */
     long window_items;      /* most recent distinct items per customer in that index (50) */
-    long query_items;       /* a customer's best history items that seed co-purchase/KNN (20) */
-    double tau;             /* recency time constant (days) of a customer's history (30) */
+    long query_items;       /* a customer's best history items that seed co-purchase/KNN (30) */
+    double tau;             /* recency time constant (days) of a customer's history (60) */
 
     long rep_n;             /* repurchase: candidates (40) */
-    double rep_w;           /* merge weight (3) */
+    double rep_w;           /* merge weight (1.5) */
 
     long pop_n;             /* popularity: candidates (60) */
     long pop_days;          /* days of the volume/buyer counts (7) */
@@ -87,7 +87,7 @@ struct recall_params {
     double co_w;            /* merge weight (1.5) */
 
     long knn_n;             /* user-KNN: candidates (40) */
-    long knn_neighbours;    /* similar customers kept (30) */
+    long knn_neighbours;    /* similar customers kept (40) */
     long knn_fanout;        /* customers examined per query item (64) */
     double knn_w;           /* merge weight (1) */
 
@@ -102,7 +102,7 @@ struct recall_params {
     long text_dim;          /* SVD components of the TF-IDF article embeddings (64) */
     long text_items;        /* most popular kept items searched (10000) */
     long text_weeks;        /* weeks of (decayed) sales that choose them (4) */
-    double text_w;          /* merge weight (1) */
+    double text_w;          /* merge weight (0.5) */
 };
 extern const struct hm_setting recall_settings[];
 extern const size_t recall_n_settings;

@@ -36,6 +36,7 @@ grep -q 'merged pool' "$tmp/work/candidates_stats.txt"
 set +e
 "$bin" candidates --store "$tmp/store" --users nobody >/dev/null 2>&1; [ $? -eq 2 ] || exit 1
 "$bin" candidates --store "$tmp/store" --week test --stats >/dev/null 2>&1; [ $? -eq 2 ] || exit 1
+"$bin" candidates --store "$tmp/store" --reference x.csv >/dev/null 2>&1; [ $? -eq 2 ] || exit 1
 "$bin" candidates --store "$tmp/store" --set recall.co_neighbours=300 >/dev/null 2>&1; [ $? -eq 1 ] || exit 1
 set -e
 # the run: candidates is a stage; a second run skips it, a changed recall setting reruns it
