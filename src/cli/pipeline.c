@@ -483,7 +483,20 @@ int pipeline_candidates(const struct cli_config *c, const struct hm_dataset *ds,
                                     rs.hits ? (double)rs.hits_in_pool / (double)rs.hits : 0,
                                     (unsigned long long)rs.hits_in_pool, (unsigned long long)rs.hits);
             }
-            char *full = hm_xasprintf("%s%s%s", head, text, refs ? refs : "");
+            /* the yardstick: the `recent` baseline's 12 (own purchases, then popular) */
+            uint32_t *bp = hm_xmalloc_array((size_t)truth.n_users * RECALL_K + 1, sizeof *bp);
+            uint8_t *bn = hm_xmalloc((size_t)truth.n_users + 1);
+            struct hm_eval_recall br = {0, 0};
+            if (recall_baseline_predict(ds, RECALL_RECENT, &c->base, cutoff, truth.user, truth.n_users, bp, bn) == 0)
+                for (uint32_t i = 0; i < truth.n_users; i++)
+                    hm_eval_recall_add(&br, bp + (size_t)i * RECALL_K, bn[i], truth.items + truth.off[i],
+                                       truth.off[i + 1] - truth.off[i]);
+            free(bp);
+            free(bn);
+            char *base = hm_xasprintf("baseline 'recent' (own purchases, then popular; 12 per customer): "
+                                      "recall %.4f\n", br.total ? (double)br.hits / (double)br.total : 0);
+            char *full = hm_xasprintf("%s%s%s%s", head, text, base, refs ? refs : "");
+            free(base);
             free(refs);
             fputs(full, stdout);
             char *tp = hm_path_join(c->run.work, "candidates_stats.txt");
