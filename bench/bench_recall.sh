@@ -36,8 +36,10 @@ run_c() { # label, extra args...
 echo "== hmrec candidates, every customer, all strategies ($store)"
 run_c all
 cat "$out/all.1.txt" | sed -n '/^candidate recall/,/^recall at/p'
-echo "== hmrec candidates, every customer, repurchase + popularity + co-purchase only"
-run_c three --set recall.knn_n=0 --set recall.cat_n=0 --set recall.text_n=0
+echo "== hmrec candidates, every customer, repurchase + popularity + co-purchase only,"
+echo "   with the pandas script's parameters (8-week window, tau 30 days, 20 query items)"
+run_c three --set recall.knn_n=0 --set recall.cat_n=0 --set recall.text_n=0 \
+    --set recall.window_weeks=8 --set recall.tau=30 --set recall.query_items=20
 echo "== pandas (bench/recall_pandas.py), $share of the customers, same three strategies"
 for i in $(seq "$runs"); do
     flock "$lock" /usr/bin/time -f "time_wall=%e time_rss_kib=%M" \

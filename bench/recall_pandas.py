@@ -1,7 +1,10 @@
 #!/usr/bin/python3
 """A straightforward pandas implementation of three recall strategies (repurchase,
 popularity, co-purchase), as a Kaggle notebook would write them, for the speed comparison
-in bench/bench_recall.sh. Same definitions and defaults as src/recall (docs/recall.md):
+in bench/bench_recall.sh. Same definitions as src/recall (docs/recall.md), with the
+parameters the benchmark also passes to hmrec (recall.window_weeks=8, recall.tau=30,
+recall.query_items=20: the library's defaults are 26, 60 and 30, but a pandas self-join over
+26 weeks of a full-size data set does not fit in memory):
 
   repurchase  sum over the customer's rows of exp(-(cutoff - 1 - day) / 30), top 40
   popularity  rows/max + buyers/max + 0.5 * trend/max over the last 7 days, top 60
