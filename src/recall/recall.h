@@ -1,6 +1,7 @@
-/* recall: Stage 2 of the pipeline, candidate generation. This part: the three baselines
- * every model must beat, which also serve as the simplest candidate sources.
+/* recall: Stage 2 of the pipeline, candidate generation (docs/recall.md).
  *
+ * Part 1, the three baselines every model must beat (baseline.c), which also serve as the
+ * simplest candidate sources:
  *   popular  the best sellers of the last `pop_days` days before the cutoff, for everyone
  *   decayed  time-decayed popularity over the last `decay_weeks` weeks: each row weighs
  *            exp(-(cutoff - 1 - day) / decay_tau)
@@ -8,7 +9,13 @@
  *            sum of exp(-(cutoff - 1 - day) / recent_tau) over their rows of the article,
  *            filled up with `popular`
  *
- * All use only transactions strictly before the cutoff. Ties break by the lower article row.
+ * Part 2, the six recall strategies (one file each), the per-cutoff engine that holds their
+ * shared state (engine.c), the merged candidate pool (merge.c) and its artifact
+ * (candidates.c).
+ *
+ * Everything uses only transactions strictly before the cutoff. Ties break by the lower
+ * article row. Ownership: structs with _init/_release own what they point to; the engine's
+ * arrays are read-only after recall_engine_init and shared by the worker threads.
  */
 #ifndef HM_RECALL_H
 #define HM_RECALL_H
