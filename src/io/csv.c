@@ -125,7 +125,7 @@ const char *io_csv_record(const char *base, const char *p, const char *end, stru
             fe = p;
             if (p < end && *p == '"') {
                 err->pos = (uint64_t)(p - base);
-                err->what = "no quote inside an unquoted field (quote the whole field)";
+                err->what = "a comma or line end (quotes are allowed only around a whole field)";
                 *nf = n;
                 return NULL;
             }
@@ -171,6 +171,10 @@ const char *io_csv_record(const char *base, const char *p, const char *end, stru
 
 void io_csv_line_col(const struct io_csv_file *f, uint64_t pos, uint64_t *line, uint64_t *col)
 {
+    if (!f->data || !f->size) {
+        *line = *col = 1;
+        return;
+    }
     const char *p = f->data, *e = f->data + (pos < f->size ? pos : f->size);
     uint64_t l = 1;
     const char *ls = p;
@@ -218,6 +222,17 @@ static void show_text(char *out, size_t cap, const char *s, size_t len)
     out[k] = '\0';
 }
 
+char *io_csv_syntax_message(const struct io_csv_file *f, const struct io_csv_syntax *e)
+{
+    const char *p = f->data + (e->pos < f->size ? e->pos : f->size), *end = f->data + f->size;
+    const char *q = p + 1 <= end ? p + 1 : end;
+    while (q < end && *q != '\n' && q - p < 80)
+        q++;
+    if (p >= end)
+        return io_csv_expected(f, e->pos, e->what, "", 0);
+    return io_csv_expected(f, e->pos, e->what, p, (size_t)(q - p));
+}
+
 char *io_csv_expected(const struct io_csv_file *f, uint64_t pos, const char *what,
                       const char *found, size_t found_len)
 {
@@ -259,7 +274,9 @@ int io_csv_open(struct io_csv_file *f, const char *path)
     struct io_span tmp[IO_CSV_MAX_COLS];
     const char *next = io_csv_record(f->data, p, end, tmp, IO_CSV_MAX_COLS, &nf, NULL, &se);
     if (!next) {
-        rc = io_csv_error_at(f, HM_EPARSE, se.pos, "expected %s in the header", se.what);
+        char *m = io_csv_syntax_message(f, &se);
+        rc = hm_error(HM_EPARSE, "%s", m);
+        free(m);
         io_csv_release(f);
         return rc;
     }

@@ -148,8 +148,12 @@ static int span_merge(void *ud, int tid)
         if (rc < 0)
             return rc;
     }
-    if (c->syntax)
-        return io_csv_error_at(r->f, HM_EPARSE, c->syn.pos, "expected %s", c->syn.what);
+    if (c->syntax) {
+        char *m = io_csv_syntax_message(r->f, &c->syn);
+        int rc = hm_error(HM_EPARSE, "%s", m);
+        free(m);
+        return rc;
+    }
     return 0;
 }
 
@@ -517,12 +521,7 @@ static void tx_parse(void *ud, int tid, const char *begin, const char *end)
         int nf;
         const char *next = io_csv_record(base, p, fend, f, IO_CSV_MAX_COLS, &nf, NULL, &syn);
         if (!next) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "expected %s", syn.what);
-            uint64_t line, col;
-            io_csv_line_col(r->f, syn.pos, &line, &col);
-            c->err = hm_xasprintf("%s:%llu:%llu: %s", r->f->path, (unsigned long long)line,
-                                  (unsigned long long)col, msg);
+            c->err = io_csv_syntax_message(r->f, &syn);
             break; /* syntax errors cannot be skipped: record boundaries are unknown */
         }
         uint64_t rec_pos = (uint64_t)(p - base);
@@ -648,7 +647,9 @@ static int tx_merge(void *ud, int tid)
             o->cap = o->cap ? o->cap * 2 : 1 << 20;
         o->rec = hm_xrealloc(o->rec, o->cap * sizeof *o->rec);
     }
-    if (c->n_miss == 0 || r->refs == IO_REFS_KEEP) {
+    if (c->n == 0) {
+        /* nothing */
+    } else if (c->n_miss == 0 || r->refs == IO_REFS_KEEP) {
         memcpy(o->rec + o->n, c->rec, c->n * sizeof *c->rec);
         o->n += c->n;
     } else {

@@ -84,6 +84,9 @@ int io_csv_error_at(const struct io_csv_file *f, int code, uint64_t pos, const c
  * the found text is cut at 70 bytes and control characters are escaped. */
 char *io_csv_expected(const struct io_csv_file *f, uint64_t pos, const char *what,
                       const char *found, size_t found_len);
+/* The message for a syntax error: "<file>:<line>:<col>: expected <what>, found "<rest of
+ * the line>"". */
+char *io_csv_syntax_message(const struct io_csv_file *f, const struct io_csv_syntax *e);
 /* 1-based physical line and byte column of byte offset pos. */
 void io_csv_line_col(const struct io_csv_file *f, uint64_t pos, uint64_t *line, uint64_t *col);
 

@@ -182,7 +182,7 @@ int io_parse_hex256(const char *s, size_t len, uint8_t out[32])
     for (int i = 0; i < 32; i++) {
         int hi = hexval[(uint8_t)s[2 * i]], lo = hexval[(uint8_t)s[2 * i + 1]];
         bad |= (hi == 0) | (lo == 0);
-        out[i] = (uint8_t)(((hi - 1) << 4) | ((lo - 1) & 15));
+        out[i] = (uint8_t)((((unsigned)hi - 1u) & 15u) << 4 | (((unsigned)lo - 1u) & 15u));
     }
     return bad ? -1 : 0;
 }
