@@ -81,7 +81,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     int which = data[0] % 3; /* 0 articles, 1 customers, 2 transactions */
-    size_t seg = 1 + (data[0] >> 2) * 3;
+    size_t seg = (size_t)1 << ((data[0] >> 2) & 15); /* 1 .. 32768 bytes per thread */
     int bad = (data[0] >> 7) & 1;
     put("articles.csv", (const uint8_t *)articles, sizeof articles - 1);
     put("customers.csv", (const uint8_t *)customers, sizeof customers - 1);

@@ -254,13 +254,14 @@ int io_csv_open(struct io_csv_file *f, const char *path)
         f->path = NULL;
         return rc;
     }
-    f->data = (const char *)f->map.data;
+    f->data = f->map.size ? (const char *)f->map.data : ""; /* never NULL */
     f->size = f->map.size;
     if (f->size >= 3 && memcmp(f->data, "\xEF\xBB\xBF", 3) == 0) {
         f->data += 3;
         f->size -= 3;
     }
-    madvise((void *)f->map.data, f->map.size, MADV_SEQUENTIAL);
+    if (f->map.size)
+        madvise((void *)f->map.data, f->map.size, MADV_SEQUENTIAL);
     const char *end = f->data + f->size;
     const char *p = io_csv_skip_blank(f->data, end);
     if (p >= end) {

@@ -215,7 +215,7 @@ static void articles_init(struct io_articles *a)
     for (int k = 0; k < IO_ART_NCOLS; k++)
         if (io_art_col_kind[k] == IO_KIND_STR)
             io_strdict_init(&a->dict[k]);
-    io_idmap32_init(&a->index, 1 << 16);
+    io_idmap32_init(&a->index, 1024);
     articles_reserve(a, 1024);
 }
 
@@ -399,7 +399,7 @@ int io_read_customers(const char *path, const struct io_read_opts *o, struct io_
     io_strdict_init(&out->club_dict);
     io_strdict_init(&out->news_dict);
     io_strdict_init(&out->postal_dict);
-    io_idmap256_init(&out->index, 1 << 16);
+    io_idmap256_init(&out->index, 1024); /* grows */
     customers_reserve(out, 1024);
     struct span_reader r = {0};
     r.row = customer_row;
