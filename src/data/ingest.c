@@ -213,6 +213,7 @@ int hm_store_write(const char *dir, const struct io_articles *a, const struct io
     s.n_keys = c->n;
     s.T = T;
     s.out = hm_xmalloc_array(n ? n : 1, sizeof *s.out);
+    io_advise_huge(s.out, n * sizeof *s.out);
     uint64_t *cust_off = hm_xmalloc_array((size_t)c->n + 1, sizeof *cust_off);
     sort_alloc_counts(&s);
     hm_parallel_for(T, n, count_keys, &s);
@@ -228,6 +229,10 @@ int hm_store_write(const char *dir, const struct io_articles *a, const struct io
     s.article = hm_xmalloc_array(n ? n : 1, sizeof *s.article);
     s.price = hm_xmalloc_array(n ? n : 1, sizeof *s.price);
     s.channel = hm_xmalloc_array(n ? n : 1, sizeof *s.channel);
+    io_advise_huge(s.customer, n * 4);
+    io_advise_huge(s.article, n * 4);
+    io_advise_huge(s.price, n * 4);
+    io_advise_huge(s.day, n * 2);
     hm_parallel_for(T, n, split_columns, &s);
     free(s.out);
     s.out = NULL;
@@ -238,6 +243,7 @@ int hm_store_write(const char *dir, const struct io_articles *a, const struct io
     s.art = s.article;
     s.n_keys = a->n;
     s.rows = hm_xmalloc_array(n ? n : 1, sizeof *s.rows);
+    io_advise_huge(s.rows, n * sizeof *s.rows);
     sort_alloc_counts(&s);
     hm_parallel_for(T, n, count_keys, &s);
     counts_to_starts(&s, art_off);

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *const io_art_col_name[IO_ART_NCOLS] = {
     "article_id", "product_code", "prod_name", "product_type_no", "product_type_name",
@@ -51,6 +52,8 @@ char *io_read_stats_bad_summary(const struct io_read_stats *s, const char *const
 /* One chunk's parsed records: for each record its start, its field count and the spans of
  * the wanted columns (stride = n_want). */
 struct span_chunk {
+    uint8_t *extra;             /* (cap, extra_size) converted values (convert callback) */
+    int *bad;                   /* (cap) 0, or 1 + the wanted column with a bad value */
     struct io_span *spans;
     uint64_t *start;
     int *nf;
@@ -69,6 +72,12 @@ struct span_reader {
     struct io_read_stats *st;
     int logged;
     int (*row)(struct span_reader *r, const struct io_span *s, uint64_t start); /* < 0 error, 1 skipped */
+    /* optional, runs in the parallel workers: converts fields of a row into extra
+     * (extra_size bytes); returns 0 or 1 + the wanted column with a bad value */
+    int (*convert)(const struct io_span *s, void *extra);
+    size_t extra_size;
+    const char *const *what;    /* wanted column -> "expected" text, for convert errors */
+    const uint8_t *cur_extra;   /* the row's converted values, while row() runs */
     void *table;
 };
 
@@ -97,12 +106,17 @@ static void span_parse(void *ud, int tid, const char *begin, const char *end)
             c->spans = hm_xrealloc(c->spans, c->cap * (size_t)r->n_want * sizeof *c->spans);
             c->start = hm_xrealloc(c->start, c->cap * sizeof *c->start);
             c->nf = hm_xrealloc(c->nf, c->cap * sizeof *c->nf);
+            c->bad = hm_xrealloc(c->bad, c->cap * sizeof *c->bad);
+            if (r->extra_size)
+                c->extra = hm_xrealloc(c->extra, c->cap * r->extra_size);
         }
         struct io_span *o = c->spans + c->n * (size_t)r->n_want;
         for (int k = 0; k < r->n_want; k++)
             o[k] = r->col[k] < nf ? tmp[r->col[k]] : (struct io_span){"", 0, 0};
         c->start[c->n] = (uint64_t)(p - base);
         c->nf[c->n] = nf;
+        c->bad[c->n] = r->convert && nf == r->f->n_cols
+                           ? r->convert(o, c->extra + c->n * r->extra_size) : 0;
         c->n++;
         p = next;
     }
@@ -144,7 +158,16 @@ static int span_merge(void *ud, int tid)
                 return rc;
             continue;
         }
-        int rc = r->row(r, c->spans + i * (size_t)r->n_want, c->start[i]);
+        const struct io_span *sp = c->spans + i * (size_t)r->n_want;
+        if (c->bad[i]) {
+            int k = c->bad[i] - 1;
+            int rc = field_error(r, 1 + k, &sp[k], r->what[k]);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        r->cur_extra = r->extra_size ? c->extra + i * r->extra_size : NULL;
+        int rc = r->row(r, sp, c->start[i]);
         if (rc < 0)
             return rc;
     }
@@ -181,6 +204,8 @@ static int span_read(const char *path, const struct io_read_opts *o, const char 
         free(r->chunks[t].spans);
         free(r->chunks[t].start);
         free(r->chunks[t].nf);
+        free(r->chunks[t].bad);
+        free(r->chunks[t].extra);
         io_arena_release(&r->chunks[t].arena);
     }
     free(r->chunks);
@@ -360,30 +385,49 @@ static int parse_flag(const struct io_span *s, uint8_t *out)
     return 0;
 }
 
+/* Values of a customer row converted in the parallel workers. */
+struct cust_extra {
+    uint8_t id[32];
+    uint64_t hash;
+    float age;
+    uint8_t fn, active;
+};
+
+static const char *const cust_what[IO_CUST_NCOLS] = {
+    "customer_id as 64 hex digits", "FN as 1.0, 0.0 or empty", "Active as 1.0, 0.0 or empty",
+    "", "", "age as a non-negative number or empty", ""};
+
+static int customer_convert(const struct io_span *s, void *extra)
+{
+    struct cust_extra *x = extra;
+    if (io_parse_hex256(s[IO_CUST_ID].p, s[IO_CUST_ID].len, x->id))
+        return 1 + IO_CUST_ID;
+    x->hash = io_idmap256_hash(x->id);
+    if (parse_flag(&s[IO_CUST_FN], &x->fn))
+        return 1 + IO_CUST_FN;
+    if (parse_flag(&s[IO_CUST_ACTIVE], &x->active))
+        return 1 + IO_CUST_ACTIVE;
+    const struct io_span *sa = &s[IO_CUST_AGE];
+    x->age = NAN;
+    if (sa->len && (io_parse_f32(sa->p, sa->len, &x->age) || x->age < 0))
+        return 1 + IO_CUST_AGE;
+    return 0;
+}
+
 static int customer_row(struct span_reader *r, const struct io_span *s, uint64_t start)
 {
     (void)start;
     struct io_customers *c = r->table;
-    uint8_t id[32], fn, active;
-    float age = NAN;
-    if (io_parse_hex256(s[IO_CUST_ID].p, s[IO_CUST_ID].len, id))
-        return field_error(r, 1 + IO_CUST_ID, &s[IO_CUST_ID], "customer_id as 64 hex digits");
-    if (parse_flag(&s[IO_CUST_FN], &fn))
-        return field_error(r, 1 + IO_CUST_FN, &s[IO_CUST_FN], "FN as 1.0, 0.0 or empty");
-    if (parse_flag(&s[IO_CUST_ACTIVE], &active))
-        return field_error(r, 1 + IO_CUST_ACTIVE, &s[IO_CUST_ACTIVE], "Active as 1.0, 0.0 or empty");
-    const struct io_span *sa = &s[IO_CUST_AGE];
-    if (sa->len && (io_parse_f32(sa->p, sa->len, &age) || age < 0))
-        return field_error(r, 1 + IO_CUST_AGE, sa, "age as a non-negative number or empty");
-    if (io_idmap256_get(&c->index, id) != UINT32_MAX)
+    const struct cust_extra *x = (const struct cust_extra *)r->cur_extra;
+    if (io_idmap256_get_hashed(&c->index, x->id, x->hash) != UINT32_MAX)
         return field_error(r, 1 + IO_CUST_ID, &s[IO_CUST_ID], "a new customer_id (each customer once)");
     customers_reserve(c, c->n + 1);
     uint32_t i = c->n++;
-    io_idmap256_put(&c->index, id, i);
-    memcpy(c->id[i], id, 32);
-    c->fn[i] = fn;
-    c->active[i] = active;
-    c->age[i] = age;
+    io_idmap256_put(&c->index, x->id, i);
+    memcpy(c->id[i], x->id, 32);
+    c->fn[i] = x->fn;
+    c->active[i] = x->active;
+    c->age[i] = x->age;
     c->club[i] = io_strdict_put(&c->club_dict, s[IO_CUST_CLUB].p, s[IO_CUST_CLUB].len);
     c->news[i] = io_strdict_put(&c->news_dict, s[IO_CUST_NEWS].p, s[IO_CUST_NEWS].len);
     c->postal[i] = io_strdict_put(&c->postal_dict, s[IO_CUST_POSTAL].p, s[IO_CUST_POSTAL].len);
@@ -399,10 +443,15 @@ int io_read_customers(const char *path, const struct io_read_opts *o, struct io_
     io_strdict_init(&out->club_dict);
     io_strdict_init(&out->news_dict);
     io_strdict_init(&out->postal_dict);
-    io_idmap256_init(&out->index, 1024); /* grows */
+    struct stat sb;
+    uint64_t guess = stat(path, &sb) == 0 ? (uint64_t)sb.st_size / 160 : 0; /* real rows: ~155 B */
+    io_idmap256_init(&out->index, guess < (1u << 26) ? (uint32_t)guess + 1024 : 1u << 26);
     customers_reserve(out, 1024);
     struct span_reader r = {0};
     r.row = customer_row;
+    r.convert = customer_convert;
+    r.extra_size = sizeof(struct cust_extra);
+    r.what = cust_what;
     r.table = out;
     int rc = span_read(path, o, io_cust_col_name, IO_CUST_NCOLS, &r, st);
     if (rc)
@@ -701,6 +750,7 @@ int io_read_transactions(const char *path, const struct io_read_opts *o, struct 
     /* valid rows are at least 80 bytes: reserve (virtual memory, touched as filled) */
     out->cap = f.size / 80 + 1024;
     out->rec = hm_xmalloc_array(out->cap, sizeof *out->rec);
+    io_advise_huge(out->rec, out->cap * sizeof *out->rec);
     uint32_t c0 = cu->n, a0 = a->n;
     rc = io_csv_scan(&f, T, o->seg_bytes, tx_parse, tx_merge, &r);
     for (int t = 0; t < T; t++) {

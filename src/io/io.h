@@ -103,6 +103,10 @@ typedef int (*io_csv_merge_fn)(void *ud, int tid);
 int io_csv_scan(struct io_csv_file *f, int nthreads, size_t seg_bytes_per_thread,
                 io_csv_parse_fn parse, io_csv_merge_fn merge, void *ud);
 
+/* Asks for transparent huge pages on a large array (fewer page faults and TLB misses);
+ * a no-op for small ones. */
+void io_advise_huge(void *p, size_t bytes);
+
 /* ======================================================================== */
 /* ---- number and id parsers (parse.c) ------------------------------------- */
 /* ======================================================================== */
