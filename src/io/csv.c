@@ -358,53 +358,33 @@ int io_csv_find_columns(const struct io_csv_file *f, const char *const *names, i
 
 /* ---- parallel driver ----------------------------------------------------------- */
 
+/* Chunks start at the line after a guessed cut point (the first line feed after it), in
+ * parallel, without knowing whether that line feed is inside a quoted field. The guess is
+ * checked in file order: chunk t is right when chunk t-1 stopped exactly where chunk t's
+ * first record starts. A wrong guess (a line break inside a quoted field near the cut)
+ * is repaired by parsing the chunk again from where chunk t-1 really stopped, so the
+ * result is always that of a serial parse. */
 struct scan_ctx {
-    const char *data;
-    const char *c[257];       /* candidate cut points */
-    uint64_t quotes[256];     /* quotes in [c[t], c[t+1]) */
-    const char *b[257];       /* chunk boundaries */
+    const char *b[257];       /* guessed chunk starts; b[T] = segment end */
+    const char *stop[256];    /* where each chunk's parse stopped (next record start) */
     io_csv_parse_fn parse;
     void *ud;
-    int phase;
 };
-
-static uint64_t count_quotes(const char *p, const char *end)
-{
-    uint64_t n = 0;
-    for (;;) {
-        const char *q = memchr(p, '"', (size_t)(end - p));
-        if (!q)
-            return n;
-        n++;
-        p = q + 1;
-    }
-}
 
 static int scan_worker(size_t begin, size_t end, int tid, void *ud)
 {
     (void)end;
     struct scan_ctx *s = ud;
     size_t t = begin;
-    if (s->phase == 0)
-        s->quotes[t] = count_quotes(s->c[t], s->c[t + 1]);
-    else
-        s->parse(s->ud, tid, s->b[t], s->b[t + 1]);
+    s->stop[t] = s->parse(s->ud, tid, s->b[t], s->b[t + 1]);
     return 0;
 }
 
-/* The first record boundary at or after p, given the quote parity at p. */
-static const char *next_boundary(const char *p, const char *end, int odd)
+/* The start of the line after p (or end). */
+static const char *next_line(const char *p, const char *end)
 {
-    while (p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
-        if (!nl)
-            return end;
-        odd ^= (int)(count_quotes(p, nl) & 1);
-        if (!odd)
-            return nl + 1;
-        p = nl + 1;
-    }
-    return end;
+    const char *nl = memchr(p, '\n', (size_t)(end - p));
+    return nl ? nl + 1 : end;
 }
 
 int io_csv_scan(struct io_csv_file *f, int nthreads, size_t seg_bytes_per_thread,
@@ -417,46 +397,45 @@ int io_csv_scan(struct io_csv_file *f, int nthreads, size_t seg_bytes_per_thread
     if (!seg_bytes_per_thread)
         seg_bytes_per_thread = 32u << 20;
     struct scan_ctx *s = hm_xcalloc(1, sizeof *s);
-    s->data = f->data;
     s->parse = parse;
     s->ud = ud;
     const char *end = f->data + f->size;
     const char *pos = f->data + f->body;
     long page = sysconf(_SC_PAGESIZE);
-    int rc = 0;
-    double t_count = 0, t_parse = 0, t_merge = 0;
+    int rc = 0, T = nthreads;
+    double t_parse = 0, t_merge = 0;
+    uint64_t reparsed = 0;
     while (pos < end) {
-        size_t seg = seg_bytes_per_thread * (size_t)nthreads;
+        size_t seg = seg_bytes_per_thread * (size_t)T;
         const char *seg_end = (size_t)(end - pos) <= seg ? end : pos + seg;
-        int T = nthreads;
-        for (int t = 0; t <= T; t++)
-            s->c[t] = pos + (size_t)(seg_end - pos) * (size_t)t / (size_t)T;
-        s->phase = 0;
-        int64_t t0 = hm_now_ns();
-        hm_parallel_for(T, (size_t)T, scan_worker, s);
-        t_count += hm_seconds_since(t0);
-        /* parity is counted from the segment start, a record boundary */
         s->b[0] = pos;
-        uint64_t q = 0;
         for (int t = 1; t <= T; t++) {
-            q += s->quotes[t - 1];
-            const char *b = s->c[t] >= end ? end : next_boundary(s->c[t], end, (int)(q & 1));
+            const char *c = pos + (size_t)(seg_end - pos) * (size_t)t / (size_t)T;
+            const char *b = c >= end ? end : next_line(c, end);
             s->b[t] = b < s->b[t - 1] ? s->b[t - 1] : b;
         }
-        s->phase = 1;
-        t0 = hm_now_ns();
+        int64_t t0 = hm_now_ns();
         hm_parallel_for(T, (size_t)T, scan_worker, s);
         t_parse += hm_seconds_since(t0);
         t0 = hm_now_ns();
-        for (int t = 0; t < T && !rc; t++)
+        for (int t = 0; t < T && !rc; t++) {
+            if (t > 0 && s->stop[t - 1] != io_csv_skip_blank(s->b[t], end)) {
+                /* wrong guess: parse again from where the previous chunk stopped */
+                const char *from = s->stop[t - 1];
+                s->stop[t] = parse(ud, t, from, s->b[t + 1] > from ? s->b[t + 1] : from);
+                reparsed++;
+            }
             rc = merge(ud, t);
+        }
         t_merge += hm_seconds_since(t0);
-        const char *next = s->b[T];
-        /* release the pages of the finished segment */
+        /* the next segment starts where the last chunk stopped */
+        const char *next = s->stop[T - 1];
+        if (next < s->b[T])
+            next = s->b[T]; /* only after an error (rc != 0) */
         uintptr_t lo = ((uintptr_t)pos) & ~(uintptr_t)(page - 1);
         uintptr_t hi = ((uintptr_t)next) & ~(uintptr_t)(page - 1);
-        if (hi > lo)
-            madvise((void *)lo, hi - lo, MADV_DONTNEED);
+        if (hi > lo && next <= end)
+            madvise((void *)lo, hi - lo, MADV_DONTNEED); /* release finished pages */
         if (rc)
             break;
         if (next <= pos)
@@ -464,6 +443,7 @@ int io_csv_scan(struct io_csv_file *f, int nthreads, size_t seg_bytes_per_thread
         pos = next;
     }
     free(s);
-    hm_debug("%s: split %.3f s, parse %.3f s, merge %.3f s", f->path, t_count, t_parse, t_merge);
+    hm_debug("%s: parse %.3f s, merge %.3f s, %llu chunks parsed again", f->path, t_parse,
+             t_merge, (unsigned long long)reparsed);
     return rc;
 }

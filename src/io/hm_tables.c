@@ -81,7 +81,7 @@ struct span_reader {
     void *table;
 };
 
-static void span_parse(void *ud, int tid, const char *begin, const char *end)
+static const char *span_parse(void *ud, int tid, const char *begin, const char *end)
 {
     struct span_reader *r = ud;
     struct span_chunk *c = &r->chunks[tid];
@@ -120,6 +120,7 @@ static void span_parse(void *ud, int tid, const char *begin, const char *end)
         c->n++;
         p = next;
     }
+    return io_csv_skip_blank(p, fend);
 }
 
 /* Reports a bad row: fails, or counts it (kind) and logs the first few messages. */
@@ -549,7 +550,7 @@ static void tx_flush(struct tx_reader *r, struct tx_chunk *c, struct tx_pending 
     }
 }
 
-static void tx_parse(void *ud, int tid, const char *begin, const char *end)
+static const char *tx_parse(void *ud, int tid, const char *begin, const char *end)
 {
     struct tx_reader *r = ud;
     struct tx_chunk *c = &r->chunks[tid];
@@ -563,6 +564,12 @@ static void tx_parse(void *ud, int tid, const char *begin, const char *end)
     int np = 0;
     c->n = 0;
     c->n_miss = 0;
+    free(c->err); /* a chunk may be parsed twice (see io_csv_scan): start clean */
+    c->err = NULL;
+    for (int k = 0; k < c->n_logged; k++)
+        free(c->logged[k]);
+    c->n_logged = 0;
+    memset(c->bad, 0, sizeof c->bad);
     while (p < end) {
         p = io_csv_skip_blank(p, fend);
         if (p >= end)
@@ -638,6 +645,7 @@ static void tx_parse(void *ud, int tid, const char *begin, const char *end)
         }
     }
     tx_flush(r, c, pd, np);
+    return io_csv_skip_blank(p, fend);
 }
 
 static int tx_merge(void *ud, int tid)

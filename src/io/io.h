@@ -91,14 +91,18 @@ char *io_csv_syntax_message(const struct io_csv_file *f, const struct io_csv_syn
 void io_csv_line_col(const struct io_csv_file *f, uint64_t pos, uint64_t *line, uint64_t *col);
 
 /* Parallel driver. The data after the header is cut into segments of about
- * seg_bytes_per_thread * nthreads bytes and each segment into nthreads chunks at record
- * boundaries, found quote-aware (a newline preceded by an even number of quotes since the
- * previous boundary). parse(ud, tid, begin, end) runs on thread tid for each chunk and must
- * parse the records starting in [begin, end) (it may read past end to finish the last one);
- * then merge(ud, tid) runs on the calling thread for tid = 0..nthreads-1 in file order. A
- * non-zero return from merge stops the scan and is returned. Pages of finished segments
- * are released from the map, so memory stays bounded for files of any size. */
-typedef void (*io_csv_parse_fn)(void *ud, int tid, const char *begin, const char *end);
+ * seg_bytes_per_thread * nthreads bytes and each segment into nthreads chunks that start
+ * at a line start. parse(ud, tid, begin, end) runs on thread tid for each chunk: it must
+ * parse the records starting in [begin, end) (reading past end to finish the last one;
+ * blank lines skipped), reset its per-chunk state first, and return where it stopped (the
+ * start of the first record at or after end). Then, on the calling thread and in file
+ * order, each chunk is checked (did the previous chunk stop where this one started? A line
+ * break inside a quoted field can fool the cut) and parsed again from the right place when
+ * not, and merge(ud, tid) is called. So the records seen by merge are exactly those of a
+ * serial parse, whatever the thread count. A non-zero return from merge stops the scan and
+ * is returned. Pages of finished segments are released from the map, so memory stays
+ * bounded for files of any size. */
+typedef const char *(*io_csv_parse_fn)(void *ud, int tid, const char *begin, const char *end);
 typedef int (*io_csv_merge_fn)(void *ud, int tid);
 int io_csv_scan(struct io_csv_file *f, int nthreads, size_t seg_bytes_per_thread,
                 io_csv_parse_fn parse, io_csv_merge_fn merge, void *ud);
