@@ -482,7 +482,11 @@ struct tx_chunk {
     uint64_t bad[IO_BAD_KINDS];
     char last_date[10];
     uint16_t last_day;
+    int pending;                /* rec[0 .. pending_n) still to be copied to out at pending_dst */
+    size_t pending_dst, pending_n;
 };
+
+
 
 struct tx_reader {
     struct io_csv_file *f;
@@ -498,6 +502,24 @@ struct tx_reader {
     struct io_idmap32 miss_a;
     char *first_miss;          /* message for the first unknown reference */
 };
+
+/* Copies a merged chunk's records to their place in the output (in the workers, so that
+ * the copies and the page faults of the output run in parallel). */
+static void tx_copy_pending(struct tx_reader *r, struct tx_chunk *c)
+{
+    if (c->pending && c->pending_n)
+        memcpy(r->out->rec + c->pending_dst, c->rec, c->pending_n * sizeof *c->rec);
+    c->pending = 0;
+}
+
+static int tx_copy_worker(size_t begin, size_t end, int tid, void *ud)
+{
+    (void)tid;
+    struct tx_reader *r = ud;
+    for (size_t t = begin; t < end; t++)
+        tx_copy_pending(r, &r->chunks[t]);
+    return 0;
+}
 
 /* Records a bad row in a chunk; returns 1 when parsing the chunk must stop. */
 static int tx_bad(struct tx_reader *r, struct tx_chunk *c, int kind, uint64_t pos, const char *what,
@@ -562,6 +584,7 @@ static const char *tx_parse(void *ud, int tid, const char *begin, const char *en
     struct io_csv_syntax syn;
     struct tx_pending pd[TX_BATCH];
     int np = 0;
+    tx_copy_pending(r, c);
     c->n = 0;
     c->n_miss = 0;
     free(c->err); /* a chunk may be parsed twice (see io_csv_scan): start clean */
@@ -707,7 +730,9 @@ static int tx_merge(void *ud, int tid)
     if (c->n == 0) {
         /* nothing */
     } else if (c->n_miss == 0 || r->refs == IO_REFS_KEEP) {
-        memcpy(o->rec + o->n, c->rec, c->n * sizeof *c->rec);
+        c->pending = 1; /* copied by the worker before its next chunk, or at the end */
+        c->pending_dst = o->n;
+        c->pending_n = c->n;
         o->n += c->n;
     } else {
         for (size_t i = 0; i < c->n; i++)
@@ -761,6 +786,7 @@ int io_read_transactions(const char *path, const struct io_read_opts *o, struct 
     io_advise_huge(out->rec, out->cap * sizeof *out->rec);
     uint32_t c0 = cu->n, a0 = a->n;
     rc = io_csv_scan(&f, T, o->seg_bytes, tx_parse, tx_merge, &r);
+    hm_parallel_for(T, (size_t)T, tx_copy_worker, &r);
     for (int t = 0; t < T; t++) {
         free(r.chunks[t].rec);
         free(r.chunks[t].miss);
