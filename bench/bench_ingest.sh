@@ -12,6 +12,7 @@ build=${1:-$here/../build}
 bin=$(cd "$build" && pwd)/hmrec
 DATA=${DATA:-/work/data/hm_full}
 RUNS=${RUNS:-3}
+PYTHON=${PYTHON:-/usr/bin/python3}   # Debian's python3 with python3-pandas (not a pyenv shim)
 STORE=${STORE:-$DATA.store}
 lock=/tmp/hmrec-bench.lock
 tx=$DATA/transactions_train.csv
@@ -33,7 +34,7 @@ cat "$tx" "$DATA/articles.csv" "$DATA/customers.csv" > /dev/null   # warm the pa
 walls=() ; txs=() ; rss=()
 for i in $(seq "$RUNS"); do
   rm -rf "$STORE"
-  out=$(flock "$lock" /usr/bin/time -f 'RSS %M' env HMREC_QUIET=0 "$bin" ingest --data "$DATA" --out "$STORE" 2>&1)
+  out=$(flock "$lock" /usr/bin/time -f 'RSS %M' env HMREC_QUIET=0 "$bin" ingest --data "$DATA" --out "$STORE" 2>&1) || { echo "$out"; exit 1; }
   w=$(echo "$out" | awk '/^sort\+index/ {for (i=1;i<=NF;i++) if ($i=="total") print $(i+1)}')
   t=$(echo "$out" | awk '$1=="transactions" && $3=="rows" {print $6}')
   r=$(echo "$out" | awk '/^RSS/ {print $2}')
@@ -44,7 +45,7 @@ store_bytes=$(du -cb "$STORE"/*.hmt | tail -1 | cut -f1)
 
 pws=() ; prss=()
 for i in $(seq "$RUNS"); do
-  out=$(flock "$lock" /usr/bin/time -f 'RSS %M' python3 - "$tx" <<'PY' 2>&1
+  out=$(flock "$lock" /usr/bin/time -f 'RSS %M' "$PYTHON" - "$tx" <<'PY' 2>&1
 import sys, time
 import pandas as pd
 t0 = time.time()
@@ -52,8 +53,9 @@ df = pd.read_csv(sys.argv[1], dtype={'t_dat': str, 'customer_id': str, 'article_
                                      'price': 'float32', 'sales_channel_id': 'int8'})
 print("PANDAS %.3f %d" % (time.time() - t0, len(df)))
 PY
-)
+) || true
   pt=$(echo "$out" | awk '/^PANDAS/ {print $2}')
+  [ -n "$pt" ] || { echo "pandas failed:"; echo "$out"; exit 1; }
   pr=$(echo "$out" | awk '/^RSS/ {print $2}')
   echo "pandas run $i: read_csv $pt s, peak RSS $((pr / 1024)) MiB"
   pws+=("$pt"); prss+=("$pr")
