@@ -376,6 +376,12 @@ static int scan_worker(size_t begin, size_t end, int tid, void *ud)
     (void)end;
     struct scan_ctx *s = ud;
     size_t t = begin;
+#ifdef MADV_POPULATE_READ
+    /* map the chunk's pages in one call instead of one page fault per 64 KiB */
+    uintptr_t lo = (uintptr_t)s->b[t] & ~(uintptr_t)4095, hi = (uintptr_t)s->b[t + 1];
+    if (hi > lo)
+        madvise((void *)lo, hi - lo, MADV_POPULATE_READ);
+#endif
     s->stop[t] = s->parse(s->ud, tid, s->b[t], s->b[t + 1]);
     return 0;
 }
