@@ -659,6 +659,7 @@ static const char *tx_parse(void *ud, int tid, const char *begin, const char *en
                 q->t.pad = 0;
                 q->hash = io_idmap256_hash(q->key);
                 io_idmap256_prefetch(&r->c->index, q->hash);
+                io_idmap32_prefetch(&r->a->index, q->art);
                 if (++np == TX_BATCH) {
                     tx_flush(r, c, pd, np);
                     np = 0;
@@ -732,6 +733,7 @@ static const char *tx_parse(void *ud, int tid, const char *begin, const char *en
         t->pad = 0;
         q->hash = io_idmap256_hash(q->key);
         io_idmap256_prefetch(&r->c->index, q->hash);
+        io_idmap32_prefetch(&r->a->index, q->art);
         if (++np == TX_BATCH) {
             tx_flush(r, c, pd, np);
             np = 0;

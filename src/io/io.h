@@ -160,6 +160,7 @@ struct io_idmap32 {
 void io_idmap32_init(struct io_idmap32 *m, uint32_t expected);
 void io_idmap32_release(struct io_idmap32 *m);
 uint32_t io_idmap32_get(const struct io_idmap32 *m, uint32_t key);
+void io_idmap32_prefetch(const struct io_idmap32 *m, uint32_t key);
 uint32_t io_idmap32_put(struct io_idmap32 *m, uint32_t key, uint32_t value);
 
 /* A string dictionary being built: code -> string, string -> code. Code 0 is always the
