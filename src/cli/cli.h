@@ -20,5 +20,9 @@ int cli_parse_long(const char *cmd, const char *opt, const char *s, long *out);
 void cli_ui_init(int quiet);
 
 int cmd_version(int argc, char **argv);
+/* ingest, info, export: cmd_ingest.c, cmd_info.c, cmd_export.c (issue 2) */
+int cmd_ingest(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_export(int argc, char **argv);
 
 #endif

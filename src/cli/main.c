@@ -12,6 +12,9 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"version", cmd_version, "print the version and the BLAS kernel in use"},
+    {"ingest", cmd_ingest, "read the H&M CSV files into a columnar store"},
+    {"info", cmd_info, "print the tables, row counts and sizes of a store"},
+    {"export", cmd_export, "write a store back as Kaggle-format CSV files"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,263 @@
+/* Opening a store: map the table files, find the columns, check the invariants. */
+#include "data.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TRY(x)                \
+    do {                      \
+        int rc_ = (x);        \
+        if (rc_)              \
+            return rc_;       \
+    } while (0)
+
+static int get_dict(const struct io_table *t, const char *name, struct hm_dict *d)
+{
+    char nm[64];
+    const void *p;
+    snprintf(nm, sizeof nm, "%s.off", name);
+    int rc = io_table_column(t, nm, IO_U64, UINT64_MAX, &p);
+    if (rc)
+        return rc;
+    d->off = p;
+    uint64_t n_off = 0;
+    for (int i = 0; i < t->n_cols; i++)
+        if (!strcmp(t->cols[i].name, nm))
+            n_off = t->cols[i].count;
+    snprintf(nm, sizeof nm, "%s.bytes", name);
+    rc = io_table_column(t, nm, IO_U8, UINT64_MAX, &p);
+    if (rc)
+        return rc;
+    d->bytes = p;
+    uint64_t n_bytes = 0;
+    for (int i = 0; i < t->n_cols; i++)
+        if (!strcmp(t->cols[i].name, nm))
+            n_bytes = t->cols[i].count;
+    if (n_off < 2 || n_off - 1 > UINT32_MAX || d->off[0] != 0 || d->off[1] != 0 ||
+        d->off[n_off - 1] != n_bytes)
+        return hm_error(HM_EFORMAT, "'%s': dictionary '%s' is inconsistent", t->path, name);
+    for (uint64_t i = 1; i < n_off; i++)
+        if (d->off[i] < d->off[i - 1])
+            return hm_error(HM_EFORMAT, "'%s': dictionary '%s' is inconsistent", t->path, name);
+    d->n = (uint32_t)(n_off - 1);
+    return 0;
+}
+
+static int check_codes(const struct io_table *t, const char *name, const uint32_t *code,
+                       uint64_t n, const struct hm_dict *d)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (code[i] >= d->n)
+            return hm_error(HM_EFORMAT, "'%s': column '%s' has a code out of range", t->path,
+                            name);
+    return 0;
+}
+
+static int open_articles(struct hm_dataset *ds, const struct io_table *t, int deep)
+{
+    struct hm_articles *a = &ds->articles;
+    if (t->n_rows > UINT32_MAX || t->meta[0] > t->n_rows)
+        return hm_error(HM_EFORMAT, "'%s': bad row counts", t->path);
+    a->n = (uint32_t)t->n_rows;
+    a->n_placeholder = (uint32_t)t->meta[0];
+    const void *p;
+    TRY(io_table_column(t, "article_id", IO_U32, a->n, &p));
+    a->article_id = p;
+    for (int k = 1; k < IO_ART_NCOLS; k++) {
+        if (io_art_col_kind[k] == IO_KIND_INT) {
+            TRY(io_table_column(t, io_art_col_name[k], IO_I32, a->n, &p));
+            a->num[k] = p;
+        } else {
+            TRY(io_table_column(t, io_art_col_name[k], IO_U32, a->n, &p));
+            a->code[k] = p;
+            TRY(get_dict(t, io_art_col_name[k], &a->dict[k]));
+            if (deep)
+                TRY(check_codes(t, io_art_col_name[k], a->code[k], a->n, &a->dict[k]));
+        }
+    }
+    return 0;
+}
+
+static int open_customers(struct hm_dataset *ds, const struct io_table *t, int deep)
+{
+    struct hm_customers *c = &ds->customers;
+    if (t->n_rows > UINT32_MAX || t->meta[0] > t->n_rows)
+        return hm_error(HM_EFORMAT, "'%s': bad row counts", t->path);
+    c->n = (uint32_t)t->n_rows;
+    c->n_placeholder = (uint32_t)t->meta[0];
+    const void *p;
+    TRY(io_table_column(t, "customer_id", IO_BYTES, c->n, &p));
+    if (t->n_cols > 0) {
+        for (int i = 0; i < t->n_cols; i++)
+            if (!strcmp(t->cols[i].name, "customer_id") && t->cols[i].elem_size != 32)
+                return hm_error(HM_EFORMAT, "'%s': customer_id is not 32 bytes wide", t->path);
+    }
+    c->id = p;
+    TRY(io_table_column(t, "FN", IO_U8, c->n, &p));
+    c->fn = p;
+    TRY(io_table_column(t, "Active", IO_U8, c->n, &p));
+    c->active = p;
+    TRY(io_table_column(t, "age", IO_F32, c->n, &p));
+    c->age = p;
+    TRY(io_table_column(t, "club_member_status", IO_U32, c->n, &p));
+    c->club = p;
+    TRY(get_dict(t, "club_member_status", &c->club_dict));
+    TRY(io_table_column(t, "fashion_news_frequency", IO_U32, c->n, &p));
+    c->news = p;
+    TRY(get_dict(t, "fashion_news_frequency", &c->news_dict));
+    TRY(io_table_column(t, "postal_code", IO_U32, c->n, &p));
+    c->postal = p;
+    TRY(get_dict(t, "postal_code", &c->postal_dict));
+    if (deep) {
+        TRY(check_codes(t, "club_member_status", c->club, c->n, &c->club_dict));
+        TRY(check_codes(t, "fashion_news_frequency", c->news, c->n, &c->news_dict));
+        TRY(check_codes(t, "postal_code", c->postal, c->n, &c->postal_dict));
+    }
+    return 0;
+}
+
+struct tx_check {
+    const struct hm_transactions *tx;
+    uint32_t n_customers, n_articles;
+};
+
+static int check_tx_range(size_t begin, size_t end, int tid, void *ud)
+{
+    (void)tid;
+    struct tx_check *k = ud;
+    const struct hm_transactions *x = k->tx;
+    for (size_t i = begin; i < end; i++) {
+        if (x->customer[i] >= k->n_customers || x->article[i] >= k->n_articles ||
+            x->art_rows[i] >= x->n || (x->channel[i] != 1 && x->channel[i] != 2))
+            return -1;
+        if (i > 0 && (x->customer[i] < x->customer[i - 1] ||
+                      (x->customer[i] == x->customer[i - 1] && x->day[i] < x->day[i - 1])))
+            return -1;
+    }
+    return 0;
+}
+
+static int open_transactions(struct hm_dataset *ds, const struct io_table *t, int deep)
+{
+    struct hm_transactions *x = &ds->tx;
+    uint32_t nc = ds->customers.n, na = ds->articles.n;
+    if (t->meta[0] != nc || t->meta[1] != na)
+        return hm_error(HM_EFORMAT,
+                        "'%s' does not belong with the other store files: it was written for "
+                        "%llu customers and %llu articles, the store has %u and %u",
+                        t->path, (unsigned long long)t->meta[0],
+                        (unsigned long long)t->meta[1], nc, na);
+    x->n = t->n_rows;
+    if (x->n > UINT32_MAX)
+        return hm_error(HM_EFORMAT, "'%s': bad row count", t->path);
+    const void *p;
+    TRY(io_table_column(t, "day", IO_U16, x->n, &p));
+    x->day = p;
+    TRY(io_table_column(t, "customer", IO_U32, x->n, &p));
+    x->customer = p;
+    TRY(io_table_column(t, "article", IO_U32, x->n, &p));
+    x->article = p;
+    TRY(io_table_column(t, "price", IO_F32, x->n, &p));
+    x->price = p;
+    TRY(io_table_column(t, "channel", IO_U8, x->n, &p));
+    x->channel = p;
+    TRY(io_table_column(t, "customer_offsets", IO_U64, (uint64_t)nc + 1, &p));
+    x->cust_off = p;
+    TRY(io_table_column(t, "article_offsets", IO_U64, (uint64_t)na + 1, &p));
+    x->art_off = p;
+    TRY(io_table_column(t, "article_rows", IO_U32, x->n, &p));
+    x->art_rows = p;
+    x->day_min = (uint16_t)t->meta[2];
+    x->day_max = (uint16_t)t->meta[3];
+    /* CSR offsets: cheap, always checked (later stages index with them) */
+    if (x->cust_off[0] != 0 || x->cust_off[nc] != x->n || x->art_off[0] != 0 ||
+        x->art_off[na] != x->n)
+        return hm_error(HM_EFORMAT, "'%s': CSR offsets are inconsistent", t->path);
+    for (uint32_t c = 0; c < nc; c++)
+        if (x->cust_off[c + 1] < x->cust_off[c])
+            return hm_error(HM_EFORMAT, "'%s': CSR offsets are inconsistent", t->path);
+    for (uint32_t a = 0; a < na; a++)
+        if (x->art_off[a + 1] < x->art_off[a])
+            return hm_error(HM_EFORMAT, "'%s': CSR offsets are inconsistent", t->path);
+    if (deep) {
+        struct tx_check k = {x, nc, na};
+        if (hm_parallel_for(0, x->n, check_tx_range, &k))
+            return hm_error(HM_EFORMAT, "'%s': transactions are out of order or out of range",
+                            t->path);
+    }
+    return 0;
+}
+
+int hm_dataset_open(struct hm_dataset *ds, const char *dir, unsigned flags)
+{
+    memset(ds, 0, sizeof *ds);
+    ds->dir = hm_xstrdup(dir);
+    const char *names[3] = {HM_STORE_ARTICLES, HM_STORE_CUSTOMERS, HM_STORE_TRANSACTIONS};
+    const char *tables[3] = {"articles", "customers", "transactions"};
+    unsigned tf = (flags & HM_DATASET_NOVERIFY) ? IO_TABLE_NOVERIFY : 0;
+    int deep = !(flags & HM_DATASET_NOVERIFY);
+    int rc = 0;
+    for (int i = 0; i < 3 && !rc; i++) {
+        char *p = hm_path_join(dir, names[i]);
+        rc = io_table_open(&ds->files[i], p, tables[i], tf);
+        free(p);
+    }
+    if (!rc)
+        rc = open_articles(ds, &ds->files[0], deep);
+    if (!rc)
+        rc = open_customers(ds, &ds->files[1], deep);
+    if (!rc)
+        rc = open_transactions(ds, &ds->files[2], deep);
+    if (rc) {
+        hm_error_wrap(rc, "could not open store '%s'", dir);
+        hm_dataset_release(ds);
+    }
+    return rc;
+}
+
+void hm_dataset_release(struct hm_dataset *ds)
+{
+    for (int i = 0; i < 3; i++)
+        io_table_release(&ds->files[i]);
+    free(ds->dir);
+    memset(ds, 0, sizeof *ds);
+}
+
+void hm_customer_hex(const struct hm_dataset *ds, uint32_t c, char out[65])
+{
+    io_format_hex256(ds->customers.id[c], out);
+}
+
+void hm_article_str(const struct hm_dataset *ds, uint32_t a, char out[11])
+{
+    snprintf(out, 11, "%010u", ds->articles.article_id[a]);
+}
+
+void hm_id_index_init(struct hm_id_index *ix, const struct hm_dataset *ds)
+{
+    io_idmap256_init(&ix->customers, ds->customers.n);
+    for (uint32_t c = 0; c < ds->customers.n; c++)
+        io_idmap256_put(&ix->customers, ds->customers.id[c], c);
+    io_idmap32_init(&ix->articles, ds->articles.n);
+    for (uint32_t a = 0; a < ds->articles.n; a++)
+        io_idmap32_put(&ix->articles, ds->articles.article_id[a], a);
+}
+
+void hm_id_index_release(struct hm_id_index *ix)
+{
+    io_idmap256_release(&ix->customers);
+    io_idmap32_release(&ix->articles);
+}
+
+uint32_t hm_id_index_customer(const struct hm_id_index *ix, const char *hex, size_t len)
+{
+    uint8_t key[32];
+    if (io_parse_hex256(hex, len, key))
+        return UINT32_MAX;
+    return io_idmap256_get(&ix->customers, key);
+}
+
+uint32_t hm_id_index_article(const struct hm_id_index *ix, uint32_t article_id)
+{
+    return io_idmap32_get(&ix->articles, article_id);
+}

@@ -1,0 +1,148 @@
+/* data: the H&M data set as every stage after ingest sees it, opened from a store
+ * directory with mmap (zero copy: all arrays point into the mapped table files).
+ *
+ * A store directory holds three table files (format: docs/formats.md):
+ *   articles.hmt, customers.hmt, transactions.hmt
+ * written by hm_ingest (hmrec ingest) and read by hm_dataset_open.
+ *
+ * Indexes are dense: a customer is a row 0..n-1 of `customers` (customers.csv order, then
+ * placeholder rows for ids that only transactions named, with --missing-refs keep); an
+ * article is a row of `articles` (articles.csv order, then placeholders). Ids stay
+ * recoverable (hm_customer_hex, articles.article_id).
+ *
+ * Transactions are sorted by customer, then day, then their order in the input file
+ * (stable), with CSR offsets per customer: the rows of customer c are
+ * [cust_off[c], cust_off[c+1]). The article-side index lists, for article a, the
+ * transaction rows art_rows[art_off[a] .. art_off[a+1]) in ascending row order (so by
+ * customer, then day). Duplicate rows are kept: they are quantities.
+ *
+ * Ownership: everything belongs to the struct hm_dataset and lives until
+ * hm_dataset_release; the arrays are read-only (const) and may be shared between threads.
+ */
+#ifndef HM_DATA_H
+#define HM_DATA_H
+
+#include "core/core.h"
+#include "io/io.h"
+
+#define HM_STORE_ARTICLES "articles.hmt"
+#define HM_STORE_CUSTOMERS "customers.hmt"
+#define HM_STORE_TRANSACTIONS "transactions.hmt"
+
+/* A dictionary of strings: code -> bytes (not NUL-terminated). Code 0 is always "" (the
+ * missing value); other codes are in order of first appearance in the input. */
+struct hm_dict {
+    uint32_t n;           /* strings, including "" */
+    const uint64_t *off;  /* (n + 1) byte offsets into bytes */
+    const char *bytes;
+};
+static inline const char *hm_dict_get(const struct hm_dict *d, uint32_t code, uint32_t *len)
+{
+    *len = (uint32_t)(d->off[code + 1] - d->off[code]);
+    return d->bytes + d->off[code];
+}
+
+struct hm_customers {
+    uint32_t n;              /* rows */
+    uint32_t n_placeholder;  /* the last n_placeholder rows were added for unknown ids */
+    const uint8_t (*id)[32]; /* (n) binary ids: the 64 hex digits of customer_id */
+    const uint8_t *fn;       /* (n) FN: 1, 0, or IO_MISSING_U8 (255) when empty */
+    const uint8_t *active;   /* (n) Active: 1, 0, or IO_MISSING_U8 */
+    const uint32_t *club;    /* (n) club_member_status code in club_dict */
+    const uint32_t *news;    /* (n) fashion_news_frequency code in news_dict */
+    const float *age;        /* (n) years; NaN when missing */
+    const uint32_t *postal;  /* (n) postal_code code in postal_dict */
+    struct hm_dict club_dict, news_dict, postal_dict;
+};
+
+/* Articles: column k of articles.csv (enum io_art_col: IO_ART_PRODUCT_TYPE_NO, ...) is
+ * in num[k] for integer columns (product_code, *_no, *_id, *_code except index_code) and
+ * in code[k] + dict[k] for string columns (names, index_code, prod_name, detail_desc). */
+struct hm_articles {
+    uint32_t n;
+    uint32_t n_placeholder;          /* the last rows, added for unknown ids */
+    const uint32_t *article_id;      /* (n) the article id as a number (0108775015 -> 108775015) */
+    const int32_t *num[IO_ART_NCOLS];   /* (n) integer columns; IO_MISSING_I32 when empty; NULL for others */
+    const uint32_t *code[IO_ART_NCOLS]; /* (n) string columns: codes into dict[k]; NULL for others */
+    struct hm_dict dict[IO_ART_NCOLS];
+};
+
+struct hm_transactions {
+    uint64_t n;                /* rows */
+    const uint16_t *day;       /* (n) days since 1970-01-01 (hm_date_format prints them) */
+    const uint32_t *customer;  /* (n) customer row, ascending */
+    const uint32_t *article;   /* (n) article row */
+    const float *price;        /* (n) the price as the nearest float to the file's decimal */
+    const uint8_t *channel;    /* (n) sales_channel_id: 1 store, 2 online */
+    const uint64_t *cust_off;  /* (n_customers + 1) CSR offsets by customer */
+    const uint64_t *art_off;   /* (n_articles + 1) CSR offsets into art_rows */
+    const uint32_t *art_rows;  /* (n) transaction rows grouped by article, ascending */
+    uint16_t day_min, day_max; /* first and last day (0, 0 when n == 0) */
+};
+
+struct hm_dataset {
+    struct hm_customers customers;
+    struct hm_articles articles;
+    struct hm_transactions tx;
+    char *dir;
+    struct io_table files[3]; /* articles, customers, transactions */
+};
+
+enum {
+    HM_DATASET_NOVERIFY = 1, /* skip checksums of column data and the O(n) invariant checks */
+};
+/* Opens the store in dir: maps the three files, validates headers, checksums and the
+ * invariants above (cross-table counts, CSR offsets, index ranges). */
+int hm_dataset_open(struct hm_dataset *ds, const char *dir, unsigned flags);
+void hm_dataset_release(struct hm_dataset *ds);
+
+/* The 64 hex digits of customer c and a terminator. */
+void hm_customer_hex(const struct hm_dataset *ds, uint32_t c, char out[65]);
+/* The canonical 10-digit article id of article a ("0108775015") and a terminator. */
+void hm_article_str(const struct hm_dataset *ds, uint32_t a, char out[11]);
+
+/* Lookups from external ids to rows (built on demand; caller-owned). */
+struct hm_id_index {
+    struct io_idmap256 customers;
+    struct io_idmap32 articles;
+};
+void hm_id_index_init(struct hm_id_index *ix, const struct hm_dataset *ds);
+void hm_id_index_release(struct hm_id_index *ix);
+/* Customer row of a 64-hex id, or UINT32_MAX when unknown or malformed. */
+uint32_t hm_id_index_customer(const struct hm_id_index *ix, const char *hex, size_t len);
+/* Article row of an article id (as a number), or UINT32_MAX. */
+uint32_t hm_id_index_article(const struct hm_id_index *ix, uint32_t article_id);
+
+/* ---- ingest (ingest.c) ----------------------------------------------------------------- */
+
+struct hm_ingest_opts {
+    const char *data_dir;  /* holds articles.csv, customers.csv, transactions_train.csv */
+    const char *store_dir; /* created when missing */
+    int bad_rows;          /* enum io_bad_rows */
+    int missing_refs;      /* enum io_missing_refs */
+    int nthreads;          /* <= 0: hm_threads() */
+    size_t seg_bytes;      /* CSV bytes per thread per parallel segment; 0: default */
+};
+struct hm_ingest_report {
+    struct io_read_stats articles, customers, transactions;
+    double seconds_sort, seconds_write, seconds;
+    uint64_t store_bytes;
+};
+/* Reads the three CSV files, sorts and indexes the transactions and writes the store. */
+int hm_ingest(const struct hm_ingest_opts *o, struct hm_ingest_report *rep);
+
+/* Writes a store from tables in memory (what hm_ingest does after reading). Consumes t:
+ * its records are freed. */
+int hm_store_write(const char *dir, const struct io_articles *a, const struct io_customers *c,
+                   struct io_transactions *t, int nthreads, double *seconds_sort);
+
+/* ---- export (export.c) --------------------------------------------------------------------- */
+
+/* Writes articles.csv, customers.csv and transactions_train.csv in the Kaggle format
+ * (canonical: 10-digit article ids, 64 lower-case hex customer ids, prices printed with the
+ * fewest digits that read back as the stored float, transactions ordered by day, then
+ * customer). Ingesting the export gives the same store, byte for byte, when the store
+ * has no placeholder rows (they are exported as ordinary rows with empty fields). */
+int hm_dataset_export(const struct hm_dataset *ds, const char *out_dir);
+
+#endif
