@@ -11,28 +11,32 @@ struct stage_opts {
     const char *config;
     char **sets;
     int n_sets;
-    const char *store, *work, *out, *pred, *week, *customers;
+    const char *store, *work, *out, *pred, *week, *customers, *oracle;
     struct cli_config cfg;
 };
 
-enum { OPT_CONFIG = 1000, OPT_SET, OPT_STORE, OPT_WORK, OPT_OUT, OPT_PRED, OPT_WEEK, OPT_CUSTOMERS, OPT_HELP };
+enum { OPT_CONFIG = 1000, OPT_SET, OPT_STORE, OPT_WORK, OPT_OUT, OPT_PRED, OPT_WEEK, OPT_CUSTOMERS, OPT_ORACLE,
+       OPT_HELP };
 
 static const struct option long_opts[] = {
     {"config", required_argument, 0, OPT_CONFIG}, {"set", required_argument, 0, OPT_SET},
     {"store", required_argument, 0, OPT_STORE},   {"work", required_argument, 0, OPT_WORK},
     {"out", required_argument, 0, OPT_OUT},       {"pred", required_argument, 0, OPT_PRED},
     {"week", required_argument, 0, OPT_WEEK},     {"customers", required_argument, 0, OPT_CUSTOMERS},
-    {"help", no_argument, 0, OPT_HELP},           {0, 0, 0, 0},
+    {"oracle", required_argument, 0, OPT_ORACLE}, {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
 };
 
 static const char *const usage_text[] = {
     "prepare",  "usage: hmrec prepare --store DIR --work DIR [--config FILE] [--set KEY=VALUE]...\n"
                 "Stage 1: time windows, stratified user sample, item filter; writes WORK/prepare.hmt.\n",
     "baseline", "usage: hmrec baseline NAME --store DIR [--out FILE] [--week val|test]\n"
-                "       [--customers buyers|all] [--config FILE] [--set KEY=VALUE]...\n"
+                "       [--customers buyers|all] [--oracle FILE] [--config FILE] [--set KEY=VALUE]...\n"
                 "NAME: popular, decayed, recent, or all. Scores NAME on the validation week and, with\n"
                 "--out, writes its predictions (default: the week's buyers; --week test --customers all\n"
-                "predicts the week after the data for every customer).\n",
+                "predicts the week after the data for every customer). --oracle adds a row for the\n"
+                "oracle file of hmrec synth (data/oracle/week_<first day>_oracle.csv) and each row's\n"
+                "share of its MAP@12.\n",
     "evaluate", "usage: hmrec evaluate --store DIR --pred FILE [--pred FILE]...\n"
                 "Scores submission-format files against the last week of the store.\n",
     "submit",   "usage: hmrec submit --store DIR --out FILE[.gz] [--config FILE] [--set KEY=VALUE]...\n"
@@ -67,6 +71,7 @@ static int parse_opts(int argc, char **argv, struct stage_opts *o, const char **
             break;
         case OPT_WEEK: o->week = optarg; break;
         case OPT_CUSTOMERS: o->customers = optarg; break;
+        case OPT_ORACLE: o->oracle = optarg; break;
         case OPT_HELP: print_usage(argv[0]); return 1000;
         default: return cli_usage_error(argv[0], "unknown option");
         }
@@ -144,15 +149,13 @@ int cmd_baseline(int argc, char **argv)
     struct prep_truth truth;
     struct prep_week val = {ds.tx.day_max - 6, ds.tx.day_max};
     prep_truth_build(&truth, &ds, val);
-    struct hm_eval_row rows[RECALL_NBASELINES];
-    int n_rows = 0;
-    for (int k = first; k <= last && !rc; k++)
-        rc = pipeline_baseline_eval(&o.cfg, &ds, k, &truth, &rows[n_rows++]);
-    if (!rc) {
-        char *table = hm_eval_table_format(rows, (size_t)n_rows, 0);
-        printf("validation week: %u customers bought\n%s", truth.n_users, table);
-        free(table);
-    }
+    char names[HM_SETTING_STRLEN] = "", *table = NULL;
+    for (int k = first; k <= last; k++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k > first ? "," : "",
+                 recall_baseline_name[k]);
+    if ((rc = pipeline_metrics_table(&o.cfg, &ds, names, o.oracle, &table)) == 0)
+        fputs(table, stdout);
+    free(table);
     if (!rc && o.out) {
         int32_t cutoff = test_week ? ds.tx.day_max + 1 : val.start;
         if (all_customers)
