@@ -24,5 +24,12 @@ int cmd_version(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+/* prepare, baseline, evaluate, submit: cmd_pipeline.c; run: cmd_run.c (issue 4) */
+int cmd_prepare(int argc, char **argv);
+int cmd_baseline(int argc, char **argv);
+int cmd_evaluate(int argc, char **argv);
+int cmd_submit(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #endif

@@ -15,6 +15,12 @@ static const struct {
     {"ingest", cmd_ingest, "read the H&M CSV files into a columnar store"},
     {"info", cmd_info, "print the tables, row counts and sizes of a store"},
     {"export", cmd_export, "write a store back as Kaggle-format CSV files"},
+    {"prepare", cmd_prepare, "Stage 1: time windows, user sample, item filter"},
+    {"baseline", cmd_baseline, "score the baselines (popular, decayed, recent); write predictions"},
+    {"evaluate", cmd_evaluate, "score submission-format files against the validation week"},
+    {"submit", cmd_submit, "write the Kaggle submission for every customer"},
+    {"config", cmd_config, "print the effective settings as a config file"},
+    {"run", cmd_run, "run the pipeline's stages in a work directory (skips what is up to date)"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

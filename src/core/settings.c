@@ -158,8 +158,17 @@ char *hm_settings_format(const struct hm_setting *table, size_t n, const void *o
             snprintf(line, sizeof line, "%s = all\n", s->key);
         else if (s->type == HM_SET_INT)
             snprintf(line, sizeof line, "%s = %ld\n", s->key, *(const long *)field);
-        else if (s->type == HM_SET_DOUBLE)
-            snprintf(line, sizeof line, "%s = %.17g\n", s->key, *(const double *)field);
+        else if (s->type == HM_SET_DOUBLE) {
+            /* the shortest of %.15g..%.17g that reads back as the same double */
+            double v = *(const double *)field;
+            char num[40];
+            for (int prec = 15; prec <= 17; prec++) {
+                snprintf(num, sizeof num, "%.*g", prec, v);
+                if (strtod(num, NULL) == v)
+                    break;
+            }
+            snprintf(line, sizeof line, "%s = %s\n", s->key, num);
+        }
         else
             snprintf(line, sizeof line, "%s = %s\n", s->key, field);
         size_t l = strlen(line);

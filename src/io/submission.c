@@ -13,43 +13,85 @@ static int ends_with(const char *s, const char *suffix)
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
-/* Writes buffered text to the file, through deflate when compressing. */
-static int sub_flush(struct hm_subwriter *s, int finish)
+struct gz_job {
+    struct hm_subwriter *s;
+    unsigned char **out;  /* (n_chunks) compressed members */
+    size_t *out_len;
+};
+
+static int gz_range(size_t begin, size_t end, int tid, void *ud)
 {
-    int rc = 0;
-    if (!s->z) {
-        rc = hm_awriter_write(&s->w, s->buf, s->len);
-        s->len = 0;
-        return rc;
+    (void)tid;
+    struct gz_job *j = ud;
+    for (size_t i = begin; i < end; i++) {
+        z_stream z;
+        memset(&z, 0, sizeof z);
+        if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            return hm_error(HM_EIO, "%s: could not start gzip compression", j->s->w.path);
+        uLong bound = deflateBound(&z, (uLong)j->s->len[i]);
+        j->out[i] = hm_xmalloc(bound);
+        z.next_in = (unsigned char *)j->s->chunk[i];
+        z.avail_in = (uInt)j->s->len[i];
+        z.next_out = j->out[i];
+        z.avail_out = (uInt)bound;
+        int zrc = deflate(&z, Z_FINISH);
+        j->out_len[i] = bound - z.avail_out;
+        deflateEnd(&z);
+        if (zrc != Z_STREAM_END)
+            return hm_error(HM_EIO, "%s: compression failed", j->s->w.path);
     }
-    z_stream *z = s->z;
-    unsigned char out[1 << 16];
-    z->next_in = (unsigned char *)s->buf;
-    z->avail_in = (uInt)s->len;
-    int zrc;
-    do {
-        z->next_out = out;
-        z->avail_out = sizeof out;
-        zrc = deflate(z, finish ? Z_FINISH : Z_NO_FLUSH);
-        if (zrc == Z_STREAM_ERROR)
-            return hm_error(HM_EIO, "%s: compression failed", s->w.path);
-        if ((rc = hm_awriter_write(&s->w, out, sizeof out - z->avail_out)) != 0)
-            return rc;
-    } while (z->avail_out == 0 || (finish && zrc != Z_STREAM_END));
-    s->len = 0;
     return 0;
+}
+
+/* Writes the filled chunks (compressing them in parallel when gzip) and empties them. */
+static int sub_flush(struct hm_subwriter *s)
+{
+    int n = s->cur + (s->cur < s->n_chunks && s->len[s->cur] > 0);
+    if (n > s->n_chunks)
+        n = s->n_chunks;
+    int rc = 0;
+    if (!s->gzip) {
+        for (int i = 0; i < n && !rc; i++)
+            rc = hm_awriter_write(&s->w, s->chunk[i], s->len[i]);
+    } else if (n > 0) {
+        struct gz_job j = {s, hm_xcalloc((size_t)n, sizeof(unsigned char *)), hm_xcalloc((size_t)n, sizeof(size_t))};
+        rc = hm_parallel_for(n, (size_t)n, gz_range, &j);
+        for (int i = 0; i < n; i++) {
+            if (!rc)
+                rc = hm_awriter_write(&s->w, j.out[i], j.out_len[i]);
+            free(j.out[i]);
+        }
+        free(j.out);
+        free(j.out_len);
+    }
+    for (int i = 0; i < s->n_chunks; i++)
+        s->len[i] = 0;
+    s->cur = 0;
+    return rc;
 }
 
 static int sub_put(struct hm_subwriter *s, const char *text, size_t n)
 {
-    if (s->len + n > s->cap) {
-        int rc = sub_flush(s, 0);
-        if (rc)
-            return rc;
+    if (s->len[s->cur] + n > HM_SUB_CHUNK) {
+        if (++s->cur == s->n_chunks) {
+            int rc = sub_flush(s);
+            if (rc)
+                return rc;
+        }
     }
-    memcpy(s->buf + s->len, text, n);
-    s->len += n;
+    memcpy(s->chunk[s->cur] + s->len[s->cur], text, n);
+    s->len[s->cur] += n;
     return 0;
+}
+
+static void sub_free(struct hm_subwriter *s)
+{
+    for (int i = 0; i < s->n_chunks; i++)
+        free(s->chunk[i]);
+    free(s->chunk);
+    free(s->len);
+    s->chunk = NULL;
+    s->len = NULL;
 }
 
 int hm_subwriter_open(struct hm_subwriter *s, const char *path)
@@ -58,17 +100,12 @@ int hm_subwriter_open(struct hm_subwriter *s, const char *path)
     int rc = hm_awriter_open(&s->w, path);
     if (rc)
         return rc;
-    s->cap = 1 << 20;
-    s->buf = hm_xmalloc(s->cap);
-    if (ends_with(path, ".gz")) {
-        z_stream *z = hm_xcalloc(1, sizeof *z);
-        if (deflateInit2(z, 6, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-            free(z);
-            hm_subwriter_abort(s);
-            return hm_error(HM_EIO, "%s: could not start gzip compression", path);
-        }
-        s->z = z;
-    }
+    s->gzip = ends_with(path, ".gz");
+    s->n_chunks = s->gzip ? hm_threads() : 1;
+    s->chunk = hm_xcalloc((size_t)s->n_chunks, sizeof *s->chunk);
+    s->len = hm_xcalloc((size_t)s->n_chunks, sizeof *s->len);
+    for (int i = 0; i < s->n_chunks; i++)
+        s->chunk[i] = hm_xmalloc(HM_SUB_CHUNK);
     static const char header[] = "customer_id,prediction\n";
     return sub_put(s, header, sizeof header - 1);
 }
@@ -100,14 +137,8 @@ int hm_subwriter_add(struct hm_subwriter *s, const char *customer_id, const uint
 
 int hm_subwriter_commit(struct hm_subwriter *s)
 {
-    int rc = sub_flush(s, 1);
-    if (s->z) {
-        deflateEnd(s->z);
-        free(s->z);
-        s->z = NULL;
-    }
-    free(s->buf);
-    s->buf = NULL;
+    int rc = sub_flush(s);
+    sub_free(s);
     if (rc) {
         hm_awriter_abort(&s->w);
         return rc;
@@ -117,13 +148,7 @@ int hm_subwriter_commit(struct hm_subwriter *s)
 
 void hm_subwriter_abort(struct hm_subwriter *s)
 {
-    if (s->z) {
-        deflateEnd(s->z);
-        free(s->z);
-        s->z = NULL;
-    }
-    free(s->buf);
-    s->buf = NULL;
+    sub_free(s);
     hm_awriter_abort(&s->w);
 }
 

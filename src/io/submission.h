@@ -7,13 +7,19 @@
 
 #include "core/core.h"
 
+/* Rows are formatted into chunks of about 4 MiB; with gzip, a full set of chunks is
+ * compressed in parallel, each chunk as one gzip member (a multi-member .gz file, which
+ * gzip, zlib, Python and pandas read as one stream), and written in order. */
 struct hm_subwriter {
     struct hm_awriter w;
-    void *z;          /* z_stream when gzip, else NULL */
-    char *buf;        /* formatted rows waiting to be written or compressed */
-    size_t len, cap;
+    int gzip;         /* compress (the path ends in ".gz") */
+    int n_chunks;     /* chunks compressed together (the thread count) */
+    int cur;          /* chunk being filled */
+    char **chunk;     /* (n_chunks) buffers of HM_SUB_CHUNK bytes */
+    size_t *len;      /* (n_chunks) bytes used */
     uint64_t rows;
 };
+#define HM_SUB_CHUNK (4u << 20)
 
 /* Opens path for writing and writes the header. */
 int hm_subwriter_open(struct hm_subwriter *s, const char *path);

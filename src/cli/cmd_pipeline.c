@@ -1,0 +1,247 @@
+/* hmrec prepare | baseline | evaluate | submit: the pipeline's stages one at a time. */
+#include "cli.h"
+#include "pipeline.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Options every stage command takes. */
+struct stage_opts {
+    const char *config;
+    char **sets;
+    int n_sets;
+    const char *store, *work, *out, *pred, *week, *customers, *oracle, *week_end;
+    struct cli_config cfg;
+};
+
+enum { OPT_CONFIG = 1000, OPT_SET, OPT_STORE, OPT_WORK, OPT_OUT, OPT_PRED, OPT_WEEK, OPT_CUSTOMERS, OPT_ORACLE,
+       OPT_WEEK_END, OPT_HELP };
+
+static const struct option long_opts[] = {
+    {"config", required_argument, 0, OPT_CONFIG}, {"set", required_argument, 0, OPT_SET},
+    {"store", required_argument, 0, OPT_STORE},   {"work", required_argument, 0, OPT_WORK},
+    {"out", required_argument, 0, OPT_OUT},       {"pred", required_argument, 0, OPT_PRED},
+    {"week", required_argument, 0, OPT_WEEK},     {"customers", required_argument, 0, OPT_CUSTOMERS},
+    {"oracle", required_argument, 0, OPT_ORACLE}, {"week-end", required_argument, 0, OPT_WEEK_END},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
+};
+
+static const char *const usage_text[] = {
+    "prepare",  "usage: hmrec prepare --store DIR --work DIR [--config FILE] [--set KEY=VALUE]...\n"
+                "Stage 1: time windows, stratified user sample, item filter; writes WORK/prepare.hmt.\n",
+    "baseline", "usage: hmrec baseline NAME --store DIR [--out FILE] [--week val|test]\n"
+                "       [--customers buyers|all] [--oracle FILE] [--config FILE] [--set KEY=VALUE]...\n"
+                "NAME: popular, decayed, recent, or all. Scores NAME on the validation week and, with\n"
+                "--out, writes its predictions (default: the week's buyers; --week test --customers all\n"
+                "predicts the week after the data for every customer). --oracle adds a row for the\n"
+                "oracle file of hmrec synth (data/oracle/week_<first day>_oracle.csv) and each row's\n"
+                "share of its MAP@12.\n",
+    "evaluate", "usage: hmrec evaluate --store DIR --pred FILE [--pred FILE]... [--week-end YYYY-MM-DD]\n"
+                "Scores submission-format files (plain or .gz) against the purchases of a week: the\n"
+                "last 7 days of the store, or the 7 days ending on --week-end.\n",
+    "submit",   "usage: hmrec submit --store DIR --out FILE[.gz] [--config FILE] [--set KEY=VALUE]...\n"
+                "12 articles for every customer, for the week after the data (run.submit_model).\n",
+};
+
+static void print_usage(const char *cmd)
+{
+    for (size_t i = 0; i < sizeof usage_text / sizeof usage_text[0]; i += 2)
+        if (!strcmp(usage_text[i], cmd))
+            fputs(usage_text[i + 1], stdout);
+}
+
+/* Parses the options; returns 0, or an exit code (+ 1000 for --help so callers exit 0). */
+static int parse_opts(int argc, char **argv, struct stage_opts *o, const char **preds, int *n_preds)
+{
+    memset(o, 0, sizeof *o);
+    o->sets = calloc((size_t)argc + 1, sizeof *o->sets);
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "", long_opts, NULL)) != -1) {
+        switch (c) {
+        case OPT_CONFIG: o->config = optarg; break;
+        case OPT_SET: o->sets[o->n_sets++] = optarg; break;
+        case OPT_STORE: o->store = optarg; break;
+        case OPT_WORK: o->work = optarg; break;
+        case OPT_OUT: o->out = optarg; break;
+        case OPT_PRED:
+            if (preds)
+                preds[(*n_preds)++] = optarg;
+            o->pred = optarg;
+            break;
+        case OPT_WEEK: o->week = optarg; break;
+        case OPT_CUSTOMERS: o->customers = optarg; break;
+        case OPT_ORACLE: o->oracle = optarg; break;
+        case OPT_WEEK_END: o->week_end = optarg; break;
+        case OPT_HELP: print_usage(argv[0]); return 1000;
+        default: return cli_usage_error(argv[0], "unknown option");
+        }
+    }
+    if (cli_config_load(&o->cfg, o->config, o->sets, o->n_sets) != 0)
+        return cli_fail();
+    if (o->store)
+        snprintf(o->cfg.run.store, sizeof o->cfg.run.store, "%s", o->store);
+    if (o->work)
+        snprintf(o->cfg.run.work, sizeof o->cfg.run.work, "%s", o->work);
+    return 0;
+}
+
+static int open_store(const struct stage_opts *o, struct hm_dataset *ds)
+{
+    char *dir = pipeline_store_dir(&o->cfg);
+    int rc = hm_dataset_open(ds, dir, 0);
+    free(dir);
+    return rc;
+}
+
+#define PARSE_OR_RETURN(argc, argv, o, preds, np)                \
+    do {                                                         \
+        int prc_ = parse_opts(argc, argv, o, preds, np);         \
+        if (prc_) {                                              \
+            free((o)->sets);                                     \
+            return prc_ == 1000 ? 0 : prc_;                      \
+        }                                                        \
+    } while (0)
+
+int cmd_prepare(int argc, char **argv)
+{
+    struct stage_opts o;
+    PARSE_OR_RETURN(argc, argv, &o, NULL, NULL);
+    struct hm_dataset ds;
+    int rc = open_store(&o, &ds);
+    if (!rc) {
+        rc = pipeline_prepare(&o.cfg, &ds);
+        hm_dataset_release(&ds);
+    }
+    free(o.sets);
+    return rc ? cli_fail() : 0;
+}
+
+int cmd_baseline(int argc, char **argv)
+{
+    struct stage_opts o;
+    PARSE_OR_RETURN(argc, argv, &o, NULL, NULL);
+    int rc = 0, exit_code = 0;
+    if (optind >= argc) {
+        free(o.sets);
+        return cli_usage_error(argv[0], "which baseline? (popular, decayed, recent, all)");
+    }
+    const char *name = argv[optind];
+    int first = 0, last = RECALL_NBASELINES - 1;
+    if (strcmp(name, "all") != 0) {
+        first = last = recall_baseline_find(name);
+        if (first < 0) {
+            free(o.sets);
+            return cli_usage_error(argv[0], "unknown baseline '%s' (popular, decayed, recent, all)", name);
+        }
+    }
+    int test_week = o.week && !strcmp(o.week, "test");
+    int all_customers = o.customers && !strcmp(o.customers, "all");
+    if ((o.week && !test_week && strcmp(o.week, "val")) ||
+        (o.customers && !all_customers && strcmp(o.customers, "buyers")) || (o.out && first != last)) {
+        free(o.sets);
+        return cli_usage_error(argv[0], "--week is val or test, --customers buyers or all, --out needs one baseline");
+    }
+    struct hm_dataset ds;
+    if ((rc = open_store(&o, &ds)) != 0) {
+        free(o.sets);
+        return cli_fail();
+    }
+    struct prep_truth truth;
+    struct prep_week val = {ds.tx.day_max - 6, ds.tx.day_max};
+    prep_truth_build(&truth, &ds, val);
+    char names[HM_SETTING_STRLEN] = "", *table = NULL;
+    for (int k = first; k <= last; k++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k > first ? "," : "",
+                 recall_baseline_name[k]);
+    if ((rc = pipeline_metrics_table(&o.cfg, &ds, names, o.oracle, &table)) == 0)
+        fputs(table, stdout);
+    free(table);
+    if (!rc && o.out) {
+        int32_t cutoff = test_week ? ds.tx.day_max + 1 : val.start;
+        if (all_customers)
+            rc = pipeline_write_predictions(&o.cfg, &ds, first, cutoff, NULL, ds.customers.n, o.out);
+        else if (test_week)
+            rc = hm_error(HM_EINVAL, "the test week has no buyers yet: use --customers all");
+        else
+            rc = pipeline_write_predictions(&o.cfg, &ds, first, cutoff, truth.user, truth.n_users, o.out);
+        if (!rc)
+            printf("wrote %s\n", o.out);
+    }
+    if (rc)
+        exit_code = cli_fail();
+    prep_truth_release(&truth);
+    hm_dataset_release(&ds);
+    free(o.sets);
+    return exit_code;
+}
+
+int cmd_evaluate(int argc, char **argv)
+{
+    struct stage_opts o;
+    const char **preds = calloc((size_t)argc + 1, sizeof *preds);
+    int n_preds = 0;
+    int prc = parse_opts(argc, argv, &o, preds, &n_preds);
+    if (prc || n_preds == 0) {
+        free(o.sets);
+        free(preds);
+        return prc == 1000 ? 0 : prc ? prc : cli_usage_error(argv[0], "--pred FILE is required");
+    }
+    struct hm_dataset ds;
+    int rc = open_store(&o, &ds), exit_code = 0;
+    if (rc) {
+        free(o.sets);
+        free(preds);
+        return cli_fail();
+    }
+    int32_t end = ds.tx.day_max;
+    if (o.week_end && hm_date_parse(o.week_end, strlen(o.week_end), &end) != 0) {
+        hm_dataset_release(&ds);
+        free(o.sets);
+        free(preds);
+        return cli_usage_error(argv[0], "--week-end expects a date YYYY-MM-DD, found \"%s\"", o.week_end);
+    }
+    struct prep_truth truth;
+    prep_truth_build(&truth, &ds, (struct prep_week){end - 6, end});
+    struct hm_eval_row *rows = calloc((size_t)n_preds, sizeof *rows);
+    for (int i = 0; i < n_preds && !rc; i++) {
+        rows[i].name = preds[i];
+        rc = pipeline_evaluate_file(&ds, &truth, preds[i], &rows[i].sum);
+    }
+    if (!rc) {
+        char *table = hm_eval_table_format(rows, (size_t)n_preds, 0);
+        char d0[11], d1[11];
+        hm_date_format(end - 6, d0);
+        hm_date_format(end, d1);
+        printf("week %s..%s: %u customers bought\n%s", d0, d1, truth.n_users, table);
+        free(table);
+    } else {
+        exit_code = cli_fail();
+    }
+    free(rows);
+    prep_truth_release(&truth);
+    hm_dataset_release(&ds);
+    free(o.sets);
+    free(preds);
+    return exit_code;
+}
+
+int cmd_submit(int argc, char **argv)
+{
+    struct stage_opts o;
+    PARSE_OR_RETURN(argc, argv, &o, NULL, NULL);
+    if (!o.out && !o.cfg.run.submission[0]) {
+        free(o.sets);
+        return cli_usage_error(argv[0], "--out FILE is required");
+    }
+    struct hm_dataset ds;
+    int rc = open_store(&o, &ds);
+    if (!rc) {
+        rc = pipeline_submit(&o.cfg, &ds, o.out ? o.out : o.cfg.run.submission);
+        hm_dataset_release(&ds);
+    }
+    free(o.sets);
+    return rc ? cli_fail() : 0;
+}
