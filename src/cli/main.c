@@ -12,6 +12,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"version", cmd_version, "print the version and the BLAS kernel in use"},
+    {"synth", cmd_synth, "generate a synthetic H&M data set with an oracle (or --check one)"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
