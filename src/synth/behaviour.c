@@ -10,6 +10,19 @@
 #include <string.h>
 
 #define STREAM_BEHAVIOUR 0xB0B0ULL
+#define NOVELTY_TRIES 10
+
+/* The novelty rule's factor on a component's probability q(a): with Q the component's mass
+ * on the history H, r the redraw probability and R tries,
+ *   a not in H: sum_{j<R} (rQ)^j;   a in H: (1 - r) sum_{j<R-1} (rQ)^j + (rQ)^(R-1). */
+static void novelty_factors(double r, double Q, double *f_new, double *f_old)
+{
+    double s = 0, x = 1;
+    for (int j = 0; j < NOVELTY_TRIES - 1; j++, x *= r * Q)
+        s += x;
+    *f_new = s + x;
+    *f_old = (1 - r) * s + x;
+}
 
 /* ---- sampling helpers ---------------------------------------------------------------- */
 
@@ -76,6 +89,9 @@ static double hist_weight(const struct synth_params *p, int w, int bought_week)
     return exp(-(double)(w - bought_week) / p->rep_decay_weeks);
 }
 
+static uint32_t draw_taste(const struct synth_model *m, const struct synth_taste *t, int w,
+                           struct hm_rng *r);
+
 /* One draw from the customer's mixture in week w. */
 static uint32_t draw_mixture(const struct synth_model *m, const struct synth_taste *t,
                              const struct synth_hist *h, int w, struct hm_rng *r)
@@ -99,8 +115,23 @@ static uint32_t draw_mixture(const struct synth_model *m, const struct synth_tas
         uint32_t a = h->art[i];
         return hm_rng_uniform(r) < m->p->rep_sibling ? sibling_of(c, a, r) : a;
     }
-    if (u < w_rep + w_trend)
-        return draw_trend(wk, w, hm_rng_uniform(r));
+    int trend = u < w_rep + w_trend;
+    uint32_t a = trend ? draw_trend(wk, w, hm_rng_uniform(r)) : draw_taste(m, t, w, r);
+    /* prefer something new: an article bought before is redrawn (at most NOVELTY_TRIES - 1
+     * times), each time with probability novelty */
+    for (int k = 1; k < NOVELTY_TRIES && h->in_hist[a] && hm_rng_uniform(r) < m->p->novelty; k++)
+        a = trend ? draw_trend(wk, w, hm_rng_uniform(r)) : draw_taste(m, t, w, r);
+    return a;
+}
+
+/* One draw of the taste component: a cell, a style and a price tier from the customer's
+ * preferences, then an article of that sublist by popularity (falling back to the cell,
+ * then to the trend when nothing is on sale). */
+static uint32_t draw_taste(const struct synth_model *m, const struct synth_taste *t, int w,
+                           struct hm_rng *r)
+{
+    const struct synth_catalogue *c = m->cat;
+    const struct synth_weeks *wk = m->wk;
     int ci = draw_from(t->cell_w, t->n_cells, hm_rng_uniform(r));
     int s = draw_from(t->style_w, SYNTH_STYLES, hm_rng_uniform(r));
     int q = draw_from(t->tier_w, SYNTH_TIERS, hm_rng_uniform(r));
@@ -159,35 +190,16 @@ int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
     double w_rep, w_trend, w_taste;
     mixture(t, h->n_committed > 0, &w_rep, &w_trend, &w_taste);
     s->n_touched = 0;
-    /* repurchase */
-    if (w_rep > 0) {
-        double tot = 0;
-        for (size_t i = 0; i < h->n_committed; i++)
-            tot += hist_weight(p, w, h->week[i]);
-        for (size_t i = 0; i < h->n_committed; i++) {
-            double v = w_rep * hist_weight(p, w, h->week[i]) / tot;
-            uint32_t a = h->art[i], pr = c->product[a];
-            uint32_t lo = c->prod_first[pr], hi = c->prod_first[pr + 1];
-            if (hi - lo < 2) {
-                add(s, a, v);
-                continue;
-            }
-            add(s, a, v * (1 - p->rep_sibling));
-            for (uint32_t b = lo; b < hi; b++)
-                if (b != a)
-                    add(s, b, v * p->rep_sibling / (hi - lo - 1));
-        }
-    }
-    /* trend, including the taste draws that fall back to it */
-    double to_trend = w_trend;
-    /* taste */
+    double r_nov = p->novelty;
+    /* taste (with its fall-backs to the trend), then the novelty rule (novelty_factors) */
+    double taste_to_trend = 0;
     for (int ci = 0; ci < t->n_cells; ci++) {
         int cell = t->cells[ci];
         double cw = w_taste * t->cell_w[ci];
         uint32_t clo = c->cell_first[cell], chi = c->cell_first[cell + 1];
         double cmass = synth_range_mass(wk, w, clo, chi);
         if (cmass <= 0) {
-            to_trend += cw;
+            taste_to_trend += cw;
             continue;
         }
         double sub_mass[SYNTH_STYLES][SYNTH_TIERS], fallback = 0;
@@ -207,11 +219,54 @@ int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
             add(s, a, cw * v);
         }
     }
-    if (to_trend > 0) {
-        const double *tc = wk->trend_cum + (size_t)w * wk->trend_size;
-        const uint32_t *ids = wk->trend_ids + (size_t)w * wk->trend_size;
+    const double *tc = wk->trend_cum + (size_t)w * wk->trend_size;
+    const uint32_t *ids = wk->trend_ids + (size_t)w * wk->trend_size;
+    if (taste_to_trend > 0)
         for (int k = 0; k < wk->trend_size; k++)
-            add(s, ids[k], to_trend * (tc[k] - (k ? tc[k - 1] : 0)));
+            add(s, ids[k], taste_to_trend * (tc[k] - (k ? tc[k - 1] : 0)));
+    if (w_taste > 0 && r_nov > 0) {
+        double qh = 0;
+        for (size_t i = 0; i < s->n_touched; i++)
+            if (h->in_hist[s->touched[i]])
+                qh += s->score[s->touched[i]] / w_taste;
+        double fn, fo;
+        novelty_factors(r_nov, qh, &fn, &fo);
+        for (size_t i = 0; i < s->n_touched; i++) {
+            uint32_t a = s->touched[i];
+            s->score[a] *= h->in_hist[a] ? fo : fn;
+        }
+    }
+    /* trend */
+    if (w_trend > 0) {
+        double qh = 0;
+        for (int k = 0; k < wk->trend_size; k++)
+            if (h->in_hist[ids[k]])
+                qh += tc[k] - (k ? tc[k - 1] : 0);
+        double fn, fo;
+        novelty_factors(r_nov, qh, &fn, &fo);
+        for (int k = 0; k < wk->trend_size; k++) {
+            double f = h->in_hist[ids[k]] ? fo : fn;
+            add(s, ids[k], w_trend * (tc[k] - (k ? tc[k - 1] : 0)) * f);
+        }
+    }
+    /* repurchase */
+    if (w_rep > 0) {
+        double tot = 0;
+        for (size_t i = 0; i < h->n_committed; i++)
+            tot += hist_weight(p, w, h->week[i]);
+        for (size_t i = 0; i < h->n_committed; i++) {
+            double v = w_rep * hist_weight(p, w, h->week[i]) / tot;
+            uint32_t a = h->art[i], pr = c->product[a];
+            uint32_t lo = c->prod_first[pr], hi = c->prod_first[pr + 1];
+            if (hi - lo < 2) {
+                add(s, a, v);
+                continue;
+            }
+            add(s, a, v * (1 - p->rep_sibling));
+            for (uint32_t b = lo; b < hi; b++)
+                if (b != a)
+                    add(s, b, v * p->rep_sibling / (hi - lo - 1));
+        }
     }
     /* later items of a basket: complements and other colours of earlier items */
     size_t n_first = s->n_touched;
@@ -219,17 +274,20 @@ int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
     double *first = hm_xmalloc_array(n_first ? n_first : 1, sizeof(double));
     for (size_t i = 0; i < n_first; i++)
         first[i] = s->score[s->touched[i]];
+    /* (a follow-up that was bought before is replaced by a new mixture draw with probability
+     * novelty: first order, its mass stays with the complement's score scaled down) */
     for (size_t i = 0; i < n_first; i++) {
         uint32_t a = s->touched[i];
         double v = first[i] * follow;
-        add(s, c->partner[a], v * p->w_partner);
+        uint32_t pa = c->partner[a];
+        add(s, pa, v * p->w_partner * (h->in_hist[pa] ? 1 - r_nov : 1));
         uint32_t pr = c->product[a], lo = c->prod_first[pr], hi = c->prod_first[pr + 1];
         if (hi - lo >= 2) {
             for (uint32_t b = lo; b < hi; b++)
                 if (b != a)
-                    add(s, b, v * p->w_sibling / (hi - lo - 1));
+                    add(s, b, v * p->w_sibling / (hi - lo - 1) * (h->in_hist[b] ? 1 - r_nov : 1));
         } else {
-            add(s, a, v * p->w_sibling);
+            add(s, a, v * p->w_sibling * (h->in_hist[a] ? 1 - r_nov : 1));
         }
     }
     free(first);
@@ -350,6 +408,8 @@ void synth_customer_generate(const struct synth_model *m, size_t customer, struc
     for (int w = 0; w < nw; w++) {
         if (!visits[w])
             continue;
+        for (size_t i = h->n_committed; i < h->n; i++)
+            h->in_hist[h->art[i]] = 1;
         h->n_committed = h->n;
         if (w >= first_oracle_week && w < first_oracle_week + n_oracle_weeks) {
             int k = w - first_oracle_week;
@@ -384,6 +444,8 @@ void synth_customer_generate(const struct synth_model *m, size_t customer, struc
                     a = sibling_of(c, prev, &r);
                 else
                     a = draw_mixture(m, &t, h, w, &r);
+                if (j > 0 && u < follow_w && h->in_hist[a] && hm_rng_uniform(&r) < p->novelty)
+                    a = draw_mixture(m, &t, h, w, &r); /* a follow-up bought before: something new */
                 rec.article = a;
                 rec.price_ore = (uint16_t)row_price(m, a, w);
                 int rows = 1;
@@ -401,4 +463,6 @@ void synth_customer_generate(const struct synth_model *m, size_t customer, struc
             }
         }
     }
+    for (size_t i = 0; i < h->n; i++)
+        h->in_hist[h->art[i]] = 0;
 }

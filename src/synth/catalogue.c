@@ -37,12 +37,12 @@ static double type_base_price(const char *type, const char *group)
 {
     static const struct { const char *t; double p; } tp[] = {
         {"Trousers", 26}, {"Dress", 26}, {"Sweater", 24}, {"T-shirt", 10}, {"Top", 13},
-        {"Blouse", 21}, {"Jacket", 42}, {"Shorts", 16}, {"Shirt", 21}, {"Vest top", 8},
+        {"Blouse", 21}, {"Jacket", 34}, {"Shorts", 16}, {"Shirt", 21}, {"Vest top", 8},
         {"Underwear bottom", 7}, {"Skirt", 19}, {"Hoodie", 22}, {"Bra", 16}, {"Socks", 5},
-        {"Leggings/Tights", 13}, {"Sneakers", 32}, {"Cardigan", 24}, {"Hat/beanie", 9},
+        {"Leggings/Tights", 13}, {"Sneakers", 28}, {"Cardigan", 24}, {"Hat/beanie", 9},
         {"Garment Set", 16}, {"Swimwear bottom", 11}, {"Bag", 17}, {"Earring", 7},
-        {"Jumpsuit/Playsuit", 24}, {"Pyjama set", 19}, {"Blazer", 42}, {"Coat", 55},
-        {"Boots", 45}, {"Swimsuit", 19}, {"Bikini top", 13},
+        {"Jumpsuit/Playsuit", 24}, {"Pyjama set", 19}, {"Blazer", 34}, {"Coat", 42},
+        {"Boots", 36}, {"Swimsuit", 19}, {"Bikini top", 13},
     };
     for (size_t i = 0; i < sizeof tp / sizeof tp[0]; i++)
         if (!strcmp(type, tp[i].t))
@@ -192,7 +192,7 @@ void synth_catalogue_build(struct synth_catalogue *c, const struct synth_taxonom
                  : !strcmp(ign, "Menswear") ? 1.05 : !strcmp(ign, "Sport") ? 1.0 : 1.08;
         double z = hm_rng_normal(&r);
         q->tier = z < -0.43 ? 0 : z > 0.43 ? 2 : 1;
-        q->price = type_base_price(t->types[type].name, t->types[type].group) * f * exp(0.38 * z);
+        q->price = type_base_price(t->types[type].name, t->types[type].group) * f * exp(0.30 * z);
         /* life cycle */
         int basic = hm_rng_uniform(&r) < p->basic_share;
         if (basic) {
@@ -319,6 +319,7 @@ void synth_catalogue_build(struct synth_catalogue *c, const struct synth_taxonom
             c->tier[a] = (uint8_t)q->tier;
             c->season[a] = (uint8_t)q->season;
             double units = q->price * exp(0.05 * hm_rng_normal(&r));
+            units = 12 * pow(units / 12, 0.8); /* compress the expensive end */
             long whole = lround(units);
             if (whole < 1)
                 whole = 1;

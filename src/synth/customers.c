@@ -28,8 +28,8 @@ static float draw_age(struct hm_rng *r)
     if (u < 0.0116)
         return -1;
     u = hm_rng_uniform(r);
-    if (u < 0.50)
-        a = 24.5 + 3.6 * hm_rng_normal(r);
+    if (u < 0.45)
+        a = 24.5 + 4.2 * hm_rng_normal(r);
     else if (u < 0.82)
         a = 51 + 6.5 * hm_rng_normal(r);
     else

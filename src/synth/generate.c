@@ -101,8 +101,10 @@ int synth_generate(const struct synth_params *p, const char *dir, struct synth_s
     x.blocks = hm_xcalloc(n_blocks, sizeof *x.blocks);
     x.scratch = hm_xmalloc_array((size_t)nt, sizeof *x.scratch);
     x.hist = hm_xcalloc((size_t)nt, sizeof *x.hist);
-    for (int i = 0; i < nt; i++)
+    for (int i = 0; i < nt; i++) {
         synth_scratch_init(&x.scratch[i], cat.n);
+        x.hist[i].in_hist = hm_xcalloc(cat.n, 1);
+    }
     x.oracle_top = hm_xmalloc_array(nc * (size_t)K * 12, sizeof(uint32_t));
     x.oracle_n = hm_xcalloc(nc * (size_t)K, 1);
     x.first_oracle_week = n_weeks - K;
@@ -116,6 +118,7 @@ int synth_generate(const struct synth_params *p, const char *dir, struct synth_s
         synth_scratch_release(&x.scratch[i]);
         free(x.hist[i].art);
         free(x.hist[i].week);
+        free(x.hist[i].in_hist);
     }
     free(x.scratch);
     free(x.hist);

@@ -49,6 +49,8 @@ struct synth_params {
     double rep_sibling;       /* ... of which: another colour of that product */
     double rep_decay_weeks;   /* recency decay of the repurchase pool */
     double w_trend;           /* mixture weight: the week's trending articles */
+    double novelty;           /* a trend/taste draw of an article bought before is redrawn
+                                 once with this probability */
     long trend_size;          /* articles in the week's trending set */
     double trend_power;       /* exponent on popularity inside the trending set */
     double w_partner;         /* next basket item is the previous item's complement */

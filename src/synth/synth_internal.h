@@ -174,6 +174,7 @@ struct synth_hist {
     int16_t *week;
     size_t n, cap;
     size_t n_committed;       /* entries bought before the current week */
+    uint8_t *in_hist;         /* (n_articles) 1 for the committed articles; all 0 between customers */
 };
 
 /* Per-thread scratch for the oracle's dense scores. */
