@@ -171,15 +171,46 @@ void synth_scratch_release(struct synth_scratch *s)
     memset(s, 0, sizeof *s);
 }
 
-static void add(struct synth_scratch *s, uint32_t a, double v)
+static void touch(struct synth_scratch *s, uint32_t a)
 {
     if (!s->mark[a]) {
         s->mark[a] = 1;
         s->touched[s->n_touched++] = a;
+        s->score[a] = 0;
     }
-    s->score[a] += v;
 }
 
+/* Per taste cell: the masses the taste draw divides by. */
+struct cell_mass {
+    double cmass;                               /* the cell's popularity in the week */
+    double sub[SYNTH_STYLES][SYNTH_TIERS];      /* each sublist's */
+    double fallback;                            /* style x tier weight of empty sublists */
+};
+
+/* The taste component's probability of drawing a (without the novelty rule and without the
+ * fall-back to the trend), times w_taste. */
+static double taste_prob(const struct synth_model *m, const struct synth_taste *t,
+                         const struct cell_mass *cm, double w_taste, const float *pw, uint32_t a)
+{
+    const struct synth_catalogue *c = m->cat;
+    if (pw[a] <= 0)
+        return 0;
+    double v = 0;
+    for (int ci = 0; ci < t->n_cells; ci++) {
+        if (t->cells[ci] != c->cell[a] || cm[ci].cmass <= 0)
+            continue;
+        double sm = cm[ci].sub[c->style[a]][c->tier[a]];
+        v += t->cell_w[ci] * (t->style_w[c->style[a]] * t->tier_w[c->tier[a]] * pw[a] / sm +
+                              cm[ci].fallback * pw[a] / cm[ci].cmass);
+    }
+    return w_taste * v;
+}
+
+/* Candidates: every article with a non-zero probability under the repurchase and trend
+ * components, the most popular articles of each taste sublist (down to 12 not bought before:
+ * within a sublist the taste probability is proportional to popularity, so no article further
+ * down can enter the top 12), and the complements and other colours of all of them. Scores are
+ * then exact for the mixture; the basket follow-up term is first order (docs/synth.md). */
 int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
                        const struct synth_hist *h, int w, struct synth_scratch *s, uint32_t *out)
 {
@@ -187,45 +218,64 @@ int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
     const struct synth_weeks *wk = m->wk;
     const struct synth_params *p = m->p;
     const float *pw = wk->popw + (size_t)w * c->n;
-    double w_rep, w_trend, w_taste;
+    const double *tc = wk->trend_cum + (size_t)w * wk->trend_size;
+    const uint32_t *ids = wk->trend_ids + (size_t)w * wk->trend_size;
+    const uint32_t *live = wk->live + (size_t)w * c->n, *live_n = wk->live_n + (size_t)w * wk->n_sub;
+    double w_rep, w_trend, w_taste, r_nov = p->novelty;
     mixture(t, h->n_committed > 0, &w_rep, &w_trend, &w_taste);
     s->n_touched = 0;
-    double r_nov = p->novelty;
-    /* taste (with its fall-backs to the trend), then the novelty rule (novelty_factors) */
+
+    /* taste masses, and the sublists' best articles */
+    struct cell_mass cm[SYNTH_MAX_CELLS];
     double taste_to_trend = 0;
     for (int ci = 0; ci < t->n_cells; ci++) {
         int cell = t->cells[ci];
-        double cw = w_taste * t->cell_w[ci];
-        uint32_t clo = c->cell_first[cell], chi = c->cell_first[cell + 1];
-        double cmass = synth_range_mass(wk, w, clo, chi);
-        if (cmass <= 0) {
-            taste_to_trend += cw;
+        cm[ci].cmass = synth_range_mass(wk, w, c->cell_first[cell], c->cell_first[cell + 1]);
+        cm[ci].fallback = 0;
+        if (cm[ci].cmass <= 0) {
+            taste_to_trend += w_taste * t->cell_w[ci];
             continue;
         }
-        double sub_mass[SYNTH_STYLES][SYNTH_TIERS], fallback = 0;
         for (int st = 0; st < SYNTH_STYLES; st++)
             for (int q = 0; q < SYNTH_TIERS; q++) {
                 size_t sub = ((size_t)cell * SYNTH_STYLES + st) * SYNTH_TIERS + q;
-                sub_mass[st][q] = synth_range_mass(wk, w, c->sub_first[sub], c->sub_first[sub + 1]);
-                if (sub_mass[st][q] <= 0)
-                    fallback += t->style_w[st] * t->tier_w[q];
+                cm[ci].sub[st][q] = synth_range_mass(wk, w, c->sub_first[sub], c->sub_first[sub + 1]);
+                if (cm[ci].sub[st][q] <= 0)
+                    cm[ci].fallback += t->style_w[st] * t->tier_w[q];
+                int fresh = 0;
+                for (uint32_t k = 0; k < live_n[sub] && fresh < 12; k++) {
+                    uint32_t a = live[c->sub_first[sub] + k];
+                    touch(s, a);
+                    fresh += !h->in_hist[a];
+                }
             }
-        for (uint32_t k = clo; k < chi; k++) {
-            uint32_t a = c->perm[k];
-            if (pw[a] <= 0)
-                continue;
-            double sm = sub_mass[c->style[a]][c->tier[a]];
-            double v = t->style_w[c->style[a]] * t->tier_w[c->tier[a]] * pw[a] / sm + fallback * pw[a] / cmass;
-            add(s, a, cw * v);
-        }
     }
-    const double *tc = wk->trend_cum + (size_t)w * wk->trend_size;
-    const uint32_t *ids = wk->trend_ids + (size_t)w * wk->trend_size;
+    /* the other components' articles */
+    for (int k = 0; k < wk->trend_size; k++)
+        touch(s, ids[k]);
+    for (size_t i = 0; i < h->n_committed; i++) {
+        uint32_t a = h->art[i], pr = c->product[a];
+        for (uint32_t b = c->prod_first[pr]; b < c->prod_first[pr + 1]; b++)
+            touch(s, b);
+    }
+    size_t n_first = s->n_touched;
+    for (size_t i = 0; i < n_first; i++) {
+        uint32_t a = s->touched[i], pr = c->product[a];
+        touch(s, c->partner[a]);
+        for (uint32_t b = c->prod_first[pr]; b < c->prod_first[pr + 1]; b++)
+            touch(s, b);
+    }
+
+    /* taste, its fall-back to the trend, and the novelty rule (novelty_factors) */
+    double qh = 0;
+    for (size_t i = 0; i < s->n_touched; i++) {
+        uint32_t a = s->touched[i];
+        s->score[a] = taste_prob(m, t, cm, w_taste, pw, a);
+    }
     if (taste_to_trend > 0)
         for (int k = 0; k < wk->trend_size; k++)
-            add(s, ids[k], taste_to_trend * (tc[k] - (k ? tc[k - 1] : 0)));
+            s->score[ids[k]] += taste_to_trend * (tc[k] - (k ? tc[k - 1] : 0));
     if (w_taste > 0 && r_nov > 0) {
-        double qh = 0;
         for (size_t i = 0; i < s->n_touched; i++)
             if (h->in_hist[s->touched[i]])
                 qh += s->score[s->touched[i]] / w_taste;
@@ -238,16 +288,14 @@ int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
     }
     /* trend */
     if (w_trend > 0) {
-        double qh = 0;
+        qh = 0;
         for (int k = 0; k < wk->trend_size; k++)
             if (h->in_hist[ids[k]])
                 qh += tc[k] - (k ? tc[k - 1] : 0);
         double fn, fo;
         novelty_factors(r_nov, qh, &fn, &fo);
-        for (int k = 0; k < wk->trend_size; k++) {
-            double f = h->in_hist[ids[k]] ? fo : fn;
-            add(s, ids[k], w_trend * (tc[k] - (k ? tc[k - 1] : 0)) * f);
-        }
+        for (int k = 0; k < wk->trend_size; k++)
+            s->score[ids[k]] += w_trend * (tc[k] - (k ? tc[k - 1] : 0)) * (h->in_hist[ids[k]] ? fo : fn);
     }
     /* repurchase */
     if (w_rep > 0) {
@@ -259,38 +307,40 @@ int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
             uint32_t a = h->art[i], pr = c->product[a];
             uint32_t lo = c->prod_first[pr], hi = c->prod_first[pr + 1];
             if (hi - lo < 2) {
-                add(s, a, v);
+                s->score[a] += v;
                 continue;
             }
-            add(s, a, v * (1 - p->rep_sibling));
+            s->score[a] += v * (1 - p->rep_sibling);
             for (uint32_t b = lo; b < hi; b++)
                 if (b != a)
-                    add(s, b, v * p->rep_sibling / (hi - lo - 1));
+                    s->score[b] += v * p->rep_sibling / (hi - lo - 1);
         }
     }
-    /* later items of a basket: complements and other colours of earlier items */
-    size_t n_first = s->n_touched;
+    /* later items of a basket: complements and other colours of first draws; a follow-up
+     * that was bought before is replaced by a new draw with probability novelty */
     double follow = p->basket_extra / (1 + p->basket_extra);
-    double *first = hm_xmalloc_array(n_first ? n_first : 1, sizeof(double));
-    for (size_t i = 0; i < n_first; i++)
+    double *first = hm_xmalloc_array(s->n_touched ? s->n_touched : 1, sizeof(double));
+    for (size_t i = 0; i < s->n_touched; i++)
         first[i] = s->score[s->touched[i]];
-    /* (a follow-up that was bought before is replaced by a new mixture draw with probability
-     * novelty: first order, its mass stays with the complement's score scaled down) */
-    for (size_t i = 0; i < n_first; i++) {
+    for (size_t i = 0; i < s->n_touched; i++) {
         uint32_t a = s->touched[i];
         double v = first[i] * follow;
+        if (v <= 0)
+            continue;
         uint32_t pa = c->partner[a];
-        add(s, pa, v * p->w_partner * (h->in_hist[pa] ? 1 - r_nov : 1));
+        if (s->mark[pa])
+            s->score[pa] += v * p->w_partner * (h->in_hist[pa] ? 1 - r_nov : 1);
         uint32_t pr = c->product[a], lo = c->prod_first[pr], hi = c->prod_first[pr + 1];
         if (hi - lo >= 2) {
             for (uint32_t b = lo; b < hi; b++)
-                if (b != a)
-                    add(s, b, v * p->w_sibling / (hi - lo - 1) * (h->in_hist[b] ? 1 - r_nov : 1));
+                if (b != a && s->mark[b])
+                    s->score[b] += v * p->w_sibling / (hi - lo - 1) * (h->in_hist[b] ? 1 - r_nov : 1);
         } else {
-            add(s, a, v * p->w_sibling * (h->in_hist[a] ? 1 - r_nov : 1));
+            s->score[a] += v * p->w_sibling * (h->in_hist[a] ? 1 - r_nov : 1);
         }
     }
     free(first);
+
     /* top 12 (ties: lower article index first), and clear the scratch */
     int n_out = 0;
     double best[12];
@@ -299,6 +349,8 @@ int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
         double v = s->score[a];
         s->score[a] = 0;
         s->mark[a] = 0;
+        if (v <= 0)
+            continue;
         if (n_out == 12 && (v < best[11] || (v == best[11] && a > out[11])))
             continue;
         int k = n_out < 12 ? n_out++ : 11;

@@ -325,7 +325,8 @@ static int oracle_map(const char *dir, struct loaded *L, int32_t wd, double *map
             for (int j = 0; j < 10; j++)
                 aid = aid * 10 + (uint64_t)(f[1][k + j] - '0');
             int64_t ai = idmap_get(&L->art, aid + 1, 0);
-            pred[np++] = ai < 0 ? UINT32_MAX : (uint32_t)ai;
+            pred[np] = ai < 0 ? UINT32_MAX - (uint32_t)np : (uint32_t)ai; /* unsold: distinct misses */
+            np++;
         }
         s += hm_eval_ap_at_k(pred, np, tr + off[ci], off[ci + 1] - off[ci], 12);
         scored++;

@@ -76,6 +76,12 @@ int synth_params_preset(struct synth_params *p, const char *name)
             strcpy(p->preset, name);
             p->n_customers = presets[i].customers;
             p->n_articles = presets[i].articles;
+            /* a catalogue five times larger spreads the tastes thinner: lean more on the trend
+             * and on repurchase so that the popularity and repurchase statistics stay put */
+            if (!strcmp(name, "full")) {
+                p->w_trend = 0.09;
+                p->w_repurchase = 0.035;
+            }
             return 0;
         }
     return hm_error(HM_EINVAL, "unknown preset '%s' (expected tiny, small, seed or full)", name);

@@ -92,6 +92,10 @@ struct synth_weeks {
     int trend_size;
     uint32_t *trend_ids;      /* (n_weeks, trend_size) the week's trending articles, best first */
     double *trend_cum;        /* (n_weeks, trend_size) cumulative trend weights, last = 1 */
+    uint32_t *live;           /* (n_weeks, n) per week, sublist s's on-sale articles by
+                                 popularity (best first) at [sub_first[s], + live_n[w][s]) */
+    uint32_t *live_n;         /* (n_weeks, n_sub) */
+    size_t n_sub;
     float *day_factor;        /* (n_weeks * 7) visit-rate multiplier per day */
     float *discount;          /* (n_weeks) sale-period intensity 0..1 */
 };

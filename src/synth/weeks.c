@@ -48,6 +48,12 @@ static double day_factor(int32_t day, int *sale)
             *sale = 1;
         }
     }
+    char ymd[16];
+    hm_date_format(day, ymd);
+    if (strcmp(ymd, "2020-03-01") < 0)
+        f *= 1.22; /* the shop was busier before 2020 */
+    else if (strcmp(ymd, "2020-03-15") >= 0 && strcmp(ymd, "2020-05-15") < 0)
+        f *= 0.8;  /* a spring-2020 dip */
     if ((m == 6 && md >= 20) || m == 7) {
         *sale = 1;
         if (m == 6 && md <= 30)
@@ -106,6 +112,18 @@ static int build_weeks(size_t begin, size_t end, int tid, void *ud)
         cu[0] = 0;
         for (size_t k = 0; k < n; k++)
             cu[k + 1] = cu[k] + pw[c->perm[k]];
+        /* each sublist's on-sale articles, most popular first (the oracle's candidates) */
+        uint32_t *live = wk->live + w * n, *live_n = wk->live_n + w * wk->n_sub;
+        for (size_t sub = 0; sub < wk->n_sub; sub++) {
+            uint32_t lo = c->sub_first[sub], hi = c->sub_first[sub + 1], m = 0;
+            for (uint32_t k = lo; k < hi; k++)
+                if (pw[c->perm[k]] > 0)
+                    top[m].v = pw[c->perm[k]], top[m].a = c->perm[k], m++;
+            qsort(top, m, sizeof *top, cmp_top);
+            for (uint32_t k = 0; k < m; k++)
+                live[lo + k] = top[k].a;
+            live_n[sub] = m;
+        }
         /* the trending set: the week's most popular articles */
         for (size_t a = 0; a < n; a++)
             top[a].v = pw[a], top[a].a = (uint32_t)a;
@@ -137,6 +155,9 @@ void synth_weeks_build(struct synth_weeks *wk, const struct synth_catalogue *c,
     wk->cum = hm_xmalloc_array((size_t)n_weeks * (c->n + 1), sizeof(double));
     wk->trend_ids = hm_xmalloc_array((size_t)n_weeks * wk->trend_size, sizeof(uint32_t));
     wk->trend_cum = hm_xmalloc_array((size_t)n_weeks * wk->trend_size, sizeof(double));
+    wk->n_sub = (size_t)c->n_cells * SYNTH_STYLES * SYNTH_TIERS;
+    wk->live = hm_xmalloc_array((size_t)n_weeks * c->n, sizeof(uint32_t));
+    wk->live_n = hm_xmalloc_array((size_t)n_weeks * wk->n_sub, sizeof(uint32_t));
     wk->day_factor = hm_xmalloc_array((size_t)n_weeks * 7, sizeof(float));
     wk->discount = hm_xcalloc((size_t)n_weeks, sizeof(float));
     int32_t first;
@@ -158,6 +179,8 @@ void synth_weeks_release(struct synth_weeks *wk)
     free(wk->cum);
     free(wk->trend_ids);
     free(wk->trend_cum);
+    free(wk->live);
+    free(wk->live_n);
     free(wk->day_factor);
     free(wk->discount);
     memset(wk, 0, sizeof *wk);
