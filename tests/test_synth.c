@@ -6,6 +6,7 @@
 #include "test.h"
 
 #include <ctype.h>
+#include <jpeglib.h>
 #include <unistd.h>
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -350,6 +351,52 @@ TEST(test_small_calibration_and_oracle)
     free(dir);
 }
 
+TEST(test_images)
+{
+    char *dir = dir_in("img");
+    struct synth_params p;
+    synth_params_init(&p);
+    CHECK_EQ_INT(synth_params_preset(&p, "tiny"), 0);
+    p.images = 1;
+    p.image_size = 48;
+    p.n_articles = 80;
+    p.n_customers = 60;
+    struct synth_summary s;
+    CHECK_EQ_INT(synth_generate(&p, dir, &s), 0);
+    /* every article has a decodable 48x48 picture at images/0XX/0XXXXXXXXX.jpg */
+    size_t len;
+    char *ids = slurp(dir, "image_embeddings_ids.txt", &len);
+    CHECK(ids && len == 80 * 11);
+    for (size_t i = 0; i < 80; i++) {
+        char rel[64];
+        snprintf(rel, sizeof rel, "images/%.3s/%.10s.jpg", ids + i * 11, ids + i * 11);
+        char *path = hm_path_join(dir, rel);
+        FILE *f = fopen(path, "rb");
+        free(path);
+        CHECK(f != NULL);
+        struct jpeg_decompress_struct ci;
+        struct jpeg_error_mgr jerr;
+        ci.err = jpeg_std_error(&jerr);
+        jpeg_create_decompress(&ci);
+        jpeg_stdio_src(&ci, f);
+        CHECK(jpeg_read_header(&ci, TRUE) == JPEG_HEADER_OK);
+        jpeg_start_decompress(&ci);
+        int w = (int)ci.output_width, h = (int)ci.output_height, nc = ci.output_components;
+        unsigned char row[48 * 3];
+        JSAMPROW rp = row;
+        jpeg_read_scanlines(&ci, &rp, 1);
+        jpeg_abort_decompress(&ci);
+        jpeg_destroy_decompress(&ci);
+        fclose(f);
+        CHECK_EQ_INT(w, 48);
+        CHECK_EQ_INT(h, 48);
+        CHECK_EQ_INT(nc, 3);
+        CHECK(row[0] > 200 && row[1] > 200 && row[2] > 200); /* light background corner */
+    }
+    free(ids);
+    free(dir);
+}
+
 int main(void)
 {
     snprintf(root, sizeof root, "/tmp/hmrec_test_synth_XXXXXX");
@@ -359,6 +406,7 @@ int main(void)
     RUN(test_determinism);
     RUN(test_stats_by_hand);
     RUN(test_embeddings_follow_attributes);
+    RUN(test_images);
     RUN(test_small_calibration_and_oracle);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);

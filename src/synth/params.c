@@ -79,8 +79,10 @@ int synth_params_preset(struct synth_params *p, const char *name)
             /* a catalogue five times larger spreads the tastes thinner: lean more on the trend
              * and on repurchase so that the popularity and repurchase statistics stay put */
             if (!strcmp(name, "full")) {
-                p->w_trend = 0.09;
-                p->w_repurchase = 0.035;
+                p->w_trend = 0.10;
+                p->w_repurchase = 0.045;
+                p->dup_prob = 0.06;
+                p->basket_extra = 1.95;
             }
             return 0;
         }
