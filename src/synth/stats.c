@@ -102,8 +102,9 @@ void synth_stats_compute(const struct synth_txcols *tx, const float *ages,
     uint8_t *wk = hm_xcalloc(nc, 1); /* bit k: bought in week E-7k-6 .. E-7k */
     uint32_t *rows_last = hm_xcalloc(nc, sizeof(uint32_t));
     int32_t *last_day = hm_xmalloc_array(nc, sizeof(int32_t));
+    int32_t *last_before = hm_xmalloc_array(nc, sizeof(int32_t)); /* before the last week */
     for (size_t i = 0; i < nc; i++)
-        last_day[i] = INT32_MIN;
+        last_day[i] = last_before[i] = INT32_MIN;
     for (size_t i = 0; i < n; i++) {
         int32_t back = (E - tx->day[i]) / 7;
         if (back < 4)
@@ -112,6 +113,8 @@ void synth_stats_compute(const struct synth_txcols *tx, const float *ages,
             rows_last[tx->customer[i]]++;
         if (tx->day[i] > last_day[tx->customer[i]])
             last_day[tx->customer[i]] = tx->day[i];
+        if (tx->day[i] < w0 && tx->day[i] > last_before[tx->customer[i]])
+            last_before[tx->customer[i]] = tx->day[i];
     }
     double share = 0;
     for (int k = 0; k < 4; k++) {
@@ -140,6 +143,16 @@ void synth_stats_compute(const struct synth_txcols *tx, const float *ages,
         }
     }
     row(rep, "median rows per buyer (last week)", "2", median, 2, 2);
+    size_t gap1 = 0, gap4 = 0;
+    for (size_t i = 0; i < nc; i++)
+        if (rows_last[i] && last_before[i] != INT32_MIN) {
+            gap1 += last_before[i] >= w0 - 7;
+            gap4 += last_before[i] >= w0 - 28;
+        }
+    row(rep, "buyers who last bought the week before", "about 0.20", buyers ? (double)gap1 / buyers : 0,
+        0.12, 0.28);
+    row(rep, "buyers who last bought within 4 weeks", "about 0.48", buyers ? (double)gap4 / buyers : 0,
+        0.36, 0.60);
     free(hist);
 
     /* repurchase: unique (customer, article) pairs of the last week bought before it */
@@ -256,6 +269,7 @@ void synth_stats_compute(const struct synth_txcols *tx, const float *ages,
     free(wk);
     free(rows_last);
     free(last_day);
+    free(last_before);
 }
 
 /* ---- baselines ------------------------------------------------------------------------------ */
