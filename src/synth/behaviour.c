@@ -10,7 +10,7 @@
 #include <string.h>
 
 #define STREAM_BEHAVIOUR 0xB0B0ULL
-#define NOVELTY_TRIES 10
+#define NOVELTY_TRIES 20
 
 /* The novelty rule's factor on a component's probability q(a): with Q the component's mass
  * on the history H, r the redraw probability and R tries,
@@ -318,7 +318,7 @@ int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
     }
     /* later items of a basket: complements and other colours of first draws; a follow-up
      * that was bought before is replaced by a new draw with probability novelty */
-    double follow = p->basket_extra / (1 + p->basket_extra);
+    double follow = t->basket_extra / (1 + t->basket_extra);
     double *first = hm_xmalloc_array(s->n_touched ? s->n_touched : 1, sizeof(double));
     for (size_t i = 0; i < s->n_touched; i++)
         first[i] = s->score[s->touched[i]];
@@ -335,9 +335,7 @@ int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
             for (uint32_t b = lo; b < hi; b++)
                 if (b != a && s->mark[b])
                     s->score[b] += v * p->w_sibling / (hi - lo - 1) * (h->in_hist[b] ? 1 - r_nov : 1);
-        } else {
-            s->score[a] += v * p->w_sibling * (h->in_hist[a] ? 1 - r_nov : 1);
-        }
+        } /* (a one-colour product's "other colour" is a fresh mixture draw: a rescale) */
     }
     free(first);
 
@@ -456,7 +454,7 @@ void synth_customer_generate(const struct synth_model *m, size_t customer, struc
         visits[w] = 1;
     }
     double follow_w = p->w_partner + p->w_sibling;
-    double q_more = p->basket_extra / (1 + p->basket_extra); /* geometric continuation */
+    double q_more = t.basket_extra / (1 + t.basket_extra); /* geometric continuation */
     for (int w = 0; w < nw; w++) {
         if (!visits[w])
             continue;
@@ -492,7 +490,7 @@ void synth_customer_generate(const struct synth_model *m, size_t customer, struc
                 double u = hm_rng_uniform(&r);
                 if (j > 0 && u < p->w_partner)
                     a = c->partner[prev];
-                else if (j > 0 && u < follow_w)
+                else if (j > 0 && u < follow_w && c->prod_first[c->product[prev] + 1] - c->prod_first[c->product[prev]] > 1)
                     a = sibling_of(c, prev, &r);
                 else
                     a = draw_mixture(m, &t, h, w, &r);

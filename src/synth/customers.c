@@ -273,6 +273,9 @@ void synth_taste_make(const struct synth_model *m, size_t i, struct synth_taste 
     double om = p->online_mean < 0.01 ? 0.01 : p->online_mean > 0.99 ? 0.99 : p->online_mean;
     double ga = hm_rng_gamma(&r, 1.2), gb = hm_rng_gamma(&r, 1.2 * (1 - om) / om);
     t->p_online = ga / (ga + gb);
+    /* basket sizes: the mean varies between customers (exponential), which gives the
+     * median of 2 rows per weekly buyer with a mean near 3.5 */
+    t->basket_extra = p->basket_extra * hm_rng_gamma(&r, 1.0);
     /* activity */
     t->rate = p->visit_rate * exp(p->visit_sigma * hm_rng_normal(&r));
     t->never = hm_rng_uniform(&r) < p->never_share;

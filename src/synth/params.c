@@ -28,14 +28,14 @@ static const struct hm_setting table[] = {
     {"synth.taste_cells", HM_SET_INT, P(taste_cells), "14", 1, 24, 0, "cells in a customer's taste"},
     {"synth.basket_extra", HM_SET_DOUBLE, P(basket_extra), "1.85", 0, 50, 0,
      "mean extra articles per visit"},
-    {"synth.dup_prob", HM_SET_DOUBLE, P(dup_prob), "0.05", 0, 1, 0, "items bought in quantity > 1"},
-    {"synth.w_repurchase", HM_SET_DOUBLE, P(w_repurchase), "0.025", 0, 1, 0, "repurchase weight"},
+    {"synth.dup_prob", HM_SET_DOUBLE, P(dup_prob), "0.045", 0, 1, 0, "items bought in quantity > 1"},
+    {"synth.w_repurchase", HM_SET_DOUBLE, P(w_repurchase), "0.04", 0, 1, 0, "repurchase weight"},
     {"synth.rep_sibling", HM_SET_DOUBLE, P(rep_sibling), "0.45", 0, 1, 0,
      "share of repurchase draws that take another colour"},
     {"synth.rep_decay_weeks", HM_SET_DOUBLE, P(rep_decay_weeks), "4", 0.1, 1000, 0,
      "recency decay of the repurchase pool"},
     {"synth.w_trend", HM_SET_DOUBLE, P(w_trend), "0.07", 0, 1, 0, "trend-following weight"},
-    {"synth.novelty", HM_SET_DOUBLE, P(novelty), "0.95", 0, 1, 0,
+    {"synth.novelty", HM_SET_DOUBLE, P(novelty), "0.98", 0, 1, 0,
      "probability a trend/taste draw of an article bought before is redrawn"},
     {"synth.trend_size", HM_SET_INT, P(trend_size), "100", 1, 10000, 0, "articles in the trending set"},
     {"synth.trend_power", HM_SET_DOUBLE, P(trend_power), "1.0", 0, 4, 0, "popularity exponent in the trend set"},
@@ -80,9 +80,9 @@ int synth_params_preset(struct synth_params *p, const char *name)
              * and on repurchase so that the popularity and repurchase statistics stay put */
             if (!strcmp(name, "full")) {
                 p->w_trend = 0.10;
-                p->w_repurchase = 0.045;
-                p->dup_prob = 0.06;
-                p->basket_extra = 1.95;
+                p->w_repurchase = 0.055;
+                p->dup_prob = 0.052;
+                p->basket_extra = 1.9;
             }
             return 0;
         }

@@ -133,6 +133,7 @@ struct synth_taste {
     double tier_w[SYNTH_TIERS];       /* probabilities, sum 1 */
     double w_rep, w_trend, w_taste;   /* mixture weights when a history exists */
     double p_online;
+    double basket_extra;              /* mean extra articles per visit of this customer */
     double rate;                      /* visits per week */
     int32_t start_week, end_week;     /* active weeks [start, end] */
     int never;
