@@ -81,7 +81,7 @@ int synth_params_preset(struct synth_params *p, const char *name)
             if (!strcmp(name, "full")) {
                 p->w_trend = 0.10;
                 p->w_repurchase = 0.055;
-                p->dup_prob = 0.052;
+                p->dup_prob = 0.062;
                 p->basket_extra = 1.9;
             }
             return 0;
