@@ -64,6 +64,35 @@ TEST(test_other_metrics)
     CHECK_NEAR(m.ndcg, 0.0, 0);
 }
 
+TEST(test_sums_and_table)
+{
+    struct hm_eval_sum s = {0};
+    uint32_t t1[] = {1}, t2[] = {2, 3}, p[] = {1, 2};
+    hm_eval_sum_add(&s, p, 2, t1, 1);   /* AP 1 */
+    hm_eval_sum_add(&s, p, 2, t2, 2);   /* AP (1/2)/2 */
+    hm_eval_sum_add(&s, p, 2, NULL, 0); /* not scored */
+    CHECK_EQ_INT(s.users, 2);
+    CHECK_NEAR(hm_eval_map12(&s), (1.0 + 0.25) / 2, 1e-12);
+    struct hm_eval_sum t = s;
+    hm_eval_sum_merge(&t, &s);
+    CHECK_EQ_INT(t.users, 4);
+    CHECK_NEAR(hm_eval_map12(&t), hm_eval_map12(&s), 1e-12);
+    struct hm_eval_row rows[2] = {{"oracle", s}, {"popular", {0}}};
+    char *text = hm_eval_table_format(rows, 2, hm_eval_map12(&s));
+    CHECK(strstr(text, "oracle          2 0.62500   100.0%") != NULL);
+    CHECK(strstr(text, "popular         0 0.00000     0.0%") != NULL);
+    free(text);
+}
+
+TEST(test_candidate_recall)
+{
+    struct hm_eval_recall r = {0};
+    uint32_t cands[] = {5, 6, 7}, truth[] = {5, 5, 8};
+    hm_eval_recall_add(&r, cands, 3, truth, 3);
+    CHECK_EQ_INT(r.hits, 1);
+    CHECK_EQ_INT(r.total, 2);
+}
+
 int main(void)
 {
     RUN(test_ap_basic);
@@ -71,5 +100,7 @@ int main(void)
     RUN(test_short_prediction_and_many_truths);
     RUN(test_no_purchases_scores_zero);
     RUN(test_other_metrics);
+    RUN(test_sums_and_table);
+    RUN(test_candidate_recall);
     TEST_EXIT();
 }

@@ -1,0 +1,108 @@
+/* Metric averages over customers, candidate recall and the metrics table. */
+#include "eval/eval.h"
+#include "core/core.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const int hm_eval_ks[HM_EVAL_NK] = {1, 3, 5, 10, 12};
+
+void hm_eval_sum_add(struct hm_eval_sum *s, const uint32_t *pred, size_t n_pred,
+                     const uint32_t *truth, size_t n_truth)
+{
+    if (n_truth == 0)
+        return;
+    s->users++;
+    for (int i = 0; i < HM_EVAL_NK; i++) {
+        struct hm_eval_one m;
+        hm_eval_at_k(pred, n_pred, truth, n_truth, hm_eval_ks[i], &m);
+        s->ap[i] += m.ap;
+        s->precision[i] += m.precision;
+        s->recall[i] += m.recall;
+        s->ndcg[i] += m.ndcg;
+    }
+}
+
+void hm_eval_sum_merge(struct hm_eval_sum *a, const struct hm_eval_sum *b)
+{
+    a->users += b->users;
+    for (int i = 0; i < HM_EVAL_NK; i++) {
+        a->ap[i] += b->ap[i];
+        a->precision[i] += b->precision[i];
+        a->recall[i] += b->recall[i];
+        a->ndcg[i] += b->ndcg[i];
+    }
+}
+
+double hm_eval_map12(const struct hm_eval_sum *s)
+{
+    return s->users ? s->ap[HM_EVAL_NK - 1] / (double)s->users : 0.0;
+}
+
+static void append(char **out, size_t *len, size_t *cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append(char **out, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    va_list ap;
+    for (;;) {
+        va_start(ap, fmt);
+        int n = vsnprintf(*out + *len, *cap - *len, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < *cap - *len) {
+            *len += (size_t)n;
+            return;
+        }
+        *out = hm_xrealloc(*out, *cap *= 2);
+    }
+}
+
+char *hm_eval_table_format(const struct hm_eval_row *rows, size_t n, double ref_map12)
+{
+    size_t cap = 4096, len = 0, w = 8;
+    char *out = hm_xmalloc(cap);
+    out[0] = '\0';
+    for (size_t r = 0; r < n; r++)
+        if (strlen(rows[r].name) > w)
+            w = strlen(rows[r].name);
+    append(&out, &len, &cap, "%-*s %8s %7s", (int)w, "model", "users", "MAP@12");
+    if (ref_map12 > 0)
+        append(&out, &len, &cap, " %8s", "%oracle");
+    for (int i = 0; i < HM_EVAL_NK; i++)
+        append(&out, &len, &cap, "  MAP@%-2d P@%-2d  R@%-2d  NDCG@%-2d", hm_eval_ks[i], hm_eval_ks[i],
+               hm_eval_ks[i], hm_eval_ks[i]);
+    append(&out, &len, &cap, "\n");
+    for (size_t r = 0; r < n; r++) {
+        const struct hm_eval_sum *s = &rows[r].sum;
+        double u = s->users ? (double)s->users : 1.0;
+        append(&out, &len, &cap, "%-*s %8llu %7.5f", (int)w, rows[r].name, (unsigned long long)s->users,
+               hm_eval_map12(s));
+        if (ref_map12 > 0)
+            append(&out, &len, &cap, " %7.1f%%", 100.0 * hm_eval_map12(s) / ref_map12);
+        for (int i = 0; i < HM_EVAL_NK; i++)
+            append(&out, &len, &cap, "  %.4f %.4f %.4f %.4f  ", s->ap[i] / u, s->precision[i] / u,
+                   s->recall[i] / u, s->ndcg[i] / u);
+        /* trim the two trailing spaces */
+        len -= 2;
+        out[len] = '\0';
+        append(&out, &len, &cap, "\n");
+    }
+    return out;
+}
+
+void hm_eval_recall_add(struct hm_eval_recall *r, const uint32_t *cands, size_t n_cands,
+                        const uint32_t *truth, size_t n_truth)
+{
+    for (size_t i = 0; i < n_truth; i++) {
+        int dup = 0;
+        for (size_t j = 0; j < i && !dup; j++)
+            dup = truth[j] == truth[i];
+        if (dup)
+            continue;
+        r->total++;
+        for (size_t j = 0; j < n_cands; j++)
+            if (cands[j] == truth[i]) {
+                r->hits++;
+                break;
+            }
+    }
+}
