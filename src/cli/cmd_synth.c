@@ -104,6 +104,13 @@ int cmd_synth(int argc, char **argv)
            p.preset, p.seed, (unsigned long long)s.n_rows, (unsigned long long)s.n_customers,
            (unsigned long long)s.n_never, (unsigned long long)s.n_articles,
            (unsigned long long)s.n_products, s.seconds);
+    uint64_t items = 0;
+    for (int k = 0; k < SYNTH_N_SOURCES; k++)
+        items += s.items_by_source[k];
+    printf("purchased items by mechanism:");
+    for (int k = 0; k < SYNTH_N_SOURCES; k++)
+        printf(" %s %.1f%%", synth_source_names[k], items ? 100.0 * s.items_by_source[k] / items : 0.0);
+    printf("\n");
     for (int k = 0; k < s.n_weeks; k++) {
         char d[11];
         hm_date_format(s.weeks[k].first_day, d);

@@ -92,9 +92,13 @@ static double hist_weight(const struct synth_params *p, int w, int bought_week)
 static uint32_t draw_taste(const struct synth_model *m, const struct synth_taste *t, int w,
                            struct hm_rng *r);
 
-/* One draw from the customer's mixture in week w. */
+const char *const synth_source_names[SYNTH_N_SOURCES] = {
+    "repurchase", "repurchase_other_colour", "trend", "taste", "basket_complement", "basket_other_colour",
+};
+
+/* One draw from the customer's mixture in week w; *src receives its mechanism. */
 static uint32_t draw_mixture(const struct synth_model *m, const struct synth_taste *t,
-                             const struct synth_hist *h, int w, struct hm_rng *r)
+                             const struct synth_hist *h, int w, struct hm_rng *r, int *src)
 {
     const struct synth_catalogue *c = m->cat;
     const struct synth_weeks *wk = m->wk;
@@ -113,9 +117,16 @@ static uint32_t draw_mixture(const struct synth_model *m, const struct synth_tas
                 break;
         }
         uint32_t a = h->art[i];
-        return hm_rng_uniform(r) < m->p->rep_sibling ? sibling_of(c, a, r) : a;
+        if (hm_rng_uniform(r) < m->p->rep_sibling) {
+            uint32_t b = sibling_of(c, a, r);
+            *src = b == a ? SYNTH_SRC_REPEAT : SYNTH_SRC_REPEAT_COLOUR;
+            return b;
+        }
+        *src = SYNTH_SRC_REPEAT;
+        return a;
     }
     int trend = u < w_rep + w_trend;
+    *src = trend ? SYNTH_SRC_TREND : SYNTH_SRC_TASTE;
     uint32_t a = trend ? draw_trend(wk, w, hm_rng_uniform(r)) : draw_taste(m, t, w, r);
     /* prefer something new: an article bought before is redrawn (at most NOVELTY_TRIES - 1
      * times), each time with probability novelty */
@@ -487,15 +498,17 @@ void synth_customer_generate(const struct synth_model *m, size_t customer, struc
             uint32_t prev = 0;
             for (int j = 0;; j++) {
                 uint32_t a;
+                int src;
                 double u = hm_rng_uniform(&r);
                 if (j > 0 && u < p->w_partner)
-                    a = c->partner[prev];
+                    a = c->partner[prev], src = SYNTH_SRC_PARTNER;
                 else if (j > 0 && u < follow_w && c->prod_first[c->product[prev] + 1] - c->prod_first[c->product[prev]] > 1)
-                    a = sibling_of(c, prev, &r);
+                    a = sibling_of(c, prev, &r), src = SYNTH_SRC_COLOUR;
                 else
-                    a = draw_mixture(m, &t, h, w, &r);
+                    a = draw_mixture(m, &t, h, w, &r, &src);
                 if (j > 0 && u < follow_w && h->in_hist[a] && hm_rng_uniform(&r) < p->novelty)
-                    a = draw_mixture(m, &t, h, w, &r); /* a follow-up bought before: something new */
+                    a = draw_mixture(m, &t, h, w, &r, &src); /* a follow-up bought before: something new */
+                out->by_source[src]++;
                 rec.article = a;
                 rec.price_ore = (uint16_t)row_price(m, a, w);
                 int rows = 1;

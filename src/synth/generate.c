@@ -45,6 +45,12 @@ static int write_manifest(const struct synth_params *p, const struct synth_summa
         (unsigned long long)s->n_articles, (unsigned long long)s->n_products,
         (unsigned long long)s->n_never, s->n_weeks);
     free(settings);
+    for (int k = 0; k < SYNTH_N_SOURCES; k++) {
+        char *more = hm_xasprintf("%sitems.%s = %llu\n", text, synth_source_names[k],
+                                  (unsigned long long)s->items_by_source[k]);
+        free(text);
+        text = more;
+    }
     char *path = hm_path_join(dir, "manifest.txt");
     struct hm_awriter w;
     int rc = hm_awriter_open(&w, path);
@@ -137,6 +143,8 @@ int synth_generate(const struct synth_params *p, const char *dir, struct synth_s
     for (size_t b = 0; b < n_blocks; b++) {
         for (size_t i = 0; i < x.blocks[b].n; i++)
             recs[start[x.blocks[b].r[i].day]++] = x.blocks[b].r[i];
+        for (int k = 0; k < SYNTH_N_SOURCES; k++)
+            out->items_by_source[k] += x.blocks[b].by_source[k];
         free(x.blocks[b].r);
     }
     free(x.blocks);

@@ -75,6 +75,18 @@ const struct hm_setting *synth_settings(size_t *n);
 
 #define SYNTH_MAX_ORACLE_WEEKS 8
 
+/* The mechanisms that choose a purchased article (docs/synth.md). */
+enum synth_source {
+    SYNTH_SRC_REPEAT,        /* repurchase of an earlier article */
+    SYNTH_SRC_REPEAT_COLOUR, /* repurchase: another colour of an earlier product */
+    SYNTH_SRC_TREND,         /* the week's trending articles */
+    SYNTH_SRC_TASTE,         /* the customer's cells x styles x price tiers */
+    SYNTH_SRC_PARTNER,       /* basket follow-up: the previous item's complement */
+    SYNTH_SRC_COLOUR,        /* basket follow-up: another colour of the previous item */
+    SYNTH_N_SOURCES
+};
+extern const char *const synth_source_names[SYNTH_N_SOURCES];
+
 /* What a run produced (also written to manifest.txt and oracle/summary.tsv). */
 struct synth_summary {
     uint64_t n_rows;            /* transaction rows written */
@@ -89,6 +101,7 @@ struct synth_summary {
         double map_own_pop;     /* own recent purchases, then previous week's top-12 */
         double map_alltime_top12; /* all-time best sellers */
     } weeks[SYNTH_MAX_ORACLE_WEEKS];
+    uint64_t items_by_source[SYNTH_N_SOURCES]; /* purchased items (rows without quantity) */
     double seconds;
 };
 

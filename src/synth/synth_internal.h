@@ -200,7 +200,11 @@ int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
 /* Generates one customer's transactions, appending to *recs; oracle_top (n_oracle_weeks, 12)
  * receives the oracle's top-12 for each oracle week in which the customer buys (count in
  * oracle_n, 0 when the customer does not buy that week). */
-struct synth_recbuf { struct synth_rec *r; size_t n, cap; };
+struct synth_recbuf {
+    struct synth_rec *r;
+    size_t n, cap;
+    uint64_t by_source[SYNTH_N_SOURCES]; /* purchased items by the mechanism that chose them */
+};
 void synth_customer_generate(const struct synth_model *m, size_t customer, struct synth_hist *h,
                              struct synth_scratch *s, struct synth_recbuf *out,
                              int first_oracle_week, int n_oracle_weeks, uint32_t *oracle_top,
