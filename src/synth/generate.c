@@ -63,10 +63,6 @@ static int write_manifest(const struct synth_params *p, const struct synth_summa
     return rc;
 }
 
-int synth_oracle_write(const struct synth_model *m, const struct synth_rec *recs, size_t n,
-                       const uint32_t *oracle_top, const uint8_t *oracle_n, int first_week, int k,
-                       const char *dir, struct synth_summary *sum);
-
 int synth_generate(const struct synth_params *p, const char *dir, struct synth_summary *out)
 {
     int64_t t0 = hm_now_ns();

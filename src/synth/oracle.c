@@ -31,10 +31,6 @@ static int open_in(struct hm_awriter *w, const char *dir, const char *name)
 
 int synth_oracle_write(const struct synth_model *m, const struct synth_rec *recs, size_t n,
                        const uint32_t *oracle_top, const uint8_t *oracle_n, int first_week, int K,
-                       const char *dir, struct synth_summary *sum);
-
-int synth_oracle_write(const struct synth_model *m, const struct synth_rec *recs, size_t n,
-                       const uint32_t *oracle_top, const uint8_t *oracle_n, int first_week, int K,
                        const char *dir, struct synth_summary *sum)
 {
     const struct synth_catalogue *c = m->cat;

@@ -152,7 +152,6 @@ struct synth_model {
     uint8_t *persona_style;   /* (n_personas, 2) */
     float *persona_age;       /* (n_personas) typical age */
     uint8_t *persona_male;    /* (n_personas) menswear leaning */
-    double *cell_mass_all;    /* unused placeholder for future per-cell totals */
 };
 
 void synth_model_init(struct synth_model *m, const struct synth_params *p,
@@ -210,6 +209,15 @@ void synth_customer_generate(const struct synth_model *m, size_t customer, struc
                              int first_oracle_week, int n_oracle_weeks, uint32_t *oracle_top,
                              uint8_t *oracle_n);
 
+/* ---- oracle files (oracle.c) -------------------------------------------------- */
+
+/* Writes oracle/ for the K weeks from first_week: the oracle's top-12 per buyer
+ * (oracle_top (n_customers, K, 12), oracle_n (n_customers, K)), the realised purchases, and
+ * the MAP@12 of the oracle and of the baselines into sum->weeks. recs are sorted by day. */
+int synth_oracle_write(const struct synth_model *m, const struct synth_rec *recs, size_t n,
+                       const uint32_t *oracle_top, const uint8_t *oracle_n, int first_week, int K,
+                       const char *dir, struct synth_summary *sum);
+
 /* ---- output helpers (writer.c) ----------------------------------------------- */
 
 /* Appends a CSV field with the quoting pandas uses (quotes around fields with a comma, a
@@ -224,9 +232,10 @@ int synth_write_articles(const struct synth_catalogue *c, const struct synth_tax
                          const struct synth_params *p, const char *dir);
 int synth_write_customers(const struct synth_customers *cu, const struct synth_params *p,
                           const char *dir);
-/* Writes recs (sorted by day) as transactions_train.csv with nthreads formatting threads. */
+/* Writes recs (sorted by day) as transactions_train.csv, formatted by hm_threads() threads
+ * in chunks and written in order. */
 int synth_write_transactions(const struct synth_rec *recs, size_t n, const struct synth_customers *cu,
-                             const struct synth_catalogue *c, int32_t first_day,
+                             const struct synth_catalogue *c, int32_t day0,
                              double price_scale, const char *dir);
 int synth_write_embeddings(const struct synth_catalogue *c, uint64_t seed, const char *dir);
 int synth_write_images(const struct synth_catalogue *c, const struct synth_taxonomy *t,
@@ -236,7 +245,5 @@ int synth_write_images(const struct synth_catalogue *c, const struct synth_taxon
  * 17 significant digits ("0.050830508474576264"). Returns the length. */
 int synth_price_text(uint32_t price_ore, double scale, char *dst);
 
-/* ---- reading back (check.c) ------------------------------------------------ */
-/* Per-week MAP@12 of predictions (n_cust_scored rows of 12) against truth, via hm_eval. */
 
 #endif

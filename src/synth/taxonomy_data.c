@@ -1,6 +1,6 @@
 /* synth/taxonomy_data.c: the real catalogue's categorical values with article counts, embedded
- * verbatim from hm_taxonomy.tsv (kind<TAB>fields...<TAB>count; see docs/synth.md). Generated:
- *   sed -e "s/\\\\/\\\\\\\\/g" -e "s/\"/\\\\\"/g" -e "s/\\t/\\\\t/g" -e "s/^/    \"/" -e "s/$/\\\\n\"/" hm_taxonomy.tsv */
+ * verbatim from shared/data/hm_taxonomy.tsv (kind, fields..., count; see docs/synth.md): the
+ * comment and header lines dropped, each line quoted as a C string. */
 #include "synth/synth_internal.h"
 
 const char synth_taxonomy_tsv[] =
