@@ -3,6 +3,7 @@
  * preset and the oracle against the simple baselines. */
 #include "io/npy.h"
 #include "synth/synth.h"
+#include "synth/synth_internal.h"
 #include "test.h"
 
 #include <ctype.h>
@@ -397,6 +398,102 @@ TEST(test_images)
     free(dir);
 }
 
+/* The oracle's first-draw probabilities are the generator's: sample the generator's own
+ * first-item draw many times and compare the frequencies with the oracle's M_uw(a). */
+TEST(test_oracle_matches_generator)
+{
+    struct synth_params p;
+    synth_params_init(&p);
+    CHECK_EQ_INT(synth_params_preset(&p, "tiny"), 0);
+    p.n_articles = 3000;
+    p.n_customers = 40;
+    static struct synth_taxonomy tax;
+    synth_taxonomy_load(&tax);
+    int32_t last;
+    CHECK(hm_date_parse(p.last_day, strlen(p.last_day), &last) == 0);
+    int n_weeks = 105, w = n_weeks - 1;
+    struct synth_catalogue cat;
+    synth_catalogue_build(&cat, &tax, &p, n_weeks);
+    struct synth_weeks wk;
+    synth_weeks_build(&wk, &cat, &p, last - 7 * n_weeks + 1, n_weeks);
+    struct synth_customers cu;
+    synth_customers_build(&cu, &p);
+    struct synth_model m;
+    synth_model_init(&m, &p, &tax, &cat, &wk, &cu);
+    struct synth_scratch s;
+    synth_scratch_init(&s, cat.n);
+    double *prob = hm_xcalloc(cat.n, sizeof(double));
+    uint32_t *count = hm_xcalloc(cat.n, sizeof(uint32_t));
+    int tested = 0;
+    for (size_t c = 0; c < cu.n && tested < 3; c++) {
+        struct synth_taste t;
+        synth_taste_make(&m, c, &t);
+        if (t.never)
+            continue;
+        /* a history: two trending articles of the week (exercises the novelty rule) and a
+         * few from earlier weeks' trends (the repurchase pool) */
+        struct synth_hist h;
+        memset(&h, 0, sizeof h);
+        h.in_hist = hm_xcalloc(cat.n, 1);
+        h.art = hm_xmalloc_array(8, sizeof(uint32_t));
+        h.week = hm_xmalloc_array(8, sizeof(int16_t));
+        for (int k = 0; k < 6; k++) {
+            int hw = k < 2 ? w : w - 1 - k;
+            uint32_t a = wk.trend_ids[(size_t)hw * wk.trend_size + (size_t)(k + c) % 5];
+            h.art[h.n] = a;
+            h.week[h.n++] = (int16_t)(k < 2 ? w - 1 : hw);
+            h.in_hist[a] = 1;
+        }
+        h.n_committed = h.n;
+        synth_oracle_scores(&m, &t, &h, w, &s, 0);
+        double total = 0;
+        for (size_t i = 0; i < s.n_touched; i++) {
+            prob[s.touched[i]] = s.score[s.touched[i]];
+            total += s.score[s.touched[i]];
+        }
+        size_t n_cand = s.n_touched;
+        uint32_t *cand = hm_xmalloc_array(n_cand, sizeof(uint32_t));
+        memcpy(cand, s.touched, n_cand * sizeof(uint32_t));
+        synth_scratch_clear(&s);
+        CHECK(total <= 1 + 1e-9);
+        struct hm_rng r;
+        hm_rng_seed2(&r, 99, c);
+        const int N = 400000;
+        for (int i = 0; i < N; i++)
+            count[synth_draw_first(&m, &t, &h, w, &r)]++;
+        int checked = 0;
+        for (size_t i = 0; i < n_cand; i++) {
+            uint32_t a = cand[i];
+            double pa = prob[a], f = (double)count[a] / N;
+            if (pa > 0.002) {
+                double tol = 5 * sqrt(pa * (1 - pa) / N) + 1e-4;
+                if (fabs(f - pa) > tol)
+                    fprintf(stderr, "  customer %zu article %u: oracle %.5f, generator %.5f\n", c, a, pa, f);
+                CHECK(fabs(f - pa) <= tol);
+                checked++;
+            }
+        }
+        fprintf(stderr, "  customer %zu: %d articles compared (candidates %zu, mass %.3f)\n", c, checked, n_cand, total);
+        CHECK(checked >= 5);
+        for (size_t i = 0; i < n_cand; i++)
+            prob[cand[i]] = 0;
+        memset(count, 0, cat.n * sizeof(uint32_t));
+        free(cand);
+        free(h.in_hist);
+        free(h.art);
+        free(h.week);
+        tested++;
+    }
+    CHECK_EQ_INT(tested, 3);
+    free(prob);
+    free(count);
+    synth_scratch_release(&s);
+    synth_model_release(&m);
+    synth_customers_release(&cu);
+    synth_weeks_release(&wk);
+    synth_catalogue_release(&cat);
+}
+
 int main(void)
 {
     snprintf(root, sizeof root, "/tmp/hmrec_test_synth_XXXXXX");
@@ -407,6 +504,7 @@ int main(void)
     RUN(test_stats_by_hand);
     RUN(test_embeddings_follow_attributes);
     RUN(test_images);
+    RUN(test_oracle_matches_generator);
     RUN(test_small_calibration_and_oracle);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);

@@ -222,8 +222,8 @@ static double taste_prob(const struct synth_model *m, const struct synth_taste *
  * within a sublist the taste probability is proportional to popularity, so no article further
  * down can enter the top 12), and the complements and other colours of all of them. Scores are
  * then exact for the mixture; the basket follow-up term is first order (docs/synth.md). */
-int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
-                       const struct synth_hist *h, int w, struct synth_scratch *s, uint32_t *out)
+void synth_oracle_scores(const struct synth_model *m, const struct synth_taste *t,
+                         const struct synth_hist *h, int w, struct synth_scratch *s, int followups)
 {
     const struct synth_catalogue *c = m->cat;
     const struct synth_weeks *wk = m->wk;
@@ -327,6 +327,8 @@ int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
                     s->score[b] += v * p->rep_sibling / (hi - lo - 1);
         }
     }
+    if (!followups)
+        return;
     /* later items of a basket: complements and other colours of first draws; a follow-up
      * that was bought before is replaced by a new draw with probability novelty */
     double follow = t->basket_extra / (1 + t->basket_extra);
@@ -349,7 +351,28 @@ int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
         } /* (a one-colour product's "other colour" is a fresh mixture draw: a rescale) */
     }
     free(first);
+}
 
+void synth_scratch_clear(struct synth_scratch *s)
+{
+    for (size_t i = 0; i < s->n_touched; i++) {
+        s->score[s->touched[i]] = 0;
+        s->mark[s->touched[i]] = 0;
+    }
+    s->n_touched = 0;
+}
+
+uint32_t synth_draw_first(const struct synth_model *m, const struct synth_taste *t,
+                          const struct synth_hist *h, int w, struct hm_rng *r)
+{
+    int src;
+    return draw_mixture(m, t, h, w, r, &src);
+}
+
+int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
+                       const struct synth_hist *h, int w, struct synth_scratch *s, uint32_t *out)
+{
+    synth_oracle_scores(m, t, h, w, s, 1);
     /* top 12 (ties: lower article index first), and clear the scratch */
     int n_out = 0;
     double best[12];

@@ -196,6 +196,17 @@ void synth_scratch_release(struct synth_scratch *s);
 int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
                        const struct synth_hist *h, int w, struct synth_scratch *s, uint32_t *out);
 
+/* The oracle's scores (expected purchases in week w, history before w) of its candidates,
+ * left in s->score for the articles s->touched[0 .. n_touched). followups = 0: only the
+ * first-draw mixture probability M_uw(a) (exact: what synth_draw_first samples).
+ * synth_scratch_clear resets the scratch afterwards. */
+void synth_oracle_scores(const struct synth_model *m, const struct synth_taste *t,
+                         const struct synth_hist *h, int w, struct synth_scratch *s, int followups);
+void synth_scratch_clear(struct synth_scratch *s);
+/* One first-item draw from the customer's mixture in week w (the generator's own). */
+uint32_t synth_draw_first(const struct synth_model *m, const struct synth_taste *t,
+                          const struct synth_hist *h, int w, struct hm_rng *r);
+
 /* Generates one customer's transactions, appending to *recs; oracle_top (n_oracle_weeks, 12)
  * receives the oracle's top-12 for each oracle week in which the customer buys (count in
  * oracle_n, 0 when the customer does not buy that week). */
