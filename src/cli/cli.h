@@ -20,5 +20,6 @@ int cli_parse_long(const char *cmd, const char *opt, const char *s, long *out);
 void cli_ui_init(int quiet);
 
 int cmd_version(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
 
 #endif

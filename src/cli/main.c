@@ -12,6 +12,7 @@ static const struct {
     const char *summary;
 } commands[] = {
     {"version", cmd_version, "print the version and the BLAS kernel in use"},
+    {"embed", cmd_embed, "FashionCLIP image embeddings of the article photos"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
