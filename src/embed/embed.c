@@ -128,10 +128,11 @@ int embed_read_articles(const char *path, int64_t **ids_out, size_t *n_out)
                     p = eol + 1;
                     continue;
                 }
+                rc = hm_error(HM_EPARSE, "%s:%ld: expected an article id (up to 10 digits), "
+                              "found \"%.*s\"", path, line, (int)(eol - p > 40 ? 40 : eol - p), p);
                 free(text);
                 free(ids);
-                return hm_error(HM_EPARSE, "%s:%ld: expected an article id (up to 10 digits), "
-                                "found \"%.*s\"", path, line, (int)(eol - p > 40 ? 40 : eol - p), p);
+                return rc;
             }
             if (n == cap)
                 ids = hm_xrealloc(ids, (cap = cap ? cap * 2 : 1024) * sizeof *ids);
