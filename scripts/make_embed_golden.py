@@ -11,6 +11,7 @@ Writes into tests/embed/ (deterministic, seed fixed):
   img_*.jpg / *.png   small test images (RGB JPEG, grayscale JPEG, RGB PNG, RGBA PNG)
   pre64.npy           (n_images, 3*64*64) float32: PIL-preprocessed pixels, CHW
   emb.npy             (n_images, 512) float32: reference embeddings of pre64 (float64 math)
+  emb_gelu.npy        the same with the exact erf GELU instead of quick_gelu
   crop224.u8          (224, 224, 3) uint8: img_big.jpg resized + centre-cropped by PIL at 224
   pre224_head.npy     (1, 3*224*224 first 4096 values) float32: normalised values at 224
   images.txt          the image order used for pre64.npy / emb.npy
@@ -19,6 +20,7 @@ Run from the repository root:  /usr/bin/python3 scripts/make_embed_golden.py
 Needs python3-numpy and python3-pil (Debian packages), nothing else.
 """
 import json
+import math
 import os
 import struct
 import sys
@@ -65,7 +67,7 @@ def layer_norm(x, w, b, eps=1e-5):
     return (x - mu) / np.sqrt(var + eps) * w + b
 
 
-def forward(W, cfg, pixels):
+def forward(W, cfg, pixels, act="quick_gelu"):
     """pixels (3, S, S) -> (512,) L2-normalised embedding."""
     P, D, H, L = cfg["patch"], cfg["width"], cfg["heads"], cfg["layers"]
     S = pixels.shape[1]
@@ -97,7 +99,10 @@ def forward(W, cfg, pixels):
         x = x + a
         h = layer_norm(x, W[p + "layer_norm2.weight"], W[p + "layer_norm2.bias"])
         h = h @ W[p + "mlp.fc1.weight"].T + W[p + "mlp.fc1.bias"]
-        h = h * (1.0 / (1.0 + np.exp(-1.702 * h)))  # quick_gelu
+        if act == "quick_gelu":
+            h = h * (1.0 / (1.0 + np.exp(-1.702 * h)))
+        else:  # exact GELU, x * Phi(x)
+            h = 0.5 * h * (1.0 + np.vectorize(math.erf)(h / math.sqrt(2.0)))
         h = h @ W[p + "mlp.fc2.weight"].T + W[p + "mlp.fc2.bias"]
         x = x + h
     c = layer_norm(x[0], W["vision_model.post_layernorm.weight"], W["vision_model.post_layernorm.bias"])
@@ -212,6 +217,8 @@ def main():
     np.save(os.path.join(OUT, "pre64.npy"), pre.astype(np.float32))
     emb = np.stack([forward(W, cfg, p.reshape(3, 64, 64)) for p in pre])
     np.save(os.path.join(OUT, "emb.npy"), emb.astype(np.float32))
+    emb = np.stack([forward(W, cfg, p.reshape(3, 64, 64), "gelu") for p in pre])
+    np.save(os.path.join(OUT, "emb_gelu.npy"), emb.astype(np.float32))
     crop = preprocess_pil_crop(os.path.join(OUT, "img_big.jpg"), 224)
     crop.tofile(os.path.join(OUT, "crop224.u8"))
     p224 = preprocess(os.path.join(OUT, "img_big.jpg"), 224).reshape(-1)

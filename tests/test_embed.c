@@ -173,33 +173,36 @@ TEST(test_model_validation)
     CHECK(d != NULL);
     write_bytes(tmp, d, len - 100);
     free(d);
-    CHECK_EQ_INT(clip_model_load(&m, tmp, 0), HM_EFORMAT);
+    CHECK_EQ_INT(clip_model_load(&m, tmp, 0, CLIP_ACT_DEFAULT), HM_EFORMAT);
     CHECK_STR(hm_last_error(), expect_msg("'%s': truncated: tensor 'visual_projection.weight' data ends at "
                                           "byte 536712 of the data section, which has 536612 bytes", tmp));
     /* wrong shape (same number of elements) */
     CHECK_EQ_INT(write_edited("\"shape\":[64,256],\"data_offsets\":[237320", "\"shape\":[256,64],\"data_offsets\":[237320"), 0);
-    CHECK_EQ_INT(clip_model_load(&m, tmp, 0), HM_EFORMAT);
+    CHECK_EQ_INT(clip_model_load(&m, tmp, 0, CLIP_ACT_DEFAULT), HM_EFORMAT);
     CHECK_STR(hm_last_error(), expect_msg("'%s': tensor 'vision_model.encoder.layers.0.mlp.fc2.weight' has "
                                           "shape (256, 64), expected (64, 256)", tmp));
     /* wrong dtype (same size) */
     CHECK_EQ_INT(write_edited("pre_layrnorm.weight\":{\"dtype\":\"F32\"", "pre_layrnorm.weight\":{\"dtype\":\"I32\""), 0);
-    CHECK_EQ_INT(clip_model_load(&m, tmp, 0), HM_EFORMAT);
+    CHECK_EQ_INT(clip_model_load(&m, tmp, 0, CLIP_ACT_DEFAULT), HM_EFORMAT);
     CHECK_STR(hm_last_error(), expect_msg("'%s': tensor 'vision_model.pre_layrnorm.weight' has dtype I32, "
                                           "expected F32 or F16", tmp));
     /* missing tensor */
     CHECK_EQ_INT(write_edited("\"vision_model.post_layernorm.bias\"", "\"vision_model.post_layernorm.bia_\""), 0);
-    CHECK_EQ_INT(clip_model_load(&m, tmp, 0), HM_ENOTFOUND);
+    CHECK_EQ_INT(clip_model_load(&m, tmp, 0, CLIP_ACT_DEFAULT), HM_ENOTFOUND);
     CHECK_STR(hm_last_error(), expect_msg("'%s': missing tensor 'vision_model.post_layernorm.bias' (not a "
                                           "CLIP vision model?)", tmp));
     /* bad head counts */
-    CHECK_EQ_INT(clip_model_load(&m, GOLD "tiny.safetensors", 3), HM_EINVAL);
+    CHECK_EQ_INT(clip_model_load(&m, GOLD "tiny.safetensors", 3, CLIP_ACT_DEFAULT), HM_EINVAL);
     CHECK_STR(hm_last_error(), "'embed/tiny.safetensors': width 64 is not divisible by 3 attention heads");
     CHECK_EQ_INT(write_edited("\"num_attention_heads\":\"4\"", "\"num_attention_heads\":\"x\""), 0);
-    CHECK_EQ_INT(clip_model_load(&m, tmp, 0), HM_EFORMAT);
+    CHECK_EQ_INT(clip_model_load(&m, tmp, 0, CLIP_ACT_DEFAULT), HM_EFORMAT);
     CHECK(strstr(hm_last_error(), "__metadata__ num_attention_heads \"x\" is not a positive integer"));
+    CHECK_EQ_INT(write_edited("\"num_attention_heads\":\"4\"", "\"hidden_act\":\"gelu_xxxxx\""), 0);
+    CHECK_EQ_INT(clip_model_load(&m, tmp, 0, CLIP_ACT_DEFAULT), HM_EFORMAT);
+    CHECK(strstr(hm_last_error(), "__metadata__ hidden_act \"gelu_xxxxx\" is not \"quick_gelu\" or \"gelu\""));
     /* no metadata: head_dim 64 -> 1 head for width 64 */
     CHECK_EQ_INT(write_edited("\"num_attention_heads\":\"4\"", "\"num_attention_hexds\":\"4\""), 0);
-    CHECK_EQ_INT(clip_model_load(&m, tmp, 0), 0);
+    CHECK_EQ_INT(clip_model_load(&m, tmp, 0, CLIP_ACT_DEFAULT), 0);
     CHECK_EQ_INT(m->cfg.heads, 1);
     clip_model_free(&m);
     CHECK(m == NULL);
@@ -210,7 +213,7 @@ TEST(test_model_validation)
 TEST(test_forward_golden)
 {
     struct clip_model *m = NULL;
-    CHECK_EQ_INT(clip_model_load(&m, GOLD "tiny.safetensors", 0), 0);
+    CHECK_EQ_INT(clip_model_load(&m, GOLD "tiny.safetensors", 0, CLIP_ACT_DEFAULT), 0);
     CHECK_EQ_INT(m->cfg.layers, 2);
     CHECK_EQ_INT(m->cfg.width, 64);
     CHECK_EQ_INT(m->cfg.heads, 4);
@@ -242,9 +245,21 @@ TEST(test_forward_golden)
     fprintf(stderr, "  forward vs NumPy: max relative L2 error %.3g, max abs error %.3g\n", worst, worst_abs);
     CHECK(worst < 1e-4);
     CHECK(worst_abs < 1e-4);
+    /* the exact GELU, against its own golden vectors */
+    struct hm_npy eg;
+    CHECK_EQ_INT(hm_npy_open(&eg, GOLD "emb_gelu.npy"), 0);
+    struct clip_model *mg = NULL;
+    CHECK_EQ_INT(clip_model_load(&mg, GOLD "tiny.safetensors", 0, CLIP_ACT_GELU), 0);
+    clip_forward(mg, &ws, pre.data, N_IMAGES, out);
+    double eg_err = rel_err(out, eg.data, N_IMAGES * 512, NULL);
+    fprintf(stderr, "  forward (gelu) vs NumPy: relative L2 error %.3g\n", eg_err);
+    CHECK(eg_err < 1e-4);
+    CHECK(rel_err(out, emb.data, N_IMAGES * 512, NULL) > 1e-3);
+    clip_model_free(&mg);
+    hm_npy_release(&eg);
     /* a different head count changes the result (heads are really used) */
     struct clip_model *m2 = NULL;
-    CHECK_EQ_INT(clip_model_load(&m2, GOLD "tiny.safetensors", 2), 0);
+    CHECK_EQ_INT(clip_model_load(&m2, GOLD "tiny.safetensors", 2, CLIP_ACT_DEFAULT), 0);
     clip_forward(m2, &ws, pre.data, 1, one);
     CHECK(rel_err(one, emb.data, 512, NULL) > 1e-3);
     clip_model_free(&m2);
@@ -329,7 +344,7 @@ TEST(test_resize_identity_and_one_axis)
 TEST(test_pipeline_golden)
 {
     struct clip_model *m = NULL;
-    CHECK_EQ_INT(clip_model_load(&m, GOLD "tiny.safetensors", 0), 0);
+    CHECK_EQ_INT(clip_model_load(&m, GOLD "tiny.safetensors", 0, CLIP_ACT_DEFAULT), 0);
     struct hm_npy emb;
     CHECK_EQ_INT(hm_npy_open(&emb, GOLD "emb.npy"), 0);
     struct clip_ws ws;

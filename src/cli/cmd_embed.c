@@ -28,6 +28,8 @@ static void embed_usage(FILE *f)
             "  --batch N          images per forward pass (default 32)\n"
             "  --heads N          attention heads (default: the file's __metadata__\n"
             "                     num_attention_heads, else width / 64)\n"
+            "  --act NAME         MLP activation, quick_gelu or gelu (default: the file's\n"
+            "                     __metadata__ hidden_act, else quick_gelu; see docs/embed.md)\n"
             "  --bench            measure speed with random ViT-B/32 weights instead\n"
             "  --bench-batches N  forward passes to time (default 3)\n"
             "  --bench-image FILE a JPEG whose decode + preprocessing is timed too\n"
@@ -81,7 +83,10 @@ int cmd_embed(int argc, char **argv)
             o.out = v;
         else if (!strcmp(a, "--articles"))
             o.articles = v;
-        else if (!strcmp(a, "--bench-image"))
+        else if (!strcmp(a, "--act")) {
+            if ((o.act = clip_act_parse(v)) == CLIP_ACT_DEFAULT)
+                return cli_usage_error("embed", "--act expects quick_gelu or gelu, found \"%s\"", v);
+        } else if (!strcmp(a, "--bench-image"))
             bench_image = v;
         else if (!strcmp(a, "--batch") || !strcmp(a, "--heads") || !strcmp(a, "--bench-batches")) {
             long x;

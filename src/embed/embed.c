@@ -319,7 +319,7 @@ int embed_run(const struct embed_options *o, struct embed_result *r)
     int batch = o->batch > 0 ? o->batch : 32;
     struct clip_model *m = NULL;
     openblas_set_num_threads(hm_threads());
-    int rc = clip_model_load(&m, o->weights, o->heads);
+    int rc = clip_model_load(&m, o->weights, o->heads, o->act);
     if (rc)
         return rc;
     const struct clip_config *c = &m->cfg;
@@ -339,10 +339,12 @@ int embed_run(const struct embed_options *o, struct embed_result *r)
         return rc;
     }
     hm_info("embed: %zu articles; model: %d layers, width %d, %d heads, patch %d, image %d, "
-            "%d-d output", n, c->layers, c->width, c->heads, c->patch, c->image_size, c->proj);
+            "%s, %d-d output", n, c->layers, c->width, c->heads, c->patch, c->image_size,
+            c->act == CLIP_ACT_GELU ? "gelu" : "quick_gelu", c->proj);
 
     uint64_t key = hm_hash64(ids, n * sizeof *ids, 0xe1bed) ^ hm_mix64(m->weights_id) ^
-                   hm_mix64((uint64_t)c->image_size << 32 | (uint64_t)c->proj);
+                   hm_mix64((uint64_t)c->image_size << 32 | (uint64_t)c->proj << 8 | (uint64_t)c->act) ^
+                   hm_mix64((uint64_t)c->heads + 0x9e37);
     char *ck_path = embed_partial_path(o->out);
     int fd = -1;
     size_t done = 0;

@@ -58,6 +58,10 @@ int embed_st_read_f32(const struct embed_st *st, const struct embed_st_tensor *t
 
 /* ---- the vision transformer ------------------------------------------------------- */
 
+/* The MLP activation: CLIP (OpenAI) uses quick_gelu(a) = a * sigmoid(1.702 a); OpenCLIP
+ * models converted to Hugging Face format (LAION checkpoints) may use the exact erf GELU. */
+enum clip_act { CLIP_ACT_DEFAULT = 0, CLIP_ACT_QUICK_GELU = 1, CLIP_ACT_GELU = 2 };
+
 struct clip_config {
     int layers;      /* L, encoder blocks */
     int width;       /* D, hidden size */
@@ -67,6 +71,7 @@ struct clip_config {
     int mlp;         /* M, fc1 output width (4 D in CLIP) */
     int tokens;      /* T = (S / P)^2 + 1 */
     int proj;        /* E, embedding size (512 for ViT-B/32) */
+    enum clip_act act; /* quick_gelu (CLIP_ACT_DEFAULT means the same) or gelu */
 };
 
 struct clip_layer {
@@ -95,8 +100,13 @@ struct clip_model {
 
 /* Loads a CLIP vision model from a safetensors file (other tensors are ignored). The
  * configuration comes from the shapes; heads: heads_override if > 0, else __metadata__
- * "num_attention_heads", else width / 64 (CLIP ViT-B/32 has head_dim 64). */
-int clip_model_load(struct clip_model **out, const char *path, int heads_override);
+ * "num_attention_heads", else width / 64 (CLIP ViT-B/32 has head_dim 64); activation:
+ * act_override if not CLIP_ACT_DEFAULT, else __metadata__ "hidden_act" ("quick_gelu" or
+ * "gelu"), else quick_gelu. */
+int clip_model_load(struct clip_model **out, const char *path, int heads_override,
+                    enum clip_act act_override);
+/* Parses "quick_gelu" / "gelu"; returns CLIP_ACT_DEFAULT for anything else. */
+enum clip_act clip_act_parse(const char *s);
 /* A model with random weights of the given shape (cfg.tokens is derived), for benchmarks. */
 int clip_model_random(struct clip_model **out, const struct clip_config *cfg, uint64_t seed);
 void clip_model_free(struct clip_model **m);
@@ -164,6 +174,7 @@ struct embed_options {
     const char *articles;     /* optional id list; NULL: scan images */
     int batch;                /* images per forward pass (default 32) */
     int heads;                /* > 0: override the number of attention heads */
+    enum clip_act act;        /* CLIP_ACT_DEFAULT: from the file's metadata, else quick_gelu */
     long stop_after;          /* testing: stop with HM_EINTR after this many batches (0: off) */
 };
 

@@ -4,7 +4,8 @@
  *   x = [class_emb; patches] + pos_emb                         (B, T, D)
  *   x = pre_layrnorm(x)
  *   L times:  x = x + out_proj(attn(LN1(x)))                   multi-head, softmax(q k^T / sqrt(hd))
- *             x = x + fc2(quick_gelu(fc1(LN2(x))))             quick_gelu(a) = a * sigmoid(1.702 a)
+ *             x = x + fc2(act(fc1(LN2(x))))                    quick_gelu(a) = a * sigmoid(1.702 a)
+ *                                                              (or gelu(a) = a Phi(a) for OpenCLIP models)
  *   e = visual_projection(post_layernorm(x[:, 0]))             (B, E)
  *   e = e / |e|
  * LayerNorm eps 1e-5. Matrix products are OpenBLAS sgemm calls over the whole batch. */
@@ -156,7 +157,14 @@ static int load_into(const struct embed_st *st, const char *name, int ndim, cons
 
 #define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
 
-int clip_model_load(struct clip_model **out, const char *path, int heads_override)
+enum clip_act clip_act_parse(const char *s)
+{
+    return !strcmp(s, "quick_gelu") ? CLIP_ACT_QUICK_GELU : !strcmp(s, "gelu") ? CLIP_ACT_GELU
+                                                                            : CLIP_ACT_DEFAULT;
+}
+
+int clip_model_load(struct clip_model **out, const char *path, int heads_override,
+                    enum clip_act act_override)
 {
     struct embed_st st;
     int rc = embed_st_open(&st, path);
@@ -211,6 +219,13 @@ int clip_model_load(struct clip_model **out, const char *path, int heads_overrid
         c.heads = (int)h;
     } else {
         c.heads = c.width / 64 > 0 ? c.width / 64 : 1;
+    }
+    const char *act = embed_st_meta(&st, "hidden_act");
+    c.act = act_override != CLIP_ACT_DEFAULT ? act_override : CLIP_ACT_QUICK_GELU;
+    if (act_override == CLIP_ACT_DEFAULT && act && (c.act = clip_act_parse(act)) == CLIP_ACT_DEFAULT) {
+        rc = hm_error(HM_EFORMAT, "'%s': __metadata__ hidden_act \"%s\" is not \"quick_gelu\" or "
+                      "\"gelu\"", path, act);
+        goto done;
     }
     if (c.width % c.heads) {
         rc = hm_error(HM_EINVAL, "'%s': width %d is not divisible by %d attention heads", path,
@@ -346,12 +361,21 @@ static void layernorm_forward(float *out, const float *in, const float *w, const
     hm_parallel_for(rows >= 64 ? 0 : 1, rows, layernorm_rows, &j);
 }
 
-static int gelu_range(size_t begin, size_t end, int tid, void *ud)
+static int quick_gelu_range(size_t begin, size_t end, int tid, void *ud)
 {
     (void)tid;
     float *x = ud;
     for (size_t i = begin; i < end; i++)
         x[i] = x[i] / (1.0f + expf(-1.702f * x[i]));
+    return 0;
+}
+
+static int gelu_range(size_t begin, size_t end, int tid, void *ud)
+{
+    (void)tid;
+    float *x = ud;
+    for (size_t i = begin; i < end; i++)
+        x[i] = 0.5f * x[i] * (1.0f + erff(x[i] * 0.70710678118654752f));
     return 0;
 }
 
@@ -486,7 +510,8 @@ void clip_forward(const struct clip_model *m, struct clip_ws *ws, const float *p
         fill_bias(ws->fc, ly->fc1_b, (size_t)BT, (size_t)M);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BT, M, D, 1.0f, ws->h, D,
                     ly->fc1_w, D, 1.0f, ws->fc, M);
-        hm_parallel_for(0, (size_t)BT * M, gelu_range, ws->fc);
+        hm_parallel_for(0, (size_t)BT * M, c->act == CLIP_ACT_GELU ? gelu_range : quick_gelu_range,
+                        ws->fc);
         add_bias(ws->x, ly->fc2_b, (size_t)BT, (size_t)D);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BT, D, M, 1.0f, ws->fc, M,
                     ly->fc2_w, M, 1.0f, ws->x, D);
