@@ -48,6 +48,8 @@ struct embed_st {
 /* Opens and validates path: header length, JSON syntax (strict), dtypes, shapes and data
  * offsets (inside the file, sizes consistent with dtype and shape). */
 int embed_st_open(struct embed_st *st, const char *path);
+/* The same over a caller's buffer, which must outlive st (name is for messages). */
+int embed_st_open_buffer(struct embed_st *st, const uint8_t *data, size_t size, const char *name);
 void embed_st_release(struct embed_st *st);
 const struct embed_st_tensor *embed_st_find(const struct embed_st *st, const char *name);
 /* The __metadata__ value of key, or NULL. */

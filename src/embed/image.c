@@ -53,11 +53,16 @@ static int decode_jpeg(struct embed_image *img, const uint8_t *data, size_t len,
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)len);
     jpeg_read_header(&cinfo, TRUE);
+    if ((size_t)cinfo.image_width * cinfo.image_height > (size_t)1 << 26) {
+        jpeg_destroy_decompress(&cinfo);
+        return hm_error(HM_EFORMAT, "'%s': unsupported JPEG size %ux%u (more than 2^26 pixels)", name,
+                        (unsigned)cinfo.image_width, (unsigned)cinfo.image_height);
+    }
     int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
     cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB; /* grayscale is replicated to RGB */
     jpeg_start_decompress(&cinfo);
     int w = (int)cinfo.output_width, h = (int)cinfo.output_height, nc = cinfo.output_components;
-    if (w < 1 || h < 1 || (size_t)w * (size_t)h > (size_t)1 << 28) {
+    if (w < 1 || h < 1 || (size_t)w * (size_t)h > (size_t)1 << 26) {
         jpeg_destroy_decompress(&cinfo);
         return hm_error(HM_EFORMAT, "'%s': unsupported JPEG size %dx%d", name, w, h);
     }
@@ -151,7 +156,7 @@ static int decode_png(struct embed_image *img, const uint8_t *data, size_t len, 
     png_set_user_limits(png, 1u << 16, 1u << 16);
     png_read_info(png, info);
     png_uint_32 w = png_get_image_width(png, info), h = png_get_image_height(png, info);
-    if ((size_t)w * h > (size_t)1 << 28) {
+    if ((size_t)w * h > (size_t)1 << 26) {
         snprintf(src.msg, sizeof src.msg, "image %ux%u too large", (unsigned)w, (unsigned)h);
         png_longjmp(png, 1);
     }

@@ -388,6 +388,28 @@ static int parse_header(struct scan *c, struct embed_st *st)
     return 0;
 }
 
+/* Parses the header of size bytes at data (already in st->map or a caller's buffer). */
+static int st_parse(struct embed_st *st, const uint8_t *data, size_t size, const char *path)
+{
+    if (size < 8)
+        return hm_error(HM_EFORMAT, "'%s': truncated: %zu bytes, not even the 8-byte header length",
+                        path, size);
+    uint64_t n = 0;
+    for (int i = 7; i >= 0; i--)
+        n = n << 8 | data[i];
+    if (n > ST_MAX_HEADER)
+        return hm_error(HM_EFORMAT, "'%s': not a safetensors file: header length %llu exceeds the "
+                        "100 MiB limit", path, (unsigned long long)n);
+    if (n > size - 8)
+        return hm_error(HM_EFORMAT, "'%s': truncated: header length %llu but only %zu bytes follow",
+                        path, (unsigned long long)n, size - 8);
+    st->data = data + 8 + n;
+    st->data_size = size - 8 - (size_t)n;
+    st->header_hash = hm_hash64(data, 8 + (size_t)n, 0x5afe);
+    struct scan c = {(const char *)data + 8, (const char *)data + 8 + n, (const char *)data + 8, path};
+    return parse_header(&c, st);
+}
+
 int embed_st_open(struct embed_st *st, const char *path)
 {
     memset(st, 0, sizeof *st);
@@ -395,35 +417,18 @@ int embed_st_open(struct embed_st *st, const char *path)
     if (rc)
         return rc;
     st->path = hm_xstrdup(path);
-    size_t size = st->map.size;
-    if (size < 8) {
-        rc = hm_error(HM_EFORMAT, "'%s': truncated: %zu bytes, not even the 8-byte header length",
-                      path, size);
-        goto fail;
-    }
-    uint64_t n = 0;
-    for (int i = 7; i >= 0; i--)
-        n = n << 8 | st->map.data[i];
-    if (n > ST_MAX_HEADER) {
-        rc = hm_error(HM_EFORMAT, "'%s': not a safetensors file: header length %llu exceeds the "
-                      "100 MiB limit", path, (unsigned long long)n);
-        goto fail;
-    }
-    if (n > size - 8) {
-        rc = hm_error(HM_EFORMAT, "'%s': truncated: header length %llu but only %zu bytes follow",
-                      path, (unsigned long long)n, size - 8);
-        goto fail;
-    }
-    st->data = st->map.data + 8 + n;
-    st->data_size = size - 8 - (size_t)n;
-    st->header_hash = hm_hash64(st->map.data, 8 + (size_t)n, 0x5afe);
-    struct scan c = {(const char *)st->map.data + 8, (const char *)st->map.data + 8 + n,
-                     (const char *)st->map.data + 8, path};
-    if ((rc = parse_header(&c, st)) != 0)
-        goto fail;
-    return 0;
-fail:
-    embed_st_release(st);
+    if ((rc = st_parse(st, st->map.data, st->map.size, path)) != 0)
+        embed_st_release(st);
+    return rc;
+}
+
+int embed_st_open_buffer(struct embed_st *st, const uint8_t *data, size_t size, const char *name)
+{
+    memset(st, 0, sizeof *st);
+    st->path = hm_xstrdup(name);
+    int rc = st_parse(st, data, size, name);
+    if (rc)
+        embed_st_release(st);
     return rc;
 }
 
