@@ -11,7 +11,7 @@
 set -euo pipefail
 bin=${1:-build/hmrec}
 batch=${2:-32}
-batches=${3:-3}
+batches=${3:-5}
 photo=${TMPDIR:-/tmp}/hmrec_bench_photo_1166x1750.jpg
 image_args=()
 if [ ! -s "$photo" ] && /usr/bin/python3 -c 'import PIL, numpy' 2>/dev/null; then

@@ -31,7 +31,7 @@ static void embed_usage(FILE *f)
             "  --act NAME         MLP activation, quick_gelu or gelu (default: the file's\n"
             "                     __metadata__ hidden_act, else quick_gelu; see docs/embed.md)\n"
             "  --bench            measure speed with random ViT-B/32 weights instead\n"
-            "  --bench-batches N  forward passes to time (default 3)\n"
+            "  --bench-batches N  forward passes to time (default 5)\n"
             "  --bench-image FILE a JPEG whose decode + preprocessing is timed too\n"
             "Environment: HMREC_THREADS (threads, also for OpenBLAS).\n");
 }
@@ -46,20 +46,24 @@ static int run_bench(long batch, long batches, const char *image)
         return cli_fail();
     printf("model: ViT-B/32 shapes (12 layers, width 768, 12 heads, patch 32, image 224), random weights\n");
     printf("blas kernel: %s\nthreads: %d\nbatch: %ld images\n", r.kernel, r.threads, batch);
-    printf("sgemm peak (%d^3, best of 3): %.1f GFLOP/s\n", r.peak_n, r.peak_gflops);
-    printf("forward: %.2f GFLOP/image, %.2f images/s, %.1f GFLOP/s = %.0f%% of the sgemm peak\n",
-           r.flops_per_image / 1e9, r.images_per_s, r.gflops, 100 * r.gflops / r.peak_gflops);
+    printf("sgemm peak (%d^3, best of %ld runs interleaved with the forward passes): %.1f GFLOP/s\n",
+           r.peak_n, batches + 1, r.peak_gflops);
+    printf("forward (best of %ld batches): %.2f GFLOP/image, %.2f images/s, %.1f GFLOP/s = %.0f%% "
+           "of the sgemm peak\n", batches, r.flops_per_image / 1e9, r.images_per_s, r.gflops,
+           100 * r.gflops / r.peak_gflops);
+    printf("forward (mean of %ld batches): %.2f images/s\n", batches, r.mean_images_per_s);
     if (r.decode_ms > 0)
         printf("decode + preprocess: %.2f ms/image (%d threads)\n", r.decode_ms, r.threads);
-    printf("estimate for %zu articles: %.0f s (%.2f h)%s\n", n_articles, r.est_seconds,
-           r.est_seconds / 3600, r.decode_ms > 0 ? " including decoding" : " (model only)");
+    printf("estimate for %zu articles: %.0f s (%.2f h) at the mean rate%s\n", n_articles,
+           r.est_seconds, r.est_seconds / 3600,
+           r.decode_ms > 0 ? ", decoding included" : " (model only)");
     return 0;
 }
 
 int cmd_embed(int argc, char **argv)
 {
     struct embed_options o = {0};
-    long batch = 32, heads = 0, bench_batches = 3;
+    long batch = 32, heads = 0, bench_batches = 5;
     int bench = 0;
     const char *bench_image = NULL;
     for (int i = 1; i < argc; i++) {

@@ -77,22 +77,28 @@ int embed_bench_run(const struct clip_config *cfg, int batch, int batches, int p
     struct clip_ws ws;
     clip_ws_init(&ws, c, batch);
 
+    /* Interleaved rounds: one peak sgemm, one forward pass. On a shared machine the best of
+     * each is what the hardware can do, and taking them from the same rounds keeps the
+     * ratio fair; the mean forward rate is reported too. */
     r->peak_n = peak_n;
-    r->peak_gflops = sgemm_peak(peak_n, 3);
+    r->peak_gflops = sgemm_peak(peak_n, 1);
     clip_forward(m, &ws, pixels, batch, out); /* warm-up */
-    int64_t t0 = hm_now_ns();
-    for (int i = 0; i < batches; i++)
+    double best = 1e30, total = 0;
+    for (int i = 0; i < batches; i++) {
+        int64_t t0 = hm_now_ns();
         clip_forward(m, &ws, pixels, batch, out);
-    double s = hm_seconds_since(t0);
+        double s = hm_seconds_since(t0);
+        total += s;
+        best = s < best ? s : best;
+        double g = sgemm_peak(peak_n, 1);
+        r->peak_gflops = g > r->peak_gflops ? g : r->peak_gflops;
+    }
     r->flops_per_image = clip_flops_per_image(c);
-    r->images_per_s = (double)batch * batches / s;
+    r->images_per_s = (double)batch / best;
+    r->mean_images_per_s = (double)batch * batches / total;
     r->gflops = r->images_per_s * r->flops_per_image / 1e9;
-    /* the peak again, after: report the better of the two */
-    double again = sgemm_peak(peak_n, 3);
-    if (again > r->peak_gflops)
-        r->peak_gflops = again;
 
-    double per_image = 1.0 / r->images_per_s;
+    double per_image = 1.0 / r->mean_images_per_s;
     if (image_path) {
         char *data;
         size_t len;
@@ -100,9 +106,13 @@ int embed_bench_run(const struct clip_config *cfg, int batch, int batches, int p
             float *buf = hm_xmalloc_array((size_t)r->threads * plane, sizeof(float));
             struct decode_job j = {(const uint8_t *)data, len, c->image_size, buf, 0};
             size_t n = (size_t)r->threads * 8;
-            int64_t t1 = hm_now_ns();
-            rc = hm_parallel_for(r->threads, n, decode_some, &j);
-            double ds = hm_seconds_since(t1);
+            double ds = 1e30;
+            for (int round = 0; round < 3 && !rc; round++) { /* best of 3 */
+                int64_t t1 = hm_now_ns();
+                rc = hm_parallel_for(r->threads, n, decode_some, &j);
+                double t = hm_seconds_since(t1);
+                ds = t < ds ? t : ds;
+            }
             if (rc)
                 rc = hm_error(HM_EFORMAT, "'%s': %s", image_path, "could not decode the bench image");
             r->decode_ms = ds / (double)n * 1e3;

@@ -199,13 +199,14 @@ int embed_run(const struct embed_options *o, struct embed_result *r);
 struct embed_bench_result {
     const char *kernel;       /* OpenBLAS core name */
     int threads;
-    double peak_gflops;       /* best of a few n^3 sgemm runs */
+    double peak_gflops;       /* best of the n^3 sgemm runs interleaved with the forward passes */
     int peak_n;
-    double images_per_s;      /* model forward only */
-    double gflops;            /* achieved by the forward pass */
+    double images_per_s;      /* model forward only, best batch */
+    double mean_images_per_s; /* model forward only, mean over the batches */
+    double gflops;            /* achieved by the best forward pass */
     double flops_per_image;
-    double decode_ms;         /* decode + preprocess of one image, per image, all threads (0 if no image) */
-    double est_seconds;       /* for n_articles: forward + decode */
+    double decode_ms;         /* decode + preprocess, wall time per image on all threads, best of 3 (0: no image) */
+    double est_seconds;       /* for n_articles: forward at the mean rate + decode */
 };
 
 int embed_bench_run(const struct clip_config *cfg, int batch, int batches, int peak_n,
