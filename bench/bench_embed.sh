@@ -6,6 +6,10 @@
 #
 #   bench/bench_embed.sh [hmrec-binary] [batch] [batches]
 #
+# Then, end to end (when python3-numpy is there): `hmrec embed` over E2E_IMAGES (default 256)
+# copies of that photo in the H&M folder layout with a random ViT-B/32 safetensors file
+# (bench/make_vitb32_random.py, float16): decoding, model, checkpointing and output included.
+#
 # Runs under flock /tmp/hmrec-bench.lock so that benchmarks on a shared machine do not
 # overlap. HMREC_THREADS (default: all CPUs) sets the threads, OpenBLAS's included.
 set -euo pipefail
@@ -34,4 +38,21 @@ PY
 fi
 [ -s "$photo" ] && image_args=(--bench-image "$photo")
 echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)  cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')  cpus: $(nproc)"
-exec flock /tmp/hmrec-bench.lock "$bin" embed --bench --batch "$batch" --bench-batches "$batches" "${image_args[@]}"
+flock /tmp/hmrec-bench.lock "$bin" embed --bench --batch "$batch" --bench-batches "$batches" "${image_args[@]}"
+
+n=${E2E_IMAGES:-256}
+[ -s "$photo" ] || exit 0
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+/usr/bin/python3 "$(dirname "$0")/make_vitb32_random.py" "$work/vitb32.safetensors" || exit 0
+for i in $(seq 1 "$n"); do
+  id=$(printf '%010d' $((500000000 + i)))
+  mkdir -p "$work/images/${id:0:3}"
+  cp "$photo" "$work/images/${id:0:3}/$id.jpg"
+done
+# the command's own summary line ("embed: N rows (...) in T s") times the run, lock wait excluded
+line=$(flock /tmp/hmrec-bench.lock "$bin" embed --weights "$work/vitb32.safetensors" \
+  --images "$work/images" --out "$work/out/emb.npy" --batch "$batch" 2>&1 | grep 'rows (' | tail -n 1)
+t=$(echo "$line" | sed -n 's/.* in \([0-9.]*\)s .*/\1/p')
+awk -v n="$n" -v t="$t" 'BEGIN {
+  printf "end to end: %d images (1166x1750 JPEG) in %.1f s (model loading included): %.2f images/s; 105542 articles: %.2f h\n", n, t, n / t, 105542 / (n / t) / 3600 }'
