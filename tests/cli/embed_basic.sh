@@ -23,6 +23,15 @@ printf '0108775015\n0200000001\n0200000002\n' | cmp - "$dir/out/emb.ids.txt"
 [ "$(stat -c %s "$dir/out/emb.npy")" -eq $((128 + 3 * 512 * 4)) ]
 head -c 128 "$dir/out/emb.npy" | grep -aq "'shape': (3, 512)"
 [ ! -e "$dir/out/emb.npy.partial" ]
+# --act and --heads: bad values are usage errors; other values change the embeddings
+set +e
+"$bin" embed --weights embed/tiny.safetensors --images "$dir/images" --out "$dir/a.npy" --act relu 2>"$dir/err"; rc=$?
+set -e
+[ "$rc" -eq 2 ]
+grep -q -- '--act expects quick_gelu or gelu, found "relu"' "$dir/err"
+HMREC_QUIET=1 "$bin" embed --weights embed/tiny.safetensors --images "$dir/images" --out "$dir/g.npy" --act gelu --heads 2 2>/dev/null
+[ "$(stat -c %s "$dir/g.npy")" -eq $((128 + 3 * 512 * 4)) ]
+! cmp -s "$dir/g.npy" "$dir/out/emb.npy"
 # a foreign file as weights
 set +e
 "$bin" embed --weights embed/img_rgb.jpg --images "$dir/images" --out "$dir/x.npy" 2>"$dir/err"; rc=$?
