@@ -32,5 +32,6 @@ int cmd_submit(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
 
 #endif
