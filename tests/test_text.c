@@ -5,6 +5,8 @@
 #include "io/npy.h"
 #include "test.h"
 
+#include <cblas.h>
+#include <lapacke.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -406,6 +408,65 @@ TEST(test_svd_numpy)
     hm_npy_release(&x);
 }
 
+/* A taller matrix: its QR goes through the blocked tall-skinny path (rows >= 4 * 4096). The
+ * reference singular values are square roots of the eigenvalues of A^T A (LAPACK dsyev in
+ * double), accurate to ~1e-12 relative for the leading ones here. */
+TEST(test_svd_tall)
+{
+    enum { N = 5 * 4096 + 123, M = 120, R = 8 };
+    float *x = hm_xcalloc((size_t)N * M, sizeof *x);
+    struct hm_rng r;
+    hm_rng_seed(&r, 5);
+    double u[R], v[R][M];
+    for (int c = 0; c < R; c++)
+        for (int j = 0; j < M; j++)
+            v[c][j] = hm_rng_uniform(&r) < 0.4 ? hm_rng_normal(&r) : 0;
+    for (size_t i = 0; i < N; i++) {
+        for (int c = 0; c < R; c++)
+            u[c] = hm_rng_uniform(&r) < 0.5 ? hm_rng_normal(&r) * (R - c) : 0;
+        for (int j = 0; j < M; j++) {
+            double a = 0;
+            for (int c = 0; c < R; c++)
+                a += u[c] * v[c][j];
+            if (a != 0)
+                x[i * M + j] = (float)(a + 0.01 * hm_rng_normal(&r));
+        }
+    }
+    double *xd = hm_xmalloc_array((size_t)N * M, sizeof *xd), g[M * M], ev[M];
+    for (size_t i = 0; i < (size_t)N * M; i++)
+        xd[i] = x[i];
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, M, N, 1.0, xd, M, 0.0, g, M);
+    CHECK_EQ_INT(LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'N', 'U', M, g, M, ev), 0);
+    struct text_csr a;
+    dense_to_csr(x, N, M, &a);
+    struct text_svd_opts o;
+    text_svd_opts_default(&o);
+    o.k = R;
+    struct text_svd s1, s2;
+    hm_threads_set(1);
+    CHECK_EQ_INT(text_svd_fit(&a, &o, &s1), 0);
+    hm_threads_set(2);
+    CHECK_EQ_INT(text_svd_fit(&a, &o, &s2), 0);
+    hm_threads_set(0);
+    for (int i = 0; i < R; i++)
+        CHECK_NEAR(s1.s[i] / sqrt(ev[M - 1 - i]), 1.0, 1e-5);
+    for (int p = 0; p < R; p++)
+        for (int q = 0; q < R; q++) {
+            double dot = 0;
+            for (size_t j = 0; j < M; j++)
+                dot += (double)s1.vt[p * M + j] * s1.vt[q * M + j];
+            CHECK_NEAR(dot, p == q ? 1.0 : 0.0, 1e-5);
+        }
+    CHECK(memcmp(s1.s, s2.s, R * 4) == 0);
+    CHECK(memcmp(s1.vt, s2.vt, (size_t)R * M * 4) == 0);
+    CHECK(memcmp(s1.us, s2.us, (size_t)R * N * 4) == 0);
+    text_svd_release(&s1);
+    text_svd_release(&s2);
+    text_csr_release(&a);
+    free(xd);
+    free(x);
+}
+
 /* ---- semantics on a small catalogue ----------------------------------------------- */
 
 /* type, colour, department, section, garment group, prod_name, detail_desc */
@@ -761,6 +822,7 @@ int main(void)
     RUN(test_tfidf_golden);
     RUN(test_tfidf_threads);
     RUN(test_svd_numpy);
+    RUN(test_svd_tall);
     RUN(test_semantics);
     RUN(test_topn_brute);
     RUN(test_topn_edges);
