@@ -160,6 +160,13 @@ TEST(test_tfidf_hand)
     CHECK_NEAR(dense_at(&a, 2, 2), 0.8444932017012523, 1e-6);
     CHECK_NEAR(dense_at(&a, 2, 3), 0.5355662725381126, 1e-6);
     CHECK_EQ_INT(a.rowptr[3], a.rowptr[4]);
+    struct text_csr at;
+    text_csr_transpose(&a, &at);
+    CHECK(at.n_rows == 4 && at.n_cols == 4 && at.rowptr[4] == 6);
+    for (uint32_t r = 0; r < 4; r++)
+        for (uint32_t c = 0; c < 4; c++)
+            CHECK(dense_at(&at, c, r) == dense_at(&a, r, c));
+    text_csr_release(&at);
     text_csr_release(&a);
     text_tfidf_release(&t);
 
