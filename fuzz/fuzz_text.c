@@ -14,11 +14,15 @@ static int count_token(const char *tok, size_t len, void *ud)
     return 0;
 }
 
+static char path[64];
+static void remove_file(void) { unlink(path); }
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static char path[64];
-    if (!path[0])
+    if (!path[0]) {
         snprintf(path, sizeof path, "/tmp/fuzz_text_%d.bin", (int)getpid());
+        atexit(remove_file);
+    }
     FILE *f = fopen(path, "wb");
     if (!f)
         return 0;
