@@ -206,6 +206,8 @@ static int orthonormalize(double *y, size_t rows, size_t l, double *tau)
         rc = hm_parallel_chunks(0, nb, 1, tsqr_combine, &j);
     openblas_set_num_threads(blas_threads);
     free(j.r);
+    if (rc) /* a worker's message stays on its thread: report here too */
+        rc = hm_error(rc, "text: blocked QR of a %zu x %zu matrix failed", rows, l);
     return rc;
 }
 
