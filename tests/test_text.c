@@ -664,6 +664,45 @@ TEST(test_topn_brute)
             all[best] = -INFINITY;
         }
     }
+    /* a subset of the docs (every third one) under their own ids: same as brute force over
+     * those docs */
+    enum { NS = (ND + 2) / 3 };
+    float *sub = hm_xmalloc_array((size_t)NS * DIM, sizeof *sub);
+    uint32_t *sub_ids = hm_xmalloc_array(NS, sizeof *sub_ids);
+    for (int i = 0; i < NS; i++) {
+        sub_ids[i] = (uint32_t)(3 * i);
+        memcpy(sub + (size_t)i * DIM, d + (size_t)3 * i * DIM, DIM * sizeof *d);
+    }
+    CHECK_EQ_INT(text_topn_subset(q, NQ, sub, sub_ids, NS, DIM, TOP, eptr, excl, ids, sc), 0);
+    for (int i = 0; i < NQ; i++) {
+        for (int j = 0; j < ND; j++) {
+            double s = 0;
+            for (int c = 0; c < DIM; c++)
+                s += (double)q[i * DIM + c] * d[j * DIM + c];
+            all[j] = j % 3 ? -INFINITY : s;
+            for (uint64_t e = eptr[i]; e < eptr[i + 1]; e++)
+                if (excl[e] == (uint32_t)j)
+                    all[j] = -INFINITY;
+        }
+        for (int t = 0; t < TOP; t++) {
+            int best = 0;
+            for (int j = 1; j < ND; j++)
+                if (all[j] > all[best])
+                    best = j;
+            CHECK_NEAR(sc[i * TOP + t], all[best], 1e-5);
+            CHECK_EQ_INT(ids[i * TOP + t] % 3, 0);
+            if (ids[i * TOP + t] != (uint32_t)best)
+                CHECK_NEAR(all[ids[i * TOP + t]], all[best], 1e-5);
+            all[best] = -INFINITY;
+        }
+    }
+    sub_ids[1] = 0;
+    CHECK_EQ_INT(text_topn_subset(q, NQ, sub, sub_ids, NS, DIM, TOP, eptr, excl, ids, sc),
+                 HM_EINVAL);
+    free(sub);
+    free(sub_ids);
+    CHECK_EQ_INT(text_topn(q, NQ, d, ND, DIM, TOP, eptr, excl, ids, sc), 0);
+
     /* thread count does not change the result */
     uint32_t *ids2 = hm_xmalloc_array(NQ * TOP, sizeof *ids2);
     float *sc2 = hm_xmalloc_array(NQ * TOP, sizeof *sc2);
