@@ -44,7 +44,7 @@ fi
 # evaluate the oracle file directly: the same MAP@12 as in the table
 week=$(ls "$tmp/data/oracle" | grep -o 'week_[0-9-]*_oracle.csv' | tail -1)
 m1=$("$bin" evaluate --store "$tmp/work/store" --pred "$tmp/data/oracle/$week" | awk 'NR==3{print $3}')
-m2=$("$bin" run --config "$conf" 2>/dev/null | awk '$1=="oracle"{print $3}')
+m2=$("$bin" run --config "$conf" 2>/dev/null | awk '$1=="oracle"{print $3; exit}')
 [ "$m1" = "$m2" ]
 
 # bad settings name the file and line
