@@ -9,6 +9,7 @@ PACKAGES=(
   libjpeg62-turbo-dev libpng-dev               # image decoding for the encoder
   zlib1g-dev libzstd-dev                       # .csv.gz submissions, compression
   python3 python3-numpy python3-pandas python3-pil  # benchmarks' baselines, golden vectors
+  time                                         # GNU time -v: peak RSS in bench/bench_synth.sh
 )
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi

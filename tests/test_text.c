@@ -5,6 +5,8 @@
 #include "io/npy.h"
 #include "test.h"
 
+#include <cblas.h>
+#include <lapacke.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -158,6 +160,13 @@ TEST(test_tfidf_hand)
     CHECK_NEAR(dense_at(&a, 2, 2), 0.8444932017012523, 1e-6);
     CHECK_NEAR(dense_at(&a, 2, 3), 0.5355662725381126, 1e-6);
     CHECK_EQ_INT(a.rowptr[3], a.rowptr[4]);
+    struct text_csr at;
+    text_csr_transpose(&a, &at);
+    CHECK(at.n_rows == 4 && at.n_cols == 4 && at.rowptr[4] == 6);
+    for (uint32_t r = 0; r < 4; r++)
+        for (uint32_t c = 0; c < 4; c++)
+            CHECK(dense_at(&at, c, r) == dense_at(&a, r, c));
+    text_csr_release(&at);
     text_csr_release(&a);
     text_tfidf_release(&t);
 
@@ -406,6 +415,65 @@ TEST(test_svd_numpy)
     hm_npy_release(&x);
 }
 
+/* A taller matrix: its QR goes through the blocked tall-skinny path (rows >= 4 * 4096). The
+ * reference singular values are square roots of the eigenvalues of A^T A (LAPACK dsyev in
+ * double), accurate to ~1e-12 relative for the leading ones here. */
+TEST(test_svd_tall)
+{
+    enum { N = 5 * 4096 + 123, M = 120, R = 8 };
+    float *x = hm_xcalloc((size_t)N * M, sizeof *x);
+    struct hm_rng r;
+    hm_rng_seed(&r, 5);
+    double u[R], v[R][M];
+    for (int c = 0; c < R; c++)
+        for (int j = 0; j < M; j++)
+            v[c][j] = hm_rng_uniform(&r) < 0.4 ? hm_rng_normal(&r) : 0;
+    for (size_t i = 0; i < N; i++) {
+        for (int c = 0; c < R; c++)
+            u[c] = hm_rng_uniform(&r) < 0.5 ? hm_rng_normal(&r) * (R - c) : 0;
+        for (int j = 0; j < M; j++) {
+            double a = 0;
+            for (int c = 0; c < R; c++)
+                a += u[c] * v[c][j];
+            if (a != 0)
+                x[i * M + j] = (float)(a + 0.01 * hm_rng_normal(&r));
+        }
+    }
+    double *xd = hm_xmalloc_array((size_t)N * M, sizeof *xd), g[M * M], ev[M];
+    for (size_t i = 0; i < (size_t)N * M; i++)
+        xd[i] = x[i];
+    cblas_dsyrk(CblasRowMajor, CblasUpper, CblasTrans, M, N, 1.0, xd, M, 0.0, g, M);
+    CHECK_EQ_INT(LAPACKE_dsyev(LAPACK_ROW_MAJOR, 'N', 'U', M, g, M, ev), 0);
+    struct text_csr a;
+    dense_to_csr(x, N, M, &a);
+    struct text_svd_opts o;
+    text_svd_opts_default(&o);
+    o.k = R;
+    struct text_svd s1, s2;
+    hm_threads_set(1);
+    CHECK_EQ_INT(text_svd_fit(&a, &o, &s1), 0);
+    hm_threads_set(2);
+    CHECK_EQ_INT(text_svd_fit(&a, &o, &s2), 0);
+    hm_threads_set(0);
+    for (int i = 0; i < R; i++)
+        CHECK_NEAR(s1.s[i] / sqrt(ev[M - 1 - i]), 1.0, 1e-5);
+    for (int p = 0; p < R; p++)
+        for (int q = 0; q < R; q++) {
+            double dot = 0;
+            for (size_t j = 0; j < M; j++)
+                dot += (double)s1.vt[p * M + j] * s1.vt[q * M + j];
+            CHECK_NEAR(dot, p == q ? 1.0 : 0.0, 1e-5);
+        }
+    CHECK(memcmp(s1.s, s2.s, R * 4) == 0);
+    CHECK(memcmp(s1.vt, s2.vt, (size_t)R * M * 4) == 0);
+    CHECK(memcmp(s1.us, s2.us, (size_t)R * N * 4) == 0);
+    text_svd_release(&s1);
+    text_svd_release(&s2);
+    text_csr_release(&a);
+    free(xd);
+    free(x);
+}
+
 /* ---- semantics on a small catalogue ----------------------------------------------- */
 
 /* type, colour, department, section, garment group, prod_name, detail_desc */
@@ -596,6 +664,45 @@ TEST(test_topn_brute)
             all[best] = -INFINITY;
         }
     }
+    /* a subset of the docs (every third one) under their own ids: same as brute force over
+     * those docs */
+    enum { NS = (ND + 2) / 3 };
+    float *sub = hm_xmalloc_array((size_t)NS * DIM, sizeof *sub);
+    uint32_t *sub_ids = hm_xmalloc_array(NS, sizeof *sub_ids);
+    for (int i = 0; i < NS; i++) {
+        sub_ids[i] = (uint32_t)(3 * i);
+        memcpy(sub + (size_t)i * DIM, d + (size_t)3 * i * DIM, DIM * sizeof *d);
+    }
+    CHECK_EQ_INT(text_topn_subset(q, NQ, sub, sub_ids, NS, DIM, TOP, eptr, excl, ids, sc), 0);
+    for (int i = 0; i < NQ; i++) {
+        for (int j = 0; j < ND; j++) {
+            double s = 0;
+            for (int c = 0; c < DIM; c++)
+                s += (double)q[i * DIM + c] * d[j * DIM + c];
+            all[j] = j % 3 ? -INFINITY : s;
+            for (uint64_t e = eptr[i]; e < eptr[i + 1]; e++)
+                if (excl[e] == (uint32_t)j)
+                    all[j] = -INFINITY;
+        }
+        for (int t = 0; t < TOP; t++) {
+            int best = 0;
+            for (int j = 1; j < ND; j++)
+                if (all[j] > all[best])
+                    best = j;
+            CHECK_NEAR(sc[i * TOP + t], all[best], 1e-5);
+            CHECK_EQ_INT(ids[i * TOP + t] % 3, 0);
+            if (ids[i * TOP + t] != (uint32_t)best)
+                CHECK_NEAR(all[ids[i * TOP + t]], all[best], 1e-5);
+            all[best] = -INFINITY;
+        }
+    }
+    sub_ids[1] = 0;
+    CHECK_EQ_INT(text_topn_subset(q, NQ, sub, sub_ids, NS, DIM, TOP, eptr, excl, ids, sc),
+                 HM_EINVAL);
+    free(sub);
+    free(sub_ids);
+    CHECK_EQ_INT(text_topn(q, NQ, d, ND, DIM, TOP, eptr, excl, ids, sc), 0);
+
     /* thread count does not change the result */
     uint32_t *ids2 = hm_xmalloc_array(NQ * TOP, sizeof *ids2);
     float *sc2 = hm_xmalloc_array(NQ * TOP, sizeof *sc2);
@@ -761,6 +868,7 @@ int main(void)
     RUN(test_tfidf_golden);
     RUN(test_tfidf_threads);
     RUN(test_svd_numpy);
+    RUN(test_svd_tall);
     RUN(test_semantics);
     RUN(test_topn_brute);
     RUN(test_topn_edges);

@@ -33,5 +33,7 @@ int cmd_run(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 /* candidates: cmd_candidates.c (issue 5) */
 int cmd_candidates(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+int cmd_embed(int argc, char **argv);
 
 #endif

@@ -11,30 +11,36 @@ struct stage_opts {
     const char *config;
     char **sets;
     int n_sets;
-    const char *store, *work, *out, *pred, *week, *customers;
+    const char *store, *work, *out, *pred, *week, *customers, *oracle, *week_end;
     struct cli_config cfg;
 };
 
-enum { OPT_CONFIG = 1000, OPT_SET, OPT_STORE, OPT_WORK, OPT_OUT, OPT_PRED, OPT_WEEK, OPT_CUSTOMERS, OPT_HELP };
+enum { OPT_CONFIG = 1000, OPT_SET, OPT_STORE, OPT_WORK, OPT_OUT, OPT_PRED, OPT_WEEK, OPT_CUSTOMERS, OPT_ORACLE,
+       OPT_WEEK_END, OPT_HELP };
 
 static const struct option long_opts[] = {
     {"config", required_argument, 0, OPT_CONFIG}, {"set", required_argument, 0, OPT_SET},
     {"store", required_argument, 0, OPT_STORE},   {"work", required_argument, 0, OPT_WORK},
     {"out", required_argument, 0, OPT_OUT},       {"pred", required_argument, 0, OPT_PRED},
     {"week", required_argument, 0, OPT_WEEK},     {"customers", required_argument, 0, OPT_CUSTOMERS},
-    {"help", no_argument, 0, OPT_HELP},           {0, 0, 0, 0},
+    {"oracle", required_argument, 0, OPT_ORACLE}, {"week-end", required_argument, 0, OPT_WEEK_END},
+    {"help", no_argument, 0, OPT_HELP},
+    {0, 0, 0, 0},
 };
 
 static const char *const usage_text[] = {
     "prepare",  "usage: hmrec prepare --store DIR --work DIR [--config FILE] [--set KEY=VALUE]...\n"
                 "Stage 1: time windows, stratified user sample, item filter; writes WORK/prepare.hmt.\n",
     "baseline", "usage: hmrec baseline NAME --store DIR [--out FILE] [--week val|test]\n"
-                "       [--customers buyers|all] [--config FILE] [--set KEY=VALUE]...\n"
+                "       [--customers buyers|all] [--oracle FILE] [--config FILE] [--set KEY=VALUE]...\n"
                 "NAME: popular, decayed, recent, or all. Scores NAME on the validation week and, with\n"
                 "--out, writes its predictions (default: the week's buyers; --week test --customers all\n"
-                "predicts the week after the data for every customer).\n",
-    "evaluate", "usage: hmrec evaluate --store DIR --pred FILE [--pred FILE]...\n"
-                "Scores submission-format files against the last week of the store.\n",
+                "predicts the week after the data for every customer). --oracle adds a row for the\n"
+                "oracle file of hmrec synth (data/oracle/week_<first day>_oracle.csv) and each row's\n"
+                "share of its MAP@12.\n",
+    "evaluate", "usage: hmrec evaluate --store DIR --pred FILE [--pred FILE]... [--week-end YYYY-MM-DD]\n"
+                "Scores submission-format files (plain or .gz) against the purchases of a week: the\n"
+                "last 7 days of the store, or the 7 days ending on --week-end.\n",
     "submit",   "usage: hmrec submit --store DIR --out FILE[.gz] [--config FILE] [--set KEY=VALUE]...\n"
                 "12 articles for every customer, for the week after the data (run.submit_model).\n",
 };
@@ -67,6 +73,8 @@ static int parse_opts(int argc, char **argv, struct stage_opts *o, const char **
             break;
         case OPT_WEEK: o->week = optarg; break;
         case OPT_CUSTOMERS: o->customers = optarg; break;
+        case OPT_ORACLE: o->oracle = optarg; break;
+        case OPT_WEEK_END: o->week_end = optarg; break;
         case OPT_HELP: print_usage(argv[0]); return 1000;
         default: return cli_usage_error(argv[0], "unknown option");
         }
@@ -144,15 +152,13 @@ int cmd_baseline(int argc, char **argv)
     struct prep_truth truth;
     struct prep_week val = {ds.tx.day_max - 6, ds.tx.day_max};
     prep_truth_build(&truth, &ds, val);
-    struct hm_eval_row rows[RECALL_NBASELINES];
-    int n_rows = 0;
-    for (int k = first; k <= last && !rc; k++)
-        rc = pipeline_baseline_eval(&o.cfg, &ds, k, &truth, &rows[n_rows++]);
-    if (!rc) {
-        char *table = hm_eval_table_format(rows, (size_t)n_rows, 0);
-        printf("validation week: %u customers bought\n%s", truth.n_users, table);
-        free(table);
-    }
+    char names[HM_SETTING_STRLEN] = "", *table = NULL;
+    for (int k = first; k <= last; k++)
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k > first ? "," : "",
+                 recall_baseline_name[k]);
+    if ((rc = pipeline_metrics_table(&o.cfg, &ds, names, o.oracle, &table)) == 0)
+        fputs(table, stdout);
+    free(table);
     if (!rc && o.out) {
         int32_t cutoff = test_week ? ds.tx.day_max + 1 : val.start;
         if (all_customers)
@@ -190,8 +196,15 @@ int cmd_evaluate(int argc, char **argv)
         free(preds);
         return cli_fail();
     }
+    int32_t end = ds.tx.day_max;
+    if (o.week_end && hm_date_parse(o.week_end, strlen(o.week_end), &end) != 0) {
+        hm_dataset_release(&ds);
+        free(o.sets);
+        free(preds);
+        return cli_usage_error(argv[0], "--week-end expects a date YYYY-MM-DD, found \"%s\"", o.week_end);
+    }
     struct prep_truth truth;
-    prep_truth_build(&truth, &ds, (struct prep_week){ds.tx.day_max - 6, ds.tx.day_max});
+    prep_truth_build(&truth, &ds, (struct prep_week){end - 6, end});
     struct hm_eval_row *rows = calloc((size_t)n_preds, sizeof *rows);
     for (int i = 0; i < n_preds && !rc; i++) {
         rows[i].name = preds[i];
@@ -199,7 +212,10 @@ int cmd_evaluate(int argc, char **argv)
     }
     if (!rc) {
         char *table = hm_eval_table_format(rows, (size_t)n_preds, 0);
-        printf("validation week: %u customers bought\n%s", truth.n_users, table);
+        char d0[11], d1[11];
+        hm_date_format(end - 6, d0);
+        hm_date_format(end, d1);
+        printf("week %s..%s: %u customers bought\n%s", d0, d1, truth.n_users, table);
         free(table);
     } else {
         exit_code = cli_fail();

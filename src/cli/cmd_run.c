@@ -176,37 +176,22 @@ static int run_stages(const struct cli_config *c)
     /* baselines on the validation week -> metrics table */
     char *metrics_path = hm_path_join(c->run.work, "metrics.txt");
     fp = fingerprint_settings(c, "baseline.", hm_hash64(c->run.baselines, strlen(c->run.baselines), fp_store));
+    fp = hm_hash64(c->run.data, strlen(c->run.data), fp); /* the oracle file comes from run.data */
     const char *metric_outs[] = {metrics_path, NULL};
     if (!rc && stage_fresh(c->run.work, "evaluate", fp, metric_outs)) {
         printf("[evaluate] up to date, skipped\n");
     } else if (!rc) {
         printf("[evaluate] baselines on the validation week\n");
-        struct prep_truth truth;
-        prep_truth_build(&truth, &ds, (struct prep_week){ds.tx.day_max - 6, ds.tx.day_max});
-        struct hm_eval_row rows[RECALL_NBASELINES];
-        int n = 0;
-        char names[HM_SETTING_STRLEN];
-        snprintf(names, sizeof names, "%s", c->run.baselines);
-        for (char *save = NULL, *tok = strtok_r(names, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
-            int kind = recall_baseline_find(tok);
-            if (kind < 0)
-                rc = hm_error(HM_EINVAL, "run.baselines: unknown baseline '%s'", tok);
-            else if (n < RECALL_NBASELINES)
-                rc = pipeline_baseline_eval(c, &ds, kind, &truth, &rows[n++]);
-        }
-        if (!rc) {
-            char *table = hm_eval_table_format(rows, (size_t)n, 0);
-            char head[128];
-            int hn = snprintf(head, sizeof head, "validation week: %u customers bought\n", truth.n_users);
+        char *oracle = pipeline_oracle_path(c->run.data, ds.tx.day_max - 6), *table = NULL;
+        if ((rc = pipeline_metrics_table(c, &ds, c->run.baselines, oracle, &table)) == 0) {
             struct hm_awriter w;
             if ((rc = hm_awriter_open(&w, metrics_path)) == 0) {
-                hm_awriter_write(&w, head, (size_t)hn);
                 hm_awriter_write(&w, table, strlen(table));
                 rc = hm_awriter_commit(&w);
             }
-            free(table);
         }
-        prep_truth_release(&truth);
+        free(table);
+        free(oracle);
         if (!rc)
             rc = stage_done(c->run.work, "evaluate", fp);
     }

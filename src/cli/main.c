@@ -22,6 +22,8 @@ static const struct {
     {"submit", cmd_submit, "write the Kaggle submission for every customer"},
     {"config", cmd_config, "print the effective settings as a config file"},
     {"run", cmd_run, "run the pipeline's stages in a work directory (skips what is up to date)"},
+    {"synth", cmd_synth, "generate a synthetic H&M data set with an oracle (or --check one)"},
+    {"embed", cmd_embed, "FashionCLIP image embeddings of the article photos"},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

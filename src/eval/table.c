@@ -64,13 +64,11 @@ char *hm_eval_table_format(const struct hm_eval_row *rows, size_t n, double ref_
     for (size_t r = 0; r < n; r++)
         if (strlen(rows[r].name) > w)
             w = strlen(rows[r].name);
+    /* the headline: MAP@12 (and its share of the reference) */
     append(&out, &len, &cap, "%-*s %8s %7s", (int)w, "model", "users", "MAP@12");
     if (ref_map12 > 0)
         append(&out, &len, &cap, " %8s", "%oracle");
-    for (int i = 0; i < HM_EVAL_NK; i++)
-        append(&out, &len, &cap, "  MAP@%-2d P@%-2d  R@%-2d  NDCG@%-2d", hm_eval_ks[i], hm_eval_ks[i],
-               hm_eval_ks[i], hm_eval_ks[i]);
-    append(&out, &len, &cap, "\n");
+    append(&out, &len, &cap, " %7s %7s %7s\n", "P@12", "R@12", "NDCG@12");
     for (size_t r = 0; r < n; r++) {
         const struct hm_eval_sum *s = &rows[r].sum;
         double u = s->users ? (double)s->users : 1.0;
@@ -78,13 +76,28 @@ char *hm_eval_table_format(const struct hm_eval_row *rows, size_t n, double ref_
                hm_eval_map12(s));
         if (ref_map12 > 0)
             append(&out, &len, &cap, " %7.1f%%", 100.0 * hm_eval_map12(s) / ref_map12);
-        for (int i = 0; i < HM_EVAL_NK; i++)
-            append(&out, &len, &cap, "  %.4f %.4f %.4f %.4f  ", s->ap[i] / u, s->precision[i] / u,
-                   s->recall[i] / u, s->ndcg[i] / u);
-        /* trim the two trailing spaces */
-        len -= 2;
-        out[len] = '\0';
+        append(&out, &len, &cap, " %7.4f %7.4f %7.4f\n", s->precision[HM_EVAL_NK - 1] / u,
+               s->recall[HM_EVAL_NK - 1] / u, s->ndcg[HM_EVAL_NK - 1] / u);
+    }
+    /* every metric at every cutoff: one block per metric, one column per k */
+    static const char *const metric[4] = {"MAP", "precision", "recall", "NDCG"};
+    for (int m = 0; m < 4; m++) {
+        append(&out, &len, &cap, "\n%-*s", (int)w, metric[m]);
+        for (int i = 0; i < HM_EVAL_NK; i++) {
+            char k[8];
+            snprintf(k, sizeof k, "@%d", hm_eval_ks[i]);
+            append(&out, &len, &cap, " %8s", k);
+        }
         append(&out, &len, &cap, "\n");
+        for (size_t r = 0; r < n; r++) {
+            const struct hm_eval_sum *s = &rows[r].sum;
+            double u = s->users ? (double)s->users : 1.0;
+            const double *v = m == 0 ? s->ap : m == 1 ? s->precision : m == 2 ? s->recall : s->ndcg;
+            append(&out, &len, &cap, "%-*s", (int)w, rows[r].name);
+            for (int i = 0; i < HM_EVAL_NK; i++)
+                append(&out, &len, &cap, " %8.5f", v[i] / u);
+            append(&out, &len, &cap, "\n");
+        }
     }
     return out;
 }

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 const char *const io_art_col_name[IO_ART_NCOLS] = {
     "article_id", "product_code", "prod_name", "product_type_no", "product_type_name",
@@ -51,6 +52,8 @@ char *io_read_stats_bad_summary(const struct io_read_stats *s, const char *const
 /* One chunk's parsed records: for each record its start, its field count and the spans of
  * the wanted columns (stride = n_want). */
 struct span_chunk {
+    uint8_t *extra;             /* (cap, extra_size) converted values (convert callback) */
+    int *bad;                   /* (cap) 0, or 1 + the wanted column with a bad value */
     struct io_span *spans;
     uint64_t *start;
     int *nf;
@@ -69,10 +72,16 @@ struct span_reader {
     struct io_read_stats *st;
     int logged;
     int (*row)(struct span_reader *r, const struct io_span *s, uint64_t start); /* < 0 error, 1 skipped */
+    /* optional, runs in the parallel workers: converts fields of a row into extra
+     * (extra_size bytes); returns 0 or 1 + the wanted column with a bad value */
+    int (*convert)(const struct io_span *s, void *extra);
+    size_t extra_size;
+    const char *const *what;    /* wanted column -> "expected" text, for convert errors */
+    const uint8_t *cur_extra;   /* the row's converted values, while row() runs */
     void *table;
 };
 
-static void span_parse(void *ud, int tid, const char *begin, const char *end)
+static const char *span_parse(void *ud, int tid, const char *begin, const char *end)
 {
     struct span_reader *r = ud;
     struct span_chunk *c = &r->chunks[tid];
@@ -97,15 +106,21 @@ static void span_parse(void *ud, int tid, const char *begin, const char *end)
             c->spans = hm_xrealloc(c->spans, c->cap * (size_t)r->n_want * sizeof *c->spans);
             c->start = hm_xrealloc(c->start, c->cap * sizeof *c->start);
             c->nf = hm_xrealloc(c->nf, c->cap * sizeof *c->nf);
+            c->bad = hm_xrealloc(c->bad, c->cap * sizeof *c->bad);
+            if (r->extra_size)
+                c->extra = hm_xrealloc(c->extra, c->cap * r->extra_size);
         }
         struct io_span *o = c->spans + c->n * (size_t)r->n_want;
         for (int k = 0; k < r->n_want; k++)
             o[k] = r->col[k] < nf ? tmp[r->col[k]] : (struct io_span){"", 0, 0};
         c->start[c->n] = (uint64_t)(p - base);
         c->nf[c->n] = nf;
+        c->bad[c->n] = r->convert && nf == r->f->n_cols
+                           ? r->convert(o, c->extra + c->n * r->extra_size) : 0;
         c->n++;
         p = next;
     }
+    return io_csv_skip_blank(p, fend);
 }
 
 /* Reports a bad row: fails, or counts it (kind) and logs the first few messages. */
@@ -144,12 +159,25 @@ static int span_merge(void *ud, int tid)
                 return rc;
             continue;
         }
-        int rc = r->row(r, c->spans + i * (size_t)r->n_want, c->start[i]);
+        const struct io_span *sp = c->spans + i * (size_t)r->n_want;
+        if (c->bad[i]) {
+            int k = c->bad[i] - 1;
+            int rc = field_error(r, 1 + k, &sp[k], r->what[k]);
+            if (rc < 0)
+                return rc;
+            continue;
+        }
+        r->cur_extra = r->extra_size ? c->extra + i * r->extra_size : NULL;
+        int rc = r->row(r, sp, c->start[i]);
         if (rc < 0)
             return rc;
     }
-    if (c->syntax)
-        return io_csv_error_at(r->f, HM_EPARSE, c->syn.pos, "expected %s", c->syn.what);
+    if (c->syntax) {
+        char *m = io_csv_syntax_message(r->f, &c->syn);
+        int rc = hm_error(HM_EPARSE, "%s", m);
+        free(m);
+        return rc;
+    }
     return 0;
 }
 
@@ -177,6 +205,8 @@ static int span_read(const char *path, const struct io_read_opts *o, const char 
         free(r->chunks[t].spans);
         free(r->chunks[t].start);
         free(r->chunks[t].nf);
+        free(r->chunks[t].bad);
+        free(r->chunks[t].extra);
         io_arena_release(&r->chunks[t].arena);
     }
     free(r->chunks);
@@ -211,7 +241,7 @@ static void articles_init(struct io_articles *a)
     for (int k = 0; k < IO_ART_NCOLS; k++)
         if (io_art_col_kind[k] == IO_KIND_STR)
             io_strdict_init(&a->dict[k]);
-    io_idmap32_init(&a->index, 1 << 16);
+    io_idmap32_init(&a->index, 1024);
     articles_reserve(a, 1024);
 }
 
@@ -356,30 +386,49 @@ static int parse_flag(const struct io_span *s, uint8_t *out)
     return 0;
 }
 
+/* Values of a customer row converted in the parallel workers. */
+struct cust_extra {
+    uint8_t id[32];
+    uint64_t hash;
+    float age;
+    uint8_t fn, active;
+};
+
+static const char *const cust_what[IO_CUST_NCOLS] = {
+    "customer_id as 64 hex digits", "FN as 1.0, 0.0 or empty", "Active as 1.0, 0.0 or empty",
+    "", "", "age as a non-negative number or empty", ""};
+
+static int customer_convert(const struct io_span *s, void *extra)
+{
+    struct cust_extra *x = extra;
+    if (io_parse_hex256(s[IO_CUST_ID].p, s[IO_CUST_ID].len, x->id))
+        return 1 + IO_CUST_ID;
+    x->hash = io_idmap256_hash(x->id);
+    if (parse_flag(&s[IO_CUST_FN], &x->fn))
+        return 1 + IO_CUST_FN;
+    if (parse_flag(&s[IO_CUST_ACTIVE], &x->active))
+        return 1 + IO_CUST_ACTIVE;
+    const struct io_span *sa = &s[IO_CUST_AGE];
+    x->age = NAN;
+    if (sa->len && (io_parse_f32(sa->p, sa->len, &x->age) || x->age < 0))
+        return 1 + IO_CUST_AGE;
+    return 0;
+}
+
 static int customer_row(struct span_reader *r, const struct io_span *s, uint64_t start)
 {
     (void)start;
     struct io_customers *c = r->table;
-    uint8_t id[32], fn, active;
-    float age = NAN;
-    if (io_parse_hex256(s[IO_CUST_ID].p, s[IO_CUST_ID].len, id))
-        return field_error(r, 1 + IO_CUST_ID, &s[IO_CUST_ID], "customer_id as 64 hex digits");
-    if (parse_flag(&s[IO_CUST_FN], &fn))
-        return field_error(r, 1 + IO_CUST_FN, &s[IO_CUST_FN], "FN as 1.0, 0.0 or empty");
-    if (parse_flag(&s[IO_CUST_ACTIVE], &active))
-        return field_error(r, 1 + IO_CUST_ACTIVE, &s[IO_CUST_ACTIVE], "Active as 1.0, 0.0 or empty");
-    const struct io_span *sa = &s[IO_CUST_AGE];
-    if (sa->len && (io_parse_f32(sa->p, sa->len, &age) || age < 0))
-        return field_error(r, 1 + IO_CUST_AGE, sa, "age as a non-negative number or empty");
-    if (io_idmap256_get(&c->index, id) != UINT32_MAX)
+    const struct cust_extra *x = (const struct cust_extra *)r->cur_extra;
+    if (io_idmap256_get_hashed(&c->index, x->id, x->hash) != UINT32_MAX)
         return field_error(r, 1 + IO_CUST_ID, &s[IO_CUST_ID], "a new customer_id (each customer once)");
     customers_reserve(c, c->n + 1);
     uint32_t i = c->n++;
-    io_idmap256_put(&c->index, id, i);
-    memcpy(c->id[i], id, 32);
-    c->fn[i] = fn;
-    c->active[i] = active;
-    c->age[i] = age;
+    io_idmap256_put(&c->index, x->id, i);
+    memcpy(c->id[i], x->id, 32);
+    c->fn[i] = x->fn;
+    c->active[i] = x->active;
+    c->age[i] = x->age;
     c->club[i] = io_strdict_put(&c->club_dict, s[IO_CUST_CLUB].p, s[IO_CUST_CLUB].len);
     c->news[i] = io_strdict_put(&c->news_dict, s[IO_CUST_NEWS].p, s[IO_CUST_NEWS].len);
     c->postal[i] = io_strdict_put(&c->postal_dict, s[IO_CUST_POSTAL].p, s[IO_CUST_POSTAL].len);
@@ -395,10 +444,15 @@ int io_read_customers(const char *path, const struct io_read_opts *o, struct io_
     io_strdict_init(&out->club_dict);
     io_strdict_init(&out->news_dict);
     io_strdict_init(&out->postal_dict);
-    io_idmap256_init(&out->index, 1 << 16);
+    struct stat sb;
+    uint64_t guess = stat(path, &sb) == 0 ? (uint64_t)sb.st_size / 160 : 0; /* real rows: ~155 B */
+    io_idmap256_init(&out->index, guess < (1u << 26) ? (uint32_t)guess + 1024 : 1u << 26);
     customers_reserve(out, 1024);
     struct span_reader r = {0};
     r.row = customer_row;
+    r.convert = customer_convert;
+    r.extra_size = sizeof(struct cust_extra);
+    r.what = cust_what;
     r.table = out;
     int rc = span_read(path, o, io_cust_col_name, IO_CUST_NCOLS, &r, st);
     if (rc)
@@ -428,7 +482,11 @@ struct tx_chunk {
     uint64_t bad[IO_BAD_KINDS];
     char last_date[10];
     uint16_t last_day;
+    int pending;                /* rec[0 .. pending_n) still to be copied to out at pending_dst */
+    size_t pending_dst, pending_n;
 };
+
+
 
 struct tx_reader {
     struct io_csv_file *f;
@@ -444,6 +502,24 @@ struct tx_reader {
     struct io_idmap32 miss_a;
     char *first_miss;          /* message for the first unknown reference */
 };
+
+/* Copies a merged chunk's records to their place in the output (in the workers, so that
+ * the copies and the page faults of the output run in parallel). */
+static void tx_copy_pending(struct tx_reader *r, struct tx_chunk *c)
+{
+    if (c->pending && c->pending_n)
+        memcpy(r->out->rec + c->pending_dst, c->rec, c->pending_n * sizeof *c->rec);
+    c->pending = 0;
+}
+
+static int tx_copy_worker(size_t begin, size_t end, int tid, void *ud)
+{
+    (void)tid;
+    struct tx_reader *r = ud;
+    for (size_t t = begin; t < end; t++)
+        tx_copy_pending(r, &r->chunks[t]);
+    return 0;
+}
 
 /* Records a bad row in a chunk; returns 1 when parsing the chunk must stop. */
 static int tx_bad(struct tx_reader *r, struct tx_chunk *c, int kind, uint64_t pos, const char *what,
@@ -496,7 +572,61 @@ static void tx_flush(struct tx_reader *r, struct tx_chunk *c, struct tx_pending 
     }
 }
 
-static void tx_parse(void *ud, int tid, const char *begin, const char *end)
+/* Bytes of a decimal number (the fast path's scan; the parser checks the syntax). */
+static const uint8_t num_char[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1,
+    ['8'] = 1, ['9'] = 1, ['.'] = 1, ['e'] = 1, ['E'] = 1, ['+'] = 1, ['-'] = 1};
+
+/* Fast path for a row in the Kaggle column order and spelling (unquoted, 10-byte date,
+ * 64-digit id): parses it into q and returns the start of the next line, or NULL when the
+ * row is anything else (then the general path parses it, with its exact messages). It
+ * accepts only rows that the general path accepts with the same values. */
+static const char *tx_fast(struct tx_chunk *c, const char *base, const char *p, const char *fend,
+                           struct tx_pending *q)
+{
+    if (fend - p < 82 || p[10] != ',' || p[75] != ',')
+        return NULL;
+    if (!memcmp(p, c->last_date, 10)) {
+        q->t.day = c->last_day;
+    } else {
+        int32_t day;
+        if (hm_date_parse(p, 10, &day) || day > 65535)
+            return NULL;
+        memcpy(c->last_date, p, 10);
+        c->last_day = q->t.day = (uint16_t)day;
+    }
+    if (io_parse_hex256(p + 11, 64, q->key))
+        return NULL;
+    const char *a = p + 76, *x = a;
+    while (x < fend && (unsigned)(*x - '0') < 10)
+        x++;
+    if (x >= fend || *x != ',' || io_parse_u32(a, (size_t)(x - a), &q->art))
+        return NULL;
+    const char *pr = ++x;
+    while (x < fend && num_char[(uint8_t)*x])
+        x++;
+    if (x >= fend || *x != ',' || io_parse_f32(pr, (size_t)(x - pr), &q->t.price) ||
+        !(q->t.price >= 0))
+        return NULL;
+    x++;
+    if (x >= fend || (*x != '1' && *x != '2'))
+        return NULL;
+    q->t.channel = (uint8_t)(*x - '0');
+    x++;
+    if (x < fend) {
+        if (*x == '\n')
+            x++;
+        else if (*x == '\r' && x + 1 < fend && x[1] == '\n')
+            x += 2;
+        else
+            return NULL;
+    }
+    q->cpos = (uint64_t)(p + 11 - base);
+    q->apos = (uint64_t)(a - base);
+    return x;
+}
+
+static const char *tx_parse(void *ud, int tid, const char *begin, const char *end)
 {
     struct tx_reader *r = ud;
     struct tx_chunk *c = &r->chunks[tid];
@@ -508,21 +638,40 @@ static void tx_parse(void *ud, int tid, const char *begin, const char *end)
     struct io_csv_syntax syn;
     struct tx_pending pd[TX_BATCH];
     int np = 0;
+    tx_copy_pending(r, c);
     c->n = 0;
     c->n_miss = 0;
+    free(c->err); /* a chunk may be parsed twice (see io_csv_scan): start clean */
+    c->err = NULL;
+    for (int k = 0; k < c->n_logged; k++)
+        free(c->logged[k]);
+    c->n_logged = 0;
+    memset(c->bad, 0, sizeof c->bad);
+    const int kaggle_order = ncols == 5 && cd == 0 && cc == 1 && ca == 2 && cp == 3 && ch == 4;
     while (p < end) {
         p = io_csv_skip_blank(p, fend);
         if (p >= end)
             break;
+        if (kaggle_order) {
+            struct tx_pending *q = &pd[np];
+            const char *e = tx_fast(c, base, p, fend, q);
+            if (e) {
+                q->t.pad = 0;
+                q->hash = io_idmap256_hash(q->key);
+                io_idmap256_prefetch(&r->c->index, q->hash);
+                io_idmap32_prefetch(&r->a->index, q->art);
+                if (++np == TX_BATCH) {
+                    tx_flush(r, c, pd, np);
+                    np = 0;
+                }
+                p = e;
+                continue;
+            }
+        }
         int nf;
         const char *next = io_csv_record(base, p, fend, f, IO_CSV_MAX_COLS, &nf, NULL, &syn);
         if (!next) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "expected %s", syn.what);
-            uint64_t line, col;
-            io_csv_line_col(r->f, syn.pos, &line, &col);
-            c->err = hm_xasprintf("%s:%llu:%llu: %s", r->f->path, (unsigned long long)line,
-                                  (unsigned long long)col, msg);
+            c->err = io_csv_syntax_message(r->f, &syn);
             break; /* syntax errors cannot be skipped: record boundaries are unknown */
         }
         uint64_t rec_pos = (uint64_t)(p - base);
@@ -584,12 +733,14 @@ static void tx_parse(void *ud, int tid, const char *begin, const char *end)
         t->pad = 0;
         q->hash = io_idmap256_hash(q->key);
         io_idmap256_prefetch(&r->c->index, q->hash);
+        io_idmap32_prefetch(&r->a->index, q->art);
         if (++np == TX_BATCH) {
             tx_flush(r, c, pd, np);
             np = 0;
         }
     }
     tx_flush(r, c, pd, np);
+    return io_csv_skip_blank(p, fend);
 }
 
 static int tx_merge(void *ud, int tid)
@@ -648,8 +799,12 @@ static int tx_merge(void *ud, int tid)
             o->cap = o->cap ? o->cap * 2 : 1 << 20;
         o->rec = hm_xrealloc(o->rec, o->cap * sizeof *o->rec);
     }
-    if (c->n_miss == 0 || r->refs == IO_REFS_KEEP) {
-        memcpy(o->rec + o->n, c->rec, c->n * sizeof *c->rec);
+    if (c->n == 0) {
+        /* nothing */
+    } else if (c->n_miss == 0 || r->refs == IO_REFS_KEEP) {
+        c->pending = 1; /* copied by the worker before its next chunk, or at the end */
+        c->pending_dst = o->n;
+        c->pending_n = c->n;
         o->n += c->n;
     } else {
         for (size_t i = 0; i < c->n; i++)
@@ -700,8 +855,10 @@ int io_read_transactions(const char *path, const struct io_read_opts *o, struct 
     /* valid rows are at least 80 bytes: reserve (virtual memory, touched as filled) */
     out->cap = f.size / 80 + 1024;
     out->rec = hm_xmalloc_array(out->cap, sizeof *out->rec);
+    io_advise_huge(out->rec, out->cap * sizeof *out->rec);
     uint32_t c0 = cu->n, a0 = a->n;
     rc = io_csv_scan(&f, T, o->seg_bytes, tx_parse, tx_merge, &r);
+    hm_parallel_for(T, (size_t)T, tx_copy_worker, &r);
     for (int t = 0; t < T; t++) {
         free(r.chunks[t].rec);
         free(r.chunks[t].miss);

@@ -129,6 +129,11 @@ void io_idmap32_release(struct io_idmap32 *m)
     m->n = 0;
 }
 
+void io_idmap32_prefetch(const struct io_idmap32 *m, uint32_t key)
+{
+    __builtin_prefetch(&m->slots[hm_mix64(key) & m->mask]);
+}
+
 uint32_t io_idmap32_get(const struct io_idmap32 *m, uint32_t key)
 {
     for (uint64_t i = hm_mix64(key) & m->mask;; i = (i + 1) & m->mask) {

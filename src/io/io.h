@@ -84,21 +84,32 @@ int io_csv_error_at(const struct io_csv_file *f, int code, uint64_t pos, const c
  * the found text is cut at 70 bytes and control characters are escaped. */
 char *io_csv_expected(const struct io_csv_file *f, uint64_t pos, const char *what,
                       const char *found, size_t found_len);
+/* The message for a syntax error: "<file>:<line>:<col>: expected <what>, found "<rest of
+ * the line>"". */
+char *io_csv_syntax_message(const struct io_csv_file *f, const struct io_csv_syntax *e);
 /* 1-based physical line and byte column of byte offset pos. */
 void io_csv_line_col(const struct io_csv_file *f, uint64_t pos, uint64_t *line, uint64_t *col);
 
 /* Parallel driver. The data after the header is cut into segments of about
- * seg_bytes_per_thread * nthreads bytes and each segment into nthreads chunks at record
- * boundaries, found quote-aware (a newline preceded by an even number of quotes since the
- * previous boundary). parse(ud, tid, begin, end) runs on thread tid for each chunk and must
- * parse the records starting in [begin, end) (it may read past end to finish the last one);
- * then merge(ud, tid) runs on the calling thread for tid = 0..nthreads-1 in file order. A
- * non-zero return from merge stops the scan and is returned. Pages of finished segments
- * are released from the map, so memory stays bounded for files of any size. */
-typedef void (*io_csv_parse_fn)(void *ud, int tid, const char *begin, const char *end);
+ * seg_bytes_per_thread * nthreads bytes and each segment into nthreads chunks that start
+ * at a line start. parse(ud, tid, begin, end) runs on thread tid for each chunk: it must
+ * parse the records starting in [begin, end) (reading past end to finish the last one;
+ * blank lines skipped), reset its per-chunk state first, and return where it stopped (the
+ * start of the first record at or after end). Then, on the calling thread and in file
+ * order, each chunk is checked (did the previous chunk stop where this one started? A line
+ * break inside a quoted field can fool the cut) and parsed again from the right place when
+ * not, and merge(ud, tid) is called. So the records seen by merge are exactly those of a
+ * serial parse, whatever the thread count. A non-zero return from merge stops the scan and
+ * is returned. Pages of finished segments are released from the map, so memory stays
+ * bounded for files of any size. */
+typedef const char *(*io_csv_parse_fn)(void *ud, int tid, const char *begin, const char *end);
 typedef int (*io_csv_merge_fn)(void *ud, int tid);
 int io_csv_scan(struct io_csv_file *f, int nthreads, size_t seg_bytes_per_thread,
                 io_csv_parse_fn parse, io_csv_merge_fn merge, void *ud);
+
+/* Asks for transparent huge pages on a large array (fewer page faults and TLB misses);
+ * a no-op for small ones. */
+void io_advise_huge(void *p, size_t bytes);
 
 /* ======================================================================== */
 /* ---- number and id parsers (parse.c) ------------------------------------- */
@@ -149,6 +160,7 @@ struct io_idmap32 {
 void io_idmap32_init(struct io_idmap32 *m, uint32_t expected);
 void io_idmap32_release(struct io_idmap32 *m);
 uint32_t io_idmap32_get(const struct io_idmap32 *m, uint32_t key);
+void io_idmap32_prefetch(const struct io_idmap32 *m, uint32_t key);
 uint32_t io_idmap32_put(struct io_idmap32 *m, uint32_t key, uint32_t value);
 
 /* A string dictionary being built: code -> string, string -> code. Code 0 is always the

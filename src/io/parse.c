@@ -174,17 +174,30 @@ static const int8_t hexval[256] = {
     ['f'] = 16, ['A'] = 11, ['B'] = 12, ['C'] = 13, ['D'] = 14, ['E'] = 15, ['F'] = 16,
 }; /* value + 1; 0 = not a hex digit */
 
+/* Two hex digits (as a little-endian u16 of their bytes) -> the byte, or 0x100 when either
+ * is not a hex digit: one lookup per output byte (128 KiB, stays in cache). */
+static uint16_t hex_pair[65536];
+
+__attribute__((constructor)) static void hex_pair_init(void)
+{
+    for (int i = 0; i < 65536; i++) {
+        int hi = hexval[i & 0xff], lo = hexval[i >> 8];
+        hex_pair[i] = hi && lo ? (uint16_t)((hi - 1) << 4 | (lo - 1)) : 0x100;
+    }
+}
+
 int io_parse_hex256(const char *s, size_t len, uint8_t out[32])
 {
     if (len != 64)
         return -1;
-    int bad = 0;
+    unsigned bad = 0;
+    const uint8_t *u = (const uint8_t *)s;
     for (int i = 0; i < 32; i++) {
-        int hi = hexval[(uint8_t)s[2 * i]], lo = hexval[(uint8_t)s[2 * i + 1]];
-        bad |= (hi == 0) | (lo == 0);
-        out[i] = (uint8_t)(((hi - 1) << 4) | ((lo - 1) & 15));
+        unsigned v = hex_pair[u[2 * i] | (unsigned)u[2 * i + 1] << 8];
+        bad |= v;
+        out[i] = (uint8_t)v;
     }
-    return bad ? -1 : 0;
+    return bad & 0x100 ? -1 : 0;
 }
 
 void io_format_hex256(const uint8_t in[32], char out[65])

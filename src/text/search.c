@@ -127,6 +127,7 @@ static void heap_push(struct hit *h, uint32_t *n, struct hit x)
 
 struct topn_job {
     const float *q, *d;
+    const uint32_t *doc_ids;  /* (n_docs) increasing ids reported for the rows of d, or NULL */
     uint64_t n_q, n_docs;
     uint32_t dim, n_top;
     const uint64_t *excl_ptr;
@@ -178,7 +179,7 @@ static int topn_chunk(size_t begin, size_t end, int tid, void *ud)
                 }
                 if (!(s[di] > thr)) /* also skips NaN */
                     continue;
-                struct hit x = {s[di], (uint32_t)(d0 + di)};
+                struct hit x = {s[di], j->doc_ids ? j->doc_ids[d0 + di] : (uint32_t)(d0 + di)};
                 if (is_excluded(j, begin + qi, x.id))
                     continue;
                 if (hn[qi] < cap) {
@@ -219,13 +220,27 @@ int text_topn(const float *queries, uint64_t n_q, const float *docs, uint64_t n_
               uint32_t dim, uint32_t n_top, const uint64_t *excl_ptr, const uint32_t *excl,
               uint32_t *top_ids, float *top_scores)
 {
+    return text_topn_subset(queries, n_q, docs, NULL, n_docs, dim, n_top, excl_ptr, excl,
+                            top_ids, top_scores);
+}
+
+int text_topn_subset(const float *queries, uint64_t n_q, const float *docs,
+                     const uint32_t *doc_ids, uint64_t n_docs, uint32_t dim, uint32_t n_top,
+                     const uint64_t *excl_ptr, const uint32_t *excl, uint32_t *top_ids,
+                     float *top_scores)
+{
     if (dim == 0)
         return hm_error(HM_EINVAL, "text: top-N with dimension 0");
     if (n_docs >= UINT32_MAX)
         return hm_error(HM_EINVAL, "text: too many docs for 32-bit ids");
+    if (doc_ids)
+        for (uint64_t i = 0; i < n_docs; i++)
+            if (doc_ids[i] == UINT32_MAX || (i > 0 && doc_ids[i] <= doc_ids[i - 1]))
+                return hm_error(HM_EINVAL, "text: doc ids must increase strictly (row %llu)",
+                                (unsigned long long)i);
     if (n_top == 0 || n_q == 0)
         return 0;
-    struct topn_job j = {queries, docs, n_q, n_docs, dim, n_top, excl_ptr, excl, top_ids,
+    struct topn_job j = {queries, docs, doc_ids, n_q, n_docs, dim, n_top, excl_ptr, excl, top_ids,
                          top_scores};
     /* each block's sgemm runs on the calling worker: keep OpenBLAS from starting its own
      * threads on top of ours (and from changing the summation order with their number) */

@@ -12,6 +12,7 @@
  * its own random stream (seed, j), so nothing depends on the thread count. */
 #include "text/text.h"
 
+#include <cblas.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -114,8 +115,9 @@ static void spmm_t(const struct text_csr *a, const double *x, double *z, size_t 
     hm_parallel_for(0, l, spmm_t_range, &j);
 }
 
-/* Replaces y (rows x l, rows >= l) by an orthonormal basis of its columns. */
-static int orthonormalize(double *y, size_t rows, size_t l, double *tau)
+/* Replaces y (rows x l, rows >= l) by an orthonormal basis of its columns: Householder QR,
+ * LAPACKE_dgeqrf then LAPACKE_dorgqr. */
+static int qr_plain(double *y, size_t rows, size_t l, double *tau)
 {
     lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)rows, (lapack_int)l, y,
                                      (lapack_int)l, tau);
@@ -126,6 +128,87 @@ static int orthonormalize(double *y, size_t rows, size_t l, double *tau)
         return hm_error(info == LAPACK_WORK_MEMORY_ERROR ? HM_ENOMEM : HM_EINVAL,
                         "text: QR factorisation failed (LAPACK info %d)", (int)info);
     return 0;
+}
+
+/* Tall-skinny QR in two levels. The rows are cut into nb blocks fixed by the shape alone
+ * (never by the thread count); each block is factored on its own (Q_i R_i, in parallel, cache
+ * sized), the stacked R_i (nb*l x l) are factored once more (Q_s), and Q = diag(Q_i) Q_s. */
+#define TSQR_BLOCK_ROWS 4096
+
+struct tsqr_job {
+    double *y;        /* (rows, l) */
+    double *r;        /* (nb * l, l): the R_i, then Q_s */
+    size_t rows, l, nb;
+    int rc;
+};
+
+static size_t block_begin(const struct tsqr_job *j, size_t b) { return j->rows * b / j->nb; }
+
+static int tsqr_factor(size_t begin, size_t end, int tid, void *ud)
+{
+    (void)tid;
+    struct tsqr_job *j = ud;
+    size_t l = j->l;
+    double *tau = hm_xmalloc_array(l, sizeof *tau);
+    int rc = 0;
+    for (size_t b = begin; b < end && rc == 0; b++) {
+        size_t r0 = block_begin(j, b), rb = block_begin(j, b + 1) - r0;
+        double *yb = j->y + r0 * l;
+        lapack_int info = LAPACKE_dgeqrf(LAPACK_ROW_MAJOR, (lapack_int)rb, (lapack_int)l, yb,
+                                         (lapack_int)l, tau);
+        if (info == 0) {
+            double *rb_out = j->r + b * l * l;
+            for (size_t p = 0; p < l; p++)
+                for (size_t q = 0; q < l; q++)
+                    rb_out[p * l + q] = q >= p ? yb[p * l + q] : 0;
+            info = LAPACKE_dorgqr(LAPACK_ROW_MAJOR, (lapack_int)rb, (lapack_int)l, (lapack_int)l,
+                                  yb, (lapack_int)l, tau);
+        }
+        if (info != 0)
+            rc = hm_error(HM_EINVAL, "text: QR of a row block failed (LAPACK info %d)", (int)info);
+    }
+    free(tau);
+    return rc;
+}
+
+static int tsqr_combine(size_t begin, size_t end, int tid, void *ud)
+{
+    (void)tid;
+    struct tsqr_job *j = ud;
+    size_t l = j->l;
+    double *tmp = hm_xmalloc_array((TSQR_BLOCK_ROWS * 2 + 1) * l, sizeof *tmp);
+    for (size_t b = begin; b < end; b++) {
+        size_t r0 = block_begin(j, b), rb = block_begin(j, b + 1) - r0;
+        HM_ASSERT(rb <= TSQR_BLOCK_ROWS * 2 + 1);
+        double *yb = j->y + r0 * l;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rb, (int)l, (int)l, 1.0, yb,
+                    (int)l, j->r + b * l * l, (int)l, 0.0, tmp, (int)l);
+        memcpy(yb, tmp, rb * l * sizeof *tmp);
+    }
+    free(tmp);
+    return 0;
+}
+
+static int orthonormalize(double *y, size_t rows, size_t l, double *tau)
+{
+    size_t nb = rows / TSQR_BLOCK_ROWS;
+    if (nb < 4 || rows / nb < 2 * l)
+        return qr_plain(y, rows, l, tau);
+    /* the blocks run on our threads with single-threaded BLAS: the result depends on neither
+     * thread count */
+    struct tsqr_job j = {y, hm_xmalloc_array(nb * l * l, sizeof *j.r), rows, l, nb, 0};
+    int blas_threads = openblas_get_num_threads();
+    openblas_set_num_threads(1);
+    int rc = hm_parallel_chunks(0, nb, 1, tsqr_factor, &j);
+    if (rc == 0)
+        rc = qr_plain(j.r, nb * l, l, tau);
+    if (rc == 0)
+        rc = hm_parallel_chunks(0, nb, 1, tsqr_combine, &j);
+    openblas_set_num_threads(blas_threads);
+    free(j.r);
+    if (rc) /* a worker's message stays on its thread: report here too */
+        rc = hm_error(rc, "text: blocked QR of a %zu x %zu matrix failed", rows, l);
+    return rc;
 }
 
 /* ---- fit --------------------------------------------------------------------- */

@@ -168,6 +168,14 @@ int text_topn(const float *queries, uint64_t n_q, const float *docs, uint64_t n_
               uint32_t dim, uint32_t n_top, const uint64_t *excl_ptr, const uint32_t *excl,
               uint32_t *top_ids, float *top_scores);
 
+/* text_topn over a subset of the docs: row i of docs (n_docs, dim) is doc doc_ids[i]
+ * (strictly increasing, e.g. the articles sold recently gathered from the full matrix).
+ * Results and exclusions use those ids; ties go to the lower id. */
+int text_topn_subset(const float *queries, uint64_t n_q, const float *docs,
+                     const uint32_t *doc_ids, uint64_t n_docs, uint32_t dim, uint32_t n_top,
+                     const uint64_t *excl_ptr, const uint32_t *excl, uint32_t *top_ids,
+                     float *top_scores);
+
 /* ---- the model and its artifact (model.c) ------------------------------------ */
 
 /* Everything needed to embed the catalogue and new documents. */
