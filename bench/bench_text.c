@@ -20,18 +20,6 @@
 #define N_USERS 100000
 #define TOP 50
 
-static void ensure_blas_coretype(char **argv)
-{
-    if (getenv("OPENBLAS_CORETYPE") || getenv("HMREC_NO_REEXEC"))
-        return;
-    const char *want = hm_blas_wanted_coretype();
-    if (!want)
-        return;
-    setenv("OPENBLAS_CORETYPE", want, 1);
-    setenv("HMREC_NO_REEXEC", "1", 1);
-    execv("/proc/self/exe", argv);
-}
-
 /* ---- a plausible synthetic catalogue ----------------------------------------------- */
 
 static const char *types[] = {
@@ -209,7 +197,7 @@ static void log_line(int level, const char *msg, void *ud)
 
 int main(int argc, char **argv)
 {
-    ensure_blas_coretype(argv);
+    hm_blas_ensure_coretype(argv);
     setlocale(LC_ALL, "C");
     const char *th = getenv("HMREC_THREADS");
     if (th && atoi(th) > 0)

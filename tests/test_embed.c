@@ -545,24 +545,10 @@ TEST(test_cli_resume)
     free(txt);
 }
 
-/* OpenBLAS reads OPENBLAS_CORETYPE when it is loaded: run the tests with the kernel that
- * hmrec itself would use (as the command does, by re-executing once). */
-static void ensure_blas_coretype(char **argv)
-{
-    if (getenv("OPENBLAS_CORETYPE") || getenv("HMREC_NO_REEXEC"))
-        return;
-    const char *want = hm_blas_wanted_coretype();
-    if (!want)
-        return;
-    setenv("OPENBLAS_CORETYPE", want, 1);
-    setenv("HMREC_NO_REEXEC", "1", 1);
-    execv("/proc/self/exe", argv);
-}
-
 int main(int argc, char **argv)
 {
     (void)argc;
-    ensure_blas_coretype(argv);
+    hm_blas_ensure_coretype(argv);
     fprintf(stderr, "blas kernel: %s\n", hm_blas_corename());
     snprintf(tmp, sizeof tmp, "/tmp/hm_test_embed_%d.bin", (int)getpid());
     snprintf(tmpdir, sizeof tmpdir, "/tmp/hm_test_embed_%d.d", (int)getpid());

@@ -37,21 +37,6 @@ static void usage(FILE *out)
                  "Environment: HMREC_THREADS (worker threads), HMREC_DEBUG (debug log lines).\n");
 }
 
-/* OpenBLAS reads OPENBLAS_CORETYPE only when it is loaded: when this CPU needs a core
- * type that the user has not set, set it and start again (once). */
-static void ensure_blas_coretype(char **argv)
-{
-    if (getenv("OPENBLAS_CORETYPE") || getenv("HMREC_NO_REEXEC"))
-        return;
-    const char *want = hm_blas_wanted_coretype();
-    if (!want)
-        return;
-    setenv("OPENBLAS_CORETYPE", want, 1);
-    setenv("HMREC_NO_REEXEC", "1", 1);
-    execv("/proc/self/exe", argv);
-    /* exec failed: carry on with whatever kernel OpenBLAS picked */
-}
-
 int cmd_version(int argc, char **argv)
 {
     (void)argc;
@@ -64,7 +49,7 @@ int cmd_version(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-    ensure_blas_coretype(argv);
+    hm_blas_ensure_coretype(argv);
     setlocale(LC_ALL, "C");
     const char *t = getenv("HMREC_THREADS");
     if (t && atoi(t) > 0)

@@ -3,7 +3,9 @@
  * so the command layer sets it and re-executes itself before anything runs. */
 #include "core.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 char *openblas_get_corename(void);
 
@@ -37,4 +39,16 @@ const char *hm_blas_corename(void)
 {
     const char *s = openblas_get_corename();
     return s ? s : "unknown";
+}
+
+void hm_blas_ensure_coretype(char **argv)
+{
+    if (getenv("OPENBLAS_CORETYPE") || getenv("HMREC_NO_REEXEC"))
+        return;
+    const char *want = hm_blas_wanted_coretype();
+    if (!want)
+        return;
+    setenv("OPENBLAS_CORETYPE", want, 1);
+    setenv("HMREC_NO_REEXEC", "1", 1);
+    execv("/proc/self/exe", argv);
 }

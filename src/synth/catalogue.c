@@ -281,12 +281,14 @@ void synth_catalogue_build(struct synth_catalogue *c, const struct synth_taxonom
             for (int k = 0; k < d; k++)
                 if (c->dept_no[k] == c->dept_no[d])
                     c->dept_no[d] += 1, k = -1;
-            char first[24];
-            snprintf(first, sizeof first, "%s", t->sections[q->section].name);
-            char *sp = strchr(first, ' ');
-            if (sp)
-                *sp = 0;
-            snprintf(c->dept_name[d], sizeof c->dept_name[0], "%s %s", first, t->gg[q->gg].name);
+            /* "<first word of the section> <garment group>", cut to the field's size */
+            const char *sec = t->sections[q->section].name;
+            int first_len = (int)strcspn(sec, " ");
+            if (first_len > 23)
+                first_len = 23;
+            int written = snprintf(c->dept_name[d], sizeof c->dept_name[0], "%.*s %s", first_len, sec,
+                                   t->gg[q->gg].name);
+            (void)written; /* truncation is intended: names are at most the field's size */
             c->n_depts++;
         }
         int used[32], n_used = 0;
