@@ -222,7 +222,9 @@ static int run_stages(const struct cli_config *c)
     return rc;
 }
 
-int cmd_run(int argc, char **argv)
+/* Parses "[--config FILE] [--set KEY=VALUE]... [--help]" into cfg. Returns -1 when cfg is
+ * loaded, else the exit code (0 after --help, which prints help). */
+static int parse_config_only(int argc, char **argv, const char *help, struct cli_config *cfg)
 {
     static const struct option opts[] = {
         {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, 's'},
@@ -230,63 +232,47 @@ int cmd_run(int argc, char **argv)
     };
     const char *config = NULL;
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
-    int n_sets = 0, c;
+    int n_sets = 0, c, exit_code = -1;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    while (exit_code < 0 && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'c')
             config = optarg;
         else if (c == 's')
             sets[n_sets++] = optarg;
-        else if (c == 'h') {
-            printf("usage: hmrec run [--config FILE] [--set KEY=VALUE]...\n"
-                   "Runs ingest, prepare, candidates, evaluate (baselines) and submit in run.work, skipping stages\n"
-                   "whose inputs and settings are unchanged. Settings: docs/config.md.\n");
-            free(sets);
-            return 0;
-        } else {
-            free(sets);
-            return cli_usage_error(argv[0], "unknown option");
-        }
+        else if (c == 'h')
+            exit_code = (fputs(help, stdout), 0);
+        else
+            exit_code = cli_usage_error(argv[0], "unknown option");
     }
-    struct cli_config cfg;
-    int rc = cli_config_load(&cfg, config, sets, n_sets);
+    if (exit_code < 0 && cli_config_load(cfg, config, sets, n_sets) != 0)
+        exit_code = cli_fail();
     free(sets);
-    if (!rc)
-        rc = run_stages(&cfg);
-    return rc ? cli_fail() : 0;
+    return exit_code;
+}
+
+int cmd_run(int argc, char **argv)
+{
+    struct cli_config cfg;
+    int code = parse_config_only(argc, argv,
+                                 "usage: hmrec run [--config FILE] [--set KEY=VALUE]...\n"
+                                 "Runs ingest, prepare, candidates, evaluate (baselines) and submit in run.work,\n"
+                                 "skipping stages whose inputs and settings are unchanged. Settings: docs/config.md.\n",
+                                 &cfg);
+    if (code >= 0)
+        return code;
+    return run_stages(&cfg) ? cli_fail() : 0;
 }
 
 /* hmrec config: prints the effective settings as a config file, with descriptions. */
 int cmd_config(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"config", required_argument, 0, 'c'}, {"set", required_argument, 0, 's'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0},
-    };
-    const char *config = NULL;
-    char **sets = calloc((size_t)argc + 1, sizeof *sets);
-    int n_sets = 0, c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-        if (c == 'c')
-            config = optarg;
-        else if (c == 's')
-            sets[n_sets++] = optarg;
-        else {
-            free(sets);
-            if (c == 'h') {
-                printf("usage: hmrec config [--config FILE] [--set KEY=VALUE]...\n"
-                       "Prints every setting with its effective value, as a config file.\n");
-                return 0;
-            }
-            return cli_usage_error(argv[0], "unknown option");
-        }
-    }
     struct cli_config cfg;
-    int rc = cli_config_load(&cfg, config, sets, n_sets);
-    free(sets);
-    if (rc)
-        return cli_fail();
+    int code = parse_config_only(argc, argv,
+                                 "usage: hmrec config [--config FILE] [--set KEY=VALUE]...\n"
+                                 "Prints every setting with its effective value, as a config file.\n",
+                                 &cfg);
+    if (code >= 0)
+        return code;
     size_t n;
     const struct hm_setting *t = cli_config_table(&n);
     char section[64] = "";
