@@ -152,8 +152,8 @@ struct synth_baselines {
 void synth_baselines_compute(const struct synth_txcols *tx, int32_t week_day,
                              struct synth_baselines *out);
 
-/* Reads dir's transactions_train.csv and customers.csv (strictly: the formats synth writes
- * and the Kaggle files share), computes the statistics and, when dir/oracle exists, the
+/* Reads dir's articles.csv, customers.csv and transactions_train.csv with the ingest
+ * module's strict readers, computes the statistics and, when dir/oracle exists, the
  * oracle's MAP@12 on the last week against the baselines. */
 int synth_check(const char *dir, struct synth_check_report *rep);
 
