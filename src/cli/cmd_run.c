@@ -183,13 +183,16 @@ static int run_stages(const struct cli_config *c)
     } else if (!rc) {
         printf("[evaluate] baselines on the validation week\n");
         char *oracle = pipeline_oracle_path(c->run.data, ds.tx.day_max - 6), *table = NULL;
-        if ((rc = pipeline_metrics_table(c, &ds, c->run.baselines, oracle, &table)) == 0) {
+        struct prep_truth truth;
+        prep_truth_build(&truth, &ds, (struct prep_week){ds.tx.day_max - 6, ds.tx.day_max});
+        if ((rc = pipeline_metrics_table(c, &ds, &truth, c->run.baselines, oracle, &table)) == 0) {
             struct hm_awriter w;
             if ((rc = hm_awriter_open(&w, metrics_path)) == 0) {
                 hm_awriter_write(&w, table, strlen(table));
                 rc = hm_awriter_commit(&w);
             }
         }
+        prep_truth_release(&truth);
         free(table);
         free(oracle);
         if (!rc)

@@ -221,18 +221,17 @@ char *pipeline_oracle_path(const char *data_dir, int32_t start)
     return path;
 }
 
-int pipeline_metrics_table(const struct cli_config *c, const struct hm_dataset *ds, const char *names,
-                           const char *oracle, char **table)
+int pipeline_metrics_table(const struct cli_config *c, const struct hm_dataset *ds,
+                           const struct prep_truth *truth, const char *names, const char *oracle,
+                           char **table)
 {
     *table = NULL;
-    struct prep_truth truth;
-    prep_truth_build(&truth, ds, (struct prep_week){ds->tx.day_max - 6, ds->tx.day_max});
     struct hm_eval_row rows[RECALL_NBASELINES + 1];
     int n = 0, rc = 0;
     double ref = 0;
     if (oracle) {
         rows[n].name = "oracle";
-        if ((rc = pipeline_evaluate_file(ds, &truth, oracle, &rows[n].sum)) == 0)
+        if ((rc = pipeline_evaluate_file(ds, truth, oracle, &rows[n].sum)) == 0)
             ref = hm_eval_map12(&rows[n++].sum);
     }
     char list[HM_SETTING_STRLEN];
@@ -242,17 +241,16 @@ int pipeline_metrics_table(const struct cli_config *c, const struct hm_dataset *
         if (kind < 0)
             rc = hm_error(HM_EINVAL, "unknown baseline '%s' (popular, decayed, recent)", tok);
         else if (n < RECALL_NBASELINES + 1)
-            rc = pipeline_baseline_eval(c, ds, kind, &truth, &rows[n++]);
+            rc = pipeline_baseline_eval(c, ds, kind, truth, &rows[n++]);
     }
     if (!rc) {
         char *body = hm_eval_table_format(rows, (size_t)n, ref);
         char day0[11], day1[11];
         hm_date_format(ds->tx.day_max - 6, day0);
         hm_date_format(ds->tx.day_max, day1);
-        *table = hm_xasprintf("validation week %s..%s: %u customers bought\n%s", day0, day1, truth.n_users, body);
+        *table = hm_xasprintf("validation week %s..%s: %u customers bought\n%s", day0, day1, truth->n_users, body);
         free(body);
     }
-    prep_truth_release(&truth);
     return rc;
 }
 

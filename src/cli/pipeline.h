@@ -29,9 +29,11 @@ int pipeline_evaluate_file(const struct hm_dataset *ds, const struct prep_truth 
 char *pipeline_oracle_path(const char *data_dir, int32_t start);
 
 /* Scores the baselines named in a comma-separated list (and the oracle file, when not NULL)
- * on the validation week and returns the metrics table text (caller frees). */
-int pipeline_metrics_table(const struct cli_config *c, const struct hm_dataset *ds, const char *names,
-                           const char *oracle, char **table);
+ * on the validation week, whose purchases are truth, and returns the metrics table text
+ * (caller frees). */
+int pipeline_metrics_table(const struct cli_config *c, const struct hm_dataset *ds,
+                           const struct prep_truth *truth, const char *names, const char *oracle,
+                           char **table);
 
 /* The submission: 12 articles for every customer, cutoff the day after the data. */
 int pipeline_submit(const struct cli_config *c, const struct hm_dataset *ds, const char *path);
