@@ -89,7 +89,7 @@ int pipeline_baseline_eval(const struct cli_config *c, const struct hm_dataset *
     uint32_t n = truth->n_users;
     uint32_t *pred = hm_xmalloc_array((size_t)n * RECALL_K + 1, sizeof *pred);
     uint8_t *npred = hm_xmalloc((size_t)n + 1);
-    int32_t cutoff = truth->n_users ? ds->tx.day_max - 6 : 0;
+    int32_t cutoff = ds->tx.day_max - 6; /* the validation week's first day */
     int rc = recall_baseline_predict(ds, kind, &c->base, cutoff, truth->user, n, pred, npred);
     if (!rc) {
         memset(&row->sum, 0, sizeof row->sum);
