@@ -52,10 +52,6 @@ static uint64_t fingerprint_settings(const struct cli_config *c, const char *pre
     return h;
 }
 
-struct stage_state {
-    const char *work;
-};
-
 static char *stage_fp_path(const char *work, const char *stage)
 {
     char name[64];
