@@ -69,9 +69,9 @@ static inline int fixture_build_typed(const char *dir, int n_customers, int n_ar
     fclose(f);
     char store[512];
     snprintf(store, sizeof store, "%s/store", dir);
-    struct hm_ingest_opts o = {.data_dir = dir, .store_dir = store};
-    struct hm_ingest_report rep;
-    return hm_ingest(&o, &rep);
+    struct data_ingest_opts o = {.data_dir = dir, .store_dir = store};
+    struct data_ingest_report rep;
+    return data_ingest(&o, &rep);
 }
 
 static inline int fixture_build(const char *dir, int n_customers, int n_articles,

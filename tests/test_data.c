@@ -113,9 +113,9 @@ static int ref_cmp(const void *a, const void *b)
 
 static int ingest(const char *data, const char *store, int threads, size_t seg, int bad, int refs)
 {
-    struct hm_ingest_opts o = {data, store, bad, refs, threads, seg};
-    struct hm_ingest_report r;
-    return hm_ingest(&o, &r);
+    struct data_ingest_opts o = {data, store, bad, refs, threads, seg};
+    struct data_ingest_report r;
+    return data_ingest(&o, &r);
 }
 
 static int same_file(const char *a, const char *b)
@@ -136,7 +136,7 @@ static int same_file(const char *a, const char *b)
 
 static int same_store(const char *a, const char *b)
 {
-    const char *names[3] = {HM_STORE_ARTICLES, HM_STORE_CUSTOMERS, HM_STORE_TRANSACTIONS};
+    const char *names[3] = {DATA_STORE_ARTICLES, DATA_STORE_CUSTOMERS, DATA_STORE_TRANSACTIONS};
     int same = 1;
     for (int i = 0; i < 3; i++) {
         char *pa = path2(a, names[i]), *pb = path2(b, names[i]);
@@ -157,8 +157,8 @@ TEST(test_ingest_matches_reference)
     make_data(data_dir, NULL);
     if (ingest(data_dir, store_dir, 1, 0, 0, 0))
         fprintf(stderr, "  %s\n", hm_last_error());
-    struct hm_dataset ds;
-    CHECK(hm_dataset_open(&ds, store_dir, 0) == 0);
+    struct data_set ds;
+    CHECK(data_set_open(&ds, store_dir, 0) == 0);
     CHECK_EQ_INT(ds.customers.n, NC);
     CHECK_EQ_INT(ds.articles.n, NA);
     CHECK_EQ_INT(ds.tx.n, n_ref);
@@ -191,7 +191,7 @@ TEST(test_ingest_matches_reference)
     /* ids and attributes */
     char hex[65], art[11];
     for (uint32_t c = 0; c < NC; c++) {
-        hm_customer_hex(&ds, c, hex);
+        data_customer_hex(&ds, c, hex);
         CHECK_STR(hex, cust_hex[c]);
         CHECK_EQ_INT(ds.customers.fn[c], c % 3 ? IO_MISSING_U8 : 1);
         CHECK_EQ_INT(ds.customers.active[c], c % 4 ? IO_MISSING_U8 : 1);
@@ -200,35 +200,35 @@ TEST(test_ingest_matches_reference)
         else
             CHECK(isnan(ds.customers.age[c]));
         uint32_t len;
-        const char *s = hm_dict_get(&ds.customers.club_dict, ds.customers.club[c], &len);
+        const char *s = data_dict_get(&ds.customers.club_dict, ds.customers.club[c], &len);
         CHECK(c % 5 ? (len == 6 && !memcmp(s, "ACTIVE", 6)) : len == 0);
     }
     for (uint32_t a = 0; a < NA; a++) {
-        hm_article_str(&ds, a, art);
+        data_article_str(&ds, a, art);
         char want[11];
         snprintf(want, sizeof want, "%010u", art_id[a]);
         CHECK_STR(art, want);
         CHECK_EQ_INT(ds.articles.num[IO_ART_PRODUCT_TYPE_NO][a], (int)(a % 9) - 1);
         uint32_t len;
-        const char *s = hm_dict_get(&ds.articles.dict[IO_ART_DETAIL_DESC],
+        const char *s = data_dict_get(&ds.articles.dict[IO_ART_DETAIL_DESC],
                                     ds.articles.code[IO_ART_DETAIL_DESC][a], &len);
         if (a % 7 == 0)
             CHECK(len == 32 && !memcmp(s, "Soft \"jersey\",\nwith a line break", 32));
         else if (a % 5 == 0)
             CHECK(len == 0);
-        s = hm_dict_get(&ds.articles.dict[IO_ART_SECTION_NAME],
+        s = data_dict_get(&ds.articles.dict[IO_ART_SECTION_NAME],
                         ds.articles.code[IO_ART_SECTION_NAME][a], &len);
         CHECK(len >= 4 && !memcmp(s, "A, ", 3));
     }
     CHECK(ds.tx.day_min >= 17794 && ds.tx.day_max < 17794 + 40);
-    struct hm_id_index ix;
-    hm_id_index_init(&ix, &ds);
-    CHECK_EQ_INT(hm_id_index_customer(&ix, cust_hex[17], 64), 17);
-    CHECK_EQ_INT(hm_id_index_customer(&ix, "zz", 2), UINT32_MAX);
-    CHECK_EQ_INT(hm_id_index_article(&ix, art_id[5]), 5);
-    CHECK_EQ_INT(hm_id_index_article(&ix, 1), UINT32_MAX);
-    hm_id_index_release(&ix);
-    hm_dataset_release(&ds);
+    struct data_id_index ix;
+    data_id_index_init(&ix, &ds);
+    CHECK_EQ_INT(data_id_index_customer(&ix, cust_hex[17], 64), 17);
+    CHECK_EQ_INT(data_id_index_customer(&ix, "zz", 2), UINT32_MAX);
+    CHECK_EQ_INT(data_id_index_article(&ix, art_id[5]), 5);
+    CHECK_EQ_INT(data_id_index_article(&ix, 1), UINT32_MAX);
+    data_id_index_release(&ix);
+    data_set_release(&ds);
 }
 
 TEST(test_ingest_deterministic_over_threads)
@@ -248,18 +248,18 @@ TEST(test_export_roundtrip)
     char out[400], again[400];
     snprintf(out, sizeof out, "%s/export", tmpdir);
     snprintf(again, sizeof again, "%s/store_again", tmpdir);
-    struct hm_dataset ds;
-    CHECK(hm_dataset_open(&ds, store_dir, 0) == 0);
-    CHECK(hm_dataset_export(&ds, out) == 0);
-    hm_dataset_release(&ds);
+    struct data_set ds;
+    CHECK(data_set_open(&ds, store_dir, 0) == 0);
+    CHECK(data_set_export(&ds, out) == 0);
+    data_set_release(&ds);
     CHECK(ingest(out, again, 2, 100, 0, 0) == 0);
     CHECK(same_store(store_dir, again));
     /* the export of the re-ingested store is the same text */
     char out2[400];
     snprintf(out2, sizeof out2, "%s/export2", tmpdir);
-    CHECK(hm_dataset_open(&ds, again, 0) == 0);
-    CHECK(hm_dataset_export(&ds, out2) == 0);
-    hm_dataset_release(&ds);
+    CHECK(data_set_open(&ds, again, 0) == 0);
+    CHECK(data_set_export(&ds, out2) == 0);
+    data_set_release(&ds);
     char *a = path2(out, "transactions_train.csv"), *b = path2(out2, "transactions_train.csv");
     CHECK(same_file(a, b));
     free(a);
@@ -285,13 +285,13 @@ TEST(test_missing_refs)
     CHECK(strstr(e, "(2 rows name 1 customers missing from customers.csv, 2 rows name 1 articles "
                     "missing from articles.csv; see --missing-refs)") != NULL);
     CHECK(ingest(dir, st, 2, 0, 0, IO_REFS_DROP) == 0);
-    struct hm_dataset ds;
-    CHECK(hm_dataset_open(&ds, st, 0) == 0);
+    struct data_set ds;
+    CHECK(data_set_open(&ds, st, 0) == 0);
     CHECK_EQ_INT(ds.tx.n, n_ref);
     CHECK_EQ_INT(ds.customers.n_placeholder, 0);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
     CHECK(ingest(dir, st, 3, 128, 0, IO_REFS_KEEP) == 0);
-    CHECK(hm_dataset_open(&ds, st, 0) == 0);
+    CHECK(data_set_open(&ds, st, 0) == 0);
     CHECK_EQ_INT(ds.tx.n, n_ref + 3);
     CHECK_EQ_INT(ds.customers.n, NC + 1);
     CHECK_EQ_INT(ds.customers.n_placeholder, 1);
@@ -300,11 +300,11 @@ TEST(test_missing_refs)
     CHECK_EQ_INT(ds.articles.article_id[NA], 999999999);
     CHECK_EQ_INT(ds.articles.num[IO_ART_PRODUCT_CODE][NA], IO_MISSING_I32);
     char hex[65];
-    hm_customer_hex(&ds, NC, hex);
+    data_customer_hex(&ds, NC, hex);
     CHECK(!strncmp(hex, "ffff0000", 8));
     CHECK_EQ_INT(ds.tx.cust_off[NC + 1] - ds.tx.cust_off[NC], 2);
     CHECK(isnan(ds.customers.age[NC]));
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 }
 
 TEST(test_bad_rows_skip)
@@ -325,9 +325,9 @@ TEST(test_bad_rows_skip)
     snprintf(want, sizeof want, "%s/transactions_train.csv:%d:1: expected price as a non-negative "
              "decimal number, found \"abc\"", dir, NT + 2);
     CHECK_STR(hm_last_error(), want);
-    struct hm_ingest_opts o = {dir, st, IO_BAD_SKIP, 0, 2, 0};
-    struct hm_ingest_report r;
-    CHECK(hm_ingest(&o, &r) == 0);
+    struct data_ingest_opts o = {dir, st, IO_BAD_SKIP, 0, 2, 0};
+    struct data_ingest_report r;
+    CHECK(data_ingest(&o, &r) == 0);
     CHECK_EQ_INT(r.transactions.bad_total, 4);
     CHECK_EQ_INT(r.transactions.bad[0], 1);
     CHECK_EQ_INT(r.transactions.bad[1 + IO_TX_PRICE], 1);
@@ -344,7 +344,7 @@ TEST(test_damaged_store)
     char st[400];
     snprintf(st, sizeof st, "%s/store_damaged", tmpdir);
     CHECK(ingest(data_dir, st, 1, 0, 0, 0) == 0);
-    char *p = path2(st, HM_STORE_TRANSACTIONS);
+    char *p = path2(st, DATA_STORE_TRANSACTIONS);
     char *data;
     size_t len;
     CHECK(hm_read_file(p, &data, &len) == 0);
@@ -352,30 +352,30 @@ TEST(test_damaged_store)
     FILE *f = fopen(p, "wb");
     fwrite(data, 1, len, f);
     fclose(f);
-    struct hm_dataset ds;
-    CHECK(hm_dataset_open(&ds, st, 0) == HM_EFORMAT);
+    struct data_set ds;
+    CHECK(data_set_open(&ds, st, 0) == HM_EFORMAT);
     CHECK(strstr(hm_last_error(), "checksum mismatch") != NULL);
     CHECK(strstr(hm_last_error(), "could not open store") != NULL);
     f = fopen(p, "wb");
     fwrite(data, 1, len / 3, f);
     fclose(f);
-    CHECK(hm_dataset_open(&ds, st, 0) == HM_EFORMAT);
+    CHECK(data_set_open(&ds, st, 0) == HM_EFORMAT);
     CHECK(strstr(hm_last_error(), "truncated") != NULL);
     free(data);
     /* transactions of another store do not belong */
-    char *src = path2(store_dir, HM_STORE_TRANSACTIONS);
+    char *src = path2(store_dir, DATA_STORE_TRANSACTIONS);
     char other[400];
     snprintf(other, sizeof other, "%s/store_refs", tmpdir); /* written with placeholders */
-    char *q = path2(other, HM_STORE_TRANSACTIONS);
+    char *q = path2(other, DATA_STORE_TRANSACTIONS);
     CHECK(hm_read_file(q, &data, &len) == 0);
     f = fopen(p, "wb");
     fwrite(data, 1, len, f);
     fclose(f);
     free(data);
-    CHECK(hm_dataset_open(&ds, st, 0) == HM_EFORMAT);
+    CHECK(data_set_open(&ds, st, 0) == HM_EFORMAT);
     CHECK(strstr(hm_last_error(), "does not belong with the other store files") != NULL);
     unlink(p);
-    CHECK(hm_dataset_open(&ds, st, 0) == HM_EIO);
+    CHECK(data_set_open(&ds, st, 0) == HM_EIO);
     free(p);
     free(q);
     free(src);

@@ -166,45 +166,45 @@ TEST(test_st_malformed)
 
 TEST(test_model_validation)
 {
-    struct clip_model *m = NULL;
+    struct embed_clip_model *m = NULL;
     /* truncated: the last tensor's data are cut short */
     size_t len;
     char *d = slurp(GOLD "tiny.safetensors", &len);
     CHECK(d != NULL);
     write_bytes(tmp, d, len - 100);
     free(d);
-    CHECK_EQ_INT(clip_model_load(&m, tmp, 0, CLIP_ACT_DEFAULT), HM_EFORMAT);
+    CHECK_EQ_INT(embed_clip_model_load(&m, tmp, 0, EMBED_CLIP_ACT_DEFAULT), HM_EFORMAT);
     CHECK_STR(hm_last_error(), expect_msg("'%s': truncated: tensor 'visual_projection.weight' data ends at "
                                           "byte 536712 of the data section, which has 536612 bytes", tmp));
     /* wrong shape (same number of elements) */
     CHECK_EQ_INT(write_edited("\"shape\":[64,256],\"data_offsets\":[237320", "\"shape\":[256,64],\"data_offsets\":[237320"), 0);
-    CHECK_EQ_INT(clip_model_load(&m, tmp, 0, CLIP_ACT_DEFAULT), HM_EFORMAT);
+    CHECK_EQ_INT(embed_clip_model_load(&m, tmp, 0, EMBED_CLIP_ACT_DEFAULT), HM_EFORMAT);
     CHECK_STR(hm_last_error(), expect_msg("'%s': tensor 'vision_model.encoder.layers.0.mlp.fc2.weight' has "
                                           "shape (256, 64), expected (64, 256)", tmp));
     /* wrong dtype (same size) */
     CHECK_EQ_INT(write_edited("pre_layrnorm.weight\":{\"dtype\":\"F32\"", "pre_layrnorm.weight\":{\"dtype\":\"I32\""), 0);
-    CHECK_EQ_INT(clip_model_load(&m, tmp, 0, CLIP_ACT_DEFAULT), HM_EFORMAT);
+    CHECK_EQ_INT(embed_clip_model_load(&m, tmp, 0, EMBED_CLIP_ACT_DEFAULT), HM_EFORMAT);
     CHECK_STR(hm_last_error(), expect_msg("'%s': tensor 'vision_model.pre_layrnorm.weight' has dtype I32, "
                                           "expected F32 or F16", tmp));
     /* missing tensor */
     CHECK_EQ_INT(write_edited("\"vision_model.post_layernorm.bias\"", "\"vision_model.post_layernorm.bia_\""), 0);
-    CHECK_EQ_INT(clip_model_load(&m, tmp, 0, CLIP_ACT_DEFAULT), HM_ENOTFOUND);
+    CHECK_EQ_INT(embed_clip_model_load(&m, tmp, 0, EMBED_CLIP_ACT_DEFAULT), HM_ENOTFOUND);
     CHECK_STR(hm_last_error(), expect_msg("'%s': missing tensor 'vision_model.post_layernorm.bias' (not a "
                                           "CLIP vision model?)", tmp));
     /* bad head counts */
-    CHECK_EQ_INT(clip_model_load(&m, GOLD "tiny.safetensors", 3, CLIP_ACT_DEFAULT), HM_EINVAL);
+    CHECK_EQ_INT(embed_clip_model_load(&m, GOLD "tiny.safetensors", 3, EMBED_CLIP_ACT_DEFAULT), HM_EINVAL);
     CHECK_STR(hm_last_error(), "'embed/tiny.safetensors': width 64 is not divisible by 3 attention heads");
     CHECK_EQ_INT(write_edited("\"num_attention_heads\":\"4\"", "\"num_attention_heads\":\"x\""), 0);
-    CHECK_EQ_INT(clip_model_load(&m, tmp, 0, CLIP_ACT_DEFAULT), HM_EFORMAT);
+    CHECK_EQ_INT(embed_clip_model_load(&m, tmp, 0, EMBED_CLIP_ACT_DEFAULT), HM_EFORMAT);
     CHECK(strstr(hm_last_error(), "__metadata__ num_attention_heads \"x\" is not a positive integer"));
     CHECK_EQ_INT(write_edited("\"num_attention_heads\":\"4\"", "\"hidden_act\":\"gelu_xxxxx\""), 0);
-    CHECK_EQ_INT(clip_model_load(&m, tmp, 0, CLIP_ACT_DEFAULT), HM_EFORMAT);
+    CHECK_EQ_INT(embed_clip_model_load(&m, tmp, 0, EMBED_CLIP_ACT_DEFAULT), HM_EFORMAT);
     CHECK(strstr(hm_last_error(), "__metadata__ hidden_act \"gelu_xxxxx\" is not \"quick_gelu\" or \"gelu\""));
     /* no metadata: head_dim 64 -> 1 head for width 64 */
     CHECK_EQ_INT(write_edited("\"num_attention_heads\":\"4\"", "\"num_attention_hexds\":\"4\""), 0);
-    CHECK_EQ_INT(clip_model_load(&m, tmp, 0, CLIP_ACT_DEFAULT), 0);
+    CHECK_EQ_INT(embed_clip_model_load(&m, tmp, 0, EMBED_CLIP_ACT_DEFAULT), 0);
     CHECK_EQ_INT(m->cfg.heads, 1);
-    clip_model_free(&m);
+    embed_clip_model_free(&m);
     CHECK(m == NULL);
 }
 
@@ -212,8 +212,8 @@ TEST(test_model_validation)
 
 TEST(test_forward_golden)
 {
-    struct clip_model *m = NULL;
-    CHECK_EQ_INT(clip_model_load(&m, GOLD "tiny.safetensors", 0, CLIP_ACT_DEFAULT), 0);
+    struct embed_clip_model *m = NULL;
+    CHECK_EQ_INT(embed_clip_model_load(&m, GOLD "tiny.safetensors", 0, EMBED_CLIP_ACT_DEFAULT), 0);
     CHECK_EQ_INT(m->cfg.layers, 2);
     CHECK_EQ_INT(m->cfg.width, 64);
     CHECK_EQ_INT(m->cfg.heads, 4);
@@ -222,16 +222,16 @@ TEST(test_forward_golden)
     CHECK_EQ_INT(m->cfg.mlp, 256);
     CHECK_EQ_INT(m->cfg.tokens, 17);
     CHECK_EQ_INT(m->cfg.proj, 512);
-    struct hm_npy pre, emb;
-    CHECK_EQ_INT(hm_npy_open(&pre, GOLD "pre64.npy"), 0);
-    CHECK_EQ_INT(hm_npy_open(&emb, GOLD "emb.npy"), 0);
+    struct io_npy pre, emb;
+    CHECK_EQ_INT(io_npy_open(&pre, GOLD "pre64.npy"), 0);
+    CHECK_EQ_INT(io_npy_open(&emb, GOLD "emb.npy"), 0);
     CHECK_EQ_INT(pre.rows, N_IMAGES);
     CHECK_EQ_INT(pre.cols, 3 * 64 * 64);
     CHECK_EQ_INT(emb.cols, 512);
-    struct clip_ws ws;
-    clip_ws_init(&ws, &m->cfg, N_IMAGES);
+    struct embed_clip_ws ws;
+    embed_clip_ws_init(&ws, &m->cfg, N_IMAGES);
     float out[N_IMAGES * 512], one[512];
-    clip_forward(m, &ws, pre.data, N_IMAGES, out);
+    embed_clip_forward(m, &ws, pre.data, N_IMAGES, out);
     double worst = 0, worst_abs = 0;
     for (int i = 0; i < N_IMAGES; i++) {
         double mx;
@@ -239,42 +239,42 @@ TEST(test_forward_golden)
         worst = e > worst ? e : worst;
         worst_abs = mx > worst_abs ? mx : worst_abs;
         /* one image at a time gives the same result */
-        clip_forward(m, &ws, pre.data + (size_t)i * pre.cols, 1, one);
+        embed_clip_forward(m, &ws, pre.data + (size_t)i * pre.cols, 1, one);
         CHECK(rel_err(one, out + i * 512, 512, NULL) < 1e-6);
     }
     fprintf(stderr, "  forward vs NumPy: max relative L2 error %.3g, max abs error %.3g\n", worst, worst_abs);
     CHECK(worst < 1e-4);
     CHECK(worst_abs < 1e-4);
     /* the exact GELU, against its own golden vectors */
-    struct hm_npy eg;
-    CHECK_EQ_INT(hm_npy_open(&eg, GOLD "emb_gelu.npy"), 0);
-    struct clip_model *mg = NULL;
-    CHECK_EQ_INT(clip_model_load(&mg, GOLD "tiny.safetensors", 0, CLIP_ACT_GELU), 0);
-    clip_forward(mg, &ws, pre.data, N_IMAGES, out);
+    struct io_npy eg;
+    CHECK_EQ_INT(io_npy_open(&eg, GOLD "emb_gelu.npy"), 0);
+    struct embed_clip_model *mg = NULL;
+    CHECK_EQ_INT(embed_clip_model_load(&mg, GOLD "tiny.safetensors", 0, EMBED_CLIP_ACT_GELU), 0);
+    embed_clip_forward(mg, &ws, pre.data, N_IMAGES, out);
     double eg_err = rel_err(out, eg.data, N_IMAGES * 512, NULL);
     fprintf(stderr, "  forward (gelu) vs NumPy: relative L2 error %.3g\n", eg_err);
     CHECK(eg_err < 1e-4);
     CHECK(rel_err(out, emb.data, N_IMAGES * 512, NULL) > 1e-3);
-    clip_model_free(&mg);
-    hm_npy_release(&eg);
+    embed_clip_model_free(&mg);
+    io_npy_release(&eg);
     /* a different head count changes the result (heads are really used) */
-    struct clip_model *m2 = NULL;
-    CHECK_EQ_INT(clip_model_load(&m2, GOLD "tiny.safetensors", 2, CLIP_ACT_DEFAULT), 0);
-    clip_forward(m2, &ws, pre.data, 1, one);
+    struct embed_clip_model *m2 = NULL;
+    CHECK_EQ_INT(embed_clip_model_load(&m2, GOLD "tiny.safetensors", 2, EMBED_CLIP_ACT_DEFAULT), 0);
+    embed_clip_forward(m2, &ws, pre.data, 1, one);
     CHECK(rel_err(one, emb.data, 512, NULL) > 1e-3);
-    clip_model_free(&m2);
-    clip_ws_release(&ws);
-    hm_npy_release(&pre);
-    hm_npy_release(&emb);
-    clip_model_free(&m);
+    embed_clip_model_free(&m2);
+    embed_clip_ws_release(&ws);
+    io_npy_release(&pre);
+    io_npy_release(&emb);
+    embed_clip_model_free(&m);
 }
 
 /* ---- preprocessing against Pillow ----------------------------------------------------------- */
 
 TEST(test_preprocess_vs_pil)
 {
-    struct hm_npy pre;
-    CHECK_EQ_INT(hm_npy_open(&pre, GOLD "pre64.npy"), 0);
+    struct io_npy pre;
+    CHECK_EQ_INT(io_npy_open(&pre, GOLD "pre64.npy"), 0);
     float *p = malloc(3 * 64 * 64 * sizeof(float));
     double worst = 0;
     for (int i = 0; i < N_IMAGES; i++) {
@@ -290,7 +290,7 @@ TEST(test_preprocess_vs_pil)
     }
     fprintf(stderr, "  preprocessing at 64 vs PIL: max abs difference %.3g (normalised units)\n", worst);
     CHECK(worst < 1e-5);
-    hm_npy_release(&pre);
+    io_npy_release(&pre);
     /* at 224: the resized, cropped pixels are identical to PIL's */
     size_t len;
     uint8_t *want = (uint8_t *)slurp(GOLD "crop224.u8", &len);
@@ -308,12 +308,12 @@ TEST(test_preprocess_vs_pil)
     CHECK_EQ_INT(differ, 0);
     float *p224 = malloc(3 * 224 * 224 * sizeof(float));
     embed_image_preprocess(&img, 224, p224);
-    struct hm_npy head;
-    CHECK_EQ_INT(hm_npy_open(&head, GOLD "pre224_head.npy"), 0);
+    struct io_npy head;
+    CHECK_EQ_INT(io_npy_open(&head, GOLD "pre224_head.npy"), 0);
     double mx;
     rel_err(p224, head.data, head.cols, &mx);
     CHECK(mx < 1e-5);
-    hm_npy_release(&head);
+    io_npy_release(&head);
     embed_image_release(&img);
     free(p);
     free(p224);
@@ -343,12 +343,12 @@ TEST(test_resize_identity_and_one_axis)
 
 TEST(test_pipeline_golden)
 {
-    struct clip_model *m = NULL;
-    CHECK_EQ_INT(clip_model_load(&m, GOLD "tiny.safetensors", 0, CLIP_ACT_DEFAULT), 0);
-    struct hm_npy emb;
-    CHECK_EQ_INT(hm_npy_open(&emb, GOLD "emb.npy"), 0);
-    struct clip_ws ws;
-    clip_ws_init(&ws, &m->cfg, 1);
+    struct embed_clip_model *m = NULL;
+    CHECK_EQ_INT(embed_clip_model_load(&m, GOLD "tiny.safetensors", 0, EMBED_CLIP_ACT_DEFAULT), 0);
+    struct io_npy emb;
+    CHECK_EQ_INT(io_npy_open(&emb, GOLD "emb.npy"), 0);
+    struct embed_clip_ws ws;
+    embed_clip_ws_init(&ws, &m->cfg, 1);
     float *p = malloc(3 * 64 * 64 * sizeof(float)), out[512];
     double worst = 0;
     for (int i = 0; i < N_IMAGES; i++) {
@@ -358,16 +358,16 @@ TEST(test_pipeline_golden)
         CHECK_EQ_INT(embed_image_load(&img, path), 0);
         embed_image_preprocess(&img, 64, p);
         embed_image_release(&img);
-        clip_forward(m, &ws, p, 1, out);
+        embed_clip_forward(m, &ws, p, 1, out);
         double e = rel_err(out, emb.data + i * 512, 512, NULL);
         worst = e > worst ? e : worst;
     }
     fprintf(stderr, "  image file -> embedding vs NumPy/PIL: max relative L2 error %.3g\n", worst);
     CHECK(worst < 1e-4);
     free(p);
-    clip_ws_release(&ws);
-    hm_npy_release(&emb);
-    clip_model_free(&m);
+    embed_clip_ws_release(&ws);
+    io_npy_release(&emb);
+    embed_clip_model_free(&m);
 }
 
 /* ---- image errors ----------------------------------------------------------------------------- */
@@ -494,15 +494,15 @@ TEST(test_cli_resume)
     CHECK(access(path, F_OK) != 0); /* checkpoint removed */
     snprintf(cmd, sizeof cmd, "grep -q 'resuming: 4 of 7 rows done' %s/resume.log", tmpdir);
     CHECK_EQ_INT(run("%s%s", cmd, ""), 0);
-    struct hm_npy a, b;
-    CHECK_EQ_INT(hm_npy_open(&a, out1), 0);
-    CHECK_EQ_INT(hm_npy_open(&b, out2), 0);
+    struct io_npy a, b;
+    CHECK_EQ_INT(io_npy_open(&a, out1), 0);
+    CHECK_EQ_INT(io_npy_open(&b, out2), 0);
     CHECK_EQ_INT(a.rows, 7);
     CHECK_EQ_INT(a.cols, 512);
     CHECK(rel_err(b.data, a.data, 7 * 512, NULL) < 1e-6);
     /* rows match the golden vectors; the unreadable one is zero */
-    struct hm_npy emb;
-    CHECK_EQ_INT(hm_npy_open(&emb, GOLD "emb.npy"), 0);
+    struct io_npy emb;
+    CHECK_EQ_INT(io_npy_open(&emb, GOLD "emb.npy"), 0);
     const int gold[] = {0, 1, -1, 2, 3, 4, 0};
     for (int i = 0; i < 7; i++) {
         if (gold[i] < 0) {
@@ -512,9 +512,9 @@ TEST(test_cli_resume)
             CHECK(rel_err(a.data + i * 512, emb.data + gold[i] * 512, 512, NULL) < 1e-4);
         }
     }
-    hm_npy_release(&emb);
-    hm_npy_release(&a);
-    hm_npy_release(&b);
+    io_npy_release(&emb);
+    io_npy_release(&a);
+    io_npy_release(&b);
     size_t len;
     snprintf(path, sizeof path, "%s/resumed/e.ids.txt", tmpdir);
     char *txt = slurp(path, &len);
@@ -533,11 +533,11 @@ TEST(test_cli_resume)
              args, path, tmpdir);
     CHECK_EQ_INT(run("%s%s", cmd, ""), 0);
     snprintf(path, sizeof path, "%s/list/e.npy", tmpdir);
-    CHECK_EQ_INT(hm_npy_open(&a, path), 0);
+    CHECK_EQ_INT(io_npy_open(&a, path), 0);
     CHECK_EQ_INT(a.rows, 3);
     CHECK(a.data[512] == 0.0f && a.data[1023] == 0.0f);
     CHECK(a.data[0] != 0.0f && a.data[1024] != 0.0f);
-    hm_npy_release(&a);
+    io_npy_release(&a);
     snprintf(path, sizeof path, "%s/list/e.missing.txt", tmpdir);
     txt = slurp(path, &len);
     snprintf(want, sizeof want, "0999999999\tcould not open '%s/099/0999999999.jpg': No such file or directory\n", dir);

@@ -30,7 +30,7 @@ static void make_data(void)
     txs[n_txs++] = (struct fixture_tx){139, 5, 29}; /* a duplicate-like repeat */
 }
 
-static int open_ds(struct hm_dataset *ds) { return hm_dataset_open(ds, store, 0); }
+static int open_ds(struct data_set *ds) { return data_set_open(ds, store, 0); }
 
 static struct prep_params defaults(void)
 {
@@ -41,7 +41,7 @@ static struct prep_params defaults(void)
 
 TEST(test_windows)
 {
-    struct hm_dataset ds;
+    struct data_set ds;
     CHECK_EQ_INT(open_ds(&ds), 0);
     struct prep_params p = defaults();
     struct prep_windows w;
@@ -59,12 +59,12 @@ TEST(test_windows)
     p.train_weeks = 30; /* more weeks than the data has */
     CHECK_EQ_INT(prep_windows_init(&w, &ds, &p), HM_EINVAL);
     CHECK(strstr(hm_last_error(), "prepare.train_weeks = 30 needs data") != NULL);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 }
 
 TEST(test_truth)
 {
-    struct hm_dataset ds;
+    struct data_set ds;
     CHECK_EQ_INT(open_ds(&ds), 0);
     struct prep_truth t;
     struct prep_week val = {ds.tx.day_max - 6, ds.tx.day_max};
@@ -84,12 +84,12 @@ TEST(test_truth)
     CHECK_EQ_INT(ds.articles.article_id[t.items[t.off[u] + 1]], 100000001 + 28);
     CHECK_EQ_INT(ds.articles.article_id[t.items[t.off[u] + 2]], 100000001 + 29);
     prep_truth_release(&t);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 }
 
 TEST(test_sample)
 {
-    struct hm_dataset ds;
+    struct data_set ds;
     CHECK_EQ_INT(open_ds(&ds), 0);
     struct prep_params p = defaults();
     p.users = 20;
@@ -127,12 +127,12 @@ TEST(test_sample)
     CHECK_EQ_INT(b.n, 40);
     prep_sample_release(&b);
     prep_sample_release(&a);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 }
 
 TEST(test_items_filter)
 {
-    struct hm_dataset ds;
+    struct data_set ds;
     CHECK_EQ_INT(open_ds(&ds), 0);
     struct prep_items it;
     int32_t cutoff = ds.tx.day_max - 6;
@@ -147,12 +147,12 @@ TEST(test_items_filter)
     CHECK(it.keep[29]); /* 10 extra sales in the last week */
     CHECK(n1 >= it.n);
     prep_items_release(&it);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 }
 
 TEST(test_artifact)
 {
-    struct hm_dataset ds;
+    struct data_set ds;
     CHECK_EQ_INT(open_ds(&ds), 0);
     struct prep_params p = defaults();
     p.train_weeks = 4;
@@ -174,12 +174,12 @@ TEST(test_artifact)
     CHECK_EQ_INT(truncate(path, 300), 0);
     CHECK(prep_result_read(&back, path) != 0);
     CHECK(strstr(hm_last_error(), path) != NULL);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 }
 
 TEST(test_baselines)
 {
-    struct hm_dataset ds;
+    struct data_set ds;
     CHECK_EQ_INT(open_ds(&ds), 0);
     struct recall_base_params bp;
     hm_settings_defaults(recall_base_settings, recall_base_n_settings, &bp);
@@ -198,13 +198,13 @@ TEST(test_baselines)
         for (int a = 0; a < RECALL_K; a++)
             for (int b = 0; b < a; b++)
                 CHECK(out[i * RECALL_K + a] != out[i * RECALL_K + b]);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 }
 
 /* Predictions at a cutoff must not change when transactions on or after it change. */
 TEST(test_cutoff_leaks_nothing)
 {
-    struct hm_dataset ds;
+    struct data_set ds;
     CHECK_EQ_INT(open_ds(&ds), 0);
     int32_t cutoff = ds.tx.day_max - 6;
     struct recall_base_params bp;
@@ -219,7 +219,7 @@ TEST(test_cutoff_leaks_nothing)
     struct prep_params p = defaults();
     p.users = 15;
     prep_sample_draw(&s1, &ds, &p, cutoff);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
     /* add a flood of purchases in the validation week and rebuild the store */
     int extra = 0;
     for (int c = 0; c < 40; c++)
@@ -237,7 +237,7 @@ TEST(test_cutoff_leaks_nothing)
     CHECK(memcmp(s1.user, s2.user, s1.n * 4) == 0);
     prep_sample_release(&s1);
     prep_sample_release(&s2);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
     CHECK_EQ_INT(fixture_build(dir, 40, 30, txs, n_txs), 0); /* restore */
 }
 

@@ -70,7 +70,7 @@ static struct recall_params defaults(void)
 }
 
 /* The article rows of a list as article numbers (ids - 100000001). */
-static int art(const struct hm_dataset *ds, uint32_t a) { return (int)ds->articles.article_id[a] - 100000001; }
+static int art(const struct data_set *ds, uint32_t a) { return (int)ds->articles.article_id[a] - 100000001; }
 
 struct one {
     uint32_t items[256];
@@ -97,9 +97,9 @@ static void run_one(const struct recall_engine *e, int s, uint32_t c, struct one
     recall_scratch_release(&sc);
 }
 
-static int open_engine(struct hm_dataset *ds, struct recall_engine *e, const struct recall_params *p)
+static int open_engine(struct data_set *ds, struct recall_engine *e, const struct recall_params *p)
 {
-    int rc = hm_dataset_open(ds, store, 0);
+    int rc = data_set_open(ds, store, 0);
     if (rc)
         return rc;
     return recall_engine_init(e, ds, p, ds->tx.day_min, day0() + CUTOFF, keep);
@@ -107,7 +107,7 @@ static int open_engine(struct hm_dataset *ds, struct recall_engine *e, const str
 
 TEST(test_repurchase)
 {
-    struct hm_dataset ds;
+    struct data_set ds;
     struct recall_engine e;
     struct recall_params p = defaults();
     CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
@@ -123,12 +123,12 @@ TEST(test_repurchase)
     run_one(&e, RECALL_S_REPURCHASE, 20, &o); /* cold */
     CHECK_EQ_INT(o.n, 0);
     recall_engine_release(&e);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 }
 
 TEST(test_popular)
 {
-    struct hm_dataset ds;
+    struct data_set ds;
     struct recall_engine e;
     struct recall_params p = defaults();
     CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
@@ -160,12 +160,12 @@ TEST(test_popular)
     CHECK_EQ_INT(art(&ds, o.items[1]), 5);
     CHECK_NEAR(o.scores[1], log(4.0) / log(5.0), 1e-6);
     recall_engine_release(&e);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 }
 
 TEST(test_copurchase)
 {
-    struct hm_dataset ds;
+    struct data_set ds;
     struct recall_engine e;
     struct recall_params p = defaults();
     CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
@@ -195,12 +195,12 @@ TEST(test_copurchase)
     run_one(&e, RECALL_S_COPURCHASE, 20, &o);
     CHECK_EQ_INT(o.n, 0);
     recall_engine_release(&e);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 }
 
 TEST(test_userknn)
 {
-    struct hm_dataset ds;
+    struct data_set ds;
     struct recall_engine e;
     struct recall_params p = defaults();
     CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
@@ -224,12 +224,12 @@ TEST(test_userknn)
     run_one(&e, RECALL_S_USERKNN, 20, &o);
     CHECK_EQ_INT(o.n, 0);
     recall_engine_release(&e);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 }
 
 TEST(test_category)
 {
-    struct hm_dataset ds;
+    struct data_set ds;
     struct recall_engine e;
     struct recall_params p = defaults();
     CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
@@ -252,12 +252,12 @@ TEST(test_category)
     run_one(&e, RECALL_S_CATEGORY, 20, &o);
     CHECK_EQ_INT(o.n, 0);
     recall_engine_release(&e);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 }
 
 TEST(test_text)
 {
-    struct hm_dataset ds;
+    struct data_set ds;
     struct recall_engine e;
     struct recall_params p = defaults();
     CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
@@ -280,10 +280,10 @@ TEST(test_text)
     run_one(&e, RECALL_S_TEXT, 20, &o); /* cold: no embedding, no candidates */
     CHECK_EQ_INT(o.n, 0);
     recall_engine_release(&e);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 }
 
-static uint64_t row_of(const struct recall_candidates *c, uint32_t ui, int article, const struct hm_dataset *ds)
+static uint64_t row_of(const struct recall_candidates *c, uint32_t ui, int article, const struct data_set *ds)
 {
     for (uint64_t r = c->off[ui]; r < c->off[ui + 1]; r++)
         if (art(ds, c->item[r]) == article)
@@ -293,7 +293,7 @@ static uint64_t row_of(const struct recall_candidates *c, uint32_t ui, int artic
 
 TEST(test_merge)
 {
-    struct hm_dataset ds;
+    struct data_set ds;
     struct recall_engine e;
     struct recall_params p = defaults();
     p.text_n = 0; /* hand-checked without text similarity (tested above) */
@@ -377,7 +377,7 @@ TEST(test_merge)
     CHECK_EQ_INT(recall_candidates_build(&e, &bad, 1, 0, &c, NULL), HM_EINVAL);
     recall_candidates_release(&c);
     recall_engine_release(&e);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 }
 
 static int same_candidates(const struct recall_candidates *a, const struct recall_candidates *b)
@@ -396,8 +396,8 @@ static int same_candidates(const struct recall_candidates *a, const struct recal
  * item universe from prep's filter. */
 static int all_candidates(struct recall_candidates *c, uint32_t pool)
 {
-    struct hm_dataset ds;
-    int rc = hm_dataset_open(&ds, store2, 0);
+    struct data_set ds;
+    int rc = data_set_open(&ds, store2, 0);
     if (rc)
         return rc;
     struct prep_params pp;
@@ -419,7 +419,7 @@ static int all_candidates(struct recall_candidates *c, uint32_t pool)
     }
     free(users);
     prep_items_release(&it);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
     return rc;
 }
 

@@ -16,7 +16,7 @@ struct collected {
     char last_id[65];
 };
 
-static int collect(const struct hm_subrow *row, void *ud)
+static int collect(const struct io_subrow *row, void *ud)
 {
     struct collected *c = ud;
     if (c->rows++ == 0) {
@@ -40,14 +40,14 @@ TEST(test_write_and_read)
     for (int k = 0; k < 2; k++) {
         char path[128];
         snprintf(path, sizeof path, "%s/%s", dir, suffixes[k]);
-        struct hm_subwriter w;
-        CHECK_EQ_INT(hm_subwriter_open(&w, path), 0);
+        struct io_subwriter w;
+        CHECK_EQ_INT(io_subwriter_open(&w, path), 0);
         uint32_t a[14] = {706016001, 108775015, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-        CHECK_EQ_INT(hm_subwriter_add(&w, CID, a, 14), 0); /* cut to 12 */
-        CHECK_EQ_INT(hm_subwriter_add(&w, CID2, NULL, 0), 0);
-        CHECK_EQ_INT(hm_subwriter_commit(&w), 0);
+        CHECK_EQ_INT(io_subwriter_add(&w, CID, a, 14), 0); /* cut to 12 */
+        CHECK_EQ_INT(io_subwriter_add(&w, CID2, NULL, 0), 0);
+        CHECK_EQ_INT(io_subwriter_commit(&w), 0);
         struct collected c = {0};
-        CHECK_EQ_INT(hm_submission_read(path, 12, collect, &c), 0);
+        CHECK_EQ_INT(io_submission_read(path, 12, collect, &c), 0);
         CHECK_EQ_INT(c.rows, 2);
         CHECK_EQ_INT(c.n_first, 12);
         CHECK_EQ_INT(c.first[0], 706016001);
@@ -68,19 +68,19 @@ TEST(test_reader_errors)
     snprintf(path, sizeof path, "%s/bad.csv", dir);
     struct collected c = {0};
     write_text(path, "customer,prediction\n");
-    CHECK_EQ_INT(hm_submission_read(path, 12, collect, &c), HM_EPARSE);
+    CHECK_EQ_INT(io_submission_read(path, 12, collect, &c), HM_EPARSE);
     snprintf(want, sizeof want, "%s:1:1: expected header \"customer_id,prediction\", found \"customer,prediction\"", path);
     CHECK_STR(hm_last_error(), want);
     write_text(path, "customer_id,prediction\r\n00000dbacae5abe5e23885899a1fa44253a17956c6d1c3d25f88aa139fdfc657,0706016001 07060x6002\r\n");
-    CHECK_EQ_INT(hm_submission_read(path, 12, collect, &c), HM_EPARSE);
+    CHECK_EQ_INT(io_submission_read(path, 12, collect, &c), HM_EPARSE);
     snprintf(want, sizeof want, "%s:2:77: expected an article id of up to 10 digits, found \"07060x6002\"", path);
     CHECK_STR(hm_last_error(), want);
     write_text(path, "customer_id,prediction\nABC,1\n");
-    CHECK_EQ_INT(hm_submission_read(path, 12, collect, &c), HM_EPARSE);
+    CHECK_EQ_INT(io_submission_read(path, 12, collect, &c), HM_EPARSE);
     CHECK(strstr(hm_last_error(), ":2:1: expected a 64-character hex customer id") != NULL);
     write_text(path, "");
-    CHECK_EQ_INT(hm_submission_read(path, 12, collect, &c), HM_EPARSE);
-    CHECK_EQ_INT(hm_submission_read("/nonexistent/x.csv", 12, collect, &c), HM_EIO);
+    CHECK_EQ_INT(io_submission_read(path, 12, collect, &c), HM_EPARSE);
+    CHECK_EQ_INT(io_submission_read("/nonexistent/x.csv", 12, collect, &c), HM_EIO);
 }
 
 int main(void)

@@ -197,8 +197,8 @@ TEST(test_tiny_formats)
     free(cu);
     /* embeddings and their id order */
     char *npy = hm_path_join(dir, "image_embeddings.npy");
-    struct hm_npy a;
-    CHECK_EQ_INT(hm_npy_open(&a, npy), 0);
+    struct io_npy a;
+    CHECK_EQ_INT(io_npy_open(&a, npy), 0);
     CHECK_EQ_INT(a.rows, 600);
     CHECK_EQ_INT(a.cols, 512);
     for (size_t i = 0; i < a.rows; i += 37) {
@@ -207,7 +207,7 @@ TEST(test_tiny_formats)
             ss += (double)a.data[i * 512 + k] * a.data[i * 512 + k];
         CHECK_NEAR(ss, 1.0, 1e-4);
     }
-    hm_npy_release(&a);
+    io_npy_release(&a);
     free(npy);
     char *ids = slurp(dir, "image_embeddings_ids.txt", &len);
     CHECK(ids && len == 600 * 11);
@@ -290,8 +290,8 @@ TEST(test_embeddings_follow_attributes)
     /* articles of the same product type and colour are nearer than random pairs */
     char *dir = dir_in("tiny");
     char *npy = hm_path_join(dir, "image_embeddings.npy");
-    struct hm_npy a;
-    CHECK_EQ_INT(hm_npy_open(&a, npy), 0);
+    struct io_npy a;
+    CHECK_EQ_INT(io_npy_open(&a, npy), 0);
     size_t len;
     char *ar = slurp(dir, "articles.csv", &len);
     CHECK(ar != NULL);
@@ -317,7 +317,7 @@ TEST(test_embeddings_follow_attributes)
         }
     CHECK(n_same > 10);
     CHECK(same / n_same > other / n_other + 0.3);
-    hm_npy_release(&a);
+    io_npy_release(&a);
     free(ar);
     free(npy);
     free(dir);

@@ -338,8 +338,8 @@ static void dense_to_csr(const float *x, size_t n, size_t m, struct text_csr *a)
 
 TEST(test_svd_numpy)
 {
-    struct hm_npy x;
-    CHECK_EQ_INT(hm_npy_open(&x, fixture("svd_matrix.npy")), 0);
+    struct io_npy x;
+    CHECK_EQ_INT(io_npy_open(&x, fixture("svd_matrix.npy")), 0);
     size_t n = x.rows, m = x.cols;
     CHECK(n == 200 && m == 80);
     double gold[80];
@@ -412,7 +412,7 @@ TEST(test_svd_numpy)
 
     text_svd_release(&s);
     text_csr_release(&a);
-    hm_npy_release(&x);
+    io_npy_release(&x);
 }
 
 /* A taller matrix: its QR goes through the blocked tall-skinny path (rows >= 4 * 4096). The
@@ -805,11 +805,11 @@ TEST(test_artifact)
     char npy[160];
     snprintf(npy, sizeof npy, "%s.npy", model_path);
     CHECK_EQ_INT(text_model_save_npy(&m, npy), 0);
-    struct hm_npy a;
-    CHECK_EQ_INT(hm_npy_open(&a, npy), 0);
+    struct io_npy a;
+    CHECK_EQ_INT(io_npy_open(&a, npy), 0);
     CHECK(a.rows == N_CAT && a.cols == k);
     CHECK(memcmp(a.data, m.svd.us, (size_t)N_CAT * k * 4) == 0);
-    hm_npy_release(&a);
+    io_npy_release(&a);
     unlink(npy);
 
     /* corruption */

@@ -94,12 +94,12 @@ int cmd_candidates(int argc, char **argv)
     if (o.week < 0 && o.stats)
         return cli_usage_error(argv[0], "--stats needs a week with purchases (not --week test)");
     char *dir = pipeline_store_dir(&cfg);
-    struct hm_dataset ds;
-    rc = hm_dataset_open(&ds, dir, 0);
+    struct data_set ds;
+    rc = data_set_open(&ds, dir, 0);
     free(dir);
     if (rc)
         return cli_fail();
     rc = pipeline_candidates(&cfg, &ds, &o);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
     return rc ? cli_fail() : 0;
 }

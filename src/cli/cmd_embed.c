@@ -38,7 +38,7 @@ static void embed_usage(FILE *f)
 
 static int run_bench(long batch, long batches, const char *image)
 {
-    struct clip_config cfg = {.layers = 12, .width = 768, .heads = 12, .patch = 32,
+    struct embed_clip_config cfg = {.layers = 12, .width = 768, .heads = 12, .patch = 32,
                               .image_size = 224, .mlp = 3072, .proj = 512};
     struct embed_bench_result r;
     const size_t n_articles = 105542;
@@ -88,7 +88,7 @@ int cmd_embed(int argc, char **argv)
         else if (!strcmp(a, "--articles"))
             o.articles = v;
         else if (!strcmp(a, "--act")) {
-            if ((o.act = clip_act_parse(v)) == CLIP_ACT_DEFAULT)
+            if ((o.act = embed_clip_act_parse(v)) == EMBED_CLIP_ACT_DEFAULT)
                 return cli_usage_error("embed", "--act expects quick_gelu or gelu, found \"%s\"", v);
         } else if (!strcmp(a, "--bench-image"))
             bench_image = v;

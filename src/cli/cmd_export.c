@@ -25,14 +25,14 @@ int cmd_export(int argc, char **argv)
     }
     if (!store || !out)
         return cli_usage_error("export", "expected STORE and --out DIR");
-    struct hm_dataset ds;
-    if (hm_dataset_open(&ds, store, 0))
+    struct data_set ds;
+    if (data_set_open(&ds, store, 0))
         return cli_fail();
-    int rc = hm_dataset_export(&ds, out);
+    int rc = data_set_export(&ds, out);
     if (!rc)
         printf("exported %u articles, %u customers, %llu transactions to %s\n", ds.articles.n,
                ds.customers.n, (unsigned long long)ds.tx.n, out);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
     if (rc)
         return cli_fail();
     return 0;

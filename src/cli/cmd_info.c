@@ -19,8 +19,8 @@ int cmd_info(int argc, char **argv)
     }
     if (argc != 2)
         return cli_usage_error("info", "expected one argument: the store directory");
-    struct hm_dataset ds;
-    if (hm_dataset_open(&ds, argv[1], 0))
+    struct data_set ds;
+    if (data_set_open(&ds, argv[1], 0))
         return cli_fail();
     printf("store %s\n", argv[1]);
     uint64_t total = 0;
@@ -51,6 +51,6 @@ int cmd_info(int argc, char **argv)
         total += t->map.size;
     }
     printf("\ntotal %llu bytes (%.3f GB)\n", (unsigned long long)total, total / 1e9);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
     return 0;
 }

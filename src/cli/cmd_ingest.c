@@ -36,7 +36,7 @@ static void print_stats(const char *name, const struct io_read_stats *s,
 
 int cmd_ingest(int argc, char **argv)
 {
-    struct hm_ingest_opts o = {0};
+    struct data_ingest_opts o = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -77,8 +77,8 @@ int cmd_ingest(int argc, char **argv)
     }
     if (!o.data_dir || !o.store_dir)
         return cli_usage_error("ingest", "--data and --out are required");
-    struct hm_ingest_report r;
-    if (hm_ingest(&o, &r))
+    struct data_ingest_report r;
+    if (data_ingest(&o, &r))
         return cli_fail();
     print_stats("articles", &r.articles, io_art_col_name, IO_ART_NCOLS);
     print_stats("customers", &r.customers, io_cust_col_name, IO_CUST_NCOLS);

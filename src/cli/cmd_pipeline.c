@@ -88,10 +88,10 @@ static int parse_opts(int argc, char **argv, struct stage_opts *o, const char **
     return 0;
 }
 
-static int open_store(const struct stage_opts *o, struct hm_dataset *ds)
+static int open_store(const struct stage_opts *o, struct data_set *ds)
 {
     char *dir = pipeline_store_dir(&o->cfg);
-    int rc = hm_dataset_open(ds, dir, 0);
+    int rc = data_set_open(ds, dir, 0);
     free(dir);
     return rc;
 }
@@ -109,11 +109,11 @@ int cmd_prepare(int argc, char **argv)
 {
     struct stage_opts o;
     PARSE_OR_RETURN(argc, argv, &o, NULL, NULL);
-    struct hm_dataset ds;
+    struct data_set ds;
     int rc = open_store(&o, &ds);
     if (!rc) {
         rc = pipeline_prepare(&o.cfg, &ds);
-        hm_dataset_release(&ds);
+        data_set_release(&ds);
     }
     free(o.sets);
     return rc ? cli_fail() : 0;
@@ -144,7 +144,7 @@ int cmd_baseline(int argc, char **argv)
         free(o.sets);
         return cli_usage_error(argv[0], "--week is val or test, --customers buyers or all, --out needs one baseline");
     }
-    struct hm_dataset ds;
+    struct data_set ds;
     if ((rc = open_store(&o, &ds)) != 0) {
         free(o.sets);
         return cli_fail();
@@ -173,7 +173,7 @@ int cmd_baseline(int argc, char **argv)
     if (rc)
         exit_code = cli_fail();
     prep_truth_release(&truth);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
     free(o.sets);
     return exit_code;
 }
@@ -189,7 +189,7 @@ int cmd_evaluate(int argc, char **argv)
         free(preds);
         return prc == 1000 ? 0 : prc ? prc : cli_usage_error(argv[0], "--pred FILE is required");
     }
-    struct hm_dataset ds;
+    struct data_set ds;
     int rc = open_store(&o, &ds), exit_code = 0;
     if (rc) {
         free(o.sets);
@@ -198,20 +198,20 @@ int cmd_evaluate(int argc, char **argv)
     }
     int32_t end = ds.tx.day_max;
     if (o.week_end && hm_date_parse(o.week_end, strlen(o.week_end), &end) != 0) {
-        hm_dataset_release(&ds);
+        data_set_release(&ds);
         free(o.sets);
         free(preds);
         return cli_usage_error(argv[0], "--week-end expects a date YYYY-MM-DD, found \"%s\"", o.week_end);
     }
     struct prep_truth truth;
     prep_truth_build(&truth, &ds, (struct prep_week){end - 6, end});
-    struct hm_eval_row *rows = calloc((size_t)n_preds, sizeof *rows);
+    struct eval_row *rows = calloc((size_t)n_preds, sizeof *rows);
     for (int i = 0; i < n_preds && !rc; i++) {
         rows[i].name = preds[i];
         rc = pipeline_evaluate_file(&ds, &truth, preds[i], &rows[i].sum);
     }
     if (!rc) {
-        char *table = hm_eval_table_format(rows, (size_t)n_preds, 0);
+        char *table = eval_table_format(rows, (size_t)n_preds, 0);
         char d0[11], d1[11];
         hm_date_format(end - 6, d0);
         hm_date_format(end, d1);
@@ -222,7 +222,7 @@ int cmd_evaluate(int argc, char **argv)
     }
     free(rows);
     prep_truth_release(&truth);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
     free(o.sets);
     free(preds);
     return exit_code;
@@ -236,11 +236,11 @@ int cmd_submit(int argc, char **argv)
         free(o.sets);
         return cli_usage_error(argv[0], "--out FILE is required");
     }
-    struct hm_dataset ds;
+    struct data_set ds;
     int rc = open_store(&o, &ds);
     if (!rc) {
         rc = pipeline_submit(&o.cfg, &ds, o.out ? o.out : o.cfg.run.submission);
-        hm_dataset_release(&ds);
+        data_set_release(&ds);
     }
     free(o.sets);
     return rc ? cli_fail() : 0;

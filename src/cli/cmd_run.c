@@ -34,7 +34,7 @@ static uint64_t fingerprint_csvs(const char *dir)
 }
 
 /* Fingerprint of a store: the headers of its table files (they hold every checksum). */
-static uint64_t fingerprint_store(const struct hm_dataset *ds)
+static uint64_t fingerprint_store(const struct data_set *ds)
 {
     uint64_t h = 0x570e;
     for (int i = 0; i < 3; i++)
@@ -95,16 +95,16 @@ static int stage_done(const char *work, const char *stage, uint64_t fp)
 static int run_ingest(const struct cli_config *c, const char *store)
 {
     uint64_t fp = fingerprint_csvs(c->run.data);
-    char *art = hm_path_join(store, HM_STORE_TRANSACTIONS);
+    char *art = hm_path_join(store, DATA_STORE_TRANSACTIONS);
     const char *outs[] = {art, NULL};
     int rc = 0;
     if (stage_fresh(c->run.work, "ingest", fp, outs)) {
         printf("[ingest] up to date, skipped\n");
     } else {
         printf("[ingest] %s -> %s\n", c->run.data, store);
-        struct hm_ingest_opts o = {.data_dir = c->run.data, .store_dir = store, .bad_rows = IO_BAD_FAIL, .missing_refs = IO_REFS_FAIL};
-        struct hm_ingest_report rep;
-        rc = hm_ingest(&o, &rep);
+        struct data_ingest_opts o = {.data_dir = c->run.data, .store_dir = store, .bad_rows = IO_BAD_FAIL, .missing_refs = IO_REFS_FAIL};
+        struct data_ingest_report rep;
+        rc = data_ingest(&o, &rep);
         if (!rc) {
             printf("[ingest] %llu transactions, %llu customers, %llu articles in %.1fs\n",
                    (unsigned long long)rep.transactions.rows, (unsigned long long)rep.customers.rows,
@@ -126,8 +126,8 @@ static int run_stages(const struct cli_config *c)
         free(store);
         return rc;
     }
-    struct hm_dataset ds;
-    if ((rc = hm_dataset_open(&ds, store, 0)) != 0) {
+    struct data_set ds;
+    if ((rc = data_set_open(&ds, store, 0)) != 0) {
         if (!c->run.data[0])
             hm_error_wrap(rc, "run.data is empty and the store cannot be opened");
         free(store);
@@ -208,7 +208,7 @@ static int run_stages(const struct cli_config *c)
             rc = stage_done(c->run.work, "submit", fp);
     }
     free(sub);
-    hm_dataset_release(&ds);
+    data_set_release(&ds);
 
     if (!rc) {
         char *text;

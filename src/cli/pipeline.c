@@ -24,7 +24,7 @@ static void print_week(const char *what, struct prep_week w)
     printf("  %-16s %s .. %s\n", what, a, b);
 }
 
-int pipeline_prepare(const struct cli_config *c, const struct hm_dataset *ds)
+int pipeline_prepare(const struct cli_config *c, const struct data_set *ds)
 {
     int64_t t0 = hm_now_ns();
     struct prep_result r;
@@ -83,8 +83,8 @@ int pipeline_prepare(const struct cli_config *c, const struct hm_dataset *ds)
 
 /* ---- baselines and evaluation ------------------------------------------------------- */
 
-int pipeline_baseline_eval(const struct cli_config *c, const struct hm_dataset *ds, int kind,
-                           const struct prep_truth *truth, struct hm_eval_row *row)
+int pipeline_baseline_eval(const struct cli_config *c, const struct data_set *ds, int kind,
+                           const struct prep_truth *truth, struct eval_row *row)
 {
     uint32_t n = truth->n_users;
     uint32_t *pred = hm_xmalloc_array((size_t)n * RECALL_K + 1, sizeof *pred);
@@ -95,7 +95,7 @@ int pipeline_baseline_eval(const struct cli_config *c, const struct hm_dataset *
         memset(&row->sum, 0, sizeof row->sum);
         row->name = recall_baseline_name[kind];
         for (uint32_t i = 0; i < n; i++)
-            hm_eval_sum_add(&row->sum, pred + (size_t)i * RECALL_K, npred[i], truth->items + truth->off[i],
+            eval_sum_add(&row->sum, pred + (size_t)i * RECALL_K, npred[i], truth->items + truth->off[i],
                             truth->off[i + 1] - truth->off[i]);
     }
     free(pred);
@@ -103,11 +103,11 @@ int pipeline_baseline_eval(const struct cli_config *c, const struct hm_dataset *
     return rc;
 }
 
-int pipeline_write_predictions(const struct cli_config *c, const struct hm_dataset *ds, int kind,
+int pipeline_write_predictions(const struct cli_config *c, const struct data_set *ds, int kind,
                                int32_t cutoff, const uint32_t *users, uint32_t n, const char *path)
 {
-    struct hm_subwriter w;
-    int rc = hm_subwriter_open(&w, path);
+    struct io_subwriter w;
+    int rc = io_subwriter_open(&w, path);
     if (rc)
         return rc;
     const uint32_t block = 1 << 16;
@@ -127,10 +127,10 @@ int pipeline_write_predictions(const struct cli_config *c, const struct hm_datas
             break;
         for (uint32_t i = 0; i < m && !rc; i++) {
             char hex[65];
-            hm_customer_hex(ds, u[i], hex);
+            data_customer_hex(ds, u[i], hex);
             for (uint32_t k = 0; k < npred[i]; k++)
                 ids[k] = ds->articles.article_id[pred[(size_t)i * RECALL_K + k]];
-            rc = hm_subwriter_add(&w, hex, ids, npred[i]);
+            rc = io_subwriter_add(&w, hex, ids, npred[i]);
         }
         hm_progress_add(&prog, m);
     }
@@ -140,26 +140,26 @@ int pipeline_write_predictions(const struct cli_config *c, const struct hm_datas
     free(ids);
     free(seq);
     if (rc) {
-        hm_subwriter_abort(&w);
+        io_subwriter_abort(&w);
         return rc;
     }
-    return hm_subwriter_commit(&w);
+    return io_subwriter_commit(&w);
 }
 
 struct eval_file_job {
-    const struct hm_dataset *ds;
-    struct hm_id_index ix;
+    const struct data_set *ds;
+    struct data_id_index ix;
     uint32_t *pred;   /* (n_customers, 12) */
     uint8_t *npred;   /* (n_customers); 255 = no row yet */
     uint64_t unknown, rows;
     const char *path;
 };
 
-static int eval_row(const struct hm_subrow *row, void *ud)
+static int eval_row(const struct io_subrow *row, void *ud)
 {
     struct eval_file_job *j = ud;
     j->rows++;
-    uint32_t c = hm_id_index_customer(&j->ix, row->customer_id, 64);
+    uint32_t c = data_id_index_customer(&j->ix, row->customer_id, 64);
     if (c == UINT32_MAX) {
         j->unknown++;
         return 0;
@@ -169,7 +169,7 @@ static int eval_row(const struct hm_subrow *row, void *ud)
                         (unsigned long long)row->line, row->customer_id);
     uint8_t n = 0;
     for (size_t k = 0; k < row->n; k++) {
-        uint32_t a = hm_id_index_article(&j->ix, row->articles[k]);
+        uint32_t a = data_id_index_article(&j->ix, row->articles[k]);
         /* an article the store does not know can never be right: it keeps its rank with a
          * value no article has (distinct, so it is not taken for a duplicate) */
         j->pred[(size_t)c * RECALL_K + n++] = a == UINT32_MAX ? UINT32_MAX - (uint32_t)k : a;
@@ -178,29 +178,29 @@ static int eval_row(const struct hm_subrow *row, void *ud)
     return 0;
 }
 
-int pipeline_evaluate_file(const struct hm_dataset *ds, const struct prep_truth *truth,
-                           const char *path, struct hm_eval_sum *sum)
+int pipeline_evaluate_file(const struct data_set *ds, const struct prep_truth *truth,
+                           const char *path, struct eval_sum *sum)
 {
     uint32_t nc = ds->customers.n;
     struct eval_file_job j = {.ds = ds, .path = path};
-    hm_id_index_init(&j.ix, ds);
+    data_id_index_init(&j.ix, ds);
     j.pred = hm_xmalloc_array((size_t)nc * RECALL_K + 1, sizeof *j.pred);
     j.npred = hm_xmalloc((size_t)nc + 1);
     memset(j.npred, 255, (size_t)nc + 1);
-    int rc = hm_submission_read(path, RECALL_K, eval_row, &j);
+    int rc = io_submission_read(path, RECALL_K, eval_row, &j);
     if (!rc) {
         memset(sum, 0, sizeof *sum);
         for (uint32_t i = 0; i < truth->n_users; i++) {
             uint32_t c = truth->user[i];
             uint8_t n = j.npred[c] == 255 ? 0 : j.npred[c];
-            hm_eval_sum_add(sum, j.pred + (size_t)c * RECALL_K, n, truth->items + truth->off[i],
+            eval_sum_add(sum, j.pred + (size_t)c * RECALL_K, n, truth->items + truth->off[i],
                             truth->off[i + 1] - truth->off[i]);
         }
         if (j.unknown)
             hm_warn("%s: %llu of %llu rows name customers the store does not know (ignored)", path,
                     (unsigned long long)j.unknown, (unsigned long long)j.rows);
     }
-    hm_id_index_release(&j.ix);
+    data_id_index_release(&j.ix);
     free(j.pred);
     free(j.npred);
     return rc;
@@ -221,18 +221,18 @@ char *pipeline_oracle_path(const char *data_dir, int32_t start)
     return path;
 }
 
-int pipeline_metrics_table(const struct cli_config *c, const struct hm_dataset *ds,
+int pipeline_metrics_table(const struct cli_config *c, const struct data_set *ds,
                            const struct prep_truth *truth, const char *names, const char *oracle,
                            char **table)
 {
     *table = NULL;
-    struct hm_eval_row rows[RECALL_NBASELINES + 1];
+    struct eval_row rows[RECALL_NBASELINES + 1];
     int n = 0, rc = 0;
     double ref = 0;
     if (oracle) {
         rows[n].name = "oracle";
         if ((rc = pipeline_evaluate_file(ds, truth, oracle, &rows[n].sum)) == 0)
-            ref = hm_eval_map12(&rows[n++].sum);
+            ref = eval_map12(&rows[n++].sum);
     }
     char list[HM_SETTING_STRLEN];
     snprintf(list, sizeof list, "%s", names);
@@ -244,7 +244,7 @@ int pipeline_metrics_table(const struct cli_config *c, const struct hm_dataset *
             rc = pipeline_baseline_eval(c, ds, kind, truth, &rows[n++]);
     }
     if (!rc) {
-        char *body = hm_eval_table_format(rows, (size_t)n, ref);
+        char *body = eval_table_format(rows, (size_t)n, ref);
         char day0[11], day1[11];
         hm_date_format(ds->tx.day_max - 6, day0);
         hm_date_format(ds->tx.day_max, day1);
@@ -254,7 +254,7 @@ int pipeline_metrics_table(const struct cli_config *c, const struct hm_dataset *
     return rc;
 }
 
-int pipeline_submit(const struct cli_config *c, const struct hm_dataset *ds, const char *path)
+int pipeline_submit(const struct cli_config *c, const struct data_set *ds, const char *path)
 {
     int kind = recall_baseline_find(c->run.submit_model);
     if (kind < 0)
@@ -318,23 +318,23 @@ static void append_capped(struct recall_candidates *dst, const struct recall_can
 /* A submission-format reference (e.g. the synthetic data's oracle): its 12 predictions per
  * customer, and how many of them the pool contains. */
 struct ref_job {
-    struct hm_id_index ix;
+    struct data_id_index ix;
     uint32_t *pred;   /* (n_customers, 12) article rows */
     uint8_t *npred;   /* (n_customers) */
     uint64_t unknown;
 };
 
-static int ref_row(const struct hm_subrow *row, void *ud)
+static int ref_row(const struct io_subrow *row, void *ud)
 {
     struct ref_job *j = ud;
-    uint32_t c = hm_id_index_customer(&j->ix, row->customer_id, 64);
+    uint32_t c = data_id_index_customer(&j->ix, row->customer_id, 64);
     if (c == UINT32_MAX) {
         j->unknown++;
         return 0;
     }
     uint8_t n = 0;
     for (size_t k = 0; k < row->n && n < RECALL_K; k++) {
-        uint32_t a = hm_id_index_article(&j->ix, row->articles[k]);
+        uint32_t a = data_id_index_article(&j->ix, row->articles[k]);
         if (a != UINT32_MAX)
             j->pred[(size_t)c * RECALL_K + n++] = a;
     }
@@ -406,7 +406,7 @@ static int write_text(const char *path, const char *text)
     return hm_awriter_commit(&w);
 }
 
-int pipeline_candidates(const struct cli_config *c, const struct hm_dataset *ds,
+int pipeline_candidates(const struct cli_config *c, const struct data_set *ds,
                         const struct pipeline_cand_opts *o)
 {
     int64_t t0 = hm_now_ns();
@@ -471,10 +471,10 @@ int pipeline_candidates(const struct cli_config *c, const struct hm_dataset *ds,
     struct ref_job ref = {0};
     struct ref_stats rs = {0};
     if (!rc && o->stats && o->reference) {
-        hm_id_index_init(&ref.ix, ds);
+        data_id_index_init(&ref.ix, ds);
         ref.pred = hm_xmalloc_array((size_t)ds->customers.n * RECALL_K + 1, sizeof *ref.pred);
         ref.npred = hm_xcalloc((size_t)ds->customers.n + 1, 1);
-        rc = hm_submission_read(o->reference, RECALL_K, ref_row, &ref);
+        rc = io_submission_read(o->reference, RECALL_K, ref_row, &ref);
     }
     const uint32_t block = 1u << 16;
     int64_t t2 = hm_now_ns();
@@ -535,10 +535,10 @@ int pipeline_candidates(const struct cli_config *c, const struct hm_dataset *ds,
             /* the yardstick: the `recent` baseline's 12 (own purchases, then popular) */
             uint32_t *bp = hm_xmalloc_array((size_t)truth.n_users * RECALL_K + 1, sizeof *bp);
             uint8_t *bn = hm_xmalloc((size_t)truth.n_users + 1);
-            struct hm_eval_recall br = {0, 0};
+            struct eval_recall br = {0, 0};
             if (recall_baseline_predict(ds, RECALL_RECENT, &c->base, cutoff, truth.user, truth.n_users, bp, bn) == 0)
                 for (uint32_t i = 0; i < truth.n_users; i++)
-                    hm_eval_recall_add(&br, bp + (size_t)i * RECALL_K, bn[i], truth.items + truth.off[i],
+                    eval_recall_add(&br, bp + (size_t)i * RECALL_K, bn[i], truth.items + truth.off[i],
                                        truth.off[i + 1] - truth.off[i]);
             free(bp);
             free(bn);
@@ -566,7 +566,7 @@ int pipeline_candidates(const struct cli_config *c, const struct hm_dataset *ds,
                mib(hm_peak_rss()), mib(rss0));
     recall_candidates_release(&all);
     if (ref.pred)
-        hm_id_index_release(&ref.ix);
+        data_id_index_release(&ref.ix);
     free(ref.pred);
     free(ref.npred);
     free(users);

@@ -10,19 +10,19 @@
 char *pipeline_store_dir(const struct cli_config *c);
 
 /* Stage 1: windows, sample, item filter; writes <work>/prepare.hmt and prints the report. */
-int pipeline_prepare(const struct cli_config *c, const struct hm_dataset *ds);
+int pipeline_prepare(const struct cli_config *c, const struct data_set *ds);
 
 /* Scores a baseline on the validation week (every customer who bought in it); fills row. */
-int pipeline_baseline_eval(const struct cli_config *c, const struct hm_dataset *ds, int kind,
-                           const struct prep_truth *truth, struct hm_eval_row *row);
+int pipeline_baseline_eval(const struct cli_config *c, const struct data_set *ds, int kind,
+                           const struct prep_truth *truth, struct eval_row *row);
 
 /* Writes predictions of a baseline for the given customers as a submission file. */
-int pipeline_write_predictions(const struct cli_config *c, const struct hm_dataset *ds, int kind,
+int pipeline_write_predictions(const struct cli_config *c, const struct data_set *ds, int kind,
                                int32_t cutoff, const uint32_t *users, uint32_t n, const char *path);
 
 /* Scores a submission-format file against the purchases of a week. */
-int pipeline_evaluate_file(const struct hm_dataset *ds, const struct prep_truth *truth,
-                           const char *path, struct hm_eval_sum *sum);
+int pipeline_evaluate_file(const struct data_set *ds, const struct prep_truth *truth,
+                           const char *path, struct eval_sum *sum);
 
 /* The oracle file hmrec synth wrote for the week starting on `start` in data_dir
  * (data_dir/oracle/week_<YYYY-MM-DD>_oracle.csv), or NULL when there is none; caller frees. */
@@ -31,12 +31,12 @@ char *pipeline_oracle_path(const char *data_dir, int32_t start);
 /* Scores the baselines named in a comma-separated list (and the oracle file, when not NULL)
  * on the validation week, whose purchases are truth, and returns the metrics table text
  * (caller frees). */
-int pipeline_metrics_table(const struct cli_config *c, const struct hm_dataset *ds,
+int pipeline_metrics_table(const struct cli_config *c, const struct data_set *ds,
                            const struct prep_truth *truth, const char *names, const char *oracle,
                            char **table);
 
 /* The submission: 12 articles for every customer, cutoff the day after the data. */
-int pipeline_submit(const struct cli_config *c, const struct hm_dataset *ds, const char *path);
+int pipeline_submit(const struct cli_config *c, const struct data_set *ds, const char *path);
 
 /* Stage 2: candidates as of a week's cutoff. */
 struct pipeline_cand_opts {
@@ -48,7 +48,7 @@ struct pipeline_cand_opts {
     const char *reference; /* with stats: a submission-format file (e.g. the synth oracle) to
                               compare the pool with, or NULL */
 };
-int pipeline_candidates(const struct cli_config *c, const struct hm_dataset *ds,
+int pipeline_candidates(const struct cli_config *c, const struct data_set *ds,
                         const struct pipeline_cand_opts *o);
 
 #endif

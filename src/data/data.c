@@ -11,7 +11,7 @@
             return rc_;       \
     } while (0)
 
-static int get_dict(const struct io_table *t, const char *name, struct hm_dict *d)
+static int get_dict(const struct io_table *t, const char *name, struct data_dict *d)
 {
     char nm[64];
     const void *p;
@@ -44,7 +44,7 @@ static int get_dict(const struct io_table *t, const char *name, struct hm_dict *
 }
 
 static int check_codes(const struct io_table *t, const char *name, const uint32_t *code,
-                       uint64_t n, const struct hm_dict *d)
+                       uint64_t n, const struct data_dict *d)
 {
     for (uint64_t i = 0; i < n; i++)
         if (code[i] >= d->n)
@@ -53,9 +53,9 @@ static int check_codes(const struct io_table *t, const char *name, const uint32_
     return 0;
 }
 
-static int open_articles(struct hm_dataset *ds, const struct io_table *t, int deep)
+static int open_articles(struct data_set *ds, const struct io_table *t, int deep)
 {
-    struct hm_articles *a = &ds->articles;
+    struct data_articles *a = &ds->articles;
     if (t->n_rows > UINT32_MAX || t->meta[0] > t->n_rows)
         return hm_error(HM_EFORMAT, "'%s': bad row counts", t->path);
     a->n = (uint32_t)t->n_rows;
@@ -78,9 +78,9 @@ static int open_articles(struct hm_dataset *ds, const struct io_table *t, int de
     return 0;
 }
 
-static int open_customers(struct hm_dataset *ds, const struct io_table *t, int deep)
+static int open_customers(struct data_set *ds, const struct io_table *t, int deep)
 {
-    struct hm_customers *c = &ds->customers;
+    struct data_customers *c = &ds->customers;
     if (t->n_rows > UINT32_MAX || t->meta[0] > t->n_rows)
         return hm_error(HM_EFORMAT, "'%s': bad row counts", t->path);
     c->n = (uint32_t)t->n_rows;
@@ -117,7 +117,7 @@ static int open_customers(struct hm_dataset *ds, const struct io_table *t, int d
 }
 
 struct tx_check {
-    const struct hm_transactions *tx;
+    const struct data_transactions *tx;
     uint32_t n_customers, n_articles;
 };
 
@@ -125,7 +125,7 @@ static int check_tx_range(size_t begin, size_t end, int tid, void *ud)
 {
     (void)tid;
     struct tx_check *k = ud;
-    const struct hm_transactions *x = k->tx;
+    const struct data_transactions *x = k->tx;
     for (size_t i = begin; i < end; i++) {
         if (x->customer[i] >= k->n_customers || x->article[i] >= k->n_articles ||
             x->art_rows[i] >= x->n || (x->channel[i] != 1 && x->channel[i] != 2))
@@ -137,9 +137,9 @@ static int check_tx_range(size_t begin, size_t end, int tid, void *ud)
     return 0;
 }
 
-static int open_transactions(struct hm_dataset *ds, const struct io_table *t, int deep)
+static int open_transactions(struct data_set *ds, const struct io_table *t, int deep)
 {
-    struct hm_transactions *x = &ds->tx;
+    struct data_transactions *x = &ds->tx;
     uint32_t nc = ds->customers.n, na = ds->articles.n;
     if (t->meta[0] != nc || t->meta[1] != na)
         return hm_error(HM_EFORMAT,
@@ -188,14 +188,14 @@ static int open_transactions(struct hm_dataset *ds, const struct io_table *t, in
     return 0;
 }
 
-int hm_dataset_open(struct hm_dataset *ds, const char *dir, unsigned flags)
+int data_set_open(struct data_set *ds, const char *dir, unsigned flags)
 {
     memset(ds, 0, sizeof *ds);
     ds->dir = hm_xstrdup(dir);
-    const char *names[3] = {HM_STORE_ARTICLES, HM_STORE_CUSTOMERS, HM_STORE_TRANSACTIONS};
+    const char *names[3] = {DATA_STORE_ARTICLES, DATA_STORE_CUSTOMERS, DATA_STORE_TRANSACTIONS};
     const char *tables[3] = {"articles", "customers", "transactions"};
-    unsigned tf = (flags & HM_DATASET_NOVERIFY) ? IO_TABLE_NOVERIFY : 0;
-    int deep = !(flags & HM_DATASET_NOVERIFY);
+    unsigned tf = (flags & DATA_SET_NOVERIFY) ? IO_TABLE_NOVERIFY : 0;
+    int deep = !(flags & DATA_SET_NOVERIFY);
     int rc = 0;
     for (int i = 0; i < 3 && !rc; i++) {
         char *p = hm_path_join(dir, names[i]);
@@ -210,12 +210,12 @@ int hm_dataset_open(struct hm_dataset *ds, const char *dir, unsigned flags)
         rc = open_transactions(ds, &ds->files[2], deep);
     if (rc) {
         hm_error_wrap(rc, "could not open store '%s'", dir);
-        hm_dataset_release(ds);
+        data_set_release(ds);
     }
     return rc;
 }
 
-void hm_dataset_release(struct hm_dataset *ds)
+void data_set_release(struct data_set *ds)
 {
     for (int i = 0; i < 3; i++)
         io_table_release(&ds->files[i]);
@@ -223,17 +223,17 @@ void hm_dataset_release(struct hm_dataset *ds)
     memset(ds, 0, sizeof *ds);
 }
 
-void hm_customer_hex(const struct hm_dataset *ds, uint32_t c, char out[65])
+void data_customer_hex(const struct data_set *ds, uint32_t c, char out[65])
 {
     io_format_hex256(ds->customers.id[c], out);
 }
 
-void hm_article_str(const struct hm_dataset *ds, uint32_t a, char out[11])
+void data_article_str(const struct data_set *ds, uint32_t a, char out[11])
 {
     snprintf(out, 11, "%010u", ds->articles.article_id[a]);
 }
 
-void hm_id_index_init(struct hm_id_index *ix, const struct hm_dataset *ds)
+void data_id_index_init(struct data_id_index *ix, const struct data_set *ds)
 {
     io_idmap256_init(&ix->customers, ds->customers.n);
     for (uint32_t c = 0; c < ds->customers.n; c++)
@@ -243,13 +243,13 @@ void hm_id_index_init(struct hm_id_index *ix, const struct hm_dataset *ds)
         io_idmap32_put(&ix->articles, ds->articles.article_id[a], a);
 }
 
-void hm_id_index_release(struct hm_id_index *ix)
+void data_id_index_release(struct data_id_index *ix)
 {
     io_idmap256_release(&ix->customers);
     io_idmap32_release(&ix->articles);
 }
 
-uint32_t hm_id_index_customer(const struct hm_id_index *ix, const char *hex, size_t len)
+uint32_t data_id_index_customer(const struct data_id_index *ix, const char *hex, size_t len)
 {
     uint8_t key[32];
     if (io_parse_hex256(hex, len, key))
@@ -257,7 +257,7 @@ uint32_t hm_id_index_customer(const struct hm_id_index *ix, const char *hex, siz
     return io_idmap256_get(&ix->customers, key);
 }
 
-uint32_t hm_id_index_article(const struct hm_id_index *ix, uint32_t article_id)
+uint32_t data_id_index_article(const struct data_id_index *ix, uint32_t article_id)
 {
     return io_idmap32_get(&ix->articles, article_id);
 }

@@ -3,12 +3,12 @@
  *
  * A store directory holds three table files (format: docs/formats.md):
  *   articles.hmt, customers.hmt, transactions.hmt
- * written by hm_ingest (hmrec ingest) and read by hm_dataset_open.
+ * written by data_ingest (hmrec ingest) and read by data_set_open.
  *
  * Indexes are dense: a customer is a row 0..n-1 of `customers` (customers.csv order, then
  * placeholder rows for ids that only transactions named, with --missing-refs keep); an
  * article is a row of `articles` (articles.csv order, then placeholders). Ids stay
- * recoverable (hm_customer_hex, articles.article_id).
+ * recoverable (data_customer_hex, articles.article_id).
  *
  * Transactions are sorted by customer, then day, then their order in the input file
  * (stable), with CSR offsets per customer: the rows of customer c are
@@ -16,8 +16,8 @@
  * transaction rows art_rows[art_off[a] .. art_off[a+1]) in ascending row order (so by
  * customer, then day). Duplicate rows are kept: they are quantities.
  *
- * Ownership: everything belongs to the struct hm_dataset and lives until
- * hm_dataset_release; the arrays are read-only (const) and may be shared between threads.
+ * Ownership: everything belongs to the struct data_set and lives until
+ * data_set_release; the arrays are read-only (const) and may be shared between threads.
  */
 #ifndef HM_DATA_H
 #define HM_DATA_H
@@ -25,24 +25,24 @@
 #include "core/core.h"
 #include "io/io.h"
 
-#define HM_STORE_ARTICLES "articles.hmt"
-#define HM_STORE_CUSTOMERS "customers.hmt"
-#define HM_STORE_TRANSACTIONS "transactions.hmt"
+#define DATA_STORE_ARTICLES "articles.hmt"
+#define DATA_STORE_CUSTOMERS "customers.hmt"
+#define DATA_STORE_TRANSACTIONS "transactions.hmt"
 
 /* A dictionary of strings: code -> bytes (not NUL-terminated). Code 0 is always "" (the
  * missing value); other codes are in order of first appearance in the input. */
-struct hm_dict {
+struct data_dict {
     uint32_t n;           /* strings, including "" */
     const uint64_t *off;  /* (n + 1) byte offsets into bytes */
     const char *bytes;
 };
-static inline const char *hm_dict_get(const struct hm_dict *d, uint32_t code, uint32_t *len)
+static inline const char *data_dict_get(const struct data_dict *d, uint32_t code, uint32_t *len)
 {
     *len = (uint32_t)(d->off[code + 1] - d->off[code]);
     return d->bytes + d->off[code];
 }
 
-struct hm_customers {
+struct data_customers {
     uint32_t n;              /* rows */
     uint32_t n_placeholder;  /* the last n_placeholder rows were added for unknown ids */
     const uint8_t (*id)[32]; /* (n) binary ids: the 64 hex digits of customer_id */
@@ -52,22 +52,22 @@ struct hm_customers {
     const uint32_t *news;    /* (n) fashion_news_frequency code in news_dict */
     const float *age;        /* (n) years; NaN when missing */
     const uint32_t *postal;  /* (n) postal_code code in postal_dict */
-    struct hm_dict club_dict, news_dict, postal_dict;
+    struct data_dict club_dict, news_dict, postal_dict;
 };
 
 /* Articles: column k of articles.csv (enum io_art_col: IO_ART_PRODUCT_TYPE_NO, ...) is
  * in num[k] for integer columns (product_code, *_no, *_id, *_code except index_code) and
  * in code[k] + dict[k] for string columns (names, index_code, prod_name, detail_desc). */
-struct hm_articles {
+struct data_articles {
     uint32_t n;
     uint32_t n_placeholder;          /* the last rows, added for unknown ids */
     const uint32_t *article_id;      /* (n) the article id as a number (0108775015 -> 108775015) */
     const int32_t *num[IO_ART_NCOLS];   /* (n) integer columns; IO_MISSING_I32 when empty; NULL for others */
     const uint32_t *code[IO_ART_NCOLS]; /* (n) string columns: codes into dict[k]; NULL for others */
-    struct hm_dict dict[IO_ART_NCOLS];
+    struct data_dict dict[IO_ART_NCOLS];
 };
 
-struct hm_transactions {
+struct data_transactions {
     uint64_t n;                /* rows */
     const uint16_t *day;       /* (n) days since 1970-01-01 (hm_date_format prints them) */
     const uint32_t *customer;  /* (n) customer row, ascending */
@@ -80,42 +80,42 @@ struct hm_transactions {
     uint16_t day_min, day_max; /* first and last day (0, 0 when n == 0) */
 };
 
-struct hm_dataset {
-    struct hm_customers customers;
-    struct hm_articles articles;
-    struct hm_transactions tx;
+struct data_set {
+    struct data_customers customers;
+    struct data_articles articles;
+    struct data_transactions tx;
     char *dir;
     struct io_table files[3]; /* articles, customers, transactions */
 };
 
 enum {
-    HM_DATASET_NOVERIFY = 1, /* skip checksums of column data and the O(n) invariant checks */
+    DATA_SET_NOVERIFY = 1, /* skip checksums of column data and the O(n) invariant checks */
 };
 /* Opens the store in dir: maps the three files, validates headers, checksums and the
  * invariants above (cross-table counts, CSR offsets, index ranges). */
-int hm_dataset_open(struct hm_dataset *ds, const char *dir, unsigned flags);
-void hm_dataset_release(struct hm_dataset *ds);
+int data_set_open(struct data_set *ds, const char *dir, unsigned flags);
+void data_set_release(struct data_set *ds);
 
 /* The 64 hex digits of customer c and a terminator. */
-void hm_customer_hex(const struct hm_dataset *ds, uint32_t c, char out[65]);
+void data_customer_hex(const struct data_set *ds, uint32_t c, char out[65]);
 /* The canonical 10-digit article id of article a ("0108775015") and a terminator. */
-void hm_article_str(const struct hm_dataset *ds, uint32_t a, char out[11]);
+void data_article_str(const struct data_set *ds, uint32_t a, char out[11]);
 
 /* Lookups from external ids to rows (built on demand; caller-owned). */
-struct hm_id_index {
+struct data_id_index {
     struct io_idmap256 customers;
     struct io_idmap32 articles;
 };
-void hm_id_index_init(struct hm_id_index *ix, const struct hm_dataset *ds);
-void hm_id_index_release(struct hm_id_index *ix);
+void data_id_index_init(struct data_id_index *ix, const struct data_set *ds);
+void data_id_index_release(struct data_id_index *ix);
 /* Customer row of a 64-hex id, or UINT32_MAX when unknown or malformed. */
-uint32_t hm_id_index_customer(const struct hm_id_index *ix, const char *hex, size_t len);
+uint32_t data_id_index_customer(const struct data_id_index *ix, const char *hex, size_t len);
 /* Article row of an article id (as a number), or UINT32_MAX. */
-uint32_t hm_id_index_article(const struct hm_id_index *ix, uint32_t article_id);
+uint32_t data_id_index_article(const struct data_id_index *ix, uint32_t article_id);
 
 /* ---- ingest (ingest.c) ----------------------------------------------------------------- */
 
-struct hm_ingest_opts {
+struct data_ingest_opts {
     const char *data_dir;  /* holds articles.csv, customers.csv, transactions_train.csv */
     const char *store_dir; /* created when missing */
     int bad_rows;          /* enum io_bad_rows */
@@ -123,17 +123,17 @@ struct hm_ingest_opts {
     int nthreads;          /* <= 0: hm_threads() */
     size_t seg_bytes;      /* CSV bytes per thread per parallel segment; 0: default */
 };
-struct hm_ingest_report {
+struct data_ingest_report {
     struct io_read_stats articles, customers, transactions;
     double seconds_sort, seconds_write, seconds;
     uint64_t store_bytes;
 };
 /* Reads the three CSV files, sorts and indexes the transactions and writes the store. */
-int hm_ingest(const struct hm_ingest_opts *o, struct hm_ingest_report *rep);
+int data_ingest(const struct data_ingest_opts *o, struct data_ingest_report *rep);
 
-/* Writes a store from tables in memory (what hm_ingest does after reading). Consumes t:
+/* Writes a store from tables in memory (what data_ingest does after reading). Consumes t:
  * its records are freed. */
-int hm_store_write(const char *dir, const struct io_articles *a, const struct io_customers *c,
+int data_store_write(const char *dir, const struct io_articles *a, const struct io_customers *c,
                    struct io_transactions *t, int nthreads, double *seconds_sort);
 
 /* ---- export (export.c) --------------------------------------------------------------------- */
@@ -143,6 +143,6 @@ int hm_store_write(const char *dir, const struct io_articles *a, const struct io
  * fewest digits that read back as the stored float, transactions ordered by day, then
  * customer). Ingesting the export gives the same store, byte for byte, when the store
  * has no placeholder rows (they are exported as ordinary rows with empty fields). */
-int hm_dataset_export(const struct hm_dataset *ds, const char *out_dir);
+int data_set_export(const struct data_set *ds, const char *out_dir);
 
 #endif

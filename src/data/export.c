@@ -67,10 +67,10 @@ static void out_field(struct out *o, const char *s, size_t len)
     out_ch(o, '"');
 }
 
-static void out_dict(struct out *o, const struct hm_dict *d, uint32_t code)
+static void out_dict(struct out *o, const struct data_dict *d, uint32_t code)
 {
     uint32_t len;
-    const char *s = hm_dict_get(d, code, &len);
+    const char *s = data_dict_get(d, code, &len);
     out_field(o, s, len);
 }
 
@@ -102,13 +102,13 @@ static void out_float(struct out *o, float f)
 
 /* ---- tables ---------------------------------------------------------------------------------- */
 
-static int export_articles(const struct hm_dataset *ds, const char *dir)
+static int export_articles(const struct data_set *ds, const char *dir)
 {
     struct out o;
     int rc = out_open(&o, dir, "articles.csv");
     if (rc)
         return rc;
-    const struct hm_articles *a = &ds->articles;
+    const struct data_articles *a = &ds->articles;
     for (int k = 0; k < IO_ART_NCOLS; k++) {
         if (k)
             out_ch(&o, ',');
@@ -117,7 +117,7 @@ static int export_articles(const struct hm_dataset *ds, const char *dir)
     out_ch(&o, '\n');
     for (uint32_t i = 0; i < a->n; i++) {
         char id[11];
-        hm_article_str(ds, i, id);
+        data_article_str(ds, i, id);
         out_mem(&o, id, 10);
         for (int k = 1; k < IO_ART_NCOLS; k++) {
             out_ch(&o, ',');
@@ -139,13 +139,13 @@ static void out_flag(struct out *o, uint8_t v)
         out_str(o, v ? "1.0" : "0.0");
 }
 
-static int export_customers(const struct hm_dataset *ds, const char *dir)
+static int export_customers(const struct data_set *ds, const char *dir)
 {
     struct out o;
     int rc = out_open(&o, dir, "customers.csv");
     if (rc)
         return rc;
-    const struct hm_customers *c = &ds->customers;
+    const struct data_customers *c = &ds->customers;
     for (int k = 0; k < IO_CUST_NCOLS; k++) {
         if (k)
             out_ch(&o, ',');
@@ -154,7 +154,7 @@ static int export_customers(const struct hm_dataset *ds, const char *dir)
     out_ch(&o, '\n');
     for (uint32_t i = 0; i < c->n; i++) {
         char hex[65];
-        hm_customer_hex(ds, i, hex);
+        data_customer_hex(ds, i, hex);
         out_mem(&o, hex, 64);
         out_ch(&o, ',');
         out_flag(&o, c->fn[i]);
@@ -174,9 +174,9 @@ static int export_customers(const struct hm_dataset *ds, const char *dir)
     return out_close(&o);
 }
 
-static int export_transactions(const struct hm_dataset *ds, const char *dir)
+static int export_transactions(const struct data_set *ds, const char *dir)
 {
-    const struct hm_transactions *x = &ds->tx;
+    const struct data_transactions *x = &ds->tx;
     /* order by day (stable: customer, then store order within a day) */
     uint32_t span = (uint32_t)x->day_max - x->day_min + 1;
     uint64_t *start = hm_xcalloc((size_t)span + 1, sizeof *start);
@@ -214,10 +214,10 @@ static int export_transactions(const struct hm_dataset *ds, const char *dir)
         memcpy(line, date, 10);
         n = 10;
         line[n++] = ',';
-        hm_customer_hex(ds, x->customer[i], line + n);
+        data_customer_hex(ds, x->customer[i], line + n);
         n += 64;
         line[n++] = ',';
-        hm_article_str(ds, x->article[i], line + n);
+        data_article_str(ds, x->article[i], line + n);
         n += 10;
         line[n++] = ',';
         uint32_t bits;
@@ -241,7 +241,7 @@ static int export_transactions(const struct hm_dataset *ds, const char *dir)
     return out_close(&o);
 }
 
-int hm_dataset_export(const struct hm_dataset *ds, const char *out_dir)
+int data_set_export(const struct data_set *ds, const char *out_dir)
 {
     int rc = hm_mkdirs(out_dir);
     if (!rc)

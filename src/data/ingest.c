@@ -193,7 +193,7 @@ static uint64_t file_size_of(const char *path)
     return n;
 }
 
-int hm_store_write(const char *dir, const struct io_articles *a, const struct io_customers *c,
+int data_store_write(const char *dir, const struct io_articles *a, const struct io_customers *c,
                    struct io_transactions *t, int nthreads, double *seconds_sort)
 {
     int rc = hm_mkdirs(dir);
@@ -269,7 +269,7 @@ int hm_store_write(const char *dir, const struct io_articles *a, const struct io
         }
     }
     uint64_t meta[IO_TABLE_META] = {a->n_placeholder};
-    char *path = hm_path_join(dir, HM_STORE_ARTICLES);
+    char *path = hm_path_join(dir, DATA_STORE_ARTICLES);
     rc = io_table_write(path, "articles", a->n, meta, cs->c, cs->n);
     free(path);
 
@@ -288,7 +288,7 @@ int hm_store_write(const char *dir, const struct io_articles *a, const struct io
         dict_cols(cs, "postal_code", &c->postal_dict);
         memset(meta, 0, sizeof meta);
         meta[0] = c->n_placeholder;
-        path = hm_path_join(dir, HM_STORE_CUSTOMERS);
+        path = hm_path_join(dir, DATA_STORE_CUSTOMERS);
         rc = io_table_write(path, "customers", c->n, meta, cs->c, cs->n);
         free(path);
     }
@@ -309,7 +309,7 @@ int hm_store_write(const char *dir, const struct io_articles *a, const struct io
         meta[1] = a->n;
         meta[2] = dmin;
         meta[3] = dmax;
-        path = hm_path_join(dir, HM_STORE_TRANSACTIONS);
+        path = hm_path_join(dir, DATA_STORE_TRANSACTIONS);
         rc = io_table_write(path, "transactions", n, meta, cs->c, cs->n);
         free(path);
     }
@@ -323,7 +323,7 @@ int hm_store_write(const char *dir, const struct io_articles *a, const struct io
 
 /* ---- the whole ingest ------------------------------------------------------------------- */
 
-int hm_ingest(const struct hm_ingest_opts *o, struct hm_ingest_report *rep)
+int data_ingest(const struct data_ingest_opts *o, struct data_ingest_report *rep)
 {
     int64_t t0 = hm_now_ns();
     memset(rep, 0, sizeof *rep);
@@ -347,7 +347,7 @@ int hm_ingest(const struct hm_ingest_opts *o, struct hm_ingest_report *rep)
                         rep->transactions.bytes / 1e6 / (rep->transactions.seconds + 1e-9));
                 io_idmap256_release(&c.index); /* not needed any more: free before sorting */
                 int64_t tw = hm_now_ns();
-                rc = hm_store_write(o->store_dir, &a, &c, &t, o->nthreads, &rep->seconds_sort);
+                rc = data_store_write(o->store_dir, &a, &c, &t, o->nthreads, &rep->seconds_sort);
                 rep->seconds_write = hm_seconds_since(tw) - rep->seconds_sort;
                 io_transactions_release(&t);
             }
@@ -359,7 +359,7 @@ int hm_ingest(const struct hm_ingest_opts *o, struct hm_ingest_report *rep)
     free(pc);
     free(pt);
     if (!rc) {
-        const char *names[3] = {HM_STORE_ARTICLES, HM_STORE_CUSTOMERS, HM_STORE_TRANSACTIONS};
+        const char *names[3] = {DATA_STORE_ARTICLES, DATA_STORE_CUSTOMERS, DATA_STORE_TRANSACTIONS};
         for (int i = 0; i < 3; i++) {
             char *p = hm_path_join(o->store_dir, names[i]);
             rep->store_bytes += file_size_of(p);

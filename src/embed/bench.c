@@ -55,18 +55,18 @@ static int decode_some(size_t begin, size_t end, int tid, void *ud)
     return 0;
 }
 
-int embed_bench_run(const struct clip_config *cfg, int batch, int batches, int peak_n,
+int embed_bench_run(const struct embed_clip_config *cfg, int batch, int batches, int peak_n,
                     const char *image_path, size_t n_articles, struct embed_bench_result *r)
 {
     memset(r, 0, sizeof *r);
     openblas_set_num_threads(hm_threads());
     r->kernel = hm_blas_corename();
     r->threads = hm_threads();
-    struct clip_model *m;
-    int rc = clip_model_random(&m, cfg, 42);
+    struct embed_clip_model *m;
+    int rc = embed_clip_model_random(&m, cfg, 42);
     if (rc)
         return rc;
-    const struct clip_config *c = &m->cfg;
+    const struct embed_clip_config *c = &m->cfg;
     size_t plane = 3 * (size_t)c->image_size * c->image_size;
     float *pixels = hm_xmalloc_array((size_t)batch * plane, sizeof(float));
     float *out = hm_xmalloc_array((size_t)batch * c->proj, sizeof(float));
@@ -74,26 +74,26 @@ int embed_bench_run(const struct clip_config *cfg, int batch, int batches, int p
     hm_rng_seed(&rng, 3);
     for (size_t i = 0; i < (size_t)batch * plane; i++)
         pixels[i] = (float)hm_rng_normal(&rng);
-    struct clip_ws ws;
-    clip_ws_init(&ws, c, batch);
+    struct embed_clip_ws ws;
+    embed_clip_ws_init(&ws, c, batch);
 
     /* Interleaved rounds: one peak sgemm, one forward pass. On a shared machine the best of
      * each is what the hardware can do, and taking them from the same rounds keeps the
      * ratio fair; the mean forward rate is reported too. */
     r->peak_n = peak_n;
     r->peak_gflops = sgemm_peak(peak_n, 1);
-    clip_forward(m, &ws, pixels, batch, out); /* warm-up */
+    embed_clip_forward(m, &ws, pixels, batch, out); /* warm-up */
     double best = 1e30, total = 0;
     for (int i = 0; i < batches; i++) {
         int64_t t0 = hm_now_ns();
-        clip_forward(m, &ws, pixels, batch, out);
+        embed_clip_forward(m, &ws, pixels, batch, out);
         double s = hm_seconds_since(t0);
         total += s;
         best = s < best ? s : best;
         double g = sgemm_peak(peak_n, 1);
         r->peak_gflops = g > r->peak_gflops ? g : r->peak_gflops;
     }
-    r->flops_per_image = clip_flops_per_image(c);
+    r->flops_per_image = embed_clip_flops_per_image(c);
     r->images_per_s = (double)batch / best;
     r->mean_images_per_s = (double)batch * batches / total;
     r->gflops = r->images_per_s * r->flops_per_image / 1e9;
@@ -122,9 +122,9 @@ int embed_bench_run(const struct clip_config *cfg, int batch, int batches, int p
         }
     }
     r->est_seconds = per_image * (double)n_articles;
-    clip_ws_release(&ws);
+    embed_clip_ws_release(&ws);
     free(pixels);
     free(out);
-    clip_model_free(&m);
+    embed_clip_model_free(&m);
     return rc;
 }

@@ -317,12 +317,12 @@ int embed_run(const struct embed_options *o, struct embed_result *r)
     memset(r, 0, sizeof *r);
     int64_t start = hm_now_ns();
     int batch = o->batch > 0 ? o->batch : 32;
-    struct clip_model *m = NULL;
+    struct embed_clip_model *m = NULL;
     openblas_set_num_threads(hm_threads());
-    int rc = clip_model_load(&m, o->weights, o->heads, o->act);
+    int rc = embed_clip_model_load(&m, o->weights, o->heads, o->act);
     if (rc)
         return rc;
-    const struct clip_config *c = &m->cfg;
+    const struct embed_clip_config *c = &m->cfg;
     int64_t *ids = NULL;
     size_t n = 0;
     if (o->articles)
@@ -334,13 +334,13 @@ int embed_run(const struct embed_options *o, struct embed_result *r)
                          : hm_error(HM_ENOTFOUND, "no images DIR/0XX/0XXXXXXXXX.jpg found in '%s'",
                                     o->images);
     if (rc) {
-        clip_model_free(&m);
+        embed_clip_model_free(&m);
         free(ids);
         return rc;
     }
     hm_info("embed: %zu articles; model: %d layers, width %d, %d heads, patch %d, image %d, "
             "%s, %d-d output", n, c->layers, c->width, c->heads, c->patch, c->image_size,
-            c->act == CLIP_ACT_GELU ? "gelu" : "quick_gelu", c->proj);
+            c->act == EMBED_CLIP_ACT_GELU ? "gelu" : "quick_gelu", c->proj);
 
     uint64_t key = hm_hash64(ids, n * sizeof *ids, 0xe1bed) ^ hm_mix64(m->weights_id) ^
                    hm_mix64((uint64_t)c->image_size << 32 | (uint64_t)c->proj << 8 | (uint64_t)c->act) ^
@@ -362,8 +362,8 @@ int embed_run(const struct embed_options *o, struct embed_result *r)
     if (done)
         hm_info("embed: resuming: %zu of %zu rows done in '%s'", done, n, ck_path);
 
-    struct clip_ws ws;
-    clip_ws_init(&ws, c, batch);
+    struct embed_clip_ws ws;
+    embed_clip_ws_init(&ws, c, batch);
     size_t plane = 3 * (size_t)c->image_size * c->image_size, E = (size_t)c->proj;
     struct batch b = {o->images, NULL, c->image_size,
                       hm_xmalloc_array((size_t)batch * plane, sizeof(float)),
@@ -391,7 +391,7 @@ int embed_run(const struct embed_options *o, struct embed_result *r)
             k++;
         }
         if (k)
-            clip_forward(m, &ws, b.pixels, k, emb);
+            embed_clip_forward(m, &ws, b.pixels, k, emb);
         for (int i = 0, j = 0; i < cnt; i++) {
             if (b.ok[i])
                 memcpy(rows + (size_t)i * E, emb + (size_t)j++ * E, E * sizeof(float));
@@ -415,7 +415,7 @@ int embed_run(const struct embed_options *o, struct embed_result *r)
     free(b.why);
     free(emb);
     free(rows);
-    clip_ws_release(&ws);
+    embed_clip_ws_release(&ws);
     close(fd);
     if (rc)
         goto out;
@@ -433,7 +433,7 @@ int embed_run(const struct embed_options *o, struct embed_result *r)
     const float *all = (const float *)(map.data + CK_HEADER);
     rc = write_lists(o->out, ids, n, all, c->proj, o->images, &r->missing);
     if (!rc)
-        rc = hm_npy_write(o->out, all, n, E);
+        rc = io_npy_write(o->out, all, n, E);
     hm_map_release(&map);
     if (!rc && unlink(ck_path) != 0)
         rc = hm_error(HM_EIO, "could not remove checkpoint '%s': %s", ck_path, strerror(errno));
@@ -442,6 +442,6 @@ out:
     r->seconds = hm_seconds_since(start);
     free(ck_path);
     free(ids);
-    clip_model_free(&m);
+    embed_clip_model_free(&m);
     return rc;
 }

@@ -62,9 +62,9 @@ int embed_st_read_f32(const struct embed_st *st, const struct embed_st_tensor *t
 
 /* The MLP activation: CLIP (OpenAI) uses quick_gelu(a) = a * sigmoid(1.702 a); OpenCLIP
  * models converted to Hugging Face format (LAION checkpoints) may use the exact erf GELU. */
-enum clip_act { CLIP_ACT_DEFAULT = 0, CLIP_ACT_QUICK_GELU = 1, CLIP_ACT_GELU = 2 };
+enum embed_clip_act { EMBED_CLIP_ACT_DEFAULT = 0, EMBED_CLIP_ACT_QUICK_GELU = 1, EMBED_CLIP_ACT_GELU = 2 };
 
-struct clip_config {
+struct embed_clip_config {
     int layers;      /* L, encoder blocks */
     int width;       /* D, hidden size */
     int heads;       /* H, attention heads, D % H == 0 */
@@ -73,10 +73,10 @@ struct clip_config {
     int mlp;         /* M, fc1 output width (4 D in CLIP) */
     int tokens;      /* T = (S / P)^2 + 1 */
     int proj;        /* E, embedding size (512 for ViT-B/32) */
-    enum clip_act act; /* quick_gelu (CLIP_ACT_DEFAULT means the same) or gelu */
+    enum embed_clip_act act; /* quick_gelu (EMBED_CLIP_ACT_DEFAULT means the same) or gelu */
 };
 
-struct clip_layer {
+struct embed_clip_layer {
     float *ln1_w, *ln1_b;     /* (D) */
     float *qkv_w;             /* (3D, D): q_proj, k_proj, v_proj weights stacked */
     float *qkv_b;             /* (3D) */
@@ -86,15 +86,15 @@ struct clip_layer {
     float *fc2_w, *fc2_b;     /* (D, M), (D) */
 };
 
-struct clip_model {
-    struct clip_config cfg;
+struct embed_clip_model {
+    struct embed_clip_config cfg;
     float *params;            /* one allocation; the pointers below point into it */
     size_t n_params;
     float *class_emb;         /* (D) */
     float *patch_w;           /* (D, 3 P P): conv weight, (c, py, px) order */
     float *pos_emb;           /* (T, D) */
     float *pre_ln_w, *pre_ln_b;   /* (D) */
-    struct clip_layer *layers;    /* (L) */
+    struct embed_clip_layer *layers;    /* (L) */
     float *post_ln_w, *post_ln_b; /* (D) */
     float *proj_w;            /* (E, D), no bias */
     uint64_t weights_id;      /* identifies the weights (header hash, file size) */
@@ -103,20 +103,20 @@ struct clip_model {
 /* Loads a CLIP vision model from a safetensors file (other tensors are ignored). The
  * configuration comes from the shapes; heads: heads_override if > 0, else __metadata__
  * "num_attention_heads", else width / 64 (CLIP ViT-B/32 has head_dim 64); activation:
- * act_override if not CLIP_ACT_DEFAULT, else __metadata__ "hidden_act" ("quick_gelu" or
+ * act_override if not EMBED_CLIP_ACT_DEFAULT, else __metadata__ "hidden_act" ("quick_gelu" or
  * "gelu"), else quick_gelu. */
-int clip_model_load(struct clip_model **out, const char *path, int heads_override,
-                    enum clip_act act_override);
-/* Parses "quick_gelu" / "gelu"; returns CLIP_ACT_DEFAULT for anything else. */
-enum clip_act clip_act_parse(const char *s);
+int embed_clip_model_load(struct embed_clip_model **out, const char *path, int heads_override,
+                    enum embed_clip_act act_override);
+/* Parses "quick_gelu" / "gelu"; returns EMBED_CLIP_ACT_DEFAULT for anything else. */
+enum embed_clip_act embed_clip_act_parse(const char *s);
 /* A model with random weights of the given shape (cfg.tokens is derived), for benchmarks. */
-int clip_model_random(struct clip_model **out, const struct clip_config *cfg, uint64_t seed);
-void clip_model_free(struct clip_model **m);
+int embed_clip_model_random(struct embed_clip_model **out, const struct embed_clip_config *cfg, uint64_t seed);
+void embed_clip_model_free(struct embed_clip_model **m);
 /* Multiply-add FLOPs (2 per multiply-add) of one image's forward pass: GEMMs and attention. */
-double clip_flops_per_image(const struct clip_config *cfg);
+double embed_clip_flops_per_image(const struct embed_clip_config *cfg);
 
 /* Scratch memory for forward passes of up to max_batch images. */
-struct clip_ws {
+struct embed_clip_ws {
     int max_batch;
     float *patches;   /* (B * np, 3 P P) */
     float *x;         /* (B, T, D) residual stream */
@@ -127,12 +127,12 @@ struct clip_ws {
     float *fc;        /* (B, T, M) */
     float *cls;       /* (B, D) */
 };
-void clip_ws_init(struct clip_ws *ws, const struct clip_config *cfg, int max_batch);
-void clip_ws_release(struct clip_ws *ws);
+void embed_clip_ws_init(struct embed_clip_ws *ws, const struct embed_clip_config *cfg, int max_batch);
+void embed_clip_ws_release(struct embed_clip_ws *ws);
 
 /* pixels (B, 3, S, S) preprocessed -> out (B, E) L2-normalised embeddings. B <= ws->max_batch.
  * Matrix products use OpenBLAS; element-wise steps run on hm_threads() threads. */
-void clip_forward(const struct clip_model *m, struct clip_ws *ws, const float *pixels, int B,
+void embed_clip_forward(const struct embed_clip_model *m, struct embed_clip_ws *ws, const float *pixels, int B,
                   float *out);
 
 /* ---- images ------------------------------------------------------------------------ */
@@ -176,7 +176,7 @@ struct embed_options {
     const char *articles;     /* optional id list; NULL: scan images */
     int batch;                /* images per forward pass (default 32) */
     int heads;                /* > 0: override the number of attention heads */
-    enum clip_act act;        /* CLIP_ACT_DEFAULT: from the file's metadata, else quick_gelu */
+    enum embed_clip_act act;        /* EMBED_CLIP_ACT_DEFAULT: from the file's metadata, else quick_gelu */
     long stop_after;          /* testing: stop with HM_EINTR after this many batches (0: off) */
 };
 
@@ -209,7 +209,7 @@ struct embed_bench_result {
     double est_seconds;       /* for n_articles: forward at the mean rate + decode */
 };
 
-int embed_bench_run(const struct clip_config *cfg, int batch, int batches, int peak_n,
+int embed_bench_run(const struct embed_clip_config *cfg, int batch, int batches, int peak_n,
                     const char *image_path, size_t n_articles, struct embed_bench_result *r);
 
 #endif

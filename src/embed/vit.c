@@ -20,9 +20,9 @@
 
 /* ---- parameters -------------------------------------------------------------------- */
 
-static size_t layout(struct clip_model *m, float *base)
+static size_t layout(struct embed_clip_model *m, float *base)
 {
-    const struct clip_config *c = &m->cfg;
+    const struct embed_clip_config *c = &m->cfg;
     size_t D = (size_t)c->width, M = (size_t)c->mlp, P = (size_t)c->patch;
     size_t off = 0;
 #define TAKE(ptr, n) do { if (base) (ptr) = base + off; off += (n); } while (0)
@@ -32,7 +32,7 @@ static size_t layout(struct clip_model *m, float *base)
     TAKE(m->pre_ln_w, D);
     TAKE(m->pre_ln_b, D);
     for (int l = 0; l < c->layers; l++) {
-        struct clip_layer *ly = &m->layers[l];
+        struct embed_clip_layer *ly = &m->layers[l];
         TAKE(ly->ln1_w, D);
         TAKE(ly->ln1_b, D);
         TAKE(ly->qkv_w, 3 * D * D);
@@ -53,9 +53,9 @@ static size_t layout(struct clip_model *m, float *base)
     return off;
 }
 
-static struct clip_model *model_alloc(const struct clip_config *cfg)
+static struct embed_clip_model *model_alloc(const struct embed_clip_config *cfg)
 {
-    struct clip_model *m = hm_xcalloc(1, sizeof *m);
+    struct embed_clip_model *m = hm_xcalloc(1, sizeof *m);
     m->cfg = *cfg;
     m->layers = hm_xcalloc((size_t)cfg->layers, sizeof *m->layers);
     m->n_params = layout(m, NULL);
@@ -64,9 +64,9 @@ static struct clip_model *model_alloc(const struct clip_config *cfg)
     return m;
 }
 
-void clip_model_free(struct clip_model **pm)
+void embed_clip_model_free(struct embed_clip_model **pm)
 {
-    struct clip_model *m = *pm;
+    struct embed_clip_model *m = *pm;
     if (!m)
         return;
     free(m->params);
@@ -75,7 +75,7 @@ void clip_model_free(struct clip_model **pm)
     *pm = NULL;
 }
 
-double clip_flops_per_image(const struct clip_config *c)
+double embed_clip_flops_per_image(const struct embed_clip_config *c)
 {
     double D = c->width, M = c->mlp, T = c->tokens, P = c->patch, E = c->proj;
     double np = T - 1, hd = D / c->heads;
@@ -86,15 +86,15 @@ double clip_flops_per_image(const struct clip_config *c)
     return 2 * np * D * 3 * P * P + c->layers * per_layer + 2 * D * E;
 }
 
-int clip_model_random(struct clip_model **out, const struct clip_config *cfg0, uint64_t seed)
+int embed_clip_model_random(struct embed_clip_model **out, const struct embed_clip_config *cfg0, uint64_t seed)
 {
-    struct clip_config cfg = *cfg0;
+    struct embed_clip_config cfg = *cfg0;
     if (cfg.layers < 1 || cfg.width < 1 || cfg.heads < 1 || cfg.width % cfg.heads || cfg.patch < 1 ||
         cfg.image_size < cfg.patch || cfg.image_size % cfg.patch || cfg.mlp < 1 || cfg.proj < 1)
         return hm_error(HM_EINVAL, "invalid CLIP configuration");
     int g = cfg.image_size / cfg.patch;
     cfg.tokens = g * g + 1;
-    struct clip_model *m = model_alloc(&cfg);
+    struct embed_clip_model *m = model_alloc(&cfg);
     struct hm_rng r;
     hm_rng_seed(&r, seed);
     float s = 1.0f / sqrtf((float)cfg.width);
@@ -157,20 +157,20 @@ static int load_into(const struct embed_st *st, const char *name, int ndim, cons
 
 #define SHAPE(...) ((const int64_t[]){__VA_ARGS__})
 
-enum clip_act clip_act_parse(const char *s)
+enum embed_clip_act embed_clip_act_parse(const char *s)
 {
-    return !strcmp(s, "quick_gelu") ? CLIP_ACT_QUICK_GELU : !strcmp(s, "gelu") ? CLIP_ACT_GELU
-                                                                            : CLIP_ACT_DEFAULT;
+    return !strcmp(s, "quick_gelu") ? EMBED_CLIP_ACT_QUICK_GELU : !strcmp(s, "gelu") ? EMBED_CLIP_ACT_GELU
+                                                                            : EMBED_CLIP_ACT_DEFAULT;
 }
 
-int clip_model_load(struct clip_model **out, const char *path, int heads_override,
-                    enum clip_act act_override)
+int embed_clip_model_load(struct embed_clip_model **out, const char *path, int heads_override,
+                    enum embed_clip_act act_override)
 {
     struct embed_st st;
     int rc = embed_st_open(&st, path);
     if (rc)
         return rc;
-    struct clip_config c = {0};
+    struct embed_clip_config c = {0};
     const struct embed_st_tensor *pw, *pe, *pj, *f1;
     /* the configuration, from shapes */
     if ((rc = need(&st, "vision_model.embeddings.patch_embedding.weight", 4, SHAPE(-1, 3, -1, -1), &pw)))
@@ -221,8 +221,8 @@ int clip_model_load(struct clip_model **out, const char *path, int heads_overrid
         c.heads = c.width / 64 > 0 ? c.width / 64 : 1;
     }
     const char *act = embed_st_meta(&st, "hidden_act");
-    c.act = act_override != CLIP_ACT_DEFAULT ? act_override : CLIP_ACT_QUICK_GELU;
-    if (act_override == CLIP_ACT_DEFAULT && act && (c.act = clip_act_parse(act)) == CLIP_ACT_DEFAULT) {
+    c.act = act_override != EMBED_CLIP_ACT_DEFAULT ? act_override : EMBED_CLIP_ACT_QUICK_GELU;
+    if (act_override == EMBED_CLIP_ACT_DEFAULT && act && (c.act = embed_clip_act_parse(act)) == EMBED_CLIP_ACT_DEFAULT) {
         rc = hm_error(HM_EFORMAT, "'%s': __metadata__ hidden_act \"%s\" is not \"quick_gelu\" or "
                       "\"gelu\"", path, act);
         goto done;
@@ -233,7 +233,7 @@ int clip_model_load(struct clip_model **out, const char *path, int heads_overrid
         goto done;
     }
 
-    struct clip_model *m = model_alloc(&c);
+    struct embed_clip_model *m = model_alloc(&c);
     int64_t D = c.width, M = c.mlp, P = c.patch;
     rc = load_into(&st, "vision_model.embeddings.class_embedding", 1, SHAPE(D), m->class_emb);
     if (!rc)
@@ -245,7 +245,7 @@ int clip_model_load(struct clip_model **out, const char *path, int heads_overrid
     if (!rc)
         rc = load_into(&st, "vision_model.pre_layrnorm.bias", 1, SHAPE(D), m->pre_ln_b);
     for (int l = 0; l < c.layers && !rc; l++) {
-        struct clip_layer *ly = &m->layers[l];
+        struct embed_clip_layer *ly = &m->layers[l];
         struct {
             const char *suffix;
             int ndim;
@@ -284,7 +284,7 @@ int clip_model_load(struct clip_model **out, const char *path, int heads_overrid
         rc = hm_error(HM_EFORMAT, "'%s': unexpected tensor 'visual_projection.bias' (CLIP's "
                       "projection has no bias)", path);
     if (rc) {
-        clip_model_free(&m);
+        embed_clip_model_free(&m);
         goto done;
     }
     m->weights_id = st.header_hash ^ hm_mix64(st.map.size);
@@ -296,7 +296,7 @@ done:
 
 /* ---- scratch ------------------------------------------------------------------------- */
 
-void clip_ws_init(struct clip_ws *ws, const struct clip_config *c, int max_batch)
+void embed_clip_ws_init(struct embed_clip_ws *ws, const struct embed_clip_config *c, int max_batch)
 {
     size_t B = (size_t)max_batch, T = (size_t)c->tokens, D = (size_t)c->width;
     size_t P = (size_t)c->patch;
@@ -311,7 +311,7 @@ void clip_ws_init(struct clip_ws *ws, const struct clip_config *c, int max_batch
     ws->cls = hm_xmalloc_array(B * D, sizeof(float));
 }
 
-void clip_ws_release(struct clip_ws *ws)
+void embed_clip_ws_release(struct embed_clip_ws *ws)
 {
     free(ws->patches);
     free(ws->x);
@@ -396,7 +396,7 @@ static void add_bias(float *x, const float *bias, size_t rows, size_t n)
 /* ---- attention ---------------------------------------------------------------------- */
 
 struct attn_job {
-    const struct clip_config *c;
+    const struct embed_clip_config *c;
     const float *qkv;   /* (B, T, 3D) */
     float *scores;      /* (B*H, T, T) */
 };
@@ -424,7 +424,7 @@ static int softmax_rows(size_t begin, size_t end, int tid, void *ud)
 }
 
 /* qkv (B, T, 3D) -> att (B, T, D): per image and head softmax(q k^T / sqrt(hd)) v. */
-static void attention_forward(const struct clip_config *c, float *att, const float *qkv,
+static void attention_forward(const struct embed_clip_config *c, float *att, const float *qkv,
                               float *scores, int B)
 {
     int T = c->tokens, D = c->width, H = c->heads, hd = D / H;
@@ -452,7 +452,7 @@ static void attention_forward(const struct clip_config *c, float *att, const flo
 /* ---- the forward pass ------------------------------------------------------------------ */
 
 /* pixels (B, 3, S, S) -> patches (B * np, 3 P P), each row in (c, py, px) order. */
-static void im2col(const struct clip_config *c, const float *pixels, int B, float *patches)
+static void im2col(const struct embed_clip_config *c, const float *pixels, int B, float *patches)
 {
     int S = c->image_size, P = c->patch, g = S / P;
     size_t K = 3 * (size_t)P * P;
@@ -468,10 +468,10 @@ static void im2col(const struct clip_config *c, const float *pixels, int B, floa
             }
 }
 
-void clip_forward(const struct clip_model *m, struct clip_ws *ws, const float *pixels, int B,
+void embed_clip_forward(const struct embed_clip_model *m, struct embed_clip_ws *ws, const float *pixels, int B,
                   float *out)
 {
-    const struct clip_config *c = &m->cfg;
+    const struct embed_clip_config *c = &m->cfg;
     HM_ASSERT(B >= 1 && B <= ws->max_batch);
     int T = c->tokens, D = c->width, M = c->mlp, P = c->patch, np = T - 1, E = c->proj;
     int K = 3 * P * P;
@@ -495,7 +495,7 @@ void clip_forward(const struct clip_model *m, struct clip_ws *ws, const float *p
     layernorm_forward(ws->x, ws->x, m->pre_ln_w, m->pre_ln_b, (size_t)BT, D);
 
     for (int l = 0; l < c->layers; l++) {
-        const struct clip_layer *ly = &m->layers[l];
+        const struct embed_clip_layer *ly = &m->layers[l];
         /* attention block */
         layernorm_forward(ws->h, ws->x, ly->ln1_w, ly->ln1_b, (size_t)BT, D);
         fill_bias(ws->qkv, ly->qkv_b, (size_t)BT, 3 * (size_t)D);
@@ -510,7 +510,7 @@ void clip_forward(const struct clip_model *m, struct clip_ws *ws, const float *p
         fill_bias(ws->fc, ly->fc1_b, (size_t)BT, (size_t)M);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BT, M, D, 1.0f, ws->h, D,
                     ly->fc1_w, D, 1.0f, ws->fc, M);
-        hm_parallel_for(0, (size_t)BT * M, c->act == CLIP_ACT_GELU ? gelu_range : quick_gelu_range,
+        hm_parallel_for(0, (size_t)BT * M, c->act == EMBED_CLIP_ACT_GELU ? gelu_range : quick_gelu_range,
                         ws->fc);
         add_bias(ws->x, ly->fc2_b, (size_t)BT, (size_t)D);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, BT, D, M, 1.0f, ws->fc, M,

@@ -20,8 +20,8 @@ static size_t distinct_count(const uint32_t *a, size_t n)
     return d;
 }
 
-void hm_eval_at_k(const uint32_t *pred, size_t n_pred, const uint32_t *truth, size_t n_truth, int k,
-                  struct hm_eval_one *out)
+void eval_at_k(const uint32_t *pred, size_t n_pred, const uint32_t *truth, size_t n_truth, int k,
+                  struct eval_one *out)
 {
     out->ap = out->precision = out->recall = out->ndcg = 0.0;
     size_t n_true = distinct_count(truth, n_truth);
@@ -49,10 +49,10 @@ void hm_eval_at_k(const uint32_t *pred, size_t n_pred, const uint32_t *truth, si
     out->ndcg = dcg / idcg;
 }
 
-double hm_eval_ap_at_k(const uint32_t *pred, size_t n_pred, const uint32_t *truth, size_t n_truth,
+double eval_ap_at_k(const uint32_t *pred, size_t n_pred, const uint32_t *truth, size_t n_truth,
                        int k)
 {
-    struct hm_eval_one m;
-    hm_eval_at_k(pred, n_pred, truth, n_truth, k, &m);
+    struct eval_one m;
+    eval_at_k(pred, n_pred, truth, n_truth, k, &m);
     return m.ap;
 }

@@ -5,17 +5,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-const int hm_eval_ks[HM_EVAL_NK] = {1, 3, 5, 10, 12};
+const int eval_ks[EVAL_NK] = {1, 3, 5, 10, 12};
 
-void hm_eval_sum_add(struct hm_eval_sum *s, const uint32_t *pred, size_t n_pred,
+void eval_sum_add(struct eval_sum *s, const uint32_t *pred, size_t n_pred,
                      const uint32_t *truth, size_t n_truth)
 {
     if (n_truth == 0)
         return;
     s->users++;
-    for (int i = 0; i < HM_EVAL_NK; i++) {
-        struct hm_eval_one m;
-        hm_eval_at_k(pred, n_pred, truth, n_truth, hm_eval_ks[i], &m);
+    for (int i = 0; i < EVAL_NK; i++) {
+        struct eval_one m;
+        eval_at_k(pred, n_pred, truth, n_truth, eval_ks[i], &m);
         s->ap[i] += m.ap;
         s->precision[i] += m.precision;
         s->recall[i] += m.recall;
@@ -23,10 +23,10 @@ void hm_eval_sum_add(struct hm_eval_sum *s, const uint32_t *pred, size_t n_pred,
     }
 }
 
-void hm_eval_sum_merge(struct hm_eval_sum *a, const struct hm_eval_sum *b)
+void eval_sum_merge(struct eval_sum *a, const struct eval_sum *b)
 {
     a->users += b->users;
-    for (int i = 0; i < HM_EVAL_NK; i++) {
+    for (int i = 0; i < EVAL_NK; i++) {
         a->ap[i] += b->ap[i];
         a->precision[i] += b->precision[i];
         a->recall[i] += b->recall[i];
@@ -34,9 +34,9 @@ void hm_eval_sum_merge(struct hm_eval_sum *a, const struct hm_eval_sum *b)
     }
 }
 
-double hm_eval_map12(const struct hm_eval_sum *s)
+double eval_map12(const struct eval_sum *s)
 {
-    return s->users ? s->ap[HM_EVAL_NK - 1] / (double)s->users : 0.0;
+    return s->users ? s->ap[EVAL_NK - 1] / (double)s->users : 0.0;
 }
 
 static void append(char **out, size_t *len, size_t *cap, const char *fmt, ...)
@@ -56,7 +56,7 @@ static void append(char **out, size_t *len, size_t *cap, const char *fmt, ...)
     }
 }
 
-char *hm_eval_table_format(const struct hm_eval_row *rows, size_t n, double ref_map12)
+char *eval_table_format(const struct eval_row *rows, size_t n, double ref_map12)
 {
     size_t cap = 4096, len = 0, w = 8;
     char *out = hm_xmalloc(cap);
@@ -70,31 +70,31 @@ char *hm_eval_table_format(const struct hm_eval_row *rows, size_t n, double ref_
         append(&out, &len, &cap, " %8s", "%oracle");
     append(&out, &len, &cap, " %7s %7s %7s\n", "P@12", "R@12", "NDCG@12");
     for (size_t r = 0; r < n; r++) {
-        const struct hm_eval_sum *s = &rows[r].sum;
+        const struct eval_sum *s = &rows[r].sum;
         double u = s->users ? (double)s->users : 1.0;
         append(&out, &len, &cap, "%-*s %8llu %7.5f", (int)w, rows[r].name, (unsigned long long)s->users,
-               hm_eval_map12(s));
+               eval_map12(s));
         if (ref_map12 > 0)
-            append(&out, &len, &cap, " %7.1f%%", 100.0 * hm_eval_map12(s) / ref_map12);
-        append(&out, &len, &cap, " %7.4f %7.4f %7.4f\n", s->precision[HM_EVAL_NK - 1] / u,
-               s->recall[HM_EVAL_NK - 1] / u, s->ndcg[HM_EVAL_NK - 1] / u);
+            append(&out, &len, &cap, " %7.1f%%", 100.0 * eval_map12(s) / ref_map12);
+        append(&out, &len, &cap, " %7.4f %7.4f %7.4f\n", s->precision[EVAL_NK - 1] / u,
+               s->recall[EVAL_NK - 1] / u, s->ndcg[EVAL_NK - 1] / u);
     }
     /* every metric at every cutoff: one block per metric, one column per k */
     static const char *const metric[4] = {"MAP", "precision", "recall", "NDCG"};
     for (int m = 0; m < 4; m++) {
         append(&out, &len, &cap, "\n%-*s", (int)w, metric[m]);
-        for (int i = 0; i < HM_EVAL_NK; i++) {
+        for (int i = 0; i < EVAL_NK; i++) {
             char k[8];
-            snprintf(k, sizeof k, "@%d", hm_eval_ks[i]);
+            snprintf(k, sizeof k, "@%d", eval_ks[i]);
             append(&out, &len, &cap, " %8s", k);
         }
         append(&out, &len, &cap, "\n");
         for (size_t r = 0; r < n; r++) {
-            const struct hm_eval_sum *s = &rows[r].sum;
+            const struct eval_sum *s = &rows[r].sum;
             double u = s->users ? (double)s->users : 1.0;
             const double *v = m == 0 ? s->ap : m == 1 ? s->precision : m == 2 ? s->recall : s->ndcg;
             append(&out, &len, &cap, "%-*s", (int)w, rows[r].name);
-            for (int i = 0; i < HM_EVAL_NK; i++)
+            for (int i = 0; i < EVAL_NK; i++)
                 append(&out, &len, &cap, " %8.5f", v[i] / u);
             append(&out, &len, &cap, "\n");
         }
@@ -102,7 +102,7 @@ char *hm_eval_table_format(const struct hm_eval_row *rows, size_t n, double ref_
     return out;
 }
 
-void hm_eval_recall_add(struct hm_eval_recall *r, const uint32_t *cands, size_t n_cands,
+void eval_recall_add(struct eval_recall *r, const uint32_t *cands, size_t n_cands,
                         const uint32_t *truth, size_t n_truth)
 {
     for (size_t i = 0; i < n_truth; i++) {

@@ -1,7 +1,7 @@
 /* CSV reader: a strict RFC 4180 tokenizer over a memory map, error positions as
  * file:line:column, and a parallel driver that cuts the file at record boundaries found by
  * quote parity. */
-#include "io.h"
+#include "io/csv.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>

@@ -1,7 +1,8 @@
 /* H&M table readers: articles.csv, customers.csv and transactions_train.csv into arrays,
  * parsed in parallel chunks (io_csv_scan) and merged in file order, so the result does not
  * depend on the number of threads. */
-#include "io.h"
+#include "io/hm_tables.h"
+#include "io/parse.h"
 
 #include <math.h>
 #include <stdlib.h>

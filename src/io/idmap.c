@@ -1,5 +1,5 @@
 /* Id maps (open addressing, linear probing) and string dictionaries. */
-#include "io.h"
+#include "io/idmap.h"
 
 #include <stdlib.h>
 #include <string.h>

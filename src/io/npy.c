@@ -55,7 +55,7 @@ static int parse_size(const char **p, size_t *out)
     return 0;
 }
 
-int hm_npy_open(struct hm_npy *a, const char *path)
+int io_npy_open(struct io_npy *a, const char *path)
 {
     memset(a, 0, sizeof *a);
     int rc = hm_map_file(&a->map, path);
@@ -145,7 +145,7 @@ fail:
     return rc;
 }
 
-void hm_npy_release(struct hm_npy *a)
+void io_npy_release(struct io_npy *a)
 {
     hm_map_release(&a->map);
     memset(a, 0, sizeof *a);
@@ -153,7 +153,7 @@ void hm_npy_release(struct hm_npy *a)
 
 /* ---- writing ---------------------------------------------------------------- */
 
-int hm_npy_writer_open(struct hm_npy_writer *nw, const char *path, size_t rows, size_t cols)
+int io_npy_writer_open(struct io_npy_writer *nw, const char *path, size_t rows, size_t cols)
 {
     nw->rows = rows;
     nw->cols = cols;
@@ -169,7 +169,7 @@ int hm_npy_writer_open(struct hm_npy_writer *nw, const char *path, size_t rows, 
     return rc;
 }
 
-int hm_npy_writer_append(struct hm_npy_writer *nw, const float *data, size_t nrows)
+int io_npy_writer_append(struct io_npy_writer *nw, const float *data, size_t nrows)
 {
     if (nw->written + nrows > nw->rows)
         return hm_error(HM_EINVAL, "%s: appending %zu rows past the declared %zu", nw->w.path, nrows,
@@ -178,7 +178,7 @@ int hm_npy_writer_append(struct hm_npy_writer *nw, const float *data, size_t nro
     return hm_awriter_write(&nw->w, data, nrows * nw->cols * sizeof(float));
 }
 
-int hm_npy_writer_commit(struct hm_npy_writer *nw)
+int io_npy_writer_commit(struct io_npy_writer *nw)
 {
     if (nw->written != nw->rows) {
         int rc = hm_error(HM_EINVAL, "%s: %zu of %zu rows written", nw->w.path, nw->written, nw->rows);
@@ -188,17 +188,17 @@ int hm_npy_writer_commit(struct hm_npy_writer *nw)
     return hm_awriter_commit(&nw->w);
 }
 
-void hm_npy_writer_abort(struct hm_npy_writer *nw) { hm_awriter_abort(&nw->w); }
+void io_npy_writer_abort(struct io_npy_writer *nw) { hm_awriter_abort(&nw->w); }
 
-int hm_npy_write(const char *path, const float *data, size_t rows, size_t cols)
+int io_npy_write(const char *path, const float *data, size_t rows, size_t cols)
 {
-    struct hm_npy_writer nw;
-    int rc = hm_npy_writer_open(&nw, path, rows, cols);
+    struct io_npy_writer nw;
+    int rc = io_npy_writer_open(&nw, path, rows, cols);
     if (rc)
         return rc;
-    if ((rc = hm_npy_writer_append(&nw, data, rows)) != 0) {
-        hm_npy_writer_abort(&nw);
+    if ((rc = io_npy_writer_append(&nw, data, rows)) != 0) {
+        io_npy_writer_abort(&nw);
         return rc;
     }
-    return hm_npy_writer_commit(&nw);
+    return io_npy_writer_commit(&nw);
 }

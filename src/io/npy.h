@@ -5,7 +5,7 @@
 
 #include "core/core.h"
 
-struct hm_npy {
+struct io_npy {
     struct hm_map map;
     const float *data; /* (rows, cols), row-major, points into the map */
     size_t rows, cols;
@@ -13,21 +13,21 @@ struct hm_npy {
 
 /* Opens and validates path: magic, version, a '<f4' C-order 1-D or 2-D shape (1-D reads as
  * (n, 1)), and a file size that matches the shape exactly. */
-int hm_npy_open(struct hm_npy *a, const char *path);
-void hm_npy_release(struct hm_npy *a);
+int io_npy_open(struct io_npy *a, const char *path);
+void io_npy_release(struct io_npy *a);
 
 /* Writes (rows, cols) float32 values atomically. */
-int hm_npy_write(const char *path, const float *data, size_t rows, size_t cols);
+int io_npy_write(const char *path, const float *data, size_t rows, size_t cols);
 
 /* Streaming writer for arrays produced row block by row block. The shape is fixed up
  * front; commit fails unless exactly rows rows were appended. */
-struct hm_npy_writer {
+struct io_npy_writer {
     struct hm_awriter w;
     size_t rows, cols, written;
 };
-int hm_npy_writer_open(struct hm_npy_writer *nw, const char *path, size_t rows, size_t cols);
-int hm_npy_writer_append(struct hm_npy_writer *nw, const float *data, size_t nrows);
-int hm_npy_writer_commit(struct hm_npy_writer *nw);
-void hm_npy_writer_abort(struct hm_npy_writer *nw);
+int io_npy_writer_open(struct io_npy_writer *nw, const char *path, size_t rows, size_t cols);
+int io_npy_writer_append(struct io_npy_writer *nw, const float *data, size_t nrows);
+int io_npy_writer_commit(struct io_npy_writer *nw);
+void io_npy_writer_abort(struct io_npy_writer *nw);
 
 #endif

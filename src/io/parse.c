@@ -1,5 +1,5 @@
 /* Number and id parsers for CSV fields: exact, locale-independent, no allocation. */
-#include "io.h"
+#include "io/parse.h"
 
 #include <math.h>
 #include <stdlib.h>

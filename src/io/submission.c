@@ -14,7 +14,7 @@ static int ends_with(const char *s, const char *suffix)
 }
 
 struct gz_job {
-    struct hm_subwriter *s;
+    struct io_subwriter *s;
     unsigned char **out;  /* (n_chunks) compressed members */
     size_t *out_len;
 };
@@ -44,7 +44,7 @@ static int gz_range(size_t begin, size_t end, int tid, void *ud)
 }
 
 /* Writes the filled chunks (compressing them in parallel when gzip) and empties them. */
-static int sub_flush(struct hm_subwriter *s)
+static int sub_flush(struct io_subwriter *s)
 {
     int n = s->cur + (s->cur < s->n_chunks && s->len[s->cur] > 0);
     if (n > s->n_chunks)
@@ -70,9 +70,9 @@ static int sub_flush(struct hm_subwriter *s)
     return rc;
 }
 
-static int sub_put(struct hm_subwriter *s, const char *text, size_t n)
+static int sub_put(struct io_subwriter *s, const char *text, size_t n)
 {
-    if (s->len[s->cur] + n > HM_SUB_CHUNK) {
+    if (s->len[s->cur] + n > IO_SUB_CHUNK) {
         if (++s->cur == s->n_chunks) {
             int rc = sub_flush(s);
             if (rc)
@@ -84,7 +84,7 @@ static int sub_put(struct hm_subwriter *s, const char *text, size_t n)
     return 0;
 }
 
-static void sub_free(struct hm_subwriter *s)
+static void sub_free(struct io_subwriter *s)
 {
     for (int i = 0; i < s->n_chunks; i++)
         free(s->chunk[i]);
@@ -94,7 +94,7 @@ static void sub_free(struct hm_subwriter *s)
     s->len = NULL;
 }
 
-int hm_subwriter_open(struct hm_subwriter *s, const char *path)
+int io_subwriter_open(struct io_subwriter *s, const char *path)
 {
     memset(s, 0, sizeof *s);
     int rc = hm_awriter_open(&s->w, path);
@@ -105,12 +105,12 @@ int hm_subwriter_open(struct hm_subwriter *s, const char *path)
     s->chunk = hm_xcalloc((size_t)s->n_chunks, sizeof *s->chunk);
     s->len = hm_xcalloc((size_t)s->n_chunks, sizeof *s->len);
     for (int i = 0; i < s->n_chunks; i++)
-        s->chunk[i] = hm_xmalloc(HM_SUB_CHUNK);
+        s->chunk[i] = hm_xmalloc(IO_SUB_CHUNK);
     static const char header[] = "customer_id,prediction\n";
     return sub_put(s, header, sizeof header - 1);
 }
 
-int hm_subwriter_add(struct hm_subwriter *s, const char *customer_id, const uint32_t *articles,
+int io_subwriter_add(struct io_subwriter *s, const char *customer_id, const uint32_t *articles,
                      size_t n)
 {
     char line[64 + 1 + 12 * 11 + 64];
@@ -135,7 +135,7 @@ int hm_subwriter_add(struct hm_subwriter *s, const char *customer_id, const uint
     return sub_put(s, line, len);
 }
 
-int hm_subwriter_commit(struct hm_subwriter *s)
+int io_subwriter_commit(struct io_subwriter *s)
 {
     int rc = sub_flush(s);
     sub_free(s);
@@ -146,7 +146,7 @@ int hm_subwriter_commit(struct hm_subwriter *s)
     return hm_awriter_commit(&s->w);
 }
 
-void hm_subwriter_abort(struct hm_subwriter *s)
+void io_subwriter_abort(struct io_subwriter *s)
 {
     sub_free(s);
     hm_awriter_abort(&s->w);
@@ -158,7 +158,7 @@ static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= '
 
 /* Parses one line (without its newline) into row; returns 0 or an HM_EPARSE error. */
 static int parse_line(const char *path, uint64_t lineno, char *l, size_t len, size_t max_n,
-                      uint32_t *arts, struct hm_subrow *row)
+                      uint32_t *arts, struct io_subrow *row)
 {
     if (len && l[len - 1] == '\r')
         l[--len] = '\0';
@@ -191,7 +191,7 @@ static int parse_line(const char *path, uint64_t lineno, char *l, size_t len, si
     return 0;
 }
 
-int hm_submission_read(const char *path, size_t max_per_row, hm_subrow_fn fn, void *ud)
+int io_submission_read(const char *path, size_t max_per_row, io_subrow_fn fn, void *ud)
 {
     gzFile f = gzopen(path, "rb");
     if (!f)
@@ -243,7 +243,7 @@ int hm_submission_read(const char *path, size_t max_per_row, hm_subrow_fn fn, vo
         }
         if (len == 0 || (len == 1 && line[0] == '\r'))
             continue; /* blank line */
-        struct hm_subrow row;
+        struct io_subrow row;
         if ((rc = parse_line(path, lineno, line, len, max_per_row, arts, &row)) != 0)
             break;
         if ((rc = fn(&row, ud)) != 0)

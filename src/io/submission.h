@@ -10,38 +10,38 @@
 /* Rows are formatted into chunks of about 4 MiB; with gzip, a full set of chunks is
  * compressed in parallel, each chunk as one gzip member (a multi-member .gz file, which
  * gzip, zlib, Python and pandas read as one stream), and written in order. */
-struct hm_subwriter {
+struct io_subwriter {
     struct hm_awriter w;
     int gzip;         /* compress (the path ends in ".gz") */
     int n_chunks;     /* chunks compressed together (the thread count) */
     int cur;          /* chunk being filled */
-    char **chunk;     /* (n_chunks) buffers of HM_SUB_CHUNK bytes */
+    char **chunk;     /* (n_chunks) buffers of IO_SUB_CHUNK bytes */
     size_t *len;      /* (n_chunks) bytes used */
     uint64_t rows;
 };
-#define HM_SUB_CHUNK (4u << 20)
+#define IO_SUB_CHUNK (4u << 20)
 
 /* Opens path for writing and writes the header. */
-int hm_subwriter_open(struct hm_subwriter *s, const char *path);
+int io_subwriter_open(struct io_subwriter *s, const char *path);
 /* Appends one row: customer_id (64 hex characters) and n article ids (numeric values, written
  * as 10 digits with leading zeros). */
-int hm_subwriter_add(struct hm_subwriter *s, const char *customer_id, const uint32_t *articles,
+int io_subwriter_add(struct io_subwriter *s, const char *customer_id, const uint32_t *articles,
                      size_t n);
-int hm_subwriter_commit(struct hm_subwriter *s);
-void hm_subwriter_abort(struct hm_subwriter *s);
+int io_subwriter_commit(struct io_subwriter *s);
+void io_subwriter_abort(struct io_subwriter *s);
 
 /* One parsed row: customer id text (NUL-terminated, 64 hex) and its predictions. */
-struct hm_subrow {
+struct io_subrow {
     const char *customer_id;
     const uint32_t *articles;  /* numeric article ids, in file order */
     size_t n;
     uint64_t line;             /* 1-based line number in the file */
 };
-typedef int (*hm_subrow_fn)(const struct hm_subrow *row, void *ud);
+typedef int (*io_subrow_fn)(const struct io_subrow *row, void *ud);
 
 /* Reads a submission (plain or gzip, detected by content) and calls fn for every row;
  * stops at the first non-zero return of fn. Errors say file:line:column, what was expected
  * and what was found. At most max_per_row predictions are kept per row (Kaggle scores 12). */
-int hm_submission_read(const char *path, size_t max_per_row, hm_subrow_fn fn, void *ud);
+int io_submission_read(const char *path, size_t max_per_row, io_subrow_fn fn, void *ud);
 
 #endif

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int prep_run(struct prep_result *r, const struct hm_dataset *ds, const struct prep_params *p)
+int prep_run(struct prep_result *r, const struct data_set *ds, const struct prep_params *p)
 {
     memset(r, 0, sizeof *r);
     int rc = prep_windows_init(&r->win, ds, p);

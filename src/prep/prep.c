@@ -27,10 +27,10 @@ const uint32_t prep_bin_lo[PREP_NBINS] = {0, 2, 5, 15, 50, 150};
 
 /* ---- windows ------------------------------------------------------------------ */
 
-int prep_windows_init(struct prep_windows *w, const struct hm_dataset *ds, const struct prep_params *p)
+int prep_windows_init(struct prep_windows *w, const struct data_set *ds, const struct prep_params *p)
 {
     memset(w, 0, sizeof *w);
-    const struct hm_transactions *tx = &ds->tx;
+    const struct data_transactions *tx = &ds->tx;
     if (tx->n == 0)
         return hm_error(HM_EINVAL, "the store has no transactions: no week to validate on");
     int32_t e = tx->day_max;
@@ -62,7 +62,7 @@ void prep_windows_release(struct prep_windows *w)
     w->train = NULL;
 }
 
-int32_t prep_history_start(const struct hm_dataset *ds, const struct prep_params *p, int32_t cutoff)
+int32_t prep_history_start(const struct data_set *ds, const struct prep_params *p, int32_t cutoff)
 {
     int32_t first = ds->tx.n ? ds->tx.day_min : 0;
     if (p->history_weeks < 0)
@@ -84,7 +84,7 @@ static uint64_t lower_bound_day(const uint16_t *days, uint64_t lo, uint64_t hi, 
     return lo;
 }
 
-void prep_customer_rows(const struct hm_dataset *ds, uint32_t c, int32_t start, int32_t end,
+void prep_customer_rows(const struct data_set *ds, uint32_t c, int32_t start, int32_t end,
                         uint64_t *lo, uint64_t *hi)
 {
     uint64_t b = ds->tx.cust_off[c], e = ds->tx.cust_off[c + 1];
@@ -95,7 +95,7 @@ void prep_customer_rows(const struct hm_dataset *ds, uint32_t c, int32_t start, 
 /* ---- the purchases of a week ---------------------------------------------------- */
 
 struct truth_job {
-    const struct hm_dataset *ds;
+    const struct data_set *ds;
     struct prep_week week;
     uint32_t *count;     /* (n_customers) distinct articles bought in the week */
     uint64_t *pos;       /* (n_customers) first slot in items, for buyers */
@@ -149,7 +149,7 @@ static int truth_fill(size_t begin, size_t end, int tid, void *ud)
     return 0;
 }
 
-int prep_truth_build(struct prep_truth *t, const struct hm_dataset *ds, struct prep_week week)
+int prep_truth_build(struct prep_truth *t, const struct data_set *ds, struct prep_week week)
 {
     memset(t, 0, sizeof *t);
     uint32_t nc = ds->customers.n;
@@ -196,7 +196,7 @@ void prep_truth_release(struct prep_truth *t)
 /* ---- the stratified sample ------------------------------------------------------- */
 
 struct bin_job {
-    const struct hm_dataset *ds;
+    const struct data_set *ds;
     int32_t start, cutoff;
     long cold_max;
     uint8_t *bin; /* (n_customers) */
@@ -261,7 +261,7 @@ static void apportion(uint64_t n, const uint64_t *pop, int first, int last, uint
     }
 }
 
-int prep_sample_draw(struct prep_sample *s, const struct hm_dataset *ds, const struct prep_params *p,
+int prep_sample_draw(struct prep_sample *s, const struct data_set *ds, const struct prep_params *p,
                      int32_t cutoff)
 {
     memset(s, 0, sizeof *s);
@@ -322,7 +322,7 @@ void prep_sample_release(struct prep_sample *s)
 /* ---- the item filter ------------------------------------------------------------------ */
 
 struct item_job {
-    const struct hm_dataset *ds;
+    const struct data_set *ds;
     int32_t start, cutoff;
     uint64_t min;
     uint8_t *keep;
@@ -332,7 +332,7 @@ static int item_range(size_t begin, size_t end, int tid, void *ud)
 {
     (void)tid;
     struct item_job *j = ud;
-    const struct hm_transactions *tx = &j->ds->tx;
+    const struct data_transactions *tx = &j->ds->tx;
     for (size_t a = begin; a < end; a++) {
         uint64_t n = 0;
         for (uint64_t k = tx->art_off[a]; k < tx->art_off[a + 1] && n < j->min; k++) {
@@ -344,7 +344,7 @@ static int item_range(size_t begin, size_t end, int tid, void *ud)
     return 0;
 }
 
-int prep_items_filter(struct prep_items *it, const struct hm_dataset *ds, int32_t history_start,
+int prep_items_filter(struct prep_items *it, const struct data_set *ds, int32_t history_start,
                       int32_t cutoff, long min_purchases)
 {
     memset(it, 0, sizeof *it);

@@ -45,14 +45,14 @@ struct prep_windows {
     struct prep_week *train; /* (n_train) train[0] is the week just before validation */
     int32_t history_start;   /* first day any cutoff's history uses (day_min when all) */
 };
-int prep_windows_init(struct prep_windows *w, const struct hm_dataset *ds, const struct prep_params *p);
+int prep_windows_init(struct prep_windows *w, const struct data_set *ds, const struct prep_params *p);
 void prep_windows_release(struct prep_windows *w);
 /* First day of the history for a cutoff (cutoff - 7*history_weeks, or the data's first day). */
-int32_t prep_history_start(const struct hm_dataset *ds, const struct prep_params *p, int32_t cutoff);
+int32_t prep_history_start(const struct data_set *ds, const struct prep_params *p, int32_t cutoff);
 
 /* Rows [*lo, *hi) of customer c with day in [start, end] (transactions are sorted by day
  * within a customer). */
-void prep_customer_rows(const struct hm_dataset *ds, uint32_t c, int32_t start, int32_t end,
+void prep_customer_rows(const struct data_set *ds, uint32_t c, int32_t start, int32_t end,
                         uint64_t *lo, uint64_t *hi);
 
 /* The purchases of one week: for every customer who bought, the distinct articles. */
@@ -63,7 +63,7 @@ struct prep_truth {
     uint32_t *items;         /* distinct articles per user, in order of first purchase */
     uint64_t n_rows;         /* transaction rows in the week */
 };
-int prep_truth_build(struct prep_truth *t, const struct hm_dataset *ds, struct prep_week week);
+int prep_truth_build(struct prep_truth *t, const struct data_set *ds, struct prep_week week);
 void prep_truth_release(struct prep_truth *t);
 
 /* The stratified sample. */
@@ -77,7 +77,7 @@ struct prep_sample {
 /* Draws the sample as of the validation cutoff: cold_share of the target from cold users,
  * the rest from the other bins in proportion to their sizes (largest remainder), each bin's
  * members ranked by a seeded hash of their row, so the sample is deterministic. */
-int prep_sample_draw(struct prep_sample *s, const struct hm_dataset *ds, const struct prep_params *p,
+int prep_sample_draw(struct prep_sample *s, const struct data_set *ds, const struct prep_params *p,
                      int32_t cutoff);
 void prep_sample_release(struct prep_sample *s);
 
@@ -88,7 +88,7 @@ struct prep_items {
     uint8_t *keep;    /* (n_articles) 1 when kept */
     uint32_t n_articles;
 };
-int prep_items_filter(struct prep_items *it, const struct hm_dataset *ds, int32_t history_start,
+int prep_items_filter(struct prep_items *it, const struct data_set *ds, int32_t history_start,
                       int32_t cutoff, long min_purchases);
 void prep_items_release(struct prep_items *it);
 
@@ -100,7 +100,7 @@ struct prep_result {
     uint32_t val_buyers;         /* customers who bought in the validation week */
     uint32_t val_sampled_buyers; /* of them, in the sample */
 };
-int prep_run(struct prep_result *r, const struct hm_dataset *ds, const struct prep_params *p);
+int prep_run(struct prep_result *r, const struct data_set *ds, const struct prep_params *p);
 void prep_result_release(struct prep_result *r);
 /* Writes/reads work_dir/prepare.hmt (table "prepare"; format in docs/formats.md). */
 int prep_result_write(const struct prep_result *r, const char *path);

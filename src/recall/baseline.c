@@ -29,7 +29,7 @@ int recall_baseline_find(const char *name)
 
 /* ---- popularity ------------------------------------------------------------------- */
 
-uint32_t recall_top_articles(const struct hm_dataset *ds, int32_t start, int32_t cutoff, double tau,
+uint32_t recall_top_articles(const struct data_set *ds, int32_t start, int32_t cutoff, double tau,
                              uint32_t k, uint32_t *out)
 {
     uint32_t na = ds->articles.n, n = 0;
@@ -47,7 +47,7 @@ uint32_t recall_top_articles(const struct hm_dataset *ds, int32_t start, int32_t
 /* ---- per-customer predictions ---------------------------------------------------------- */
 
 struct pred_job {
-    const struct hm_dataset *ds;
+    const struct data_set *ds;
     const struct recall_base_params *p;
     int kind;
     int32_t cutoff;
@@ -87,7 +87,7 @@ static int pred_range(size_t begin, size_t end, int tid, void *ud)
     return 0;
 }
 
-int recall_baseline_predict(const struct hm_dataset *ds, int kind, const struct recall_base_params *p,
+int recall_baseline_predict(const struct data_set *ds, int kind, const struct recall_base_params *p,
                             int32_t cutoff, const uint32_t *users, uint32_t n, uint32_t *out,
                             uint8_t *n_out)
 {

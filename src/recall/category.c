@@ -38,7 +38,7 @@ int recall_category_init(struct recall_category *m, const struct recall_engine *
 {
     memset(m, 0, sizeof *m);
     const struct recall_params *p = &e->p;
-    const struct hm_articles *art = &e->ds->articles;
+    const struct data_articles *art = &e->ds->articles;
     uint32_t na = art->n;
     const int attrs[RECALL_CAT_DIMS] = {IO_ART_PRODUCT_TYPE_NO, IO_ART_DEPARTMENT_NO, IO_ART_SECTION_NO,
                                        IO_ART_COLOUR_GROUP_CODE, IO_ART_GARMENT_GROUP_NO};

@@ -85,7 +85,7 @@ void recall_params_lists(const struct recall_params *p, uint32_t n[RECALL_NSTRAT
     w[RECALL_S_TEXT] = p->text_w;
 }
 
-int recall_engine_init(struct recall_engine *e, const struct hm_dataset *ds, const struct recall_params *p,
+int recall_engine_init(struct recall_engine *e, const struct data_set *ds, const struct recall_params *p,
                        int32_t start, int32_t cutoff, const uint8_t *keep)
 {
     memset(e, 0, sizeof *e);

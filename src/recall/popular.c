@@ -8,7 +8,7 @@
 #include <string.h>
 
 struct count_job {
-    const struct hm_dataset *ds;
+    const struct data_set *ds;
     int32_t start, cutoff;
     double tau;
     double *score;     /* (n_articles) or NULL */
@@ -19,7 +19,7 @@ static int count_range(size_t begin, size_t end, int tid, void *ud)
 {
     (void)tid;
     struct count_job *j = ud;
-    const struct hm_transactions *tx = &j->ds->tx;
+    const struct data_transactions *tx = &j->ds->tx;
     for (size_t a = begin; a < end; a++) {
         double s = 0;
         uint32_t b = 0, last = UINT32_MAX;
@@ -43,7 +43,7 @@ static int count_range(size_t begin, size_t end, int tid, void *ud)
     return 0;
 }
 
-void recall_article_counts(const struct hm_dataset *ds, int32_t start, int32_t cutoff, double tau,
+void recall_article_counts(const struct data_set *ds, int32_t start, int32_t cutoff, double tau,
                            double *score, uint32_t *buyers)
 {
     struct count_job j = {ds, start, cutoff, tau, score, buyers};

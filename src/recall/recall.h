@@ -44,12 +44,12 @@ extern const size_t recall_base_n_settings;
 /* The k best articles by score over rows with day in [start, cutoff), each row weighing
  * exp(-(cutoff - 1 - day) / tau) (tau <= 0: every row weighs 1). out: (k) article rows, best
  * first; returns how many were found (fewer when fewer articles sold). */
-uint32_t recall_top_articles(const struct hm_dataset *ds, int32_t start, int32_t cutoff, double tau,
+uint32_t recall_top_articles(const struct data_set *ds, int32_t start, int32_t cutoff, double tau,
                              uint32_t k, uint32_t *out);
 
 /* Predicts RECALL_K articles for each of users[0..n): out (n, RECALL_K) article rows, best
  * first; n_out (n) how many of each row are set (the rest are UINT32_MAX). */
-int recall_baseline_predict(const struct hm_dataset *ds, int kind, const struct recall_base_params *p,
+int recall_baseline_predict(const struct data_set *ds, int kind, const struct recall_base_params *p,
                             int32_t cutoff, const uint32_t *users, uint32_t n, uint32_t *out,
                             uint8_t *n_out);
 
@@ -172,7 +172,7 @@ struct recall_hist {
 };
 void recall_hist_init(struct recall_hist *h);
 void recall_hist_release(struct recall_hist *h);
-void recall_hist_build(struct recall_hist *h, const struct hm_dataset *ds, uint32_t customer,
+void recall_hist_build(struct recall_hist *h, const struct data_set *ds, uint32_t customer,
                        int32_t start, int32_t cutoff, double tau);
 
 /* ---- the strategies' shared state for one cutoff ---------------------------------- */
@@ -227,7 +227,7 @@ struct recall_textsim {
 /* Everything the strategies need for one cutoff, built once and shared (read-only)
  * between threads. */
 struct recall_engine {
-    const struct hm_dataset *ds;
+    const struct data_set *ds;
     struct recall_params p;
     int32_t cutoff;          /* day: only rows with day < cutoff are used */
     int32_t start;           /* first day of the history */
@@ -240,7 +240,7 @@ struct recall_engine {
     double seconds_init[RECALL_NSTRATEGIES];
 };
 
-int recall_engine_init(struct recall_engine *e, const struct hm_dataset *ds, const struct recall_params *p,
+int recall_engine_init(struct recall_engine *e, const struct data_set *ds, const struct recall_params *p,
                        int32_t start, int32_t cutoff, const uint8_t *keep);
 void recall_engine_release(struct recall_engine *e);
 
@@ -296,7 +296,7 @@ uint32_t recall_text_user(const struct recall_engine *e, struct recall_scratch *
 /* Per-article counts over rows with day in [start, cutoff): rows (weighted by
  * exp(-(cutoff - 1 - day) / tau) when tau > 0) into score, distinct customers into buyers
  * (either may be NULL). (n_articles) each. Parallel over articles. */
-void recall_article_counts(const struct hm_dataset *ds, int32_t start, int32_t cutoff, double tau,
+void recall_article_counts(const struct data_set *ds, int32_t start, int32_t cutoff, double tau,
                            double *score, uint32_t *buyers);
 
 /* ---- the merged pool (merge.c) ---------------------------------------------------- */

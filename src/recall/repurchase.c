@@ -37,7 +37,7 @@ static void hist_reserve(struct recall_hist *h, uint64_t n)
     h->cap = cap;
 }
 
-void recall_hist_build(struct recall_hist *h, const struct hm_dataset *ds, uint32_t customer,
+void recall_hist_build(struct recall_hist *h, const struct data_set *ds, uint32_t customer,
                        int32_t start, int32_t cutoff, double tau)
 {
     uint64_t lo, hi;

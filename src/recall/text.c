@@ -12,7 +12,7 @@
 int recall_text_init(struct recall_textsim *m, const struct recall_engine *e)
 {
     memset(m, 0, sizeof *m);
-    const struct hm_articles *art = &e->ds->articles;
+    const struct data_articles *art = &e->ds->articles;
     uint32_t na = art->n;
     static const int cols[TEXT_HM_NFIELDS] = {IO_ART_PRODUCT_TYPE_NAME, IO_ART_COLOUR_GROUP_NAME,
                                               IO_ART_DEPARTMENT_NAME, IO_ART_SECTION_NAME,
@@ -24,7 +24,7 @@ int recall_text_init(struct recall_textsim *m, const struct recall_engine *e)
         if (art->code[cols[f]])
             for (uint32_t a = 0; a < na; a++) {
                 uint32_t len;
-                hm_dict_get(&art->dict[cols[f]], art->code[cols[f]][a], &len);
+                data_dict_get(&art->dict[cols[f]], art->code[cols[f]][a], &len);
                 bytes += len + 1;
             }
     char *buf = hm_xmalloc(bytes + 1), *w = buf;
@@ -34,7 +34,7 @@ int recall_text_init(struct recall_textsim *m, const struct recall_engine *e)
             if (!art->code[cols[f]])
                 continue;
             uint32_t len;
-            const char *s = hm_dict_get(&art->dict[cols[f]], art->code[cols[f]][a], &len);
+            const char *s = data_dict_get(&art->dict[cols[f]], art->code[cols[f]][a], &len);
             memcpy(w, s, len);
             w[len] = '\0';
             cells[(size_t)a * TEXT_HM_NFIELDS + f] = w;

@@ -81,7 +81,7 @@ struct oracle_job {
     uint64_t scored;
 };
 
-static int oracle_row(const struct hm_subrow *row, void *ud)
+static int oracle_row(const struct io_subrow *row, void *ud)
 {
     struct oracle_job *j = ud;
     uint8_t id[32];
@@ -95,7 +95,7 @@ static int oracle_row(const struct hm_subrow *row, void *ud)
         uint32_t a = io_idmap32_get(&j->L->art.index, row->articles[k]);
         pred[k] = a == UINT32_MAX ? UINT32_MAX - (uint32_t)k : a; /* unknown: a distinct miss */
     }
-    j->sum += hm_eval_ap_at_k(pred, row->n, j->truth + j->off[c], j->off[c + 1] - j->off[c], 12);
+    j->sum += eval_ap_at_k(pred, row->n, j->truth + j->off[c], j->off[c + 1] - j->off[c], 12);
     j->scored++;
     return 0;
 }
@@ -131,7 +131,7 @@ static int oracle_map(const char *dir, const struct loaded *L, int32_t wd, doubl
         if (L->day[i] >= wd && L->day[i] < wd + 7)
             truth[fill[L->customer[i]]++] = L->article[i];
     struct oracle_job j = {L, off, truth, 0, 0};
-    int rc = hm_submission_read(path, 12, oracle_row, &j);
+    int rc = io_submission_read(path, 12, oracle_row, &j);
     *map = j.scored ? j.sum / (double)j.scored : 0;
     free(off);
     free(truth);

@@ -107,7 +107,7 @@ int synth_oracle_write(const struct synth_model *m, const struct synth_rec *recs
             const uint32_t *top = oracle_top + ((size_t)cc * K + k) * 12;
             int no = oracle_n[(size_t)cc * K + k];
             HM_ASSERT(no > 0); /* every buyer of an oracle week was scored by the oracle */
-            s += hm_eval_ap_at_k(top, (size_t)no, truth, nt, 12);
+            s += eval_ap_at_k(top, (size_t)no, truth, nt, 12);
             buyers++;
             char *q = line;
             synth_customer_hex(m->cu, cc, q);

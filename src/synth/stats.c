@@ -354,9 +354,9 @@ void synth_baselines_compute(const struct synth_txcols *tx, int32_t wd, struct s
         }
         for (int k = 0; k < np; k++)
             own[no++] = ptop[k];
-        s_prev += hm_eval_ap_at_k(ptop, (size_t)np, truth, nt, 12);
-        s_all += hm_eval_ap_at_k(atop, (size_t)nat, truth, nt, 12);
-        s_own += hm_eval_ap_at_k(own, (size_t)no, truth, nt, 12);
+        s_prev += eval_ap_at_k(ptop, (size_t)np, truth, nt, 12);
+        s_all += eval_ap_at_k(atop, (size_t)nat, truth, nt, 12);
+        s_own += eval_ap_at_k(own, (size_t)no, truth, nt, 12);
         out->n_buyers++;
     }
     if (out->n_buyers) {

@@ -115,14 +115,14 @@ static int build_weeks(size_t begin, size_t end, int tid, void *ud)
         /* each sublist's on-sale articles, most popular first (the oracle's candidates) */
         uint32_t *live = wk->live + w * n, *live_n = wk->live_n + w * wk->n_sub;
         for (size_t sub = 0; sub < wk->n_sub; sub++) {
-            uint32_t lo = c->sub_first[sub], hi = c->sub_first[sub + 1], m = 0;
+            uint32_t lo = c->sub_first[sub], hi = c->sub_first[sub + 1], cnt = 0;
             for (uint32_t k = lo; k < hi; k++)
                 if (pw[c->perm[k]] > 0)
-                    top[m].v = pw[c->perm[k]], top[m].a = c->perm[k], m++;
-            qsort(top, m, sizeof *top, cmp_top);
-            for (uint32_t k = 0; k < m; k++)
+                    top[cnt].v = pw[c->perm[k]], top[cnt].a = c->perm[k], cnt++;
+            qsort(top, cnt, sizeof *top, cmp_top);
+            for (uint32_t k = 0; k < cnt; k++)
                 live[lo + k] = top[k].a;
-            live_n[sub] = m;
+            live_n[sub] = cnt;
         }
         /* the trending set: the week's most popular articles */
         for (size_t a = 0; a < n; a++)

@@ -338,8 +338,8 @@ int synth_write_embeddings(const struct synth_catalogue *c, uint64_t seed, const
     for (size_t i = 0; i < (size_t)SYNTH_EMB * SYNTH_ZDIM; i++)
         W[i] = (float)(hm_rng_normal(&r) / sqrt(SYNTH_EMB));
     char *path = hm_path_join(dir, "image_embeddings.npy");
-    struct hm_npy_writer nw;
-    int rc = hm_npy_writer_open(&nw, path, c->n, SYNTH_EMB);
+    struct io_npy_writer nw;
+    int rc = io_npy_writer_open(&nw, path, c->n, SYNTH_EMB);
     free(path);
     if (rc) {
         free(W);
@@ -351,15 +351,15 @@ int synth_write_embeddings(const struct synth_catalogue *c, uint64_t seed, const
         size_t m = c->n - first < block ? c->n - first : block;
         x.first = first;
         hm_parallel_for(0, m, emb_rows, &x);
-        rc = hm_npy_writer_append(&nw, x.out, m);
+        rc = io_npy_writer_append(&nw, x.out, m);
     }
     free(x.out);
     free(W);
     if (rc) {
-        hm_npy_writer_abort(&nw);
+        io_npy_writer_abort(&nw);
         return rc;
     }
-    if ((rc = hm_npy_writer_commit(&nw)))
+    if ((rc = io_npy_writer_commit(&nw)))
         return rc;
     /* the row order: one article id per line */
     path = hm_path_join(dir, "image_embeddings_ids.txt");

@@ -70,7 +70,7 @@ int text_model_embed(const struct text_model *m, const char *const *cells, uint6
 
 int text_model_save_npy(const struct text_model *m, const char *path)
 {
-    return hm_npy_write(path, m->svd.us, m->svd.n_rows, m->svd.k);
+    return io_npy_write(path, m->svd.us, m->svd.n_rows, m->svd.k);
 }
 
 /* ---- artifact ------------------------------------------------------------------- */

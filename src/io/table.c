@@ -1,6 +1,6 @@
 /* Table files of the columnar store: header, column directory, 64-byte aligned columns,
  * checksums. The layout is documented in docs/formats.md. */
-#include "io.h"
+#include "io/table.h"
 
 #include <stdlib.h>
 #include <string.h>
