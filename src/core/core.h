@@ -56,6 +56,116 @@ void *hm_xmalloc_array(size_t n, size_t size);
 char *hm_xstrdup(const char *s);
 char *hm_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- growth arrays ------------------------------------------------------ */
+
+/* The capacity to allocate for at least `need` elements when `cap` are allocated: cap when
+ * it is enough, else the larger of need and cap * 1.5 (at least 16). */
+size_t hm_grow_cap(size_t cap, size_t need);
+/* Makes room for `need` elements in the array ptr of `cap` elements (both lvalues; cap may
+ * be any unsigned integer type that holds the new capacity). Elements keep their values. */
+#define HM_GROW(ptr, cap, need)                                               \
+    do {                                                                      \
+        if ((size_t)(need) > (size_t)(cap)) {                                 \
+            size_t hm_c_ = hm_grow_cap((size_t)(cap), (size_t)(need));        \
+            (ptr) = hm_xrealloc((ptr), hm_c_ * sizeof *(ptr));                \
+            (cap) = hm_c_;                                                    \
+        }                                                                     \
+    } while (0)
+
+/* A typed growable array: `HM_VEC(uint32_t) v = {0}; HM_VEC_PUSH(&v, x); ... free(v.v);` */
+#define HM_VEC(T) struct { T *v; size_t n, cap; }
+#define HM_VEC_PUSH(vec, x)                                                   \
+    do {                                                                      \
+        HM_GROW((vec)->v, (vec)->cap, (vec)->n + 1);                          \
+        (vec)->v[(vec)->n++] = (x);                                           \
+    } while (0)
+
+/* ---- string buffer ------------------------------------------------------- */
+
+/* A growable NUL-terminated string. Zero-initialise (`struct hm_buf b = {0};`), append,
+ * then hm_buf_take (the caller frees the string) or hm_buf_release. */
+struct hm_buf {
+    char *s;     /* NUL-terminated when not NULL */
+    size_t len;  /* bytes before the terminator */
+    size_t cap;  /* bytes allocated */
+};
+void hm_buf_append(struct hm_buf *b, const char *s, size_t n);
+void hm_buf_puts(struct hm_buf *b, const char *s);
+void hm_buf_printf(struct hm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void hm_buf_vprintf(struct hm_buf *b, const char *fmt, va_list ap);
+/* The string (never NULL: "" when nothing was appended); b is empty again. */
+char *hm_buf_take(struct hm_buf *b);
+void hm_buf_release(struct hm_buf *b);
+
+/* ---- sorting and top-k ------------------------------------------------------ */
+
+/* Sorts a[0..n) ascending (an inline quicksort: no comparator calls). */
+void hm_sort_u64(uint64_t *a, size_t n);
+
+/* Every top-k in hmrec ranks by score descending and breaks ties by the lower id, so that
+ * results do not depend on the order items were seen in. */
+struct hm_hit {
+    float score;
+    uint32_t id;
+};
+/* 1 when a ranks after b: a lower score, or the same score and a higher id. */
+static inline int hm_hit_worse(struct hm_hit a, struct hm_hit b)
+{
+    return a.score < b.score || (a.score == b.score && a.id > b.id);
+}
+
+/* The k best hits of a stream: a min-heap with the worst kept hit at the root, over storage
+ * the caller provides (at least k hits). NaN scores are never kept. */
+struct hm_topk {
+    struct hm_hit *h;  /* (k) heap; best first after hm_topk_sort */
+    uint32_t n, k;
+};
+static inline void hm_topk_init(struct hm_topk *t, struct hm_hit *storage, uint32_t k)
+{
+    t->h = storage;
+    t->n = 0;
+    t->k = k;
+}
+/* The score a new hit must beat to enter (-INFINITY while not full). */
+float hm_topk_threshold(const struct hm_topk *t);
+void hm_topk_push(struct hm_topk *t, float score, uint32_t id);
+/* Sorts the kept hits best first (t->h[0] is the best) and returns how many; the heap is
+ * spent (push again only after hm_topk_init). */
+uint32_t hm_topk_sort(struct hm_topk *t);
+
+/* Selects the k best of (ids, scores)[0..n) into out_ids/out_scores, best first; negative
+ * scores rank as 0 (they keep their value in out_scores only when >= 0, else 0). Returns
+ * min(n, k). The input is not reordered. */
+uint32_t hm_select_top(const uint32_t *ids, const float *scores, uint32_t n, uint32_t k,
+                       uint32_t *out_ids, float *out_scores);
+
+/* A sparse accumulator over n dense slots: adds scores to slots and remembers which were
+ * touched, so that reading the best and clearing costs O(touched), not O(n). */
+struct hm_acc {
+    float *v;          /* (n) zero outside touched */
+    uint32_t *touched; /* (n) slots with a non-zero add, in order of first touch */
+    uint32_t n_touched, n;
+    uint64_t *keys;    /* scratch of hm_acc_top */
+    uint32_t keys_cap;
+};
+void hm_acc_init(struct hm_acc *a, uint32_t n);
+void hm_acc_release(struct hm_acc *a);
+static inline void hm_acc_add(struct hm_acc *a, uint32_t i, float x)
+{
+    if (a->v[i] == 0.0f)
+        a->touched[a->n_touched++] = i;
+    a->v[i] += x;
+    if (a->v[i] == 0.0f) /* keep the invariant "touched once": never exactly 0 after a touch */
+        a->v[i] = 1e-30f;
+}
+/* Writes the k best touched slots (scores descending, ties: lower slot; negative sums rank
+ * as 0) that skip does not mark (skip may be NULL), clears the accumulator and returns how
+ * many were written. */
+uint32_t hm_acc_top(struct hm_acc *a, uint32_t k, uint32_t *out_ids, float *out_scores,
+                    const uint8_t *skip);
+/* Clears the accumulator without reading it. */
+void hm_acc_clear(struct hm_acc *a);
+
 /* ---- logging and progress ---------------------------------------------- */
 
 enum hm_log_level { HM_LOG_ERROR = 0, HM_LOG_WARN = 1, HM_LOG_INFO = 2, HM_LOG_DEBUG = 3 };

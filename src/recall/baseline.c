@@ -35,11 +35,16 @@ uint32_t recall_top_articles(const struct data_set *ds, int32_t start, int32_t c
     uint32_t na = ds->articles.n, n = 0;
     double *score = hm_xcalloc(na + 1, sizeof(double));
     recall_article_counts(ds, start, cutoff, tau, score, NULL);
-    float *sc = hm_xmalloc_array(k + 1, sizeof(float));
+    struct hm_hit *hits = hm_xmalloc_array((size_t)k + 1, sizeof *hits);
+    struct hm_topk top;
+    hm_topk_init(&top, hits, k);
     for (uint32_t a = 0; a < na; a++)
         if (score[a] > 0)
-            recall_top_insert(sc, out, &n, k, (float)score[a], a);
-    free(sc);
+            hm_topk_push(&top, (float)score[a], a);
+    n = hm_topk_sort(&top);
+    for (uint32_t i = 0; i < n; i++)
+        out[i] = hits[i].id;
+    free(hits);
     free(score);
     return n;
 }

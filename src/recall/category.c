@@ -62,14 +62,16 @@ int recall_category_init(struct recall_category *m, const struct recall_engine *
         m->value[x] = hm_xmalloc_array((size_t)na + 1, sizeof(uint32_t));
         uint32_t nv = m->n_values[x] = dense_values(art->num[attrs[d]], na, m->value[x]);
         /* the k most popular kept items of each value */
+        struct hm_hit *hits = hm_xmalloc_array((size_t)nv * k + 1, sizeof *hits);
+        struct hm_topk *top = hm_xmalloc_array((size_t)nv + 1, sizeof *top);
         uint32_t *cnt = hm_xcalloc((size_t)nv + 1, sizeof *cnt);
-        float *sc = hm_xmalloc_array((size_t)nv * k + 1, sizeof *sc);
-        uint32_t *it = hm_xmalloc_array((size_t)nv * k + 1, sizeof *it);
+        for (uint32_t v = 0; v < nv; v++)
+            hm_topk_init(&top[v], hits + (size_t)v * k, k);
         for (uint32_t a = 0; a < na; a++)
-            if (e->keep[a] && pop[a] > 0) {
-                uint32_t v = m->value[x][a];
-                recall_top_insert(sc + (size_t)v * k, it + (size_t)v * k, &cnt[v], k, (float)(pop[a] / max), a);
-            }
+            if (e->keep[a] && pop[a] > 0)
+                hm_topk_push(&top[m->value[x][a]], (float)(pop[a] / max), a);
+        for (uint32_t v = 0; v < nv; v++)
+            cnt[v] = hm_topk_sort(&top[v]);
         m->off[x] = hm_xmalloc_array((size_t)nv + 1, sizeof(uint64_t));
         uint64_t total = 0;
         for (uint32_t v = 0; v < nv; v++) {
@@ -79,13 +81,14 @@ int recall_category_init(struct recall_category *m, const struct recall_engine *
         m->off[x][nv] = total;
         m->items[x] = hm_xmalloc_array(total + 1, sizeof(uint32_t));
         m->pop[x] = hm_xmalloc_array(total + 1, sizeof(float));
-        for (uint32_t v = 0; v < nv; v++) {
-            memcpy(m->items[x] + m->off[x][v], it + (size_t)v * k, cnt[v] * sizeof(uint32_t));
-            memcpy(m->pop[x] + m->off[x][v], sc + (size_t)v * k, cnt[v] * sizeof(float));
-        }
+        for (uint32_t v = 0; v < nv; v++)
+            for (uint32_t r = 0; r < cnt[v]; r++) {
+                m->items[x][m->off[x][v] + r] = hits[(size_t)v * k + r].id;
+                m->pop[x][m->off[x][v] + r] = hits[(size_t)v * k + r].score;
+            }
         free(cnt);
-        free(sc);
-        free(it);
+        free(top);
+        free(hits);
     }
     free(pop);
     return 0;
@@ -134,13 +137,13 @@ uint32_t recall_category_user(const struct recall_engine *e, struct recall_scrat
         }
         uint32_t top_v[64];
         float top_p[64];
-        uint32_t nt = recall_select_top(val, pref, n, nv < 64 ? nv : 64, top_v, top_p);
+        uint32_t nt = hm_select_top(val, pref, n, nv < 64 ? nv : 64, top_v, top_p);
         for (uint32_t t = 0; t < nt; t++) {
             uint32_t v = top_v[t];
             float wgt = m->weight[d] * top_p[t] / total;
             for (uint64_t k = m->off[d][v]; k < m->off[d][v + 1]; k++)
-                recall_acc_add(&s->items, m->items[d][k], wgt * m->pop[d][k]);
+                hm_acc_add(&s->items, m->items[d][k], wgt * m->pop[d][k]);
         }
     }
-    return recall_acc_top(&s->items, (uint32_t)e->p.cat_n, items, scores, NULL);
+    return hm_acc_top(&s->items, (uint32_t)e->p.cat_n, items, scores, NULL);
 }

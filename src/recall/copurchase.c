@@ -10,14 +10,14 @@
 struct co_job {
     const struct recall_engine *e;
     struct recall_copurchase *m;
-    struct recall_acc *acc; /* (threads) over articles */
+    struct hm_acc *acc; /* (threads) over articles */
 };
 
 static int co_range(size_t begin, size_t end, int tid, void *ud)
 {
     struct co_job *j = ud;
     const struct recall_window *w = &j->e->win;
-    struct recall_acc *acc = &j->acc[tid];
+    struct hm_acc *acc = &j->acc[tid];
     uint32_t k = j->m->k;
     for (size_t i = begin; i < end; i++) {
         uint64_t deg_i = w->ioff[i + 1] - w->ioff[i];
@@ -28,7 +28,7 @@ static int co_range(size_t begin, size_t end, int tid, void *ud)
             uint32_t v = w->iuser[b];
             for (uint64_t x = w->uoff[v]; x < w->uoff[v + 1]; x++)
                 if (w->uitem[x] != i)
-                    recall_acc_add(acc, w->uitem[x], 1.0f);
+                    hm_acc_add(acc, w->uitem[x], 1.0f);
         }
         /* counts -> Jaccard in place */
         for (uint32_t t = 0; t < acc->n_touched; t++) {
@@ -36,7 +36,7 @@ static int co_range(size_t begin, size_t end, int tid, void *ud)
             double both = acc->v[a], deg_a = (double)(w->ioff[a + 1] - w->ioff[a]);
             acc->v[a] = (float)(both / ((double)deg_i + deg_a - both));
         }
-        j->m->n_nbr[i] = (uint8_t)recall_acc_top(acc, k, j->m->nbr + i * k, j->m->sim + i * k, NULL);
+        j->m->n_nbr[i] = (uint8_t)hm_acc_top(acc, k, j->m->nbr + i * k, j->m->sim + i * k, NULL);
     }
     return 0;
 }
@@ -52,12 +52,12 @@ int recall_copurchase_init(struct recall_copurchase *m, const struct recall_engi
     int nt = hm_threads();
     if (nt > 256)
         nt = 256;
-    struct co_job j = {e, m, hm_xcalloc((size_t)nt, sizeof(struct recall_acc))};
+    struct co_job j = {e, m, hm_xcalloc((size_t)nt, sizeof(struct hm_acc))};
     for (int t = 0; t < nt; t++)
-        recall_acc_init(&j.acc[t], na);
+        hm_acc_init(&j.acc[t], na);
     hm_parallel_chunks(nt, na, 256, co_range, &j);
     for (int t = 0; t < nt; t++)
-        recall_acc_release(&j.acc[t]);
+        hm_acc_release(&j.acc[t]);
     free(j.acc);
     return 0;
 }
@@ -83,7 +83,7 @@ uint32_t recall_copurchase_user(const struct recall_engine *e, struct recall_scr
             continue;
         q++;
         for (uint32_t x = 0; x < m->n_nbr[a]; x++)
-            recall_acc_add(&s->items, m->nbr[(size_t)a * m->k + x], h->score[i] * m->sim[(size_t)a * m->k + x]);
+            hm_acc_add(&s->items, m->nbr[(size_t)a * m->k + x], h->score[i] * m->sim[(size_t)a * m->k + x]);
     }
-    return recall_acc_top(&s->items, (uint32_t)e->p.co_n, items, scores, NULL);
+    return hm_acc_top(&s->items, (uint32_t)e->p.co_n, items, scores, NULL);
 }

@@ -135,8 +135,8 @@ void recall_scratch_init(struct recall_scratch *s, const struct recall_engine *e
 {
     memset(s, 0, sizeof *s);
     recall_hist_init(&s->hist);
-    recall_acc_init(&s->items, e->ds->articles.n);
-    recall_acc_init(&s->users, e->p.knn_n > 0 ? e->ds->customers.n : 0);
+    hm_acc_init(&s->items, e->ds->articles.n);
+    hm_acc_init(&s->users, e->p.knn_n > 0 ? e->ds->customers.n : 0);
     s->mark = hm_xcalloc((size_t)e->ds->articles.n + 1, 1);
     s->tmp_cap = 4096;
     s->tmp_items = hm_xmalloc_array(s->tmp_cap, sizeof *s->tmp_items);
@@ -146,8 +146,8 @@ void recall_scratch_init(struct recall_scratch *s, const struct recall_engine *e
 void recall_scratch_release(struct recall_scratch *s)
 {
     recall_hist_release(&s->hist);
-    recall_acc_release(&s->items);
-    recall_acc_release(&s->users);
+    hm_acc_release(&s->items);
+    hm_acc_release(&s->users);
     free(s->mark);
     free(s->tmp_items);
     free(s->tmp_scores);

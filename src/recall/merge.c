@@ -138,7 +138,7 @@ static int merge_range(size_t begin, size_t end, int tid, void *ud)
             const struct slot_row *row = &t->groups[k];
             t->keys[k] = (uint64_t)(~float_bits(row->merged)) << 32 | (uint64_t)(7 - row->n_strat) << 29 | row->item;
         }
-        recall_sort_u64(t->keys, g);
+        hm_sort_u64(t->keys, g);
         uint32_t keep = j->pool && g > j->pool ? j->pool : g;
         struct slot_row *out = j->rows + i * (size_t)j->m;
         for (uint32_t k = 0; k < g; k++) {

@@ -79,16 +79,25 @@ int recall_popular_init(struct recall_popular *m, const struct recall_engine *e)
             max_trend = prev[a];
     }
     uint32_t k = (uint32_t)p->pop_n;
-    m->item = hm_xmalloc_array((size_t)k + 1, sizeof *m->item);
-    m->score = hm_xmalloc_array((size_t)k + 1, sizeof *m->score);
+    struct hm_hit *hits = hm_xmalloc_array((size_t)k + 1, sizeof *hits);
+    struct hm_topk top;
+    hm_topk_init(&top, hits, k);
     for (uint32_t a = 0; a < na; a++) {
         if (!e->keep[a] || vol[a] <= 0)
             continue; /* nothing sold in the last period: not trending */
         double s = p->pop_w_volume * (max_vol > 0 ? vol[a] / max_vol : 0) +
                    p->pop_w_buyers * (max_buy > 0 ? buyers[a] / max_buy : 0) +
                    p->pop_w_trend * (max_trend > 0 ? prev[a] / max_trend : 0);
-        recall_top_insert(m->score, m->item, &m->n, k, (float)s, a);
+        hm_topk_push(&top, (float)s, a);
     }
+    m->n = hm_topk_sort(&top);
+    m->item = hm_xmalloc_array((size_t)m->n + 1, sizeof *m->item);
+    m->score = hm_xmalloc_array((size_t)m->n + 1, sizeof *m->score);
+    for (uint32_t i = 0; i < m->n; i++) {
+        m->item[i] = hits[i].id;
+        m->score[i] = hits[i].score;
+    }
+    free(hits);
     free(vol);
     free(prev);
     free(buyers);

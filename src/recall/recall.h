@@ -118,44 +118,6 @@ extern const size_t recall_n_settings;
 void recall_params_lists(const struct recall_params *p, uint32_t n[RECALL_NSTRATEGIES],
                          double w[RECALL_NSTRATEGIES]);
 
-/* ---- shared helpers (util.c) ------------------------------------------------ */
-
-/* Inserts (score, item) into a best-first list of at most k (scores descending, ties: lower
- * item first); *n is the current length. */
-void recall_top_insert(float *sc, uint32_t *it, uint32_t *n, uint32_t k, float s, uint32_t item);
-
-/* Selects the k best of (items, scores)[0..n) into out_items/out_scores, best first
- * (ties: lower item); negative scores rank as 0. Returns how many (min(n, k)). Reorders
- * nothing in the input. */
-uint32_t recall_select_top(const uint32_t *items, const float *scores, uint32_t n, uint32_t k,
-                           uint32_t *out_items, float *out_scores);
-
-/* Sorts a[0..n) ascending (an inline quicksort: no comparator calls). */
-void recall_sort_u64(uint64_t *a, size_t n);
-
-/* A dense per-thread accumulator over n slots with the list of touched slots. */
-struct recall_acc {
-    float *v;          /* (n) zero outside touched */
-    uint32_t *touched; /* (n) slots with a non-zero add, in order of first touch */
-    uint32_t n_touched, n;
-    uint64_t *keys;    /* scratch of recall_acc_top */
-    uint32_t keys_cap;
-};
-void recall_acc_init(struct recall_acc *a, uint32_t n);
-void recall_acc_release(struct recall_acc *a);
-static inline void recall_acc_add(struct recall_acc *a, uint32_t i, float x)
-{
-    if (a->v[i] == 0.0f)
-        a->touched[a->n_touched++] = i;
-    a->v[i] += x;
-    if (a->v[i] == 0.0f) /* keep the invariant "touched once": never exactly 0 after a touch */
-        a->v[i] = 1e-30f;
-}
-/* Writes the k best touched slots (ties: lower slot) and clears the accumulator. Scores
- * are taken as >= 0 (negative sums count as 0). */
-uint32_t recall_acc_top(struct recall_acc *a, uint32_t k, uint32_t *out_items, float *out_scores,
-                        const uint8_t *skip);
-
 /* ---- a customer's history (repurchase.c) --------------------------------------- */
 
 /* The distinct articles a customer bought in [start, cutoff), each scored
@@ -247,8 +209,8 @@ void recall_engine_release(struct recall_engine *e);
 /* Per-thread scratch of the per-customer queries. */
 struct recall_scratch {
     struct recall_hist hist;
-    struct recall_acc items;   /* over articles */
-    struct recall_acc users;   /* over customers (user-KNN) */
+    struct hm_acc items;   /* over articles */
+    struct hm_acc users;   /* over customers (user-KNN) */
     uint8_t *mark;             /* (n_articles) */
     uint32_t *tmp_items;       /* (tmp_cap) */
     float *tmp_scores;         /* (tmp_cap) */

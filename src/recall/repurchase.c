@@ -49,7 +49,7 @@ void recall_hist_build(struct recall_hist *h, const struct data_set *ds, uint32_
     uint32_t m = 0;
     for (uint64_t r = lo; r < hi; r++)
         h->tmp[m++] = (uint64_t)ds->tx.article[r] << 16 | ds->tx.day[r];
-    recall_sort_u64(h->tmp, m);
+    hm_sort_u64(h->tmp, m);
     uint32_t d = 0;
     for (uint32_t i = 0; i < m; i++) {
         uint32_t a = (uint32_t)(h->tmp[i] >> 16);
@@ -62,7 +62,7 @@ void recall_hist_build(struct recall_hist *h, const struct data_set *ds, uint32_
             h->tmp_w[d++] = w;
         }
     }
-    h->n = recall_select_top(h->tmp_i, h->tmp_w, d, d, h->item, h->score);
+    h->n = hm_select_top(h->tmp_i, h->tmp_w, d, d, h->item, h->score);
 }
 
 uint32_t recall_repurchase_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,

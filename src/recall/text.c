@@ -66,7 +66,7 @@ int recall_text_init(struct recall_textsim *m, const struct recall_engine *e)
         }
     m->doc_item = hm_xmalloc_array((size_t)want + 1, sizeof *m->doc_item);
     float *tmp = hm_xmalloc_array((size_t)want + 1, sizeof *tmp);
-    m->n_docs = recall_select_top(items, sc, n, want, m->doc_item, tmp);
+    m->n_docs = hm_select_top(items, sc, n, want, m->doc_item, tmp);
     free(tmp);
     free(items);
     free(sc);

@@ -36,7 +36,7 @@ uint32_t recall_userknn_user(const struct recall_engine *e, struct recall_scratc
             uint64_t k = first + x;
             uint32_t v = w->iuser[b + (k >= deg ? k - deg : k)];
             if (v != c)
-                recall_acc_add(&s->users, v, idf);
+                hm_acc_add(&s->users, v, idf);
         }
     }
     if (!s->users.n_touched)
@@ -44,13 +44,13 @@ uint32_t recall_userknn_user(const struct recall_engine *e, struct recall_scratc
     /* the 4k best by shared-item weight, then normalised to a cosine-like similarity (reading
      * |W_v| for a few hundred customers instead of every one touched) */
     uint32_t kn = (uint32_t)e->p.knn_neighbours, pre = 4 * kn < s->tmp_cap ? 4 * kn : s->tmp_cap;
-    uint32_t np = recall_acc_top(&s->users, pre, s->tmp_items, s->tmp_scores, NULL);
+    uint32_t np = hm_acc_top(&s->users, pre, s->tmp_items, s->tmp_scores, NULL);
     for (uint32_t x = 0; x < np; x++) {
         uint32_t v = s->tmp_items[x];
         double wv = (double)(w->uoff[v + 1] - w->uoff[v]);
-        recall_acc_add(&s->users, v, (float)(s->tmp_scores[x] / sqrt((double)nq * (wv > 0 ? wv : 1))));
+        hm_acc_add(&s->users, v, (float)(s->tmp_scores[x] / sqrt((double)nq * (wv > 0 ? wv : 1))));
     }
-    uint32_t nn = recall_acc_top(&s->users, kn, s->tmp_items, s->tmp_scores, NULL);
+    uint32_t nn = hm_acc_top(&s->users, kn, s->tmp_items, s->tmp_scores, NULL);
     /* the customer's own items are not proposed */
     for (uint32_t i = 0; i < h->n; i++)
         s->mark[h->item[i]] = 1;
@@ -58,9 +58,9 @@ uint32_t recall_userknn_user(const struct recall_engine *e, struct recall_scratc
         uint32_t v = s->tmp_items[x];
         for (uint64_t k = w->uoff[v]; k < w->uoff[v + 1]; k++)
             if (!s->mark[w->uitem[k]])
-                recall_acc_add(&s->items, w->uitem[k], s->tmp_scores[x]);
+                hm_acc_add(&s->items, w->uitem[k], s->tmp_scores[x]);
     }
-    uint32_t n = recall_acc_top(&s->items, (uint32_t)e->p.knn_n, items, scores, NULL);
+    uint32_t n = hm_acc_top(&s->items, (uint32_t)e->p.knn_n, items, scores, NULL);
     for (uint32_t i = 0; i < h->n; i++)
         s->mark[h->item[i]] = 0;
     return n;

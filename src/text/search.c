@@ -81,50 +81,6 @@ int text_user_embed(const float *emb, uint64_t n_docs, uint32_t dim, const uint6
 #define QBLOCK 256    /* queries per sgemm (and per parallel chunk) */
 #define DBLOCK 2048   /* docs per sgemm: a 2 MiB score block */
 
-struct hit {
-    float score;
-    uint32_t id;
-};
-
-/* a is worse than b: lower score, or the same score and a higher id */
-static inline int worse(struct hit a, struct hit b)
-{
-    return a.score < b.score || (a.score == b.score && a.id > b.id);
-}
-
-/* A min-heap (worst at the root) of at most cap hits. */
-static void heap_sift_down(struct hit *h, uint32_t n, uint32_t i)
-{
-    for (;;) {
-        uint32_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < n && worse(h[l], h[m]))
-            m = l;
-        if (r < n && worse(h[r], h[m]))
-            m = r;
-        if (m == i)
-            return;
-        struct hit t = h[i];
-        h[i] = h[m];
-        h[m] = t;
-        i = m;
-    }
-}
-
-static void heap_push(struct hit *h, uint32_t *n, struct hit x)
-{
-    uint32_t i = (*n)++;
-    h[i] = x;
-    while (i > 0) {
-        uint32_t p = (i - 1) / 2;
-        if (!worse(h[i], h[p]))
-            break;
-        struct hit t = h[i];
-        h[i] = h[p];
-        h[p] = t;
-        i = p;
-    }
-}
-
 struct topn_job {
     const float *q, *d;
     const uint32_t *doc_ids;  /* (n_docs) increasing ids reported for the rows of d, or NULL */
@@ -153,19 +109,20 @@ static int topn_chunk(size_t begin, size_t end, int tid, void *ud)
     size_t nq = end - begin;
     uint32_t cap = j->n_top;
     float *scores = hm_xmalloc_array((size_t)QBLOCK * DBLOCK, sizeof *scores); /* (nq, DBLOCK) */
-    struct hit *heaps = hm_xmalloc_array((size_t)QBLOCK * (cap ? cap : 1), sizeof *heaps);
-    uint32_t hn[QBLOCK] = {0};
+    struct hm_hit *hits = hm_xmalloc_array((size_t)QBLOCK * (cap ? cap : 1), sizeof *hits);
+    struct hm_topk top[QBLOCK];
+    for (size_t qi = 0; qi < nq; qi++)
+        hm_topk_init(&top[qi], hits + qi * cap, cap);
     for (uint64_t d0 = 0; d0 < j->n_docs; d0 += DBLOCK) {
         size_t nd = j->n_docs - d0 < DBLOCK ? (size_t)(j->n_docs - d0) : DBLOCK;
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nd, (int)j->dim, 1.0f,
                     j->q + begin * j->dim, (int)j->dim, j->d + d0 * j->dim, (int)j->dim, 0.0f,
                     scores, DBLOCK);
         for (size_t qi = 0; qi < nq; qi++) {
-            struct hit *h = heaps + qi * cap;
             const float *s = scores + qi * DBLOCK;
-            /* docs arrive in increasing id order, so a doc can only displace the root
-             * (whose id is lower) with a strictly higher score: one float compare per doc */
-            float thr = hn[qi] == cap ? h[0].score : -INFINITY;
+            /* docs arrive in increasing id order, so a doc can only displace the worst kept
+             * hit (whose id is lower) with a strictly higher score: one float compare per doc */
+            float thr = hm_topk_threshold(&top[qi]);
             for (size_t di = 0; di < nd; di++) {
                 if ((di & 15) == 0 && di + 16 <= nd) {
                     /* skip 16 scores at once when none beats the threshold (vectorises) */
@@ -179,39 +136,25 @@ static int topn_chunk(size_t begin, size_t end, int tid, void *ud)
                 }
                 if (!(s[di] > thr)) /* also skips NaN */
                     continue;
-                struct hit x = {s[di], j->doc_ids ? j->doc_ids[d0 + di] : (uint32_t)(d0 + di)};
-                if (is_excluded(j, begin + qi, x.id))
+                uint32_t id = j->doc_ids ? j->doc_ids[d0 + di] : (uint32_t)(d0 + di);
+                if (is_excluded(j, begin + qi, id))
                     continue;
-                if (hn[qi] < cap) {
-                    heap_push(h, &hn[qi], x);
-                    if (hn[qi] == cap)
-                        thr = h[0].score;
-                } else {
-                    h[0] = x;
-                    heap_sift_down(h, hn[qi], 0);
-                    thr = h[0].score;
-                }
+                hm_topk_push(&top[qi], s[di], id);
+                thr = hm_topk_threshold(&top[qi]);
             }
         }
     }
     for (size_t qi = 0; qi < nq; qi++) {
-        struct hit *h = heaps + qi * cap;
-        uint32_t n = hn[qi];
+        uint32_t n = hm_topk_sort(&top[qi]);
+        const struct hm_hit *h = top[qi].h;
         uint32_t *ids = j->top_ids + (begin + qi) * cap;
         float *sc = j->top_scores + (begin + qi) * cap;
-        for (uint32_t r = n; r < cap; r++) {
-            ids[r] = UINT32_MAX;
-            sc[r] = -INFINITY;
-        }
-        /* pop the worst to the back: best first */
-        while (n > 0) {
-            ids[n - 1] = h[0].id;
-            sc[n - 1] = h[0].score;
-            h[0] = h[--n];
-            heap_sift_down(h, n, 0);
+        for (uint32_t r = 0; r < cap; r++) {
+            ids[r] = r < n ? h[r].id : UINT32_MAX;
+            sc[r] = r < n ? h[r].score : -INFINITY;
         }
     }
-    free(heaps);
+    free(hits);
     free(scores);
     return 0;
 }
