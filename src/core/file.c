@@ -2,8 +2,10 @@
  * directories and paths. */
 #include "core.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -162,4 +164,51 @@ char *hm_path_join(const char *dir, const char *name)
 {
     size_t n = strlen(dir);
     return hm_xasprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+}
+
+int hm_remove_stale_temporaries(const char *dir, uint64_t *n, uint64_t *bytes)
+{
+    if (n)
+        *n = 0;
+    if (bytes)
+        *bytes = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT || errno == ENOTDIR
+                   ? 0
+                   : hm_error(HM_EIO, "could not read directory '%s': %s", dir, strerror(errno));
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *t = strstr(de->d_name, ".tmp.");
+        if (!t)
+            continue;
+        while (strstr(t + 1, ".tmp."))
+            t = strstr(t + 1, ".tmp.");
+        const char *digits = t + 5;
+        char *end;
+        long pid = strtol(digits, &end, 10);
+        if (!*digits || *end || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* its writer may still be running */
+        char *path = hm_path_join(dir, de->d_name);
+        struct stat st;
+        uint64_t size = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+        if (unlink(path) == 0) {
+            if (n)
+                (*n)++;
+            if (bytes)
+                *bytes += size;
+            hm_info("removed %s (%.1f MiB), left by an interrupted run (process %ld)", path,
+                    (double)size / (1024.0 * 1024.0), pid);
+        } else if (errno != ENOENT) {
+            rc = hm_error(HM_EIO, "could not remove '%s': %s", path, strerror(errno));
+        }
+        free(path);
+        if (rc)
+            break;
+    }
+    closedir(d);
+    return rc;
 }

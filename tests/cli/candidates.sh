@@ -42,13 +42,13 @@ set -e
 # the run: candidates is a stage; a second run skips it, a changed recall setting reruns it
 "$bin" run --set run.store="$tmp/store" --set run.work="$tmp/run" --set prepare.train_weeks=2 \
     --set prepare.min_item_purchases=1 >"$tmp/run1.txt" 2>/dev/null
-grep -q '^\[candidates\]$' "$tmp/run1.txt"
+grep -q '^\[candidates\] running' "$tmp/run1.txt"
 [ -s "$tmp/run/candidates.hmt" ]
 "$bin" run --set run.store="$tmp/store" --set run.work="$tmp/run" --set prepare.train_weeks=2 \
     --set prepare.min_item_purchases=1 >"$tmp/run2.txt" 2>/dev/null
 grep -q '^\[candidates\] up to date, skipped' "$tmp/run2.txt"
 "$bin" run --set run.store="$tmp/store" --set run.work="$tmp/run" --set prepare.train_weeks=2 \
     --set prepare.min_item_purchases=1 --set recall.pool=20 >"$tmp/run3.txt" 2>/dev/null
-grep -q '^\[candidates\]$' "$tmp/run3.txt"
+grep -q '^\[candidates\] running' "$tmp/run3.txt"
 grep -q '^\[prepare\] up to date' "$tmp/run3.txt"
 echo "candidates ok"
