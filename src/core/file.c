@@ -55,8 +55,7 @@ int hm_read_file(const char *path, char **out, size_t *len)
     size_t cap = 1 << 16, n = 0;
     char *buf = hm_xmalloc(cap);
     for (;;) {
-        if (n + 1 >= cap)
-            buf = hm_xrealloc(buf, cap *= 2);
+        HM_GROW(buf, cap, n + 4096);
         size_t got = fread(buf + n, 1, cap - n - 1, f);
         n += got;
         if (got == 0)

@@ -214,8 +214,7 @@ int io_submission_read(const char *path, size_t max_per_row, io_subrow_fn fn, vo
             len += strlen(line + len);
             if (len && line[len - 1] == '\n')
                 break;
-            if (len + 1 >= cap)
-                line = hm_xrealloc(line, cap *= 2);
+            HM_GROW(line, cap, len + 2);
         }
         int zerr;
         gzerror(f, &zerr);
