@@ -283,6 +283,14 @@ int hm_awriter_write(struct hm_awriter *w, const void *data, size_t len);
 int hm_awriter_commit(struct hm_awriter *w);
 void hm_awriter_abort(struct hm_awriter *w);
 
+/* Fault injection, for the tests of interrupted runs: when the environment has
+ * HMREC_FAULT=NAME[:K[:INT]], the K-th call (default the first) of hm_fault_point(NAME)
+ * kills the process there with SIGKILL (or SIGINT), as a user's kill -9 or Ctrl-C would.
+ * Without HMREC_FAULT it costs one branch. Points: "write" (every atomic file, after its
+ * data is written and before the rename), "stage" (after a stage ran, before its record is
+ * written), "block" (after each streamed block of candidates). */
+void hm_fault_point(const char *name);
+
 /* Creates a directory and its parents (like mkdir -p). */
 int hm_mkdirs(const char *path);
 /* Removes the files "<name>.tmp.<pid>" in dir (not recursive) whose writer process no

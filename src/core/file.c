@@ -109,6 +109,26 @@ static void awriter_release(struct hm_awriter *w)
     w->f = NULL;
 }
 
+static const char *fault_spec; /* HMREC_FAULT, read once; "" when unset */
+static _Atomic long fault_count;
+
+void hm_fault_point(const char *name)
+{
+    if (!fault_spec) {
+        const char *e = getenv("HMREC_FAULT");
+        fault_spec = e ? e : "";
+    }
+    size_t n = strlen(name);
+    if (!fault_spec[0] || strncmp(fault_spec, name, n) || (fault_spec[n] != '\0' && fault_spec[n] != ':'))
+        return;
+    long k = fault_spec[n] == ':' ? strtol(fault_spec + n + 1, NULL, 10) : 1;
+    int sig = strstr(fault_spec + n, ":INT") ? SIGINT : SIGKILL;
+    if (++fault_count == (k > 0 ? k : 1)) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+}
+
 int hm_awriter_commit(struct hm_awriter *w)
 {
     int bad = w->failed || fflush(w->f) != 0 || ferror(w->f);
@@ -117,6 +137,8 @@ int hm_awriter_commit(struct hm_awriter *w)
         bad = 1, e = errno;
     if (fclose(w->f) != 0 && !bad)
         bad = 1, e = errno;
+    if (!bad)
+        hm_fault_point("write");
     if (!bad && rename(w->tmp, w->path) != 0)
         bad = 1, e = errno;
     int rc = 0;

@@ -306,6 +306,7 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
                 ref_add(&rs, &ref, c, &truth, pool);
             if (o->write)
                 recall_candidates_append(&all, c, pool);
+            hm_fault_point("block");
         }
         recall_stream_release(&stream);
     }

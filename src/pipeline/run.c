@@ -288,6 +288,7 @@ static int run_stage(struct pipeline *p, int i)
         hm_report("[%s] running: %s", st->name, why.s);
         int64_t t0 = hm_now_ns();
         if ((rc = st->run(p)) == 0) {
+            hm_fault_point("stage");
             rc = write_record(p, st->name, &in);
             hm_report("[%s] done in %.1fs (peak RSS %.0f MiB)", st->name, hm_seconds_since(t0),
                       (double)hm_peak_rss() / (1024.0 * 1024.0));
