@@ -88,13 +88,13 @@ void recall_candidates_append(struct recall_candidates *dst, const struct recall
 
 /* ---- one block of customers --------------------------------------------------------- */
 
+/* One distinct article of a customer's union. Its per-strategy ranks and scores live beside,
+ * in (slots, recall_n_strategies) arrays, so a row stays 12 bytes whatever the table's size. */
 struct slot_row {
     uint32_t item;
     float merged;
     uint16_t flags;
     uint8_t n_strat;
-    uint16_t rank[RECALL_MAX_STRATEGIES];
-    float score[RECALL_MAX_STRATEGIES];
 };
 
 struct merge_thread {
@@ -103,6 +103,8 @@ struct merge_thread {
     float *list_score[RECALL_MAX_STRATEGIES];
     uint64_t *keys;                          /* (m) sort keys */
     struct slot_row *groups;                 /* (m) one per distinct article */
+    uint16_t *grank;                         /* (m, ns) each group's rank in each strategy */
+    float *gscore;                           /* (m, ns) */
     uint32_t *slot;                          /* (n_articles) group of an article, UINT32_MAX */
 };
 
@@ -115,7 +117,10 @@ struct recall_merger {
     uint32_t n[RECALL_MAX_STRATEGIES];
     double w[RECALL_MAX_STRATEGIES];
     uint32_t m;              /* slots per customer: sum of n */
-    struct slot_row *rows;   /* (MERGE_BLOCK, m) */
+    int ns;                  /* recall_n_strategies */
+    struct slot_row *rows;   /* (MERGE_BLOCK, m) each customer's merged rows, best first */
+    uint16_t *rrank;         /* (MERGE_BLOCK, m, ns) */
+    float *rscore;           /* (MERGE_BLOCK, m, ns) */
     uint32_t *count;         /* (MERGE_BLOCK) */
     uint32_t *blk_ids[RECALL_MAX_STRATEGIES];   /* block strategies: (MERGE_BLOCK, n_s) */
     float *blk_scores[RECALL_MAX_STRATEGIES];
@@ -138,6 +143,7 @@ static int merge_range(size_t begin, size_t end, int tid, void *ud)
     struct recall_merger *j = ud;
     const struct recall_engine *e = j->e;
     struct merge_thread *t = &j->t[tid];
+    const int ns = j->ns;
     for (size_t i = begin; i < end; i++) {
         uint32_t c = j->users[i];
         recall_hist_build(&t->s.hist, e->ds, c, e->start, e->cutoff, e->p.tau);
@@ -159,20 +165,18 @@ static int merge_range(size_t begin, size_t end, int tid, void *ud)
                 scores = t->list_score[s];
             }
             for (uint32_t r = 0; r < n; r++) {
-                uint32_t a = items[r];
-                struct slot_row *row;
-                if (t->slot[a] == UINT32_MAX) {
-                    t->slot[a] = g;
-                    row = &t->groups[g++];
-                    memset(row, 0, sizeof *row);
-                    row->item = a;
-                } else {
-                    row = &t->groups[t->slot[a]];
+                uint32_t a = items[r], x = t->slot[a];
+                if (x == UINT32_MAX) {
+                    x = t->slot[a] = g++;
+                    t->groups[x] = (struct slot_row){.item = a};
+                    memset(t->grank + (size_t)x * ns, 0, (size_t)ns * sizeof *t->grank);
+                    memset(t->gscore + (size_t)x * ns, 0, (size_t)ns * sizeof *t->gscore);
                 }
+                struct slot_row *row = &t->groups[x];
                 row->flags |= (uint16_t)(1u << s);
                 row->n_strat++;
-                row->rank[s] = (uint16_t)(r + 1);
-                row->score[s] = scores[r];
+                t->grank[(size_t)x * ns + s] = (uint16_t)(r + 1);
+                t->gscore[(size_t)x * ns + s] = scores[r];
                 row->merged += (float)(j->w[s] / (e->p.merge_k + (double)(r + 1)));
             }
         }
@@ -185,11 +189,14 @@ static int merge_range(size_t begin, size_t end, int tid, void *ud)
         }
         hm_sort_u64(t->keys, g);
         uint32_t keep = j->pool && g > j->pool ? j->pool : g;
-        struct slot_row *out = j->rows + i * (size_t)j->m;
+        size_t base = i * (size_t)j->m;
         for (uint32_t k = 0; k < g; k++) {
-            uint32_t a = (uint32_t)(t->keys[k] & ((1u << ITEM_BITS) - 1));
-            if (k < keep)
-                out[k] = t->groups[t->slot[a]];
+            uint32_t a = (uint32_t)(t->keys[k] & ((1u << ITEM_BITS) - 1)), x = t->slot[a];
+            if (k < keep) {
+                j->rows[base + k] = t->groups[x];
+                memcpy(j->rrank + (base + k) * ns, t->grank + (size_t)x * ns, (size_t)ns * sizeof *j->rrank);
+                memcpy(j->rscore + (base + k) * ns, t->gscore + (size_t)x * ns, (size_t)ns * sizeof *j->rscore);
+            }
             t->slot[a] = UINT32_MAX;
         }
         j->count[i] = keep;
@@ -202,6 +209,7 @@ struct recall_merger *recall_merger_new(const struct recall_engine *e, uint32_t 
     struct recall_merger *j = hm_xcalloc(1, sizeof *j);
     j->e = e;
     j->pool = pool;
+    j->ns = recall_n_strategies;
     for (int s = 0; s < recall_n_strategies; s++) {
         const struct recall_list_params *l = recall_list_of(&e->p, s);
         j->n[s] = (uint32_t)l->n;
@@ -223,10 +231,14 @@ struct recall_merger *recall_merger_new(const struct recall_engine *e, uint32_t 
         }
         j->t[t].keys = hm_xmalloc_array((size_t)j->m + 1, sizeof(uint64_t));
         j->t[t].groups = hm_xmalloc_array((size_t)j->m + 1, sizeof(struct slot_row));
+        j->t[t].grank = hm_xmalloc_array(((size_t)j->m + 1) * j->ns, sizeof(uint16_t));
+        j->t[t].gscore = hm_xmalloc_array(((size_t)j->m + 1) * j->ns, sizeof(float));
         j->t[t].slot = hm_xmalloc_array((size_t)e->ds->articles.n + 1, sizeof(uint32_t));
         memset(j->t[t].slot, 0xff, ((size_t)e->ds->articles.n + 1) * sizeof(uint32_t));
     }
     j->rows = hm_xmalloc_array((size_t)MERGE_BLOCK * (j->m + 1), sizeof *j->rows);
+    j->rrank = hm_xmalloc_array((size_t)MERGE_BLOCK * (j->m + 1) * j->ns, sizeof *j->rrank);
+    j->rscore = hm_xmalloc_array((size_t)MERGE_BLOCK * (j->m + 1) * j->ns, sizeof *j->rscore);
     j->count = hm_xmalloc_array(MERGE_BLOCK, sizeof *j->count);
     return j;
 }
@@ -244,6 +256,8 @@ void recall_merger_free(struct recall_merger **mp)
         }
         free(j->t[t].keys);
         free(j->t[t].groups);
+        free(j->t[t].grank);
+        free(j->t[t].gscore);
         free(j->t[t].slot);
     }
     for (int s = 0; s < recall_n_strategies; s++) {
@@ -253,6 +267,8 @@ void recall_merger_free(struct recall_merger **mp)
     }
     free(j->t);
     free(j->rows);
+    free(j->rrank);
+    free(j->rscore);
     free(j->count);
     free(j);
     *mp = NULL;
@@ -283,17 +299,21 @@ int recall_merger_run(struct recall_merger *j, const uint32_t *users, uint32_t n
         for (uint32_t i = 0; i < m; i++)
             rows += j->count[i];
         candidates_reserve(out, rows, out->n_users + m);
+        const int ns = j->ns;
         for (uint32_t i = 0; i < m; i++) {
-            const struct slot_row *src = j->rows + (size_t)i * j->m;
+            size_t base = (size_t)i * j->m;
+            const struct slot_row *src = j->rows + base;
             uint64_t o = out->n;
             for (uint32_t r = 0; r < j->count[i]; r++, o++) {
                 out->item[o] = src[r].item;
                 out->merged[o] = src[r].merged;
                 out->flags[o] = src[r].flags;
                 out->n_strat[o] = src[r].n_strat;
-                for (int s = 0; s < recall_n_strategies; s++) {
-                    out->score[s][o] = src[r].score[s];
-                    out->rank[s][o] = src[r].rank[s];
+                const uint16_t *rk = j->rrank + (base + r) * ns;
+                const float *sc = j->rscore + (base + r) * ns;
+                for (int s = 0; s < ns; s++) {
+                    out->score[s][o] = sc[s];
+                    out->rank[s][o] = rk[s];
                 }
             }
             out->user[out->n_users] = users[b + i];
