@@ -8,13 +8,14 @@
 
 static const char usage_text[] =
     "usage: hmrec candidates --store DIR [--work DIR] [--week val|test|N] [--users pool|buyers|training|all]\n"
-    "       [--stats [--reference FILE]] [--no-write] [--out FILE] [--config FILE] [--set KEY=VALUE]...\n"
+    "       [--share X] [--stats [--reference FILE]] [--no-write] [--out FILE] [--config FILE] [--set KEY=VALUE]...\n"
     "Stage 2: every recall strategy (repurchase, popular, copurchase, userknn, category, text) as of\n"
     "the week's cutoff, merged into at most recall.pool candidates per customer; writes\n"
     "WORK/candidates.hmt (or --out). --week: val (default), test (after the data) or N, the N-th\n"
     "training week before the validation week. --users: pool (default: the prepare sample and the\n"
     "week's buyers), buyers, training (the week's buyers in the prepare sample), or all\n"
-    "customers, streamed in blocks. --stats prints, for the week's buyers, candidate\n"
+    "customers, streamed in blocks; --share X keeps a fixed pseudo-random share X of them (e.g. to\n"
+    "tune the merge on part of a training week's buyers). --stats prints, for the week's buyers, candidate\n"
     "recall overall, per strategy, each strategy's unique contribution and recall at pool sizes\n"
     "25/50/100/200, and writes WORK/candidates_stats.txt and WORK/candidates_recall.svg.\n"
     "--reference FILE (submission format, e.g. a synthetic data set's oracle/week_*_oracle.csv):\n"
@@ -23,13 +24,14 @@ static const char usage_text[] =
 
 int cmd_candidates(int argc, char **argv)
 {
-    enum { O_CONFIG = 1000, O_SET, O_STORE, O_WORK, O_WEEK, O_USERS, O_STATS, O_NOWRITE, O_OUT, O_REF, O_HELP };
+    enum { O_CONFIG = 1000, O_SET, O_STORE, O_WORK, O_WEEK, O_USERS, O_STATS, O_NOWRITE, O_OUT, O_REF, O_SHARE, O_HELP };
     static const struct option opts[] = {
         {"config", required_argument, 0, O_CONFIG}, {"set", required_argument, 0, O_SET},
         {"store", required_argument, 0, O_STORE},   {"work", required_argument, 0, O_WORK},
         {"week", required_argument, 0, O_WEEK},     {"users", required_argument, 0, O_USERS},
         {"stats", no_argument, 0, O_STATS},         {"no-write", no_argument, 0, O_NOWRITE},
         {"out", required_argument, 0, O_OUT},       {"reference", required_argument, 0, O_REF},
+        {"share", required_argument, 0, O_SHARE},
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0},
     };
@@ -37,7 +39,7 @@ int cmd_candidates(int argc, char **argv)
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0, c, code = 0;
     struct pipeline_cand_opts o = {.week = {PIPELINE_WEEK_VALIDATION, 0}, .users = PIPELINE_USERS_POOL,
-                                   .write = 1};
+                                   .write = 1, .share = 1};
     optind = 1;
     while (!code && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -49,6 +51,13 @@ int cmd_candidates(int argc, char **argv)
         case O_NOWRITE: o.write = 0; break;
         case O_OUT: o.path = optarg; break;
         case O_REF: o.reference = optarg; break;
+        case O_SHARE: {
+            char *end;
+            o.share = strtod(optarg, &end);
+            if (end == optarg || *end || !(o.share > 0 && o.share <= 1))
+                code = cli_usage_error(argv[0], "--share is a number in (0, 1]");
+            break;
+        }
         case O_WEEK:
             if (!strcmp(optarg, "val"))
                 o.week = (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0};

@@ -6,6 +6,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static double mib(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
 
@@ -229,20 +230,69 @@ static const char *week_label(struct pipeline_week w, char *buf, size_t n)
 /* ---- one week -------------------------------------------------------------------------- */
 
 /* The engine's inputs that do not depend on the week: the text embeddings when a strategy
- * needs them. */
-static int load_text_if_needed(struct pipeline *p, struct data_article_matrix *text)
+ * needs them, and the image embeddings of recall.image when one needs them and the file is
+ * configured. */
+struct cand_inputs {
+    struct data_article_matrix text, image;
+};
+
+static int strategy_needs(const struct pipeline *p, unsigned what)
 {
-    memset(text, 0, sizeof *text);
     for (int s = 0; s < recall_n_strategies; s++)
-        if ((recall_strategies[s]->needs & RECALL_NEEDS_TEXT) && recall_list_of(&p->c.recall, s)->n > 0) {
-            int rc = pipeline_require(p, "text");
-            return rc ? rc : pipeline_text_load(p, text);
-        }
+        if ((recall_strategies[s]->needs & what) && recall_list_of(&p->c.recall, s)->n > 0)
+            return 1;
     return 0;
 }
 
+/* The row ids of an embeddings file X.npy: X.ids.txt (hmrec embed) or X_ids.txt (hmrec
+ * synth's image_embeddings.npy). */
+static char *ids_path_of(const char *npy)
+{
+    size_t n = strlen(npy);
+    if (n > 4 && !strcmp(npy + n - 4, ".npy"))
+        n -= 4;
+    char *a = hm_xasprintf("%.*s.ids.txt", (int)n, npy);
+    if (access(a, F_OK) == 0)
+        return a;
+    char *b = hm_xasprintf("%.*s_ids.txt", (int)n, npy);
+    if (access(b, F_OK) == 0) {
+        free(a);
+        return b;
+    }
+    free(b);
+    return a; /* missing: the loader names it */
+}
+
+static int load_inputs(struct pipeline *p, struct cand_inputs *in)
+{
+    memset(in, 0, sizeof *in);
+    int rc = 0;
+    if (strategy_needs(p, RECALL_NEEDS_TEXT) && (rc = pipeline_require(p, "text")) == 0)
+        rc = pipeline_text_load(p, &in->text);
+    if (!rc && p->c.recall.image[0] && strategy_needs(p, RECALL_NEEDS_IMAGE)) {
+        const struct data_set *ds;
+        if ((rc = pipeline_data(p, &ds)) == 0) {
+            char *ids = ids_path_of(p->c.recall.image);
+            rc = data_article_matrix_load(&in->image, ds, p->c.recall.image, ids);
+            if (rc)
+                hm_error_wrap(rc, "recall.image");
+            else
+                hm_info("candidates: image embeddings %s (%u dimensions, %u articles without one)",
+                        p->c.recall.image, in->image.dim, in->image.n_missing);
+            free(ids);
+        }
+    }
+    return rc;
+}
+
+static void release_inputs(struct cand_inputs *in)
+{
+    data_article_matrix_release(&in->text);
+    data_article_matrix_release(&in->image);
+}
+
 static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *o,
-                           const struct data_article_matrix *text)
+                           const struct cand_inputs *ci)
 {
     int64_t t0 = hm_now_ns();
     uint64_t rss0 = hm_peak_rss();
@@ -262,6 +312,13 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
     }
     uint32_t *users = NULL, n_users = 0;
     rc = week_users(p, ds, o->users, &truth, &users, &n_users);
+    if (!rc && o->share > 0 && o->share < 1) {
+        uint32_t m = 0;
+        for (uint32_t i = 0; i < n_users; i++)
+            if ((double)(hm_mix64(users[i] ^ 0x5a3e1b2c4d6f7a8bULL) >> 11) * 0x1.0p-53 < o->share)
+                users[m++] = users[i];
+        n_users = m;
+    }
     char day[11], label[32];
     hm_date_format(cutoff, day);
     week_label(o->week, label, sizeof label);
@@ -270,7 +327,9 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
                   items.n);
     struct recall_engine e;
     memset(&e, 0, sizeof e);
-    struct recall_inputs in = {.keep = items.keep, .text_emb = text->x, .text_dim = text->dim};
+    struct recall_inputs in = {.keep = items.keep, .text_emb = ci->text.x, .text_dim = ci->text.dim,
+                               .image_emb = ci->image.x, .image_missing = ci->image.missing,
+                               .image_dim = ci->image.dim};
     int64_t t1 = hm_now_ns();
     if (!rc)
         rc = recall_engine_init(&e, ds, &p->c.recall, start, cutoff, &in);
@@ -375,27 +434,27 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
 
 int pipeline_candidates(struct pipeline *p, const struct pipeline_cand_opts *o)
 {
-    struct data_article_matrix text;
-    int rc = load_text_if_needed(p, &text);
+    struct cand_inputs in;
+    int rc = load_inputs(p, &in);
     if (!rc)
-        rc = candidates_week(p, o, &text);
-    data_article_matrix_release(&text);
+        rc = candidates_week(p, o, &in);
+    release_inputs(&in);
     return rc;
 }
 
 int pipeline_candidates_stage(struct pipeline *p)
 {
-    struct data_article_matrix text;
-    int rc = load_text_if_needed(p, &text);
+    struct cand_inputs in;
+    int rc = load_inputs(p, &in);
     struct pipeline_cand_opts o = {.week = {PIPELINE_WEEK_VALIDATION, 0}, .users = PIPELINE_USERS_POOL,
                                    .stats = 1, .write = 1};
     if (!rc)
-        rc = candidates_week(p, &o, &text);
+        rc = candidates_week(p, &o, &in);
     for (long i = 1; i <= p->c.prep.train_weeks && !rc; i++) {
         struct pipeline_cand_opts t = {.week = {PIPELINE_WEEK_TRAIN, (int)i}, .users = PIPELINE_USERS_TRAINING,
                                        .write = 1};
-        rc = candidates_week(p, &t, &text);
+        rc = candidates_week(p, &t, &in);
     }
-    data_article_matrix_release(&text);
+    release_inputs(&in);
     return rc;
 }

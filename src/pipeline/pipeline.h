@@ -142,6 +142,8 @@ struct pipeline_cand_opts {
     const char *reference; /* with stats: a submission-format file (e.g. the synth oracle) to
                               compare the pool with, or NULL */
     uint32_t block;       /* customers per streamed block (0: the default) */
+    double share;         /* keep this pseudo-random share of the customers (a fixed hash of
+                             the customer row decides; 0 or 1: all) */
 };
 int pipeline_candidates(struct pipeline *p, const struct pipeline_cand_opts *o);
 /* The candidates stage: the validation week (pool and buyers, with statistics) and every

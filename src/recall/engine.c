@@ -6,7 +6,7 @@
 #include <string.h>
 
 extern const struct recall_strategy recall_repurchase, recall_popular, recall_copurchase,
-    recall_userknn, recall_category, recall_text;
+    recall_userknn, recall_category, recall_text, recall_segment, recall_image, recall_basket, recall_colours, recall_ageband;
 
 /* The strategies, one line each, in the order of flags bits and artifact columns. */
 const struct recall_strategy *const recall_strategies[] = {
@@ -16,6 +16,11 @@ const struct recall_strategy *const recall_strategies[] = {
     &recall_userknn,
     &recall_category,
     &recall_text,
+    &recall_segment,
+    &recall_image,
+    &recall_basket,
+    &recall_colours,
+    &recall_ageband,
 };
 const int recall_n_strategies = (int)(sizeof recall_strategies / sizeof recall_strategies[0]);
 _Static_assert(sizeof recall_strategies / sizeof recall_strategies[0] <= RECALL_MAX_STRATEGIES,
@@ -44,6 +49,8 @@ static const struct hm_setting common_settings[] = {
      "best history items of a customer that seed co-purchase and user-KNN"},
     {"recall.tau", HM_SET_DOUBLE, P(tau), "60", 0.01, 1e6, 0,
      "recency time constant (days) of a customer's history: each row weighs exp(-age / tau)"},
+    {"recall.image", HM_SET_STRING, P(image), "", 0, 0, 0,
+     "image embeddings (.npy; article ids in X.ids.txt or X_ids.txt); empty: the image strategy is off"},
 };
 #undef P
 
@@ -89,6 +96,14 @@ int recall_engine_init(struct recall_engine *e, const struct data_set *ds, const
     e->keep = in->keep;
     e->text_emb = in->text_emb;
     e->text_dim = in->text_dim;
+    e->image_emb = in->image_emb;
+    e->image_missing = in->image_missing;
+    e->image_dim = in->image_emb ? in->image_dim : 0;
+    for (int s = 0; s < recall_n_strategies; s++)
+        if ((recall_strategies[s]->needs & RECALL_NEEDS_IMAGE) && !e->image_emb && recall_engine_uses(e, s)) {
+            ((struct recall_list_params *)e->p.strategy[s])->n = 0;
+            hm_debug("recall: %s is off (no image embeddings)", recall_strategies[s]->name);
+        }
     unsigned needs = 0;
     for (int s = 0; s < recall_n_strategies; s++)
         if (recall_engine_uses(e, s))

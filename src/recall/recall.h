@@ -83,6 +83,8 @@ struct recall_params {
     long window_items;      /* most recent distinct items per customer in that index (50) */
     long query_items;       /* a customer's best history items that seed co-purchase/KNN (30) */
     double tau;             /* recency time constant (days) of a customer's history (60) */
+    char image[HM_SETTING_STRLEN]; /* image embeddings file (.npy), "" when none: the callers
+                                      that load it (the pipeline) read this path */
     /* (strategy s) its params struct, recall_strategies[s]->params_size bytes */
     _Alignas(8) unsigned char strategy[RECALL_MAX_STRATEGIES][RECALL_PARAMS_BYTES];
 };
@@ -106,6 +108,8 @@ struct recall_scratch;
 enum {
     RECALL_NEEDS_WINDOW = 1, /* the recent-purchase index (struct recall_window) */
     RECALL_NEEDS_TEXT = 2,   /* the article text embeddings (the engine's inputs) */
+    RECALL_NEEDS_IMAGE = 4,  /* the article image embeddings (the engine's inputs); a strategy
+                                that needs them is off when the inputs have none */
 };
 
 struct recall_strategy {
@@ -135,6 +139,11 @@ extern const int recall_n_strategies;
 /* The strategy of that name, or -1. */
 int recall_strategy_find(const char *name);
 
+/* Same basket's neighbours of article a (strategy s): their count, and pointers to the
+ * articles (best first) and their conditional probabilities P(j | a). */
+uint32_t recall_basket_neighbours(const struct recall_engine *e, int s, uint32_t a, const uint32_t **nbr,
+                                  const float **prob);
+
 /* ---- a customer's history (history.c) --------------------------------------- */
 
 /* The distinct articles a customer bought in [start, cutoff), each scored
@@ -153,6 +162,32 @@ void recall_hist_init(struct recall_hist *h);
 void recall_hist_release(struct recall_hist *h);
 void recall_hist_build(struct recall_hist *h, const struct data_set *ds, uint32_t customer,
                        int32_t start, int32_t cutoff, double tau);
+
+/* ---- article attributes (articles.c) ----------------------------------------------------- */
+
+/* Dense ids 0..n-1 of the distinct values of col[0..na) (ascending value order) into out
+ * (na); returns n. */
+uint32_t recall_dense_ids(const int32_t *col, uint32_t na, uint32_t *out);
+/* The same for the distinct pairs (a[x], b[x]) (e.g. product type x index group). */
+uint32_t recall_dense_pairs(const int32_t *a, const int32_t *b, uint32_t na, uint32_t *out);
+
+/* The articles of every group (a dense id per article), ascending: group v's articles are
+ * item[off[v] .. off[v+1]). keep (may be NULL): only those articles. */
+struct recall_groups {
+    uint32_t n;        /* groups */
+    uint32_t *off;     /* (n + 1) */
+    uint32_t *item;    /* article rows */
+};
+void recall_groups_init(struct recall_groups *g, const uint32_t *group, uint32_t n_groups, uint32_t na,
+                        const uint8_t *keep);
+void recall_groups_release(struct recall_groups *g);
+
+/* Each article's price level within its group: its reference price is the highest price
+ * paid for it in [start, cutoff) (sales lower prices, the list price is the top), and the
+ * articles of a group with a price are split by rank into `levels` equal parts, 0 the
+ * cheapest; out (n_articles) = level, or `levels` when the article did not sell. */
+void recall_price_levels(const struct data_set *ds, int32_t start, int32_t cutoff, const uint32_t *group,
+                         uint32_t n_groups, uint32_t levels, uint8_t *out);
 
 /* ---- the engine: the strategies' shared state for one cutoff --------------------------- */
 
@@ -175,6 +210,10 @@ struct recall_inputs {
     const float *text_emb;   /* (n_articles, text_dim) unit rows: the text stage's article
                                 embeddings; NULL when no strategy needs them */
     uint32_t text_dim;
+    const float *image_emb;  /* (n_articles, image_dim) the article image embeddings, or NULL
+                                (the strategies that need them are then off) */
+    const uint8_t *image_missing; /* (n_articles) 1: no image (a zero row), or NULL */
+    uint32_t image_dim;
 };
 
 /* Everything the strategies need for one cutoff, built once and shared (read-only)
@@ -187,12 +226,17 @@ struct recall_engine {
     const uint8_t *keep;     /* (n_articles) the item universe */
     const float *text_emb;   /* see struct recall_inputs */
     uint32_t text_dim;
+    const float *image_emb;  /* see struct recall_inputs */
+    const uint8_t *image_missing;
+    uint32_t image_dim;
     struct recall_window win;                 /* when a strategy needs it */
     void *state[RECALL_MAX_STRATEGIES];       /* each strategy's init result */
     double seconds_window;                    /* time to build the window index */
     double seconds_init[RECALL_MAX_STRATEGIES];
 };
 
+/* Builds the shared state of every strategy in use for the cutoff. A strategy that needs
+ * the image embeddings is turned off (its list length set to 0 in e->p) when in has none. */
 int recall_engine_init(struct recall_engine *e, const struct data_set *ds, const struct recall_params *p,
                        int32_t start, int32_t cutoff, const struct recall_inputs *in);
 void recall_engine_release(struct recall_engine *e);
@@ -230,6 +274,29 @@ uint32_t recall_copurchase_neighbours(const struct recall_engine *e, int s, uint
  * (either may be NULL). (n_articles) each. Parallel over articles (popular.c). */
 void recall_article_counts(const struct data_set *ds, int32_t start, int32_t cutoff, double tau,
                            double *score, uint32_t *buyers);
+
+/* ---- embedding similarity (embsim.c), shared by the text and image strategies ------------- */
+
+/* The searched articles of an article embedding matrix: the `items` most popular kept
+ * articles (decayed rows over `weeks` weeks) that have an embedding. */
+struct recall_embsim {
+    const float *emb;         /* (n_articles, dim) unit rows, borrowed */
+    uint32_t dim;
+    uint32_t n_docs;          /* searched articles */
+    uint32_t *doc_item;       /* (n_docs) article row of each, most popular first */
+    uint32_t *item_doc;       /* (n_articles) doc of an article, UINT32_MAX when not searched */
+    float *docs;              /* (n_docs, dim) their embeddings */
+};
+/* missing (may be NULL): (n_articles) 1 for articles without an embedding. */
+void recall_embsim_init(struct recall_embsim *m, const struct recall_engine *e, const float *emb, uint32_t dim,
+                        const uint8_t *missing, long items, long weeks);
+void recall_embsim_release(struct recall_embsim *m);
+/* For customers users[0..n): their profile is the history-score weighted mean of their best
+ * query_items history items' embeddings (normalised); ids/scores (n, top): the `top` searched
+ * articles of highest cosine, best first, the query items excluded; count (n). Customers
+ * without history, or whose items have no embedding, get none. */
+int recall_embsim_block(const struct recall_engine *e, const struct recall_embsim *m, uint32_t top,
+                        const uint32_t *users, uint32_t n, uint32_t *ids, float *scores, uint32_t *count);
 
 /* ---- the merged pool (merge.c) ---------------------------------------------------- */
 
@@ -297,8 +364,8 @@ void recall_stream_release(struct recall_stream *st);
 
 /* ---- statistics of a pool against a week's purchases (stats.c) -------------------- */
 
-#define RECALL_NSIZES 4
-extern const uint32_t recall_stat_sizes[RECALL_NSIZES]; /* 25, 50, 100, 200 */
+#define RECALL_NSIZES 5
+extern const uint32_t recall_stat_sizes[RECALL_NSIZES]; /* 25, 50, 100, 150, 200 */
 
 struct recall_stats {
     uint32_t pool;                 /* the configured pool size */
@@ -307,12 +374,15 @@ struct recall_stats {
     uint64_t hits;                 /* pairs inside the pool */
     uint64_t hits_strategy[RECALL_MAX_STRATEGIES]; /* pairs in the strategy's whole list */
     uint64_t unique[RECALL_MAX_STRATEGIES];        /* pairs in the pool that only s proposed */
-    uint64_t hits_size[RECALL_NSIZES];          /* pairs in the first 25, 50, 100, 200 */
+    uint64_t hits_size[RECALL_NSIZES];          /* pairs in the first 25, 50, 100, 150, 200 */
     uint64_t rows_size[RECALL_NSIZES];
     uint64_t strat_rows[RECALL_MAX_STRATEGIES];    /* candidates each strategy proposed */
+    double ceiling;     /* sum over scored customers of min(hits in the pool, 12) /
+                           min(purchases, 12): the AP@12 of a perfect ranker of the pool */
 };
 /* Adds the customers of c (built with pool 0: the whole union) to st; truth: the week's
- * purchases (customers ascending). Only customers with purchases count for recall. */
+ * purchases (customers ascending). Only customers with purchases count for recall and for
+ * the ceiling (the MAP@12 a perfect ranker reaches within the first `pool` rows). */
 void recall_stats_add(struct recall_stats *st, const struct recall_candidates *c,
                       const struct prep_truth *truth);
 /* The stats as a text table (malloc'ed). */

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const uint32_t recall_stat_sizes[RECALL_NSIZES] = {25, 50, 100, 200};
+const uint32_t recall_stat_sizes[RECALL_NSIZES] = {25, 50, 100, 150, 200};
 
 void recall_stats_add(struct recall_stats *st, const struct recall_candidates *c,
                       const struct prep_truth *truth)
@@ -25,6 +25,7 @@ void recall_stats_add(struct recall_stats *st, const struct recall_candidates *c
         if (lo == UINT32_MAX)
             continue;
         st->truth_users++;
+        uint64_t n_truth = truth->off[lo + 1] - truth->off[lo], n_in = 0;
         for (uint64_t k = truth->off[lo]; k < truth->off[lo + 1]; k++) {
             st->truth_pairs++;
             uint64_t r = b;
@@ -35,6 +36,7 @@ void recall_stats_add(struct recall_stats *st, const struct recall_candidates *c
             uint64_t pos = r - b;
             int in_pool = !st->pool || pos < st->pool;
             st->hits += in_pool;
+            n_in += in_pool;
             for (int z = 0; z < RECALL_NSIZES; z++)
                 st->hits_size[z] += pos < recall_stat_sizes[z];
             for (int s = 0; s < recall_n_strategies; s++) {
@@ -42,6 +44,10 @@ void recall_stats_add(struct recall_stats *st, const struct recall_candidates *c
                 st->unique[s] += in_pool && c->flags[r] == (1u << s);
             }
         }
+        /* a perfect ranker puts the pool's hits first: AP@12 = min(hits, 12) / min(bought, 12) */
+        if (n_truth)
+            st->ceiling += (double)(n_in < RECALL_K ? n_in : RECALL_K) /
+                           (double)(n_truth < RECALL_K ? n_truth : RECALL_K);
     }
 }
 
@@ -63,6 +69,8 @@ char *recall_stats_format(const struct recall_stats *st)
     for (int z = 0; z < RECALL_NSIZES; z++)
         OUT("  %u: %.4f", recall_stat_sizes[z], share(st->hits_size[z], st->truth_pairs));
     OUT("\n");
+    OUT("pool ceiling (MAP@12 of a perfect ranker within the pool): %.4f\n",
+        st->truth_users ? st->ceiling / (double)st->truth_users : 0);
 #undef OUT
     return hm_buf_take(&b);
 }

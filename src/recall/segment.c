@@ -1,0 +1,324 @@
+/* Segment popularity: what sells now within the customer's own fine-grained preferences.
+ *
+ * A customer's purchases concentrate in a few cells (product type x index group: "trousers,
+ * ladieswear"), and within a cell on colours, patterns and price levels they like. The
+ * strategy reads a customer as a choice model: a cell k with the share p(k) of their
+ * (recency-weighted) purchases, then an article a of that cell with probability
+ *     q(a) / sum of q over the cell's listed articles,
+ *     q(a) = pop(a) * lift_colour(a)^w_colour * lift_pattern(a)^w_pattern * lift_price(a)^w_price
+ * where pop is the article's current popularity (decayed sales of the last days) and a lift
+ * is how much more the customer buys an attribute value than the shop does:
+ *     lift(v) = [(W_v + kappa g_v) / (W + kappa)] / g_v
+ * (W_v their weight on value v, W their total, g_v the shop's share of current sales; kappa
+ * shrinks short histories towards 1). Attributes: perceived colour master, graphical
+ * appearance (the pattern), and the price level within the cell (recall_price_levels).
+ * Candidates: the listed articles of the customer's best `seg_cells` cells scored
+ * p(k) q(a) / Z(k), excluding articles they bought (repurchase proposes those). */
+#include "recall/recall.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct seg_params {
+    struct recall_list_params list;
+    long cells;       /* the customer's best cells searched (10) */
+    long items;       /* most popular articles listed per cell (100) */
+    long days;        /* days of sales behind current popularity (14) */
+    double pop_tau;   /* time constant (days) of that popularity (7) */
+    double tau;       /* time constant (days) of a customer's preferences (365) */
+    double kappa;     /* prior weight of the shop's shares in a customer's (1) */
+    long levels;      /* price levels within a cell (3) */
+    double w_colour, w_pattern, w_price; /* exponents of the lifts (1, 1, 1) */
+    double alpha;     /* weight of a segment's own popularity in its prior (1) */
+    double trend;     /* exponent of the last week's growth in current popularity (0) */
+    long per_segment; /* most popular articles listed per segment (10) */
+};
+_Static_assert(sizeof(struct seg_params) <= RECALL_PARAMS_BYTES, "params slot");
+
+#define P(f) offsetof(struct seg_params, f)
+static const struct hm_setting seg_settings[] = {
+    {"recall.seg_n", HM_SET_INT, P(list.n), "60", 0, 255, 0, "segment popularity: candidates per customer"},
+    {"recall.seg_cells", HM_SET_INT, P(cells), "10", 1, 64, 0,
+     "segment popularity: the customer's best cells (product type x index group) searched"},
+    {"recall.seg_items", HM_SET_INT, P(items), "100", 1, 4000, 0,
+     "segment popularity: most popular articles listed per cell"},
+    {"recall.seg_days", HM_SET_INT, P(days), "14", 1, 3650, 0,
+     "segment popularity: days of sales behind current popularity"},
+    {"recall.seg_pop_tau", HM_SET_DOUBLE, P(pop_tau), "7", 0, 1e6, 0,
+     "segment popularity: time constant (days) of current popularity (0: every row weighs 1)"},
+    {"recall.seg_tau", HM_SET_DOUBLE, P(tau), "365", 0.01, 1e6, 0,
+     "segment popularity: time constant (days) of a customer's preferences"},
+    {"recall.seg_kappa", HM_SET_DOUBLE, P(kappa), "1", 0, 1e6, 0,
+     "segment popularity: prior weight of the shop's shares in a customer's attribute shares"},
+    {"recall.seg_levels", HM_SET_INT, P(levels), "3", 1, 16, 0,
+     "segment popularity: price levels within a cell"},
+    {"recall.seg_w_colour", HM_SET_DOUBLE, P(w_colour), "1", 0, 10, 0,
+     "segment popularity: exponent of the colour lift"},
+    {"recall.seg_w_pattern", HM_SET_DOUBLE, P(w_pattern), "1", 0, 10, 0,
+     "segment popularity: exponent of the pattern (graphical appearance) lift"},
+    {"recall.seg_w_price", HM_SET_DOUBLE, P(w_price), "1", 0, 10, 0,
+     "segment popularity: exponent of the price level lift"},
+    {"recall.seg_alpha", HM_SET_DOUBLE, P(alpha), "1", 0, 1, 0,
+     "segment popularity: a segment's prior share is pop^alpha x (product of its values' shares)^(1 - alpha)"},
+    {"recall.seg_trend", HM_SET_DOUBLE, P(trend), "0", 0, 10, 0,
+     "segment popularity: current popularity x ((last week's rows + 1) / (the week before's + 1))^trend"},
+    {"recall.seg_per_segment", HM_SET_INT, P(per_segment), "10", 1, 4000, 0,
+     "segment popularity: most popular articles listed per segment"},
+    {"recall.seg_w", HM_SET_DOUBLE, P(list.w), "1", 0, 1e6, 0, "segment popularity: merge weight"},
+};
+#undef P
+
+#define SEG_ATTRS 3       /* colour, pattern, price level */
+#define SEG_VALUES 256    /* values per attribute; rarer ones share the last id */
+
+/* A segment: the listed articles of one cell with one value of every attribute. */
+struct seg_segment {
+    uint32_t begin, end;          /* its articles: item[begin .. end), most popular first */
+    float prior;                  /* pop(segment)^alpha x (product of value shares)^(1 - alpha) */
+    float pop;                    /* sum of its articles' current popularity */
+    uint8_t v[SEG_ATTRS];         /* its attribute values */
+};
+
+struct seg_state {
+    uint32_t *cell;               /* (n_articles) dense cell id */
+    uint8_t *attr[SEG_ATTRS];     /* (n_articles) value id of each attribute */
+    uint32_t n_values[SEG_ATTRS];
+    float share[SEG_ATTRS][SEG_VALUES]; /* the shop's share of current popularity per value */
+    uint32_t *cell_off;           /* (n_cells + 1) into seg */
+    struct seg_segment *seg;      /* segments of each cell */
+    uint32_t *item;               /* articles of each segment, most popular first */
+    float *pop;                   /* (listed) their current popularity */
+};
+
+static void seg_release(void *state)
+{
+    struct seg_state *m = state;
+    if (!m)
+        return;
+    free(m->cell);
+    for (int d = 0; d < SEG_ATTRS; d++)
+        free(m->attr[d]);
+    free(m->cell_off);
+    free(m->seg);
+    free(m->item);
+    free(m->pop);
+    free(m);
+}
+
+/* Dense ids of a column capped at SEG_VALUES - 1. */
+static uint32_t capped_ids(const int32_t *col, uint32_t na, uint8_t *out)
+{
+    uint32_t *ids = hm_xmalloc_array((size_t)na + 1, sizeof *ids);
+    uint32_t n = col ? recall_dense_ids(col, na, ids) : 1;
+    for (uint32_t a = 0; a < na; a++)
+        out[a] = (uint8_t)(!col ? 0 : ids[a] < SEG_VALUES - 1 ? ids[a] : SEG_VALUES - 1);
+    free(ids);
+    return n < SEG_VALUES ? n : SEG_VALUES;
+}
+
+/* Current popularity: rows of the last `days` days (decayed by pop_tau), times the last
+ * week's growth over the week before raised to `trend`. */
+static double *current_pop(const struct recall_engine *e, const struct seg_params *p)
+{
+    uint32_t na = e->ds->articles.n;
+    double *pop = hm_xcalloc((size_t)na + 1, sizeof *pop);
+    int32_t from = e->cutoff - (int32_t)p->days;
+    recall_article_counts(e->ds, from > e->start ? from : e->start, e->cutoff, p->pop_tau, pop, NULL);
+    if (p->trend > 0) {
+        double *w1 = hm_xcalloc((size_t)na + 1, sizeof *w1), *w0 = hm_xcalloc((size_t)na + 1, sizeof *w0);
+        int32_t d1 = e->cutoff - 7, d0 = e->cutoff - 14;
+        recall_article_counts(e->ds, d1 > e->start ? d1 : e->start, e->cutoff, 0, w1, NULL);
+        recall_article_counts(e->ds, d0 > e->start ? d0 : e->start, d1 > e->start ? d1 : e->start, 0, w0, NULL);
+        for (uint32_t a = 0; a < na; a++)
+            if (pop[a] > 0)
+                pop[a] *= pow((w1[a] + 1) / (w0[a] + 1), p->trend);
+        free(w1);
+        free(w0);
+    }
+    return pop;
+}
+
+static int seg_init(const struct recall_engine *e, int s, void **state)
+{
+    const struct seg_params *p = recall_params_of(&e->p, s);
+    const struct data_articles *art = &e->ds->articles;
+    uint32_t na = art->n;
+    struct seg_state *m = hm_xcalloc(1, sizeof *m);
+    m->cell = hm_xmalloc_array((size_t)na + 1, sizeof *m->cell);
+    uint32_t n_cells;
+    if (art->num[IO_ART_PRODUCT_TYPE_NO] && art->num[IO_ART_INDEX_GROUP_NO])
+        n_cells = recall_dense_pairs(art->num[IO_ART_PRODUCT_TYPE_NO], art->num[IO_ART_INDEX_GROUP_NO], na, m->cell);
+    else {
+        memset(m->cell, 0, ((size_t)na + 1) * sizeof *m->cell);
+        n_cells = 1;
+    }
+    for (int d = 0; d < SEG_ATTRS; d++)
+        m->attr[d] = hm_xmalloc((size_t)na + 1);
+    m->n_values[0] = capped_ids(art->num[IO_ART_PERCEIVED_COLOUR_MASTER_ID], na, m->attr[0]);
+    m->n_values[1] = capped_ids(art->num[IO_ART_GRAPHICAL_APPEARANCE_NO], na, m->attr[1]);
+    recall_price_levels(e->ds, e->start, e->cutoff, m->cell, n_cells, (uint32_t)p->levels, m->attr[2]);
+    m->n_values[2] = (uint32_t)p->levels + 1;
+    /* the listed articles (kept, selling now) and the shop's shares of current popularity */
+    double *pop = current_pop(e, p);
+    double total = 0, by_value[SEG_ATTRS][SEG_VALUES];
+    memset(by_value, 0, sizeof by_value);
+    uint64_t *keys = hm_xmalloc_array((size_t)na + 1, sizeof *keys);
+    uint32_t n = 0;
+    for (uint32_t a = 0; a < na; a++)
+        if (e->keep[a] && pop[a] > 0) {
+            total += pop[a];
+            for (int d = 0; d < SEG_ATTRS; d++)
+                by_value[d][m->attr[d][a]] += pop[a];
+            keys[n++] = a;
+        }
+    for (int d = 0; d < SEG_ATTRS; d++)
+        for (uint32_t v = 0; v < SEG_VALUES; v++)
+            m->share[d][v] = total > 0 ? (float)(by_value[d][v] / total) : 0;
+    /* order: by segment (cell, colour, pattern, level), then popularity descending, then
+     * article: a two-key sort through the popularity rank */
+    uint32_t *by_pop = hm_xmalloc_array((size_t)n + 1, sizeof *by_pop);
+    float *pf = hm_xmalloc_array((size_t)n + 1, sizeof *pf), *tmp = hm_xmalloc_array((size_t)n + 1, sizeof *tmp);
+    uint32_t *ids = hm_xmalloc_array((size_t)n + 1, sizeof *ids);
+    for (uint32_t x = 0; x < n; x++) {
+        ids[x] = (uint32_t)keys[x];
+        pf[x] = (float)pop[ids[x]];
+    }
+    hm_select_top(ids, pf, n, n, by_pop, tmp); /* best first, ties: lower article */
+    for (uint32_t r = 0; r < n; r++) {
+        uint32_t a = by_pop[r];
+        uint64_t seg = (uint64_t)m->cell[a] << 24 | (uint64_t)m->attr[0][a] << 16 | (uint64_t)m->attr[1][a] << 8 |
+                       m->attr[2][a];
+        keys[r] = seg << 24 | r; /* n < 2^24 listed articles (fewer than the merge's 2^27) */
+    }
+    if (n >= (1u << 24))
+        HM_BUG("segment: %u listed articles", n);
+    hm_sort_u64(keys, n);
+    /* segments, at most per_segment articles each */
+    m->cell_off = hm_xcalloc((size_t)n_cells + 1, sizeof *m->cell_off);
+    m->seg = hm_xmalloc_array((size_t)n + 1, sizeof *m->seg);
+    m->item = hm_xmalloc_array((size_t)n + 1, sizeof *m->item);
+    m->pop = hm_xmalloc_array((size_t)n + 1, sizeof *m->pop);
+    uint32_t ns = 0, o = 0;
+    for (uint32_t x = 0; x < n;) {
+        uint64_t seg = keys[x] >> 24;
+        uint32_t y = x;
+        struct seg_segment *g = &m->seg[ns++];
+        g->begin = o;
+        double sp = 0;
+        for (; y < n && keys[y] >> 24 == seg; y++) {
+            uint32_t a = by_pop[keys[y] & 0xffffff];
+            sp += pop[a];
+            if (y - x < (uint32_t)p->per_segment) {
+                m->item[o] = a;
+                m->pop[o++] = (float)pop[a];
+            }
+        }
+        g->end = o;
+        g->pop = (float)sp;
+        uint32_t a0 = m->item[g->begin];
+        double marg = 1;
+        for (int d = 0; d < SEG_ATTRS; d++) {
+            g->v[d] = m->attr[d][a0];
+            marg *= m->share[d][g->v[d]];
+        }
+        g->prior = (float)(pow(sp, p->alpha) * pow(marg, 1 - p->alpha));
+        m->cell_off[m->cell[a0] + 1]++;
+        x = y;
+    }
+    for (uint32_t c = 0; c < n_cells; c++)
+        m->cell_off[c + 1] += m->cell_off[c];
+    free(ids);
+    free(pf);
+    free(tmp);
+    free(by_pop);
+    free(keys);
+    free(pop);
+    *state = m;
+    return 0;
+}
+
+static uint32_t seg_user(const struct recall_engine *e, int strat, struct recall_scratch *sc, uint32_t c,
+                         uint32_t *items, float *scores)
+{
+    const struct seg_params *p = recall_params_of(&e->p, strat);
+    const struct seg_state *m = e->state[strat];
+    const struct data_transactions *tx = &e->ds->tx;
+    uint64_t lo, hi;
+    prep_customer_rows(e->ds, c, e->start, e->cutoff - 1, &lo, &hi);
+    if (hi <= lo)
+        return 0;
+    /* the customer's weights per cell (a short list) and per attribute value */
+    float wv[SEG_ATTRS][SEG_VALUES];
+    for (int d = 0; d < SEG_ATTRS; d++)
+        memset(wv[d], 0, m->n_values[d] * sizeof(float));
+    uint32_t *cells = sc->tmp_items, nc = 0;
+    float *cw = sc->tmp_scores, total = 0;
+    for (uint64_t r = lo; r < hi; r++) {
+        uint32_t a = tx->article[r], k = m->cell[a], x = 0;
+        float w = (float)exp(-(double)(e->cutoff - 1 - tx->day[r]) / p->tau);
+        total += w;
+        for (int d = 0; d < SEG_ATTRS; d++)
+            wv[d][m->attr[d][a]] += w;
+        sc->mark[a] = 1;
+        while (x < nc && cells[x] != k)
+            x++;
+        if (x == nc) {
+            if (nc == sc->tmp_cap)
+                continue;
+            cells[nc] = k;
+            cw[nc++] = 0;
+        }
+        cw[x] += w;
+    }
+    uint32_t n = 0;
+    if (total > 0) {
+        /* lifts raised to their exponents */
+        const double ex[SEG_ATTRS] = {p->w_colour, p->w_pattern, p->w_price};
+        for (int d = 0; d < SEG_ATTRS; d++)
+            for (uint32_t v = 0; v < m->n_values[d]; v++) {
+                double g = m->share[d][v];
+                wv[d][v] = g > 0 && ex[d] > 0
+                               ? (float)pow((wv[d][v] + p->kappa * g) / (total + p->kappa) / g, ex[d])
+                               : 1.0f;
+            }
+        uint32_t top_c[64];
+        float top_w[64];
+        uint32_t nt = hm_select_top(cells, cw, nc, (uint32_t)p->cells, top_c, top_w);
+        for (uint32_t t = 0; t < nt; t++) {
+            uint32_t k = top_c[t];
+            /* P(segment | cell) = prior x lifts / the cell's sum; P(article | segment) = its
+             * share of the segment's popularity */
+            double z = 0;
+            for (uint32_t g = m->cell_off[k]; g < m->cell_off[k + 1]; g++) {
+                const struct seg_segment *sg = &m->seg[g];
+                z += sg->prior * wv[0][sg->v[0]] * wv[1][sg->v[1]] * wv[2][sg->v[2]];
+            }
+            if (!(z > 0))
+                continue;
+            double pk = top_w[t] / total / z;
+            for (uint32_t g = m->cell_off[k]; g < m->cell_off[k + 1]; g++) {
+                const struct seg_segment *sg = &m->seg[g];
+                float f = (float)(pk * sg->prior * wv[0][sg->v[0]] * wv[1][sg->v[1]] * wv[2][sg->v[2]] / sg->pop);
+                for (uint32_t x = sg->begin; x < sg->end; x++)
+                    if (!sc->mark[m->item[x]])
+                        hm_acc_add(&sc->items, m->item[x], f * m->pop[x]);
+            }
+        }
+        n = hm_acc_top(&sc->items, (uint32_t)p->list.n, items, scores, NULL);
+    }
+    for (uint64_t r = lo; r < hi; r++)
+        sc->mark[tx->article[r]] = 0;
+    return n;
+}
+
+const struct recall_strategy recall_segment = {
+    .name = "segment",
+    .help = "current best sellers of the customer's cells, weighted by their colour, pattern and price lifts",
+    .settings = seg_settings,
+    .n_settings = sizeof seg_settings / sizeof seg_settings[0],
+    .params_size = sizeof(struct seg_params),
+    .init = seg_init,
+    .release = seg_release,
+    .user = seg_user,
+};
