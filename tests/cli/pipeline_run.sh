@@ -2,7 +2,7 @@
 # Command-level test of Stage 1 and the runner on the tiny synthetic preset: run, skip when
 # up to date, rerun a stage when its settings change, evaluate, submit, bad settings.
 set -euo pipefail
-bin=$1
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 tmp=$2
 rm -rf "$tmp"
 mkdir -p "$tmp"
@@ -76,4 +76,13 @@ rc=$?
 set -e
 [ $rc -ne 0 ]
 echo "$err" | grep -q "bad.conf:2: prepare.cold_share: expected a value in \[0, 1\], found 2"
+# nothing to run (no data, no store): the demo is suggested, exit 2
+set +e
+mkdir -p "$tmp/empty"
+err=$(cd "$tmp/empty" && "$bin" run 2>&1)
+rc=$?
+set -e
+[ $rc -eq 2 ]
+echo "$err" | grep -q "nothing to run"
+echo "$err" | grep -q "make demo"
 echo "pipeline ok"
