@@ -12,19 +12,19 @@ mkdir -p "$tmp"
 oracle=$(ls "$tmp"/data/oracle/week_*_oracle.csv | tail -1)
 # the oracle itself: no notes
 out=$("$bin" evaluate --store "$tmp/store" --pred "$oracle" 2>&1)
-! echo "$out" | grep -q warning
+! grep -q warning <<< "$out"
 # only a header
 printf 'customer_id,prediction\n' > "$tmp/empty.csv"
 out=$("$bin" evaluate --store "$tmp/store" --pred "$tmp/empty.csv" 2>&1)
-echo "$out" | grep -q "empty.csv: no prediction rows"
+grep -q "empty.csv: no prediction rows" <<< "$out"
 # cut off in the middle of an article id, and two buyers' rows dropped
 { head -n 4 "$oracle"; tail -n +7 "$oracle" | head -n 1 | cut -c 1-88 | tr -d '\n'; } > "$tmp/cut.csv"
 out=$("$bin" evaluate --store "$tmp/store" --pred "$tmp/cut.csv" 2>&1)
-echo "$out" | grep -q "cut.csv:5: the last line has no newline"
-echo "$out" | grep -q "cut.csv: 1 predictions name articles the store does not know"
-echo "$out" | grep -q "buyers of the week have no prediction row"
+grep -q "cut.csv:5: the last line has no newline" <<< "$out"
+grep -q "cut.csv: 1 predictions name articles the store does not know" <<< "$out"
+grep -q "buyers of the week have no prediction row" <<< "$out"
 # a customer the store does not know
 { cat "$oracle"; printf '%064d,0108775015\n' 7; } > "$tmp/stranger.csv"
 out=$("$bin" evaluate --store "$tmp/store" --pred "$tmp/stranger.csv" 2>&1)
-echo "$out" | grep -q "stranger.csv: 1 of .* rows name customers the store does not know"
+grep -q "stranger.csv: 1 of .* rows name customers the store does not know" <<< "$out"
 echo "evaluate notes ok"
