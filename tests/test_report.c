@@ -618,15 +618,15 @@ TEST(test_page_table_text)
     struct eval_page p;
     eval_page_init(&p, "T");
     const char *head[] = {"model", "MAP@12", "% oracle"};
-    const char *cells[] = {"pop", "0.0214", "35.0%", "xgb & co", "0.0312", "51.1%"};
-    uint8_t hl[] = {0, 1};
-    double bar[] = {0.35, 0.511};
+    const char *cells[] = {"pop", "0.0214", "35.0%", "xgb & co", "0.0312", "51.1%", "oracle", "0.0611", "100%"};
+    uint8_t hl[] = {0, 1, 0};
+    double bar[] = {0.35, 0.511, 1};
     struct eval_table_spec t = {.caption = "Metrics", .header = head, .n_cols = 3, .cells = cells,
-                                .n_rows = 2, .highlight = hl, .bar = bar, .bar_col = 2};
+                                .n_rows = 3, .highlight = hl, .bar = bar, .bar_col = 2};
     CHECK_EQ_INT(eval_page_table(&p, &t), 0);
     char *text = eval_page_text(&p);
-    /* numeric columns right-aligned, the bar after its cell (3.5 -> 4 of 10, 5.11 -> 5),
-     * the highlighted row marked */
+    /* numeric columns right-aligned, the bar after its cell, lined up (3.5 -> 4 of 10,
+     * 5.11 -> 5), the highlighted row marked */
     CHECK_STR(text, "T\n"
                     "=\n"
                     "\n"
@@ -634,7 +634,8 @@ TEST(test_page_table_text)
                     "  model     MAP@12          % oracle\n"
                     "  --------  ------  ----------------\n"
                     "  pop       0.0214  35.0% ####......\n"
-                    "> xgb & co  0.0312  51.1% #####.....\n");
+                    "> xgb & co  0.0312  51.1% #####.....\n"
+                    "  oracle    0.0611   100% ##########\n");
     free(text);
     char *html = eval_page_finish(&p);
     CHECK(strstr(html, "<tr class=\"hl\"><td>xgb &amp; co</td><td class=\"num\">0.0312</td>"
@@ -702,7 +703,7 @@ TEST(test_page_text_blocks)
                     "one two three four five six seven eight nine ten eleven twelve thirteen\n"
                     "fourteen fifteen sixteen\n"
                     "\n"
-                    "[Figure 1. A chart (chart in the HTML report)]\n"
+                    "[Figure 1, in the HTML report: A chart]\n"
                     "\n"
                     "recommended:\n"
                     "   1. Tee (0706016001)  [bought]\n"
@@ -1001,9 +1002,9 @@ TEST(test_sample_page)
     char *text = eval_page_text(&p);
     CHECK(strstr(text, "hmrec report: sample page\n=========================\n") != NULL);
     CHECK(strstr(text, "> blend (lambdarank & mlp)  0.03120") != NULL);
-    CHECK(strstr(text, "[Figure 1. MAP@12 of every model") != NULL);
+    CHECK(strstr(text, "[Figure 1, in the HTML report: MAP@12 of every model") != NULL);
     char fig[32];
-    snprintf(fig, sizeof fig, "[Figure %d.", figures);
+    snprintf(fig, sizeof fig, "[Figure %d,", figures);
     CHECK(strstr(text, fig) != NULL);
     CHECK(strstr(text, "   2. Luna denim shorts (#2 \xC2\xB7 0705000311)  [bought]\n") != NULL);
     CHECK(strstr(text, "    prepare.users = 50000\n") != NULL);

@@ -1,4 +1,5 @@
-/* eval: ranking metrics as Kaggle's H&M competition defines them (see HM_DATA.md).
+/* eval: ranking metrics as Kaggle's H&M competition defines them (see HM_DATA.md), and the
+ * building blocks of the report: SVG charts, the HTML page and its text twin (docs/report.md).
  *
  * Predictions are ranked lists of article indexes (best first); duplicates count once, at
  * their first position. Truth is the set of articles a customer bought in the target week
@@ -78,8 +79,8 @@ enum eval_unit {
     EVAL_COUNT,      /* a whole number with thousands separators: 1,371,980 */
 };
 /* Writes v as a reader expects it in unit (NaN: "n/a", infinities: "inf"/"-inf") into
- * buf, truncated to size bytes (32 always suffice); returns buf. Always the "C" decimal
- * point. */
+ * buf, truncated to size bytes (32 always suffice); returns buf. Like every number hmrec
+ * prints, in the "C" locale that the command layer sets. */
 const char *eval_format(double v, enum eval_unit unit, char *buf, size_t size);
 
 /* Appends the base64 encoding (RFC 4648, with padding, no line breaks) of data[0..n). */

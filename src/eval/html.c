@@ -42,6 +42,8 @@ static const char page_css[] =
     ".card .label{font-size:.78rem;color:var(--muted);text-transform:uppercase;letter-spacing:.05em}\n"
     ".card .value{font-size:clamp(1.15rem,4.6vw,1.5rem);font-weight:650;line-height:1.25;"
     "margin:.15rem 0;font-variant-numeric:tabular-nums;overflow-wrap:break-word}\n"
+    ".card .value.long{font-size:clamp(1rem,4vw,1.2rem);line-height:1.5}\n"
+    ".card .value.nw{white-space:nowrap}\n"
     ".card .note{font-size:.86rem;color:var(--muted);line-height:1.35}\n"
     ".tw{overflow-x:auto;margin:1.1rem 0 1.5rem}\n"
     "table{border-collapse:collapse;font-size:.9rem;font-variant-numeric:tabular-nums}\n"
@@ -144,7 +146,9 @@ static void put_cards(struct hm_buf *b, const struct eval_block *k)
     for (size_t i = 0; i < k->n_rows; i++) {
         hm_buf_puts(b, "<div class=\"card\"><div class=\"label\">");
         eval_escape(b, k->cells[i * 3]);
-        hm_buf_puts(b, "</div><div class=\"value\">");
+        /* a value reads on one line ("14 min 05 s" not "14 min 05 / s"): longer ones smaller */
+        size_t len = page_text_len(k->cells[i * 3 + 1]);
+        hm_buf_printf(b, "</div><div class=\"value%s%s\">", len > 8 ? " long" : "", len <= 16 ? " nw" : "");
         eval_escape(b, k->cells[i * 3 + 1]);
         hm_buf_puts(b, "</div>");
         if (k->cells[i * 3 + 2]) {

@@ -106,10 +106,14 @@ static void text_cards(struct hm_buf *b, const struct eval_block *k)
     }
 }
 
-/* A cell as text: the bar column gets its share bar after the text. */
-static void cell_text(struct hm_buf *out, const struct eval_block *k, size_t r, size_t c)
+/* A cell as text: the bar column gets its share bar after the text, which is right-aligned
+ * in text_w columns so that the bars line up. */
+static void cell_text(struct hm_buf *out, const struct eval_block *k, size_t r, size_t c, size_t text_w)
 {
-    hm_buf_puts(out, k->cells[(r + 1) * k->n_cols + c]);
+    const char *cell = k->cells[(r + 1) * k->n_cols + c];
+    if (k->bar && c == k->bar_col)
+        pad(out, text_w - page_text_len(cell), ' ');
+    hm_buf_puts(out, cell);
     if (k->bar && c == k->bar_col) {
         double s = k->bar[r];
         size_t fill = isfinite(s) ? (size_t)lround(fmin(fmax(s, 0), 1) * TEXT_BAR) : 0;
@@ -130,13 +134,18 @@ static void text_table(struct hm_buf *b, const struct eval_block *k)
     char **cell = hm_xcalloc((nr + 1) * nc, sizeof *cell);
     size_t *w = hm_xcalloc(nc, sizeof *w);
     int any_hl = 0;
+    size_t bar_w = 0; /* the widest text of the bar column */
+    for (size_t r = 0; k->bar && r < nr; r++) {
+        size_t len = page_text_len(k->cells[(r + 1) * nc + k->bar_col]);
+        bar_w = len > bar_w ? len : bar_w;
+    }
     for (size_t r = 0; r <= nr; r++)
         for (size_t c = 0; c < nc; c++) {
             struct hm_buf t = {0};
             if (r == 0)
                 hm_buf_puts(&t, k->cells[c]);
             else
-                cell_text(&t, k, r - 1, c);
+                cell_text(&t, k, r - 1, c, bar_w);
             cell[r * nc + c] = hm_buf_take(&t);
             size_t len = page_text_len(cell[r * nc + c]);
             w[c] = len > w[c] ? len : w[c];
@@ -225,7 +234,7 @@ char *eval_page_text(const struct eval_page *p)
         case PB_CARDS: text_cards(&b, k); break;
         case PB_TABLE: text_table(&b, k); break;
         case PB_FIGURE: {
-            char *t = hm_xasprintf("[Figure %d. %s (chart in the HTML report)]", k->number,
+            char *t = hm_xasprintf("[Figure %d, in the HTML report%s%s]", k->number, k->text ? ": " : "",
                                    k->text ? k->text : "");
             wrap(&b, t, 0);
             free(t);

@@ -2,8 +2,9 @@
 # The sample report (written by `test_report --sample-page`) in headless Chromium: it is
 # well-formed (xmllint), renders without a console message, every figure is in the rendered
 # DOM, every text of every chart lies inside its chart and overlaps no other text, every
-# image decodes, nothing overflows the page at phone width; a screenshot at 1280 px is saved
-# as report.png next to the page. A broken copy of the page proves the checks can fail.
+# image decodes, no key figure overflows its card and nothing overflows the page at phone
+# width; a screenshot at 1280 px is saved as report.png next to the page. A broken copy of
+# the page proves the checks can fail.
 set -euo pipefail
 bin=$1
 tmp=$2
@@ -56,6 +57,9 @@ window.addEventListener("load", function () {
   Array.prototype.forEach.call(document.images, function (im) {
     if (im.complete && im.naturalWidth > 0) imgs++; else bad.push("an image does not decode: " + im.alt);
   });
+  document.querySelectorAll(".card .value").forEach(function (v) {
+    if (v.scrollWidth > v.clientWidth + 1) bad.push("the card value \"" + v.textContent + "\" overflows its card");
+  });
   if (document.documentElement.scrollWidth > window.innerWidth + 1)
     bad.push("the page is " + document.documentElement.scrollWidth + " px wide in a " + window.innerWidth + " px window");
   document.body.setAttribute("data-check", "plots=" + svgs.length + " images=" + imgs + " problems=" + bad.length + (bad.length ? ": " + bad.join(" | ") : ""));
@@ -86,11 +90,13 @@ echo "desktop width: $v"
 browse "$tmp/shot" 1280,2000 --screenshot="$tmp/report.png" "file://$tmp/report.html"
 if grep -a 'CONSOLE' "$tmp/shot.err"; then echo "FAIL: console messages"; exit 1; fi
 [ -s "$tmp/report.png" ] || { echo "FAIL: no screenshot"; exit 1; }
-head -c 8 "$tmp/report.png" | od -An -tx1 | grep -q '89 50 4e 47 0d 0a 1a 0a' || { echo "FAIL: the screenshot is not a PNG"; exit 1; }
+[ "$(head -c 8 "$tmp/report.png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || { echo "FAIL: the screenshot is not a PNG"; exit 1; }
 
 # 3. the checks can fail: a chart text moved out of its chart, one overlapping another, an
-#    image that does not decode and a console message are all reported
+#    image that does not decode, a key figure too wide for its card and a console message
+#    are all reported
 sed -e '0,/<text x="320" y="24"/s//<text x="900" y="24"/' \
+    -e 's|<div class="value nw">0.0312</div>|<div class="value nw">WWWWWWWWWWWWWWWW</div>|' \
     -e '0,/<img src="data:image\/jpeg;base64,/s//<img src="data:image\/jpeg;base64,AAAA/' \
     -e 's|</main>|<svg xmlns="http://www.w3.org/2000/svg" class="hm-plot" viewBox="0 0 640 200" width="640" height="200"><text x="50" y="50">one</text><text x="52" y="52">two</text></svg><script>console.error("planted")</script></main>|' \
     "$tmp/report.html" > "$tmp/broken_src.html"
@@ -100,6 +106,7 @@ v=$(verdict "$tmp/broken.out")
 grep -q 'runs out of the chart' <<< "$v" || { echo "FAIL: a text outside its chart went unnoticed: $v"; exit 1; }
 grep -q '"one" overlaps "two"' <<< "$v" || { echo "FAIL: overlapping texts went unnoticed: $v"; exit 1; }
 grep -q 'an image does not decode' <<< "$v" || { echo "FAIL: a broken image went unnoticed: $v"; exit 1; }
+grep -q 'WWWWWWWWWWWWWWWW" overflows its card' <<< "$v" || { echo "FAIL: an overflowing card went unnoticed: $v"; exit 1; }
 grep -aq 'CONSOLE.*planted' "$tmp/broken.err" || { echo "FAIL: a console message went unnoticed"; exit 1; }
 
 rm -rf "$tmp"/profile.* "$tmp"/broken* "$tmp"/checked.html
