@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Parses "[--config FILE] [--set KEY=VALUE]... [--help]" into cfg. Returns -1 when cfg is
  * loaded, else the exit code (0 after --help, which prints help). */
@@ -50,6 +51,19 @@ int cmd_run(int argc, char **argv)
         return code;
     struct pipeline p;
     pipeline_init(&p, &cfg);
+    if (!cfg.run.data[0] && access(p.store, F_OK) != 0) {
+        /* nothing to read: a newcomer's first try; say how to get going */
+        fprintf(stderr,
+                "hmrec run: nothing to run: run.data (the directory of the H&M CSV files) is not set and\n"
+                "there is no store in %s.\n"
+                "  - the demo on synthetic data:  make demo\n"
+                "    (or: hmrec synth --preset small data/small && hmrec run --config configs/demo.conf)\n"
+                "  - your own files:              hmrec run --set run.data=DIR --set run.work=WORK\n"
+                "Settings and config files: docs/config.md; every setting: hmrec config.\n",
+                p.store);
+        pipeline_release(&p);
+        return 2;
+    }
     int rc = pipeline_run(&p);
     pipeline_release(&p);
     return rc ? cli_fail() : 0;

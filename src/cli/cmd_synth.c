@@ -36,7 +36,7 @@ static int run_check(const char *dir)
                "customers, within %.0f%%)\n", SYNTH_REAL_ARTICLES, SYNTH_REAL_CUSTOMERS,
                100 * SYNTH_REAL_SCALE_TOL);
     if (rep.map_oracle > 0)
-        printf("\nMAP@12 on the last week: oracle %.5f | previous week's top-12 %.5f | own recent "
+        printf("\nMAP@12 on the last week: oracle %.5f | previous week's top-12 %.5f | own last 12 "
                "purchases + top-12 %.5f | all-time top-12 %.5f\n",
                rep.map_oracle, rep.map_prev_top12, rep.map_own_pop, rep.map_alltime_top12);
     int compared = rep.n_rows - rep.n_not_compared;

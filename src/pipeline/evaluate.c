@@ -84,6 +84,8 @@ struct eval_file_job {
     uint32_t *pred;   /* (n_customers, 12) */
     uint8_t *npred;   /* (n_customers); 255 = no row yet */
     uint64_t unknown, rows;
+    uint64_t unknown_articles; /* predictions naming an article the store does not know */
+    uint64_t unterminated;     /* line of a last line without its newline, 0 when none */
     const char *path;
 };
 
@@ -91,6 +93,8 @@ static int eval_row(const struct io_subrow *row, void *ud)
 {
     struct eval_file_job *j = ud;
     j->rows++;
+    if (row->unterminated)
+        j->unterminated = row->line;
     uint32_t c = data_id_index_customer(&j->ix, row->customer_id, 64);
     if (c == UINT32_MAX) {
         j->unknown++;
@@ -102,6 +106,7 @@ static int eval_row(const struct io_subrow *row, void *ud)
     uint8_t n = 0;
     for (size_t k = 0; k < row->n; k++) {
         uint32_t a = data_id_index_article(&j->ix, row->articles[k]);
+        j->unknown_articles += a == UINT32_MAX;
         /* an article the store does not know can never be right: it keeps its rank with a
          * value no article has (distinct, so it is not taken for a duplicate) */
         j->pred[(size_t)c * RECALL_K + n++] = a == UINT32_MAX ? UINT32_MAX - (uint32_t)k : a;
@@ -122,15 +127,29 @@ int pipeline_evaluate_file(const struct data_set *ds, const struct prep_truth *t
     int rc = io_submission_read(path, RECALL_K, eval_row, &j);
     if (!rc) {
         memset(sum, 0, sizeof *sum);
+        uint64_t missing = 0;
         for (uint32_t i = 0; i < truth->n_users; i++) {
             uint32_t c = truth->user[i];
+            missing += j.npred[c] == 255;
             uint8_t n = j.npred[c] == 255 ? 0 : j.npred[c];
             eval_sum_add(sum, j.pred + (size_t)c * RECALL_K, n, truth->items + truth->off[i],
                          truth->off[i + 1] - truth->off[i]);
         }
+        /* say what could not be scored, rather than a silent low score */
+        if (j.rows == 0)
+            hm_warn("%s: no prediction rows (only a header): every buyer scores 0", path);
+        if (j.unterminated)
+            hm_warn("%s:%llu: the last line has no newline: the file may be cut off, and the line's "
+                    "last id a fragment", path, (unsigned long long)j.unterminated);
         if (j.unknown)
             hm_warn("%s: %llu of %llu rows name customers the store does not know (ignored)", path,
                     (unsigned long long)j.unknown, (unsigned long long)j.rows);
+        if (j.unknown_articles)
+            hm_warn("%s: %llu predictions name articles the store does not know (scored as misses)", path,
+                    (unsigned long long)j.unknown_articles);
+        if (missing && j.rows)
+            hm_warn("%s: %llu of %u buyers of the week have no prediction row (scored 0)", path,
+                    (unsigned long long)missing, truth->n_users);
     }
     data_id_index_release(&j.ix);
     free(j.pred);

@@ -98,7 +98,9 @@ struct synth_summary {
         uint64_t n_buyers;      /* scored customers */
         double map_oracle;      /* MAP@12 of the oracle */
         double map_prev_top12;  /* previous week's top-12 for everyone */
-        double map_own_pop;     /* own recent purchases, then previous week's top-12 */
+        double map_own_pop;     /* own last 12 distinct purchases (most recent first), then
+                                   the previous week's top-12 (not the metrics table's
+                                   `recent`, which ranks by recency x frequency) */
         double map_alltime_top12; /* all-time best sellers */
     } weeks[SYNTH_MAX_ORACLE_WEEKS];
     uint64_t items_by_source[SYNTH_N_SOURCES]; /* purchased items (rows without quantity) */

@@ -26,9 +26,9 @@ awk 'BEGIN {
 }'
 "$bin" ingest --data "$tmp/data" --out "$tmp/store" >/dev/null
 out=$("$bin" candidates --store "$tmp/store" --work "$tmp/work" --stats --set prepare.train_weeks=2 --set recall.pool=30 --set prepare.min_item_purchases=1 2>/dev/null)
-echo "$out" | grep -q '^merged pool'
-echo "$out" | grep -q '^recall at pool size:  25: '
-for s in repurchase popular copurchase userknn category text; do echo "$out" | grep -q "^$s "; done
+grep -q '^merged pool' <<< "$out"
+grep -q '^recall at pool size:  25: ' <<< "$out"
+for s in repurchase popular copurchase userknn category text; do grep -q "^$s " <<< "$out"; done
 [ -s "$tmp/work/candidates.hmt" ]
 grep -q '</svg>' "$tmp/work/candidates_recall.svg"
 grep -q 'merged pool' "$tmp/work/candidates_stats.txt"
