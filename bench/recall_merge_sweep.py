@@ -181,6 +181,8 @@ def main():
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--set', action='append', default=[])
     ap.add_argument('--reuse', action='store_true', help='reuse the artifact of an earlier run')
+    ap.add_argument('--start', action='append', default=[],
+                    help='KEY=VALUE starting points for the descent (recall.<s>_n, recall.<s>_w, recall.merge_k)')
     a = ap.parse_args()
     if a.week in ('val', 'test'):
         sys.exit('tune on a training week (a number), never on the validation week')
@@ -198,6 +200,16 @@ def main():
     n = [min(int(cur[f'recall.{s}_n']), a.wide) for s in names]
     w = [float(cur[f'recall.{s}_w']) for s in names]
     k = float(cur['recall.merge_k'])
+    for kv in a.start:
+        key, val = kv.split('=', 1)
+        if key == 'recall.merge_k':
+            k = float(val)
+        elif key.startswith('recall.') and key[len('recall.'):-2] in names:
+            i = names.index(key[len('recall.'):-2])
+            if key.endswith('_n'):
+                n[i] = min(int(val), a.wide)
+            elif key.endswith('_w'):
+                w[i] = float(val)
     active = [i for i, s in enumerate(names) if n[i] > 0]
     r0, o0 = rp.evaluate(n, w, k, a.pool)
     print(f'# {len(rp.users)} customers, {rp.truth_pairs} purchase pairs; start: recall {r0:.4f}, reference hits {o0:.4f}')
@@ -237,6 +249,14 @@ def main():
         if not improved:
             break
     print(f'# best: recall {best_ro[0]:.4f} (start {r0:.4f}), reference hits {best_ro[1]:.4f} (start {o0:.4f})')
+    print('# without one strategy (its list length 0, the rest as chosen):')
+    for i in active:
+        if n[i] == 0:
+            continue
+        tn = list(n)
+        tn[i] = 0
+        r, o = rp.evaluate(tn, w, k, a.pool)
+        print(f'#   {names[i]:6s} recall {r:.4f} ({r - best_ro[0]:+.4f}), reference hits {o:.4f} ({o - best_ro[1]:+.4f})')
     print(f'recall.merge_k = {k:g}')
     for i in active:
         print(f'recall.{names[i]}_n = {n[i]}')

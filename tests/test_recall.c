@@ -24,7 +24,13 @@ static char dir[128], store[160], dir2[128], store2[160];
  *   customers 10-12: articles 6 and 7 on days 50 and 52
  *   customer 13:     articles 6 and 8 on day 55
  *   customer 14:     article 6 on day 68
- *   customers 20-29: nothing (cold) */
+ *   customers 15-18: baskets long ago (days 5-10, before every window above but inside the
+ *                    same-basket window of 12 weeks, [-14, 70)): 15 buys 2, 3, 9 on day 5;
+ *                    16 buys 2, 3 on day 6 and 9 on day 8; 17 buys 2, 9 on day 7; 18 buys 3
+ *                    on day 10
+ *   customers 20-29: nothing (cold)
+ * Articles 2a and 2a + 1 are the colours of one product; every row costs the same; customer c
+ * is 20 + c years old. */
 #define CUTOFF 70
 static struct fixture_tx txs[1000];
 static int n_txs;
@@ -48,6 +54,10 @@ static void make_data(void)
     }
     T(55, 13, 6); T(55, 13, 8);
     T(68, 14, 6);
+    T(5, 15, 2); T(5, 15, 3); T(5, 15, 9);
+    T(6, 16, 2); T(6, 16, 3); T(8, 16, 9);
+    T(7, 17, 2); T(7, 17, 9);
+    T(10, 18, 3);
 #undef T
 }
 
@@ -59,7 +69,7 @@ static int32_t day0(void)
 }
 
 /* The strategies' rows in the table. */
-static int S_REP, S_POP, S_CO, S_KNN, S_CAT, S_TEXT;
+static int S_REP, S_POP, S_CO, S_KNN, S_CAT, S_TEXT, S_SEG, S_IMG, S_BSK, S_COL, S_AGE;
 
 static void set(struct recall_params *p, const char *key, const char *value)
 {
@@ -78,6 +88,15 @@ static struct recall_params defaults(void)
     set(&p, "recall.tau", "30");              /* the expectations below are computed with these */
     set(&p, "recall.window_weeks", "8");
     set(&p, "recall.rep_w", "3");
+    /* the merge's hand-checked expectations use these weights and lengths (not the tuned
+     * defaults), and every strategy on */
+    set(&p, "recall.merge_k", "20");
+    set(&p, "recall.pop_w", "1");
+    set(&p, "recall.co_w", "1.5");
+    set(&p, "recall.knn_w", "1");
+    set(&p, "recall.cat_w", "1");
+    set(&p, "recall.cat_n", "40");
+    set(&p, "recall.text_n", "30");
     set(&p, "recall.cat_w_department", "0"); /* product type only */
     set(&p, "recall.cat_w_section", "0");
     set(&p, "recall.cat_w_colour", "0");
@@ -121,13 +140,38 @@ static int text_embeddings(const char *store_dir, const char *work, struct data_
 
 static struct data_article_matrix text1, text2; /* of the two stores */
 
-static int open_engine(struct data_set *ds, struct recall_engine *e, const struct recall_params *p)
+/* Image embeddings of the hand-made store (12 x 3): type 100 along the first axis, type 200
+ * along the second, a little of the third by article; and of the larger store (40 x 8), a
+ * direction per product type plus noise. */
+static float img1[12 * 3], img2[40 * 8];
+
+static void make_images(void)
+{
+    for (int a = 0; a < 12; a++) {
+        img1[a * 3 + (types[a] == 100 ? 0 : 1)] = 1.0f;
+        img1[a * 3 + 2] = 0.05f * (float)(a % 3);
+    }
+    struct hm_rng r;
+    hm_rng_seed(&r, 11);
+    for (int a = 0; a < 40; a++)
+        for (int k = 0; k < 8; k++)
+            img2[a * 8 + k] = (k == a % 4 ? 1.0f : 0.0f) + 0.2f * (float)hm_rng_normal(&r);
+}
+
+static int open_engine_in(struct data_set *ds, struct recall_engine *e, const struct recall_params *p,
+                          const float *image, const uint8_t *image_missing)
 {
     int rc = data_set_open(ds, store, 0);
     if (rc)
         return rc;
-    struct recall_inputs in = {.keep = keep, .text_emb = text1.x, .text_dim = text1.dim};
+    struct recall_inputs in = {.keep = keep, .text_emb = text1.x, .text_dim = text1.dim, .image_emb = image,
+                               .image_missing = image_missing, .image_dim = 3};
     return recall_engine_init(e, ds, p, ds->tx.day_min, day0() + CUTOFF, &in);
+}
+
+static int open_engine(struct data_set *ds, struct recall_engine *e, const struct recall_params *p)
+{
+    return open_engine_in(ds, e, p, img1, NULL);
 }
 
 TEST(test_repurchase)
@@ -312,6 +356,247 @@ TEST(test_text)
     data_set_release(&ds);
 }
 
+TEST(test_segment)
+{
+    struct data_set ds;
+    struct recall_engine e;
+    struct recall_params p = defaults();
+    set(&p, "recall.seg_days", "14"); /* current popularity: [56, 70), rows decayed by exp(-age / 7) */
+    set(&p, "recall.seg_pop_tau", "7");
+    set(&p, "recall.seg_tau", "365");
+    set(&p, "recall.seg_kappa", "1");
+    set(&p, "recall.seg_levels", "3");
+    set(&p, "recall.seg_alpha", "1");
+    set(&p, "recall.seg_trend", "0");
+    set(&p, "recall.seg_w_colour", "1");
+    set(&p, "recall.seg_w_pattern", "1");
+    set(&p, "recall.seg_w_price", "1");
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    /* listed (kept, sold in [56, 70)): 0, 4, 5 (cell "type 100") and 6 (cell "type 200").
+     * Price levels: every row costs the same, so articles rank by row within their cell among
+     * those ever sold: cell 100 has 0-5 (levels 0 0 1 1 2 2), cell 200 has 6, 7, 8, 9, 11
+     * (levels 0 0 1 1 2). Segments of cell 100: {0} (level 0) and {4, 5} (level 2). One colour
+     * and one pattern: their lifts are 1. */
+    double pop0 = exp(-9.0 / 7) + exp(-4.0 / 7), pop4 = 4 * exp(-3.0 / 7), pop5 = 3 * exp(-5.0 / 7),
+           pop6 = exp(-1.0 / 7), tot = pop0 + pop4 + pop5 + pop6;
+    double g0 = (pop0 + pop6) / tot, g2 = (pop4 + pop5) / tot;
+    /* customer 0: articles 1 (day 40) and 0 (days 60, 65), all level 0 of cell 100 */
+    double W = exp(-29.0 / 365) + exp(-9.0 / 365) + exp(-4.0 / 365);
+    double L0 = (W + g0) / (W + 1) / g0, L2 = (0 + g2) / (W + 1) / g2;
+    double z = pop0 * L0 + (pop4 + pop5) * L2;
+    struct one o;
+    run_one(&e, S_SEG, 0, &o);
+    CHECK_EQ_INT(o.n, 2); /* 0 is their own */
+    CHECK_EQ_INT(art(&ds, o.items[0]), 4);
+    CHECK_NEAR(o.scores[0], pop4 * L2 / z, 1e-6);
+    CHECK_EQ_INT(art(&ds, o.items[1]), 5);
+    CHECK_NEAR(o.scores[1], pop5 * L2 / z, 1e-6);
+    /* customer 4: article 4 four times on day 66 (level 2): level 2 is lifted, level 0 not */
+    W = 4 * exp(-3.0 / 365);
+    L0 = g0 / (W + 1) / g0;
+    L2 = (W + g2) / (W + 1) / g2;
+    z = pop0 * L0 + (pop4 + pop5) * L2;
+    run_one(&e, S_SEG, 4, &o);
+    CHECK_EQ_INT(o.n, 2);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 5);
+    CHECK_NEAR(o.scores[0], pop5 * L2 / z, 1e-6);
+    CHECK_EQ_INT(art(&ds, o.items[1]), 0);
+    CHECK_NEAR(o.scores[1], pop0 * L0 / z, 1e-6);
+    run_one(&e, S_SEG, 14, &o); /* cell 200 lists only 6, their own */
+    CHECK_EQ_INT(o.n, 0);
+    run_one(&e, S_SEG, 20, &o);
+    CHECK_EQ_INT(o.n, 0);
+    recall_engine_release(&e);
+    /* without the price lift, the order within cell 100 is popularity: 4, 5 for customer 4 too */
+    set(&p, "recall.seg_w_price", "0");
+    data_set_release(&ds);
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    run_one(&e, S_SEG, 4, &o);
+    CHECK_EQ_INT(o.n, 2);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 5); /* 4 is their own: 5, then 0 */
+    CHECK_NEAR(o.scores[0], pop5 / (pop0 + pop4 + pop5), 1e-6);
+    CHECK_NEAR(o.scores[1], pop0 / (pop0 + pop4 + pop5), 1e-6);
+    recall_engine_release(&e);
+    data_set_release(&ds);
+}
+
+TEST(test_basket)
+{
+    struct data_set ds;
+    struct recall_engine e;
+    struct recall_params p = defaults();
+    set(&p, "recall.bsk_weeks", "12");
+    set(&p, "recall.bsk_shrink", "2");
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    /* baskets with 2: (15, day 5), (16, 6), (17, 7); with 3: (15, 5), (16, 6), (18, 10); with 9:
+     * (15, 5), (16, 8), (17, 7). P(3|2) = 2 / (3 + 2), P(9|2) = 2/5, P(9|3) = 1/5, P(2|9) = 2/5.
+     * 6 is in 5 baskets, once with 8 (customer 13, day 55); 6 and 7 were never bought on one
+     * day. Article 4's four rows on day 66 are one basket and no pair. */
+    const uint32_t *nbr;
+    const float *pr;
+    CHECK_EQ_INT(recall_basket_neighbours(&e, S_BSK, 2, &nbr, &pr), 2);
+    CHECK_EQ_INT(art(&ds, nbr[0]), 3); /* a tie: the lower article first */
+    CHECK_NEAR(pr[0], 0.4, 1e-6);
+    CHECK_EQ_INT(art(&ds, nbr[1]), 9);
+    CHECK_NEAR(pr[1], 0.4, 1e-6);
+    CHECK_EQ_INT(recall_basket_neighbours(&e, S_BSK, 6, &nbr, &pr), 1);
+    CHECK_EQ_INT(art(&ds, nbr[0]), 8);
+    CHECK_NEAR(pr[0], 1.0 / 7, 1e-6);
+    CHECK_EQ_INT(recall_basket_neighbours(&e, S_BSK, 4, &nbr, &pr), 0);
+    /* customer 17 (2 and 9 on day 7) gets 3: P(3|2) w_2 + P(3|9) w_9 */
+    struct one o;
+    run_one(&e, S_BSK, 17, &o);
+    CHECK_EQ_INT(o.n, 1);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 3);
+    CHECK_NEAR(o.scores[0], (0.4 + 0.2) * exp(-62.0 / 30), 1e-6);
+    /* customer 18 (3 on day 10): 2 then 9 */
+    run_one(&e, S_BSK, 18, &o);
+    CHECK_EQ_INT(o.n, 2);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 2);
+    CHECK_NEAR(o.scores[0], 0.4 * exp(-59.0 / 30), 1e-6);
+    CHECK_EQ_INT(art(&ds, o.items[1]), 9);
+    CHECK_NEAR(o.scores[1], 0.2 * exp(-59.0 / 30), 1e-6);
+    run_one(&e, S_BSK, 16, &o); /* every neighbour is their own */
+    CHECK_EQ_INT(o.n, 0);
+    run_one(&e, S_BSK, 20, &o);
+    CHECK_EQ_INT(o.n, 0);
+    recall_engine_release(&e);
+    /* a window of 6 weeks, [28, 70), keeps only the basket (13, day 55): P(8|6) = 1 / (3 + 2) */
+    set(&p, "recall.bsk_weeks", "6");
+    data_set_release(&ds);
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    CHECK_EQ_INT(recall_basket_neighbours(&e, S_BSK, 2, &nbr, &pr), 0);
+    CHECK_EQ_INT(recall_basket_neighbours(&e, S_BSK, 6, &nbr, &pr), 1);
+    CHECK_NEAR(pr[0], 1.0 / 7, 1e-6); /* 6's baskets: 10, 11, 12 (day 50), 13 (55), 14 (68) */
+    recall_engine_release(&e);
+    data_set_release(&ds);
+}
+
+TEST(test_colours)
+{
+    struct data_set ds;
+    struct recall_engine e;
+    struct recall_params p = defaults();
+    set(&p, "recall.col_weeks", "4"); /* [42, 70), rows decayed by exp(-age / 14) */
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    struct one o;
+    /* customer 4 (article 4, four rows on day 66) gets 5, the other colour of product 4-5:
+     * w_4 (1 + pop_5 / max(pop_4, pop_5)) */
+    double pop4 = 4 * exp(-3.0 / 14), pop5 = 3 * exp(-5.0 / 14);
+    run_one(&e, S_COL, 4, &o);
+    CHECK_EQ_INT(o.n, 1);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 5);
+    CHECK_NEAR(o.scores[0], 4 * exp(-3.0 / 30) * (1 + pop5 / pop4), 1e-5);
+    /* customer 18 (article 3, day 10): 2, which did not sell lately: w_3 (1 + 0) */
+    run_one(&e, S_COL, 18, &o);
+    CHECK_EQ_INT(o.n, 1);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 2);
+    CHECK_NEAR(o.scores[0], exp(-59.0 / 30), 1e-6);
+    run_one(&e, S_COL, 0, &o); /* 0 and 1, both colours, are their own */
+    CHECK_EQ_INT(o.n, 0);
+    run_one(&e, S_COL, 5, &o); /* 11 is outside the universe, its other colour 10 is not */
+    CHECK_EQ_INT(o.n, 1);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 10);
+    run_one(&e, S_COL, 20, &o);
+    CHECK_EQ_INT(o.n, 0);
+    recall_engine_release(&e);
+    data_set_release(&ds);
+}
+
+TEST(test_ageband)
+{
+    struct data_set ds;
+    struct recall_engine e;
+    struct recall_params p = defaults();
+    set(&p, "recall.age_width", "5");
+    set(&p, "recall.age_days", "14");
+    set(&p, "recall.age_tau", "7");
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    /* band 20-24 (customers 0-4) bought in [56, 70): 4 (4 rows, day 66), 5 (3 rows, day 64),
+     * 0 (days 60, 65); customer 2 (22) gets that list, 4 first */
+    struct one o;
+    run_one(&e, S_AGE, 2, &o);
+    CHECK_EQ_INT(o.n, 3);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 4);
+    CHECK_NEAR(o.scores[0], 4 * exp(-3.0 / 7), 1e-5);
+    CHECK_EQ_INT(art(&ds, o.items[1]), 5);
+    CHECK_NEAR(o.scores[1], 3 * exp(-5.0 / 7), 1e-5);
+    CHECK_EQ_INT(art(&ds, o.items[2]), 0);
+    CHECK_NEAR(o.scores[2], exp(-9.0 / 7) + exp(-4.0 / 7), 1e-5);
+    /* band 30-34 (customers 10-14): only 14's article 6 on day 68 (13's day 55 is too early);
+     * customer 20 (40) is the cold start the strategy serves, but band 40-44 bought nothing */
+    run_one(&e, S_AGE, 11, &o);
+    CHECK_EQ_INT(o.n, 1);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 6);
+    run_one(&e, S_AGE, 20, &o);
+    CHECK_EQ_INT(o.n, 0);
+    /* a band of 10 years joins 20-29: customers 5 (25; article 11 is outside the universe) add
+     * nothing, so customer 9 gets the list of customer 2 */
+    recall_engine_release(&e);
+    set(&p, "recall.age_width", "10");
+    data_set_release(&ds);
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    run_one(&e, S_AGE, 9, &o);
+    CHECK_EQ_INT(o.n, 3);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 4);
+    CHECK_EQ_INT(art(&ds, o.items[2]), 0);
+    recall_engine_release(&e);
+    data_set_release(&ds);
+}
+
+TEST(test_image)
+{
+    struct data_set ds;
+    struct recall_engine e;
+    struct recall_params p = defaults();
+    set(&p, "recall.image_weeks", "4");
+    set(&p, "recall.image_dim", "3");
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    /* searched: kept articles sold in [42, 70) = 0, 4, 5, 6, 7, 8. Centred, the two product
+     * types point in opposite directions: customer 14 (article 6, type 200) is closest to 7
+     * and 8 (cosine ~1), 6 itself is excluded, type 100 follows with a negative cosine */
+    struct one o;
+    run_one(&e, S_IMG, 14, &o);
+    CHECK_EQ_INT(o.n, 5);
+    CHECK(art(&ds, o.items[0]) == 7 || art(&ds, o.items[0]) == 8);
+    CHECK(art(&ds, o.items[1]) == 7 || art(&ds, o.items[1]) == 8);
+    CHECK(o.scores[1] > 0.95f);
+    for (uint32_t i = 2; i < o.n; i++) {
+        CHECK(types[art(&ds, o.items[i])] == 100);
+        CHECK(o.scores[i] < -0.5f);
+    }
+    run_one(&e, S_IMG, 20, &o); /* cold: no profile, no candidates */
+    CHECK_EQ_INT(o.n, 0);
+    recall_engine_release(&e);
+    data_set_release(&ds);
+    /* an article without an image is never proposed */
+    uint8_t missing[12] = {0};
+    missing[8] = 1;
+    CHECK_EQ_INT(open_engine_in(&ds, &e, &p, img1, missing), 0);
+    run_one(&e, S_IMG, 14, &o);
+    CHECK_EQ_INT(o.n, 4);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 7);
+    for (uint32_t i = 0; i < o.n; i++)
+        CHECK(art(&ds, o.items[i]) != 8);
+    recall_engine_release(&e);
+    data_set_release(&ds);
+    /* without image embeddings the strategy is off: no error, no candidates */
+    CHECK_EQ_INT(open_engine_in(&ds, &e, &p, NULL, NULL), 0);
+    CHECK(!recall_engine_uses(&e, S_IMG));
+    CHECK(recall_engine_uses(&e, S_SEG));
+    run_one(&e, S_IMG, 14, &o);
+    CHECK_EQ_INT(o.n, 0);
+    uint32_t users[2] = {14, 0};
+    struct recall_candidates c;
+    recall_candidates_init(&c);
+    CHECK_EQ_INT(recall_candidates_build(&e, users, 2, 0, &c, NULL), 0);
+    for (uint64_t r = 0; r < c.n; r++)
+        CHECK_EQ_INT(c.flags[r] >> S_IMG & 1, 0);
+    recall_candidates_release(&c);
+    recall_engine_release(&e);
+    data_set_release(&ds);
+}
+
 static uint64_t row_of(const struct recall_candidates *c, uint32_t ui, int article, const struct data_set *ds)
 {
     for (uint64_t r = c->off[ui]; r < c->off[ui + 1]; r++)
@@ -325,7 +610,12 @@ TEST(test_merge)
     struct data_set ds;
     struct recall_engine e;
     struct recall_params p = defaults();
-    set(&p, "recall.text_n", "0"); /* hand-checked without text similarity (tested above) */
+    set(&p, "recall.text_n", "0"); /* hand-checked with the first five strategies (the others are tested above) */
+    set(&p, "recall.seg_n", "0");
+    set(&p, "recall.image_n", "0");
+    set(&p, "recall.bsk_n", "0");
+    set(&p, "recall.col_n", "0");
+    set(&p, "recall.age_n", "0");
     CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
     uint32_t users[3] = {14, 20, 0};
     struct recall_candidates c;
@@ -445,8 +735,11 @@ static int all_candidates(struct recall_candidates *c, uint32_t pool)
     const struct hm_setting *t = recall_settings_table(&nt);
     hm_settings_defaults(t, nt, &p);
     set(&p, "recall.knn_fanout", "8"); /* make the fan-out cap matter */
+    set(&p, "recall.cat_n", "40");     /* every strategy on (category and text are off by default) */
+    set(&p, "recall.text_n", "30");
     struct recall_engine e;
-    struct recall_inputs in = {.keep = it.keep, .text_emb = text2.x, .text_dim = text2.dim};
+    struct recall_inputs in = {.keep = it.keep, .text_emb = text2.x, .text_dim = text2.dim, .image_emb = img2,
+                               .image_dim = 8};
     uint32_t *users = malloc(ds.customers.n * sizeof *users);
     for (uint32_t i = 0; i < ds.customers.n; i++)
         users[i] = ds.customers.n - 1 - i; /* any order is allowed */
@@ -574,6 +867,7 @@ int main(void)
     snprintf(store2, sizeof store2, "%s/store", dir2);
     make_data();
     make_big();
+    make_images();
     if (fixture_build_typed(dir, 30, 12, txs, n_txs, types) != 0 ||
         fixture_build_typed(dir2, 400, 40, big, n_big, types_big) != 0) {
         fprintf(stderr, "fixture: %s\n", hm_last_error());
@@ -585,6 +879,15 @@ int main(void)
     S_KNN = recall_strategy_find("userknn");
     S_CAT = recall_strategy_find("category");
     S_TEXT = recall_strategy_find("text");
+    S_SEG = recall_strategy_find("segment");
+    S_IMG = recall_strategy_find("image");
+    S_BSK = recall_strategy_find("basket");
+    S_COL = recall_strategy_find("colours");
+    S_AGE = recall_strategy_find("ageband");
+    if (S_SEG < 0 || S_IMG < 0 || S_BSK < 0 || S_COL < 0 || S_AGE < 0) {
+        fprintf(stderr, "a strategy is missing from the table\n");
+        return 1;
+    }
     char work[200];
     snprintf(work, sizeof work, "%s/work", dir);
     if (text_embeddings(store, work, &text1) != 0) {
@@ -602,6 +905,11 @@ int main(void)
     RUN(test_userknn);
     RUN(test_category);
     RUN(test_text);
+    RUN(test_segment);
+    RUN(test_basket);
+    RUN(test_colours);
+    RUN(test_ageband);
+    RUN(test_image);
     RUN(test_merge);
     RUN(test_determinism);
     RUN(test_cutoff_leaks_nothing);

@@ -85,6 +85,37 @@ static uint64_t csv_fingerprint(const struct pipeline *p)
     return h;
 }
 
+/* A file's size and modification time (zeros when missing) mixed into h. */
+static uint64_t stat_hash(const char *path, uint64_t h)
+{
+    struct stat st;
+    uint64_t v[3] = {0, 0, 0};
+    if (stat(path, &st) == 0) {
+        v[0] = (uint64_t)st.st_size;
+        v[1] = (uint64_t)st.st_mtim.tv_sec;
+        v[2] = (uint64_t)st.st_mtim.tv_nsec;
+    }
+    h = hm_hash64(v, sizeof v, h);
+    return hm_hash64(path, strlen(path), h);
+}
+
+/* The candidates' outside input: the image embeddings of recall.image (the .npy and both
+ * spellings of its ids file), when configured. */
+static uint64_t image_fingerprint(const struct pipeline *p)
+{
+    const char *npy = p->c.recall.image;
+    if (!npy[0])
+        return 0;
+    size_t n = strlen(npy);
+    if (n > 4 && !strcmp(npy + n - 4, ".npy"))
+        n -= 4;
+    char *a = hm_xasprintf("%.*s.ids.txt", (int)n, npy), *b = hm_xasprintf("%.*s_ids.txt", (int)n, npy);
+    uint64_t h = stat_hash(b, stat_hash(a, stat_hash(npy, 0x1ca6e)));
+    free(a);
+    free(b);
+    return h;
+}
+
 /* The store's content: the headers of its table files (they hold every checksum). */
 static int store_fingerprint(struct pipeline *p, uint64_t *fp)
 {
@@ -132,7 +163,7 @@ const struct pipeline_stage pipeline_stages[] = {
      (const char *const[]){"ingest", NULL}, text_outputs, pipeline_text, NULL, NULL},
     {"candidates", "Stage 2: the merged candidate pools of the validation and training weeks",
      (const char *const[]){"recall.", NULL}, (const char *const[]){"prepare", "text", NULL},
-     candidates_outputs, pipeline_candidates_stage, NULL, NULL},
+     candidates_outputs, pipeline_candidates_stage, image_fingerprint, NULL},
     {"evaluate", "the metrics table of the validation week",
      (const char *const[]){"baseline.", "run.baselines", "run.data", NULL}, (const char *const[]){"ingest", NULL},
      evaluate_outputs, pipeline_evaluate_stage, NULL, NULL},

@@ -20,13 +20,13 @@ _Static_assert(sizeof(struct age_params) <= RECALL_PARAMS_BYTES, "params slot");
 
 #define P(f) offsetof(struct age_params, f)
 static const struct hm_setting age_settings[] = {
-    {"recall.age_n", HM_SET_INT, P(list.n), "40", 0, 255, 0,
+    {"recall.age_n", HM_SET_INT, P(list.n), "150", 0, 255, 0,
      "age band: candidates per customer (the best sellers of their age band)"},
     {"recall.age_width", HM_SET_DOUBLE, P(width), "5", 1, 100, 0, "age band: years per band"},
     {"recall.age_days", HM_SET_INT, P(days), "14", 1, 3650, 0, "age band: days of sales counted"},
     {"recall.age_tau", HM_SET_DOUBLE, P(tau), "7", 0, 1e6, 0,
      "age band: time constant (days) of a row's weight (0: every row weighs 1)"},
-    {"recall.age_w", HM_SET_DOUBLE, P(list.w), "0.5", 0, 1e6, 0, "age band: merge weight"},
+    {"recall.age_w", HM_SET_DOUBLE, P(list.w), "0.06", 0, 1e6, 0, "age band: merge weight"},
 };
 #undef P
 

@@ -25,8 +25,7 @@ uint32_t recall_dense_ids(const int32_t *col, uint32_t na, uint32_t *out)
     return nv + 1;
 }
 
-/* The rank of each key among the distinct sorted keys: out[x] = dense id of keys[x]. */
-static uint32_t dense_keys(const uint64_t *keys, uint32_t n, uint32_t *out)
+uint32_t recall_dense_u64(const uint64_t *keys, uint32_t n, uint32_t *out)
 {
     uint64_t *sorted = hm_xmalloc_array((size_t)n + 1, sizeof *sorted);
     memcpy(sorted, keys, (size_t)n * sizeof *sorted);
@@ -55,7 +54,7 @@ uint32_t recall_dense_pairs(const int32_t *a, const int32_t *b, uint32_t na, uin
     uint64_t *keys = hm_xmalloc_array((size_t)na + 1, sizeof *keys);
     for (uint32_t x = 0; x < na; x++)
         keys[x] = value_key(a[x]) << 32 | value_key(b[x]);
-    uint32_t nv = dense_keys(keys, na, out);
+    uint32_t nv = recall_dense_u64(keys, na, out);
     free(keys);
     return nv;
 }

@@ -22,13 +22,13 @@ _Static_assert(sizeof(struct bsk_params) <= RECALL_PARAMS_BYTES, "params slot");
 
 #define P(f) offsetof(struct bsk_params, f)
 static const struct hm_setting bsk_settings[] = {
-    {"recall.bsk_n", HM_SET_INT, P(list.n), "40", 0, 255, 0, "same basket: candidates per customer"},
+    {"recall.bsk_n", HM_SET_INT, P(list.n), "200", 0, 255, 0, "same basket: candidates per customer"},
     {"recall.bsk_weeks", HM_SET_INT, P(weeks), "12", 1, 520, 0, "same basket: weeks of baskets counted"},
     {"recall.bsk_neighbours", HM_SET_INT, P(neighbours), "20", 1, 255, 0,
      "same basket: articles kept per article"},
     {"recall.bsk_shrink", HM_SET_DOUBLE, P(shrink), "2", 0, 1e6, 0,
      "same basket: P(j | i) = baskets with both / (baskets with i + bsk_shrink)"},
-    {"recall.bsk_w", HM_SET_DOUBLE, P(list.w), "1", 0, 1e6, 0, "same basket: merge weight"},
+    {"recall.bsk_w", HM_SET_DOUBLE, P(list.w), "0.25", 0, 1e6, 0, "same basket: merge weight"},
 };
 #undef P
 

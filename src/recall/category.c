@@ -22,7 +22,7 @@ _Static_assert(sizeof(struct cat_params) <= RECALL_PARAMS_BYTES, "params slot");
 
 #define P(f) offsetof(struct cat_params, f)
 static const struct hm_setting cat_settings[] = {
-    {"recall.cat_n", HM_SET_INT, P(list.n), "40", 0, 255, 0, "category: candidates per customer"},
+    {"recall.cat_n", HM_SET_INT, P(list.n), "0", 0, 255, 0, "category: candidates per customer"},
     {"recall.cat_weeks", HM_SET_INT, P(weeks), "4", 1, 520, 0,
      "category: weeks of (decayed) sales that rank items within a category"},
     {"recall.cat_values", HM_SET_INT, P(values), "3", 1, 64, 0,
@@ -37,7 +37,7 @@ static const struct hm_setting cat_settings[] = {
      "category: weight of colour group"},
     {"recall.cat_w_garment", HM_SET_DOUBLE, P(w_garment), "0.5", 0, 1e6, 0,
      "category: weight of garment group"},
-    {"recall.cat_w", HM_SET_DOUBLE, P(list.w), "1", 0, 1e6, 0, "category: merge weight"},
+    {"recall.cat_w", HM_SET_DOUBLE, P(list.w), "0.25", 0, 1e6, 0, "category: merge weight"},
 };
 #undef P
 

@@ -18,11 +18,11 @@ _Static_assert(sizeof(struct col_params) <= RECALL_PARAMS_BYTES, "params slot");
 
 #define P(f) offsetof(struct col_params, f)
 static const struct hm_setting col_settings[] = {
-    {"recall.col_n", HM_SET_INT, P(list.n), "20", 0, 255, 0,
+    {"recall.col_n", HM_SET_INT, P(list.n), "40", 0, 255, 0,
      "other colours: candidates per customer (other articles of their products)"},
     {"recall.col_weeks", HM_SET_INT, P(weeks), "4", 1, 520, 0,
      "other colours: weeks of (decayed) sales that rank a product's colours"},
-    {"recall.col_w", HM_SET_DOUBLE, P(list.w), "1", 0, 1e6, 0, "other colours: merge weight"},
+    {"recall.col_w", HM_SET_DOUBLE, P(list.w), "0.44", 0, 1e6, 0, "other colours: merge weight"},
 };
 #undef P
 

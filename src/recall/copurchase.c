@@ -15,10 +15,10 @@ _Static_assert(sizeof(struct co_params) <= RECALL_PARAMS_BYTES, "params slot");
 
 #define P(f) offsetof(struct co_params, f)
 static const struct hm_setting co_settings[] = {
-    {"recall.co_n", HM_SET_INT, P(list.n), "60", 0, 255, 0, "co-purchase: candidates per customer"},
+    {"recall.co_n", HM_SET_INT, P(list.n), "200", 0, 255, 0, "co-purchase: candidates per customer"},
     {"recall.co_neighbours", HM_SET_INT, P(neighbours), "30", 1, 255, 0,
      "co-purchase: most similar items kept per item"},
-    {"recall.co_w", HM_SET_DOUBLE, P(list.w), "1.5", 0, 1e6, 0, "co-purchase: merge weight"},
+    {"recall.co_w", HM_SET_DOUBLE, P(list.w), "0.56", 0, 1e6, 0, "co-purchase: merge weight"},
 };
 #undef P
 

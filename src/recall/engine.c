@@ -39,7 +39,7 @@ int recall_strategy_find(const char *name)
 #define P(f) offsetof(struct recall_params, f)
 static const struct hm_setting common_settings[] = {
     {"recall.pool", HM_SET_INT, P(pool), "150", 1, 10000, 0, "candidates per customer after the merge"},
-    {"recall.merge_k", HM_SET_DOUBLE, P(merge_k), "20", 0, 1e6, 0,
+    {"recall.merge_k", HM_SET_DOUBLE, P(merge_k), "60", 0, 1e6, 0,
      "reciprocal rank fusion constant: merged score = sum of weight / (merge_k + rank)"},
     {"recall.window_weeks", HM_SET_INT, P(window_weeks), "26", 1, 520, 0,
      "weeks before the cutoff indexed for co-purchase and user-KNN"},

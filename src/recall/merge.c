@@ -108,7 +108,12 @@ struct merge_thread {
     uint32_t *slot;                          /* (n_articles) group of an article, UINT32_MAX */
 };
 
-#define MERGE_BLOCK 4096 /* customers per batch of the block strategies (text: one sgemm) */
+/* Customers per batch (the block strategies' sgemm, then the per-customer merge): 4096, or
+ * fewer when a customer's slots (the sum of the list lengths) would make a batch's rows
+ * exceed MERGE_BATCH_BYTES. */
+#define MERGE_BLOCK 4096
+#define MERGE_BLOCK_MIN 256
+#define MERGE_BATCH_BYTES (96u << 20)
 
 struct recall_merger {
     const struct recall_engine *e;
@@ -118,13 +123,14 @@ struct recall_merger {
     double w[RECALL_MAX_STRATEGIES];
     uint32_t m;              /* slots per customer: sum of n */
     int ns;                  /* recall_n_strategies */
-    struct slot_row *rows;   /* (MERGE_BLOCK, m) each customer's merged rows, best first */
-    uint16_t *rrank;         /* (MERGE_BLOCK, m, ns) */
-    float *rscore;           /* (MERGE_BLOCK, m, ns) */
-    uint32_t *count;         /* (MERGE_BLOCK) */
-    uint32_t *blk_ids[RECALL_MAX_STRATEGIES];   /* block strategies: (MERGE_BLOCK, n_s) */
+    uint32_t batch;          /* customers per batch (<= MERGE_BLOCK) */
+    struct slot_row *rows;   /* (batch, m) each customer's merged rows, best first */
+    uint16_t *rrank;         /* (batch, m, ns) */
+    float *rscore;           /* (batch, m, ns) */
+    uint32_t *count;         /* (batch) */
+    uint32_t *blk_ids[RECALL_MAX_STRATEGIES];   /* block strategies: (batch, n_s) */
     float *blk_scores[RECALL_MAX_STRATEGIES];
-    uint32_t *blk_count[RECALL_MAX_STRATEGIES]; /* (MERGE_BLOCK) */
+    uint32_t *blk_count[RECALL_MAX_STRATEGIES]; /* (batch) */
     int nt;
     struct merge_thread *t;
 };
@@ -215,12 +221,17 @@ struct recall_merger *recall_merger_new(const struct recall_engine *e, uint32_t 
         j->n[s] = (uint32_t)l->n;
         j->w[s] = l->w;
         j->m += j->n[s];
-        if (j->n[s] && recall_strategies[s]->block) {
-            j->blk_ids[s] = hm_xmalloc_array((size_t)MERGE_BLOCK * j->n[s], sizeof(uint32_t));
-            j->blk_scores[s] = hm_xmalloc_array((size_t)MERGE_BLOCK * j->n[s], sizeof(float));
-            j->blk_count[s] = hm_xmalloc_array(MERGE_BLOCK, sizeof(uint32_t));
-        }
     }
+    size_t per_customer = ((size_t)j->m + 1) * (sizeof(struct slot_row) + (size_t)j->ns * (sizeof(uint16_t) + sizeof(float)));
+    j->batch = MERGE_BLOCK;
+    while (j->batch > MERGE_BLOCK_MIN && (size_t)j->batch * per_customer > MERGE_BATCH_BYTES)
+        j->batch /= 2;
+    for (int s = 0; s < recall_n_strategies; s++)
+        if (j->n[s] && recall_strategies[s]->block) {
+            j->blk_ids[s] = hm_xmalloc_array((size_t)j->batch * j->n[s], sizeof(uint32_t));
+            j->blk_scores[s] = hm_xmalloc_array((size_t)j->batch * j->n[s], sizeof(float));
+            j->blk_count[s] = hm_xmalloc_array(j->batch, sizeof(uint32_t));
+        }
     j->nt = hm_threads() > 256 ? 256 : hm_threads();
     j->t = hm_xcalloc((size_t)j->nt, sizeof *j->t);
     for (int t = 0; t < j->nt; t++) {
@@ -236,10 +247,10 @@ struct recall_merger *recall_merger_new(const struct recall_engine *e, uint32_t 
         j->t[t].slot = hm_xmalloc_array((size_t)e->ds->articles.n + 1, sizeof(uint32_t));
         memset(j->t[t].slot, 0xff, ((size_t)e->ds->articles.n + 1) * sizeof(uint32_t));
     }
-    j->rows = hm_xmalloc_array((size_t)MERGE_BLOCK * (j->m + 1), sizeof *j->rows);
-    j->rrank = hm_xmalloc_array((size_t)MERGE_BLOCK * (j->m + 1) * j->ns, sizeof *j->rrank);
-    j->rscore = hm_xmalloc_array((size_t)MERGE_BLOCK * (j->m + 1) * j->ns, sizeof *j->rscore);
-    j->count = hm_xmalloc_array(MERGE_BLOCK, sizeof *j->count);
+    j->rows = hm_xmalloc_array((size_t)j->batch * (j->m + 1), sizeof *j->rows);
+    j->rrank = hm_xmalloc_array((size_t)j->batch * (j->m + 1) * j->ns, sizeof *j->rrank);
+    j->rscore = hm_xmalloc_array((size_t)j->batch * (j->m + 1) * j->ns, sizeof *j->rscore);
+    j->count = hm_xmalloc_array(j->batch, sizeof *j->count);
     return j;
 }
 
@@ -286,8 +297,8 @@ int recall_merger_run(struct recall_merger *j, const uint32_t *users, uint32_t n
             return hm_error(HM_EINVAL, "customer row %u out of range (%u customers)", users[i],
                             e->ds->customers.n);
     int rc = 0;
-    for (uint32_t b = 0; b < n && !rc; b += MERGE_BLOCK) {
-        uint32_t m = n - b < MERGE_BLOCK ? n - b : MERGE_BLOCK;
+    for (uint32_t b = 0; b < n && !rc; b += j->batch) {
+        uint32_t m = n - b < j->batch ? n - b : j->batch;
         j->users = users + b;
         for (int s = 0; s < recall_n_strategies && !rc; s++)
             if (j->n[s] && recall_strategies[s]->block)
@@ -339,6 +350,8 @@ int recall_candidates_build(const struct recall_engine *e, const uint32_t *users
 
 /* ---- the stream ---------------------------------------------------------------------------- */
 
+#define STREAM_BLOCK_BYTES (512ull << 20)
+
 void recall_stream_init(struct recall_stream *st, const struct recall_engine *e, const uint32_t *users,
                         uint32_t n, uint32_t block, uint32_t pool, struct hm_progress *prog)
 {
@@ -346,7 +359,20 @@ void recall_stream_init(struct recall_stream *st, const struct recall_engine *e,
     st->m = recall_merger_new(e, pool);
     st->users = users;
     st->n = n;
-    st->block = block ? block : 32768;
+    if (!block) {
+        /* 32,768 customers, or fewer when their rows would pass STREAM_BLOCK_BYTES: a row is
+         * 12 bytes plus a score and a rank per strategy, at most `pool` (or every slot) each */
+        uint64_t slots = 0;
+        for (int s = 0; s < recall_n_strategies; s++)
+            slots += (uint64_t)recall_list_of(&e->p, s)->n;
+        if (pool && pool < slots)
+            slots = pool;
+        uint64_t per = (slots + 1) * (12 + (uint64_t)recall_n_strategies * (sizeof(float) + sizeof(uint16_t)));
+        block = 32768;
+        while (block > 1024 && (uint64_t)block * per > STREAM_BLOCK_BYTES)
+            block /= 2;
+    }
+    st->block = block;
     st->prog = prog;
     recall_candidates_init(&st->c);
 }

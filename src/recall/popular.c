@@ -60,14 +60,14 @@ _Static_assert(sizeof(struct pop_params) <= RECALL_PARAMS_BYTES, "params slot");
 
 #define P(f) offsetof(struct pop_params, f)
 static const struct hm_setting pop_settings[] = {
-    {"recall.pop_n", HM_SET_INT, P(list.n), "60", 0, 255, 0, "popularity: candidates (the same for everyone)"},
+    {"recall.pop_n", HM_SET_INT, P(list.n), "80", 0, 255, 0, "popularity: candidates (the same for everyone)"},
     {"recall.pop_days", HM_SET_INT, P(days), "7", 1, 3650, 0, "popularity: days of sales counted"},
     {"recall.pop_trend_periods", HM_SET_INT, P(trend_periods), "3", 0, 100, 0,
      "popularity: earlier periods of pop_days the trend compares the last one with"},
     {"recall.pop_w_volume", HM_SET_DOUBLE, P(w_volume), "1", 0, 1e6, 0, "popularity: weight of sales volume"},
     {"recall.pop_w_buyers", HM_SET_DOUBLE, P(w_buyers), "1", 0, 1e6, 0, "popularity: weight of unique buyers"},
     {"recall.pop_w_trend", HM_SET_DOUBLE, P(w_trend), "0.5", 0, 1e6, 0, "popularity: weight of the trend"},
-    {"recall.pop_w", HM_SET_DOUBLE, P(list.w), "1", 0, 1e6, 0, "popularity: merge weight"},
+    {"recall.pop_w", HM_SET_DOUBLE, P(list.w), "0.67", 0, 1e6, 0, "popularity: merge weight"},
 };
 #undef P
 

@@ -170,6 +170,8 @@ void recall_hist_build(struct recall_hist *h, const struct data_set *ds, uint32_
 uint32_t recall_dense_ids(const int32_t *col, uint32_t na, uint32_t *out);
 /* The same for the distinct pairs (a[x], b[x]) (e.g. product type x index group). */
 uint32_t recall_dense_pairs(const int32_t *a, const int32_t *b, uint32_t na, uint32_t *out);
+/* Dense ids of the distinct values of keys[0..n) (ascending) into out (n); returns how many. */
+uint32_t recall_dense_u64(const uint64_t *keys, uint32_t n, uint32_t *out);
 
 /* The articles of every group (a dense id per article), ascending: group v's articles are
  * item[off[v] .. off[v+1]). keep (may be NULL): only those articles. */
@@ -348,7 +350,9 @@ int recall_candidates_build(const struct recall_engine *e, const uint32_t *users
  *     const struct recall_candidates *c;
  *     while ((rc = recall_stream_next(&st, &c)) > 0) { ... c: the next block ... }
  *     recall_stream_release(&st);
- * Blocks follow users' order; threads work inside a block. */
+ * Blocks follow users' order; threads work inside a block. block 0: 32,768 customers, or
+ * fewer when their rows (at most `pool`, or every list slot when pool is 0) could pass
+ * 512 MiB. */
 struct recall_stream {
     struct recall_merger *m;
     const uint32_t *users;   /* (n) borrowed */

@@ -9,8 +9,8 @@ _Static_assert(sizeof(struct rep_params) <= RECALL_PARAMS_BYTES, "params slot");
 
 #define P(f) offsetof(struct rep_params, f)
 static const struct hm_setting rep_settings[] = {
-    {"recall.rep_n", HM_SET_INT, P(list.n), "40", 0, 255, 0, "repurchase: candidates per customer"},
-    {"recall.rep_w", HM_SET_DOUBLE, P(list.w), "1.5", 0, 1e6, 0, "repurchase: merge weight"},
+    {"recall.rep_n", HM_SET_INT, P(list.n), "10", 0, 255, 0, "repurchase: candidates per customer"},
+    {"recall.rep_w", HM_SET_DOUBLE, P(list.w), "1", 0, 1e6, 0, "repurchase: merge weight"},
 };
 #undef P
 

@@ -1,19 +1,23 @@
 /* Segment popularity: what sells now within the customer's own fine-grained preferences.
  *
  * A customer's purchases concentrate in a few cells (product type x index group: "trousers,
- * ladieswear"), and within a cell on colours, patterns and price levels they like. The
- * strategy reads a customer as a choice model: a cell k with the share p(k) of their
- * (recency-weighted) purchases, then an article a of that cell with probability
- *     q(a) / sum of q over the cell's listed articles,
- *     q(a) = pop(a) * lift_colour(a)^w_colour * lift_pattern(a)^w_pattern * lift_price(a)^w_price
- * where pop is the article's current popularity (decayed sales of the last days) and a lift
- * is how much more the customer buys an attribute value than the shop does:
- *     lift(v) = [(W_v + kappa g_v) / (W + kappa)] / g_v
- * (W_v their weight on value v, W their total, g_v the shop's share of current sales; kappa
- * shrinks short histories towards 1). Attributes: perceived colour master, graphical
- * appearance (the pattern), and the price level within the cell (recall_price_levels).
- * Candidates: the listed articles of the customer's best `seg_cells` cells scored
- * p(k) q(a) / Z(k), excluding articles they bought (repurchase proposes those). */
+ * ladieswear"), and within a cell on colours, patterns and price levels they like. A
+ * segment is the articles of one cell with one perceived colour master, one graphical
+ * appearance (the pattern) and one price level (recall_price_levels: the level of the
+ * article's list price within its cell). The strategy reads a customer as a nested choice:
+ *     P(a) = p(k) * P(segment g | k) * pop(a) / pop(g)
+ *     p(k)  = the cell's share of the customer's purchases (each row weighs
+ *             exp(-age / seg_tau))
+ *     P(g | k) = prior(g) * L_colour^w_colour * L_pattern^w_pattern * L_price^w_price,
+ *             normalised over the segments of cell k
+ *     prior(g) = pop(g)^alpha * (product of the shop's shares of g's values)^(1 - alpha)
+ *     L(v)  = [(W_v + kappa g_v) / (W + kappa)] / g_v, the customer's lift of value v: how
+ *             much more of their weight W_v (of W) is on v than the shop's share g_v of
+ *             current sales; kappa shrinks short histories towards 1
+ * where pop is current popularity (decayed rows of the last seg_days days, optionally times
+ * the last week's growth). Candidates: the listed articles (kept, selling now; the
+ * `seg_per_segment` most popular of each segment) of the customer's best `seg_cells` cells,
+ * excluding the articles they bought (repurchase proposes those). */
 #include "recall/recall.h"
 
 #include <math.h>
@@ -22,50 +26,47 @@
 
 struct seg_params {
     struct recall_list_params list;
-    long cells;       /* the customer's best cells searched (10) */
-    long items;       /* most popular articles listed per cell (100) */
+    long cells;       /* the customer's best cells searched (20) */
     long days;        /* days of sales behind current popularity (14) */
     double pop_tau;   /* time constant (days) of that popularity (7) */
     double tau;       /* time constant (days) of a customer's preferences (365) */
-    double kappa;     /* prior weight of the shop's shares in a customer's (1) */
+    double kappa;     /* prior weight of the shop's shares in a customer's (3) */
     long levels;      /* price levels within a cell (3) */
-    double w_colour, w_pattern, w_price; /* exponents of the lifts (1, 1, 1) */
+    double w_colour, w_pattern, w_price; /* exponents of the lifts (0.5, 0.25, 0.75) */
     double alpha;     /* weight of a segment's own popularity in its prior (1) */
     double trend;     /* exponent of the last week's growth in current popularity (0) */
-    long per_segment; /* most popular articles listed per segment (10) */
+    long per_segment; /* most popular articles listed per segment (20) */
 };
 _Static_assert(sizeof(struct seg_params) <= RECALL_PARAMS_BYTES, "params slot");
 
 #define P(f) offsetof(struct seg_params, f)
 static const struct hm_setting seg_settings[] = {
-    {"recall.seg_n", HM_SET_INT, P(list.n), "60", 0, 255, 0, "segment popularity: candidates per customer"},
-    {"recall.seg_cells", HM_SET_INT, P(cells), "10", 1, 64, 0,
+    {"recall.seg_n", HM_SET_INT, P(list.n), "200", 0, 255, 0, "segment popularity: candidates per customer"},
+    {"recall.seg_cells", HM_SET_INT, P(cells), "20", 1, 64, 0,
      "segment popularity: the customer's best cells (product type x index group) searched"},
-    {"recall.seg_items", HM_SET_INT, P(items), "100", 1, 4000, 0,
-     "segment popularity: most popular articles listed per cell"},
     {"recall.seg_days", HM_SET_INT, P(days), "14", 1, 3650, 0,
      "segment popularity: days of sales behind current popularity"},
     {"recall.seg_pop_tau", HM_SET_DOUBLE, P(pop_tau), "7", 0, 1e6, 0,
      "segment popularity: time constant (days) of current popularity (0: every row weighs 1)"},
     {"recall.seg_tau", HM_SET_DOUBLE, P(tau), "365", 0.01, 1e6, 0,
      "segment popularity: time constant (days) of a customer's preferences"},
-    {"recall.seg_kappa", HM_SET_DOUBLE, P(kappa), "1", 0, 1e6, 0,
+    {"recall.seg_kappa", HM_SET_DOUBLE, P(kappa), "3", 0, 1e6, 0,
      "segment popularity: prior weight of the shop's shares in a customer's attribute shares"},
     {"recall.seg_levels", HM_SET_INT, P(levels), "3", 1, 16, 0,
      "segment popularity: price levels within a cell"},
-    {"recall.seg_w_colour", HM_SET_DOUBLE, P(w_colour), "1", 0, 10, 0,
+    {"recall.seg_w_colour", HM_SET_DOUBLE, P(w_colour), "0.5", 0, 10, 0,
      "segment popularity: exponent of the colour lift"},
-    {"recall.seg_w_pattern", HM_SET_DOUBLE, P(w_pattern), "1", 0, 10, 0,
+    {"recall.seg_w_pattern", HM_SET_DOUBLE, P(w_pattern), "0.25", 0, 10, 0,
      "segment popularity: exponent of the pattern (graphical appearance) lift"},
-    {"recall.seg_w_price", HM_SET_DOUBLE, P(w_price), "1", 0, 10, 0,
+    {"recall.seg_w_price", HM_SET_DOUBLE, P(w_price), "0.75", 0, 10, 0,
      "segment popularity: exponent of the price level lift"},
     {"recall.seg_alpha", HM_SET_DOUBLE, P(alpha), "1", 0, 1, 0,
      "segment popularity: a segment's prior share is pop^alpha x (product of its values' shares)^(1 - alpha)"},
     {"recall.seg_trend", HM_SET_DOUBLE, P(trend), "0", 0, 10, 0,
      "segment popularity: current popularity x ((last week's rows + 1) / (the week before's + 1))^trend"},
-    {"recall.seg_per_segment", HM_SET_INT, P(per_segment), "10", 1, 4000, 0,
+    {"recall.seg_per_segment", HM_SET_INT, P(per_segment), "20", 1, 4000, 0,
      "segment popularity: most popular articles listed per segment"},
-    {"recall.seg_w", HM_SET_DOUBLE, P(list.w), "1", 0, 1e6, 0, "segment popularity: merge weight"},
+    {"recall.seg_w", HM_SET_DOUBLE, P(list.w), "2", 0, 1e6, 0, "segment popularity: merge weight"},
 };
 #undef P
 
@@ -185,14 +186,16 @@ static int seg_init(const struct recall_engine *e, int s, void **state)
         pf[x] = (float)pop[ids[x]];
     }
     hm_select_top(ids, pf, n, n, by_pop, tmp); /* best first, ties: lower article */
+    uint32_t *seg_id = hm_xmalloc_array((size_t)n + 1, sizeof *seg_id);
     for (uint32_t r = 0; r < n; r++) {
         uint32_t a = by_pop[r];
-        uint64_t seg = (uint64_t)m->cell[a] << 24 | (uint64_t)m->attr[0][a] << 16 | (uint64_t)m->attr[1][a] << 8 |
-                       m->attr[2][a];
-        keys[r] = seg << 24 | r; /* n < 2^24 listed articles (fewer than the merge's 2^27) */
+        keys[r] = (uint64_t)m->cell[a] << 24 | (uint64_t)m->attr[0][a] << 16 | (uint64_t)m->attr[1][a] << 8 |
+                  m->attr[2][a];
     }
-    if (n >= (1u << 24))
-        HM_BUG("segment: %u listed articles", n);
+    recall_dense_u64(keys, n, seg_id); /* segments of a cell are consecutive ids */
+    for (uint32_t r = 0; r < n; r++)
+        keys[r] = (uint64_t)seg_id[r] << 32 | r;
+    free(seg_id);
     hm_sort_u64(keys, n);
     /* segments, at most per_segment articles each */
     m->cell_off = hm_xcalloc((size_t)n_cells + 1, sizeof *m->cell_off);
@@ -201,13 +204,13 @@ static int seg_init(const struct recall_engine *e, int s, void **state)
     m->pop = hm_xmalloc_array((size_t)n + 1, sizeof *m->pop);
     uint32_t ns = 0, o = 0;
     for (uint32_t x = 0; x < n;) {
-        uint64_t seg = keys[x] >> 24;
+        uint64_t seg = keys[x] >> 32;
         uint32_t y = x;
         struct seg_segment *g = &m->seg[ns++];
         g->begin = o;
         double sp = 0;
-        for (; y < n && keys[y] >> 24 == seg; y++) {
-            uint32_t a = by_pop[keys[y] & 0xffffff];
+        for (; y < n && keys[y] >> 32 == seg; y++) {
+            uint32_t a = by_pop[(uint32_t)keys[y]];
             sp += pop[a];
             if (y - x < (uint32_t)p->per_segment) {
                 m->item[o] = a;

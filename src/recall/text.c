@@ -17,12 +17,12 @@ _Static_assert(sizeof(struct textsim_params) <= RECALL_PARAMS_BYTES, "params slo
 
 #define P(f) offsetof(struct textsim_params, f)
 static const struct hm_setting textsim_settings[] = {
-    {"recall.text_n", HM_SET_INT, P(list.n), "30", 0, 255, 0, "text similarity: candidates per customer"},
+    {"recall.text_n", HM_SET_INT, P(list.n), "0", 0, 255, 0, "text similarity: candidates per customer"},
     {"recall.text_items", HM_SET_INT, P(items), "10000", 1, 1e9, 0,
      "text similarity: most popular kept items searched"},
     {"recall.text_weeks", HM_SET_INT, P(weeks), "4", 1, 520, 0,
      "text similarity: weeks of (decayed) sales that choose the searched items"},
-    {"recall.text_w", HM_SET_DOUBLE, P(list.w), "0.5", 0, 1e6, 0, "text similarity: merge weight"},
+    {"recall.text_w", HM_SET_DOUBLE, P(list.w), "0.04", 0, 1e6, 0, "text similarity: merge weight"},
 };
 #undef P
 

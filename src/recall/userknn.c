@@ -24,12 +24,12 @@ _Static_assert(sizeof(struct knn_params) <= RECALL_PARAMS_BYTES, "params slot");
 
 #define P(f) offsetof(struct knn_params, f)
 static const struct hm_setting knn_settings[] = {
-    {"recall.knn_n", HM_SET_INT, P(list.n), "40", 0, 255, 0, "user-KNN: candidates per customer"},
+    {"recall.knn_n", HM_SET_INT, P(list.n), "100", 0, 255, 0, "user-KNN: candidates per customer"},
     {"recall.knn_neighbours", HM_SET_INT, P(neighbours), "40", 1, 1000, 0,
      "user-KNN: similar customers kept"},
     {"recall.knn_fanout", HM_SET_INT, P(fanout), "64", 1, 100000, 0,
      "user-KNN: recent buyers visited per query item"},
-    {"recall.knn_w", HM_SET_DOUBLE, P(list.w), "1", 0, 1e6, 0, "user-KNN: merge weight"},
+    {"recall.knn_w", HM_SET_DOUBLE, P(list.w), "0.25", 0, 1e6, 0, "user-KNN: merge weight"},
 };
 #undef P
 
