@@ -1,0 +1,147 @@
+/* The features of a block of candidates: per customer, the user features and markers once
+ * (user.c), then per candidate row the user features, the article's precomputed item row,
+ * and the user-item, recall, text and image features. Parallel over customers with
+ * per-thread markers; every output row is written by one thread in a fixed order. */
+#include "features/feat_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The columns after the item features of one candidate row: out points at FEAT_PAIR0. */
+static void pair_row(const struct feat_ctx *ctx, const struct feat_user *s,
+                     const struct recall_candidates *b, uint64_t row, uint64_t position, float *out)
+{
+    const uint32_t a = b->item[row];
+    const int32_t T = ctx->cutoff, H = ctx->hist_days;
+    const float n = s->u[U_N_ROWS];
+    /* user-item */
+    float *p = out;
+    uint32_t cnt = s->cnt[a], prod = s->prod_cnt[ctx->product[a]] - cnt;
+    p[P_BOUGHT] = cnt > 0;
+    p[P_ROWS] = (float)cnt;
+    p[P_DAYS_SINCE] = (float)(cnt ? T - s->last[a] : H + 1);
+    p[P_DECAYED] = s->dec[a];
+    p[P_PRODUCT] = prod > 0;
+    p[P_PRODUCT_ROWS] = (float)prod;
+    for (int k = 0; k < FEAT_NSHARE; k++) {
+        uint16_t v = ctx->attr[feat_share_attr[k]][a];
+        p[P_SHARE_TYPE + k] = v && n > 0 ? (float)((double)s->share[k][v] / n) : 0.0f;
+    }
+    float ip = ctx->price_mean[a];
+    p[P_PRICE_DIFF] = n > 0 ? (float)(ip - s->price_mean) : 0.0f;
+    p[P_PRICE_RATIO] = n > 0 && s->price_mean > 0 ? (float)(ip / s->price_mean) : 1.0f;
+    uint16_t type = ctx->attr[FEAT_A_TYPE][a];
+    p[P_DAYS_TYPE] = (float)(type && s->share[0][type] ? T - s->type_last[type] : H + 1);
+    size_t bi = (size_t)s->band * ctx->n_articles + a;
+    p[P_AGE_POP] = ctx->age_pop[bi];
+    p[P_AGE_LIFT] = ctx->age_lift[bi];
+    /* recall: every strategy's flag, score and reciprocal rank, then the merge */
+    float *r = out + (FEAT_RECALL0 - FEAT_PAIR0);
+    for (int k = 0; k < RECALL_NSTRATEGIES; k++) {
+        int on = (b->flags[row] >> k) & 1;
+        uint16_t rank = b->rank[k][row];
+        r[3 * k] = (float)on;
+        r[3 * k + 1] = on ? b->score[k][row] : 0.0f;
+        r[3 * k + 2] = on && rank ? 1.0f / rank : 0.0f;
+    }
+    r[R_N_STRAT] = b->n_strat[row];
+    r[R_MERGED] = b->merged[row];
+    r[R_POSITION] = (float)position;
+    /* text */
+    float *t = out + (FEAT_TEXT0 - FEAT_PAIR0);
+    t[T_SIM] = t[T_SIM_LAST] = 0;
+    t[T_DIVERSITY] = s->t_div;
+    if (ctx->in.text && ctx->text_inv[a] > 0) {
+        uint32_t td = ctx->in.text_dim;
+        const float *v = ctx->in.text + (size_t)a * td;
+        if (s->has_tprof)
+            t[T_SIM] = feat_dot(v, s->tprof, td) * ctx->text_inv[a];
+        if (s->last_art != UINT32_MAX && ctx->text_inv[s->last_art] > 0)
+            t[T_SIM_LAST] = feat_dot(v, ctx->in.text + (size_t)s->last_art * td, td) * ctx->text_inv[a] *
+                            ctx->text_inv[s->last_art];
+    }
+    /* image */
+    float *m = out + (FEAT_IMAGE0 - FEAT_PAIR0);
+    const struct feat_image *im = ctx->in.image;
+    m[M_SIM] = m[M_SIM_LAST] = 0;
+    m[M_DIVERSITY] = s->m_div;
+    m[M_MISSING] = im ? im->missing[a] : 1;
+    if (im && im->inv_norm[a] > 0) {
+        uint32_t md = im->dim;
+        const float *v = im->emb + (size_t)a * md;
+        if (s->has_mprof)
+            m[M_SIM] = feat_dot(v, s->mprof, md) * im->inv_norm[a];
+        if (s->last_img != UINT32_MAX)
+            m[M_SIM_LAST] = feat_dot(v, im->emb + (size_t)s->last_img * md, md) * im->inv_norm[a] *
+                            im->inv_norm[s->last_img];
+    }
+}
+
+/* ---- the parallel driver ------------------------------------------------------------- */
+
+struct block_job {
+    const struct feat_ctx *ctx;
+    const struct recall_candidates *b;
+    float *out;
+    struct feat_user *s; /* (threads) */
+};
+
+static int block_range(size_t begin, size_t end, int tid, void *ud)
+{
+    struct block_job *j = ud;
+    const struct feat_ctx *ctx = j->ctx;
+    const struct recall_candidates *b = j->b;
+    struct feat_user *s = &j->s[tid];
+    for (size_t i = begin; i < end; i++) {
+        if (b->off[i] == b->off[i + 1])
+            continue;
+        feat_user_begin(s, ctx, b->user[i]);
+        for (uint64_t row = b->off[i]; row < b->off[i + 1]; row++) {
+            float *o = j->out + row * FEAT_NCOLS;
+            memcpy(o + FEAT_USER0, s->u, FEAT_NUSER * sizeof(float));
+            memcpy(o + FEAT_ITEM0, ctx->item + (size_t)b->item[row] * FEAT_NITEM, FEAT_NITEM * sizeof(float));
+            pair_row(ctx, s, b, row, row - b->off[i] + 1, o + FEAT_PAIR0);
+        }
+        feat_user_end(s, ctx);
+    }
+    return 0;
+}
+
+int feat_block(const struct feat_ctx *ctx, const struct recall_candidates *b, float *out)
+{
+    if (b->cutoff != ctx->cutoff) {
+        char d1[11], d2[11];
+        hm_date_format(b->cutoff, d1);
+        hm_date_format(ctx->cutoff, d2);
+        return hm_error(HM_EINVAL, "features: the candidates' cutoff %s differs from the context's %s", d1, d2);
+    }
+    if (b->off[0] != 0 || b->off[b->n_users] != b->n)
+        return hm_error(HM_EINVAL, "features: the candidates' offsets do not cover their %llu rows",
+                        (unsigned long long)b->n);
+    for (uint32_t i = 0; i < b->n_users; i++) {
+        if (b->user[i] >= ctx->n_customers)
+            return hm_error(HM_EINVAL, "features: customer row %u out of range (%u customers)", b->user[i],
+                            ctx->n_customers);
+        if (b->off[i] > b->off[i + 1])
+            return hm_error(HM_EINVAL, "features: the candidates' offsets decrease at customer %u", i);
+    }
+    for (uint64_t r = 0; r < b->n; r++)
+        if (b->item[r] >= ctx->n_articles)
+            return hm_error(HM_EINVAL, "features: article row %u out of range (%u articles) at candidate %llu",
+                            b->item[r], ctx->n_articles, (unsigned long long)r);
+    if (b->n_users == 0)
+        return 0;
+    int nt = hm_threads();
+    if (nt > 256)
+        nt = 256;
+    if ((uint32_t)nt > b->n_users)
+        nt = (int)b->n_users;
+    struct block_job j = {ctx, b, out, hm_xcalloc((size_t)nt, sizeof(struct feat_user))};
+    for (int t = 0; t < nt; t++)
+        feat_user_init(&j.s[t], ctx);
+    int rc = hm_parallel_chunks(nt, b->n_users, 16, block_range, &j);
+    for (int t = 0; t < nt; t++)
+        feat_user_release(&j.s[t]);
+    free(j.s);
+    return rc;
+}

@@ -1,0 +1,123 @@
+/* The features artifact: a table file (io_table_write: magic, version, row counts, a
+ * checksum per column, written atomically) holding the candidates' keys and one f32 column
+ * per feature. Readers reject a file written with another feature set. */
+#include "features/feat_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { META_CUTOFF, META_NCOLS, META_HASH, META_USERS };
+#define N_KEYS 3 /* user, user_off, item */
+
+struct transpose_job {
+    const float *x;   /* (n, FEAT_NCOLS) */
+    float *cols;      /* (FEAT_NCOLS, n) */
+    uint64_t n;
+};
+
+static int transpose_range(size_t begin, size_t end, int tid, void *ud)
+{
+    (void)tid;
+    struct transpose_job *j = ud;
+    for (size_t r = begin; r < end; r++)
+        for (int k = 0; k < FEAT_NCOLS; k++)
+            j->cols[(size_t)k * j->n + r] = j->x[r * FEAT_NCOLS + k];
+    return 0;
+}
+
+int feat_table_write(const char *path, const struct recall_candidates *c, const float *x)
+{
+    const struct feat_column *fc = feat_columns();
+    uint64_t n = c->n;
+    float *cols = hm_xmalloc_array((size_t)n * FEAT_NCOLS + 1, sizeof(float));
+    struct transpose_job j = {x, cols, n};
+    hm_parallel_for(0, n, transpose_range, &j);
+    struct io_column_desc d[N_KEYS + FEAT_NCOLS] = {
+        {"user", IO_U32, 4, c->n_users, c->user},
+        {"user_off", IO_U64, 8, (uint64_t)c->n_users + 1, c->off},
+        {"item", IO_U32, 4, n, c->item},
+    };
+    for (int k = 0; k < FEAT_NCOLS; k++)
+        d[N_KEYS + k] = (struct io_column_desc){fc[k].name, IO_F32, 4, n, cols + (size_t)k * n};
+    uint64_t meta[IO_TABLE_META] = {0};
+    meta[META_CUTOFF] = (uint64_t)c->cutoff;
+    meta[META_NCOLS] = FEAT_NCOLS;
+    meta[META_HASH] = feat_set_hash();
+    meta[META_USERS] = c->n_users;
+    int rc = io_table_write(path, "features", n, meta, d, N_KEYS + FEAT_NCOLS);
+    free(cols);
+    return rc;
+}
+
+int feat_table_read(struct feat_table *t, const char *path)
+{
+    memset(t, 0, sizeof *t);
+    int rc = io_table_open(&t->t, path, "features", 0);
+    if (rc)
+        return rc;
+    const char *const *names = feat_column_names();
+    const struct io_table *it = &t->t;
+    if (it->meta[META_NCOLS] != FEAT_NCOLS || it->n_cols != N_KEYS + FEAT_NCOLS) {
+        rc = hm_error(HM_EFORMAT, "'%s': %llu feature columns, this build computes %d: written with another feature set",
+                      path, (unsigned long long)it->meta[META_NCOLS], FEAT_NCOLS);
+        goto fail;
+    }
+    for (int k = 0; k < FEAT_NCOLS; k++)
+        if (strcmp(it->cols[N_KEYS + k].name, names[k]) != 0) {
+            rc = hm_error(HM_EFORMAT, "'%s': feature column %d is '%s', this build's is '%s': written with another "
+                          "feature set", path, k, it->cols[N_KEYS + k].name, names[k]);
+            goto fail;
+        }
+    if (it->meta[META_HASH] != feat_set_hash()) {
+        rc = hm_error(HM_EFORMAT, "'%s': the feature-set hash differs from this build's", path);
+        goto fail;
+    }
+    uint64_t n = it->n_rows, nu = it->meta[META_USERS];
+    const void *user, *off, *item;
+    if ((rc = io_table_column(it, "user", IO_U32, nu, &user)) ||
+        (rc = io_table_column(it, "user_off", IO_U64, nu + 1, &off)) ||
+        (rc = io_table_column(it, "item", IO_U32, n, &item)))
+        goto fail;
+    for (int k = 0; k < FEAT_NCOLS; k++) {
+        const void *col;
+        if ((rc = io_table_column(it, names[k], IO_F32, n, &col)) != 0)
+            goto fail;
+        t->col[k] = col;
+    }
+    const uint64_t *o = off;
+    int bad = o[0] != 0 || o[nu] != n;
+    for (uint64_t i = 0; i < nu && !bad; i++)
+        bad = o[i] > o[i + 1];
+    if (bad) {
+        rc = hm_error(HM_EFORMAT, "'%s': user_off is not a valid offset array over %llu rows", path,
+                      (unsigned long long)n);
+        goto fail;
+    }
+    t->cutoff = (int32_t)it->meta[META_CUTOFF];
+    t->n_users = (uint32_t)nu;
+    t->n = n;
+    t->user = user;
+    t->off = off;
+    t->item = item;
+    return 0;
+fail:
+    io_table_release(&t->t);
+    memset(t, 0, sizeof *t);
+    return rc;
+}
+
+void feat_table_release(struct feat_table *t)
+{
+    io_table_release(&t->t);
+    memset(t, 0, sizeof *t);
+}
+
+void feat_table_rows(const struct feat_table *t, uint64_t begin, uint64_t end, float *x)
+{
+    if (end > t->n || begin > end)
+        HM_BUG("feat_table_rows: rows [%llu, %llu) of %llu", (unsigned long long)begin, (unsigned long long)end,
+               (unsigned long long)t->n);
+    for (uint64_t r = begin; r < end; r++)
+        for (int k = 0; k < FEAT_NCOLS; k++)
+            x[(r - begin) * FEAT_NCOLS + k] = t->col[k][r];
+}
