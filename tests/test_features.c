@@ -626,6 +626,383 @@ TEST(test_cutoff)
     data_set_release(&ds);
 }
 
+/* ---- threads, blocks: the synthetic tiny preset with real candidates --------------------- */
+
+/* A block holding rows [off[u0], off[u1]) of customers u0..u1-1 of c (copied). */
+static void sub_block(struct recall_candidates *out, const struct recall_candidates *c, uint32_t u0, uint32_t u1)
+{
+    recall_candidates_init(out);
+    uint64_t r0 = c->off[u0], n = c->off[u1] - r0;
+    out->cutoff = c->cutoff;
+    out->n_users = u1 - u0;
+    out->n = out->cap = n;
+    out->user = hm_xmalloc_array(out->n_users + 1, sizeof *out->user);
+    memcpy(out->user, c->user + u0, out->n_users * sizeof *out->user);
+    out->off = hm_xrealloc(out->off, (out->n_users + 1) * sizeof *out->off);
+    for (uint32_t i = 0; i <= out->n_users; i++)
+        out->off[i] = c->off[u0 + i] - r0;
+#define COPY(f, size) (out->f = hm_xmalloc(n * (size) + 1), memcpy(out->f, c->f + r0, n * (size)))
+    COPY(item, 4);
+    COPY(merged, 4);
+    COPY(flags, 1);
+    COPY(n_strat, 1);
+    for (int s = 0; s < RECALL_NSTRATEGIES; s++) {
+        COPY(score[s], 4);
+        COPY(rank[s], 2);
+    }
+#undef COPY
+}
+
+/* Features of every customer's candidates (built once, on 2 threads) at the validation
+ * cutoff of the tiny preset, with the recall engine's text embeddings and synth's image
+ * embeddings, computed on `threads` threads in `blocks` blocks (features of a customer must
+ * not depend on the block or on the threads). Returns the matrix (malloc'ed) and its rows. */
+static float *synth_features(int threads, uint32_t blocks, uint64_t *rows)
+{
+    char store[512], emb[512];
+    snprintf(store, sizeof store, "%s/store", dir_s);
+    snprintf(emb, sizeof emb, "%s/image_embeddings.npy", dir_s);
+    struct data_set ds;
+    HM_ASSERT(data_set_open(&ds, store, 0) == 0);
+    struct prep_params pp;
+    hm_settings_defaults(prep_settings, prep_n_settings, &pp);
+    struct prep_windows win;
+    HM_ASSERT(prep_windows_init(&win, &ds, &pp) == 0);
+    int32_t cutoff = win.val.start;
+    prep_windows_release(&win);
+    struct prep_items items;
+    HM_ASSERT(prep_items_filter(&items, &ds, ds.tx.day_min, cutoff, 2) == 0);
+    struct recall_params rp;
+    hm_settings_defaults(recall_settings, recall_n_settings, &rp);
+    rp.text_dim = 16;
+    hm_threads_set(2);
+    struct recall_engine e;
+    HM_ASSERT(recall_engine_init(&e, &ds, &rp, ds.tx.day_min, cutoff, items.keep) == 0);
+    uint32_t nu = ds.customers.n, *users = hm_xmalloc_array(nu, sizeof *users);
+    for (uint32_t i = 0; i < nu; i++)
+        users[i] = i;
+    struct recall_candidates c;
+    recall_candidates_init(&c);
+    HM_ASSERT(recall_candidates_build(&e, users, nu, 150, &c, NULL) == 0);
+    struct feat_image im;
+    HM_ASSERT(feat_image_load(&im, &ds, emb, FEAT_IMAGE_DIM) == 0);
+    struct feat_inputs in = {&ds, e.text.model.svd.us, e.text.k, &im};
+    struct feat_params p = defaults();
+    struct feat_ctx ctx;
+    hm_threads_set(threads);
+    HM_ASSERT(feat_ctx_init(&ctx, &in, cutoff, &p) == 0);
+    float *x = hm_xmalloc_array(c.n * FEAT_NCOLS + 1, sizeof(float));
+    for (uint32_t k = 0; k < blocks; k++) {
+        struct recall_candidates part;
+        uint32_t u0 = (uint32_t)((uint64_t)nu * k / blocks), u1 = (uint32_t)((uint64_t)nu * (k + 1) / blocks);
+        sub_block(&part, &c, u0, u1);
+        HM_ASSERT(feat_block(&ctx, &part, x + c.off[u0] * FEAT_NCOLS) == 0);
+        recall_candidates_release(&part);
+    }
+    hm_threads_set(0);
+    *rows = c.n;
+    recall_candidates_release(&c);
+    feat_ctx_release(&ctx);
+    feat_image_release(&im);
+    free(users);
+    recall_engine_release(&e);
+    prep_items_release(&items);
+    data_set_release(&ds);
+    return x;
+}
+
+TEST(test_threads)
+{
+    uint64_t n1, n2, n3;
+    float *x1 = synth_features(1, 1, &n1), *x2 = synth_features(2, 1, &n2), *x3 = synth_features(3, 7, &n3);
+    CHECK(n1 > 10000);
+    CHECK_EQ_INT(n1, n2);
+    CHECK_EQ_INT(n1, n3);
+    CHECK(memcmp(x1, x2, n1 * FEAT_NCOLS * sizeof(float)) == 0);
+    CHECK(memcmp(x1, x3, n1 * FEAT_NCOLS * sizeof(float)) == 0);
+    uint64_t bought = 0, text = 0, image = 0;
+    for (uint64_t i = 0; i < n1 * FEAT_NCOLS; i++)
+        CHECK(isfinite(x1[i]));
+    for (uint64_t r = 0; r < n1; r++) {
+        bought += val(x1, r, "ui_bought") > 0;
+        text += val(x1, r, "t_sim") != 0;
+        image += val(x1, r, "im_sim") != 0;
+        CHECK(val(x1, r, "im_missing") == 0); /* synth embeds every article */
+    }
+    CHECK(bought > 0 && text > n1 / 2 && image > n1 / 2);
+    free(x1);
+    free(x2);
+    free(x3);
+}
+
+/* ---- image embeddings ------------------------------------------------------------------------- */
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+/* Loads path (dim 4) and expects failure with a message containing `what` and the file's
+ * directory (messages name the file at fault by its path). */
+static int load_fails(const struct data_set *ds, const char *path, const char *what)
+{
+    struct feat_image im;
+    int rc = feat_image_load(&im, ds, path, 4);
+    const char *msg = hm_last_error();
+    if (rc == 0 || !strstr(msg, what) || !strstr(msg, dir_a)) {
+        fprintf(stderr, "  %s: rc %d, message \"%s\", expected \"%s\"\n", path, rc, msg, what);
+        if (rc == 0)
+            feat_image_release(&im);
+        return 0;
+    }
+    return 1;
+}
+
+TEST(test_image_files)
+{
+    struct data_set ds;
+    CHECK_EQ_INT(open_store(dir_a, &ds), 0);
+    char npy[300], ids[300], csv[300], syn[300], syn_ids[300];
+    snprintf(npy, sizeof npy, "%s/image_emb.npy", dir_a);
+    snprintf(ids, sizeof ids, "%s/image_emb.ids.txt", dir_a);
+    snprintf(csv, sizeof csv, "%s/emb.csv", dir_a);
+    snprintf(syn, sizeof syn, "%s/image_embeddings.npy", dir_a);
+    snprintf(syn_ids, sizeof syn_ids, "%s/image_embeddings_ids.txt", dir_a);
+    /* rows: article 2, article 0, article 5 (all zero: no image) */
+    const float e[3][4] = {{0, 0, 1, 0}, {1, 0, 0, 0}, {0, 0, 0, 0}};
+    CHECK_EQ_INT(io_npy_write(npy, &e[0][0], 3, 4), 0);
+    write_text(ids, "0100000003\n0100000001\n0100000006\n");
+    CHECK_EQ_INT(io_npy_write(syn, &e[0][0], 3, 4), 0);
+    write_text(syn_ids, "100000003\r\n100000001\r\n100000006\r\n"); /* no leading zero, CRLF */
+    write_text(csv, "article_id,e0,e1,e2,e3\n100000003,0,0,1,0\n0100000001,1,0,0,0\n100000006,0,0,0,0\n");
+    struct feat_image a, b, c;
+    CHECK_EQ_INT(feat_image_load(&a, &ds, npy, 4), 0);
+    CHECK_EQ_INT(feat_image_load(&b, &ds, syn, 4), 0);
+    CHECK_EQ_INT(feat_image_load(&c, &ds, csv, 4), 0);
+    CHECK_EQ_INT(a.n_articles, 8);
+    CHECK_EQ_INT(a.n_missing, 6);
+    CHECK(!a.missing[0] && !a.missing[2] && a.missing[5] && a.missing[7]);
+    CHECK_NEAR(a.emb[0 * 4 + 0], 1, 0);
+    CHECK_NEAR(a.emb[2 * 4 + 2], 1, 0);
+    CHECK_NEAR(a.emb[5 * 4 + 0], 0.5, 0); /* the mean of the two present rows */
+    CHECK_NEAR(a.emb[5 * 4 + 2], 0.5, 0);
+    CHECK_NEAR(a.inv_norm[5], 1 / sqrt(0.5), 1e-6);
+    CHECK(memcmp(a.emb, b.emb, 8 * 4 * sizeof(float)) == 0 && memcmp(a.emb, c.emb, 8 * 4 * sizeof(float)) == 0);
+    CHECK(memcmp(a.missing, b.missing, 8) == 0 && memcmp(a.missing, c.missing, 8) == 0);
+    feat_image_release(&a);
+    feat_image_release(&b);
+    feat_image_release(&c);
+
+    /* the ids do not match the articles */
+    write_text(ids, "0100000003\n0999999999\n0100000006\n");
+    CHECK(load_fails(&ds, npy, "image_emb.ids.txt:2: article id 0999999999 is not an article of the data set"));
+    write_text(ids, "0100000003\n0100000001\n0100000003\n");
+    CHECK(load_fails(&ds, npy, "image_emb.ids.txt:3: article id 0100000003 appears twice (also on line 1)"));
+    write_text(ids, "0100000003\n0100000001\n");
+    CHECK(load_fails(&ds, npy, "2 ids for the 3 rows of"));
+    write_text(ids, "0100000003\n0100000001\n0100000006\n0100000007\n");
+    CHECK(load_fails(&ds, npy, "more ids than the 3 rows of"));
+    write_text(ids, "0100000003\nabc\n0100000006\n");
+    CHECK(load_fails(&ds, npy, "image_emb.ids.txt:2: expected an article id"));
+    unlink(ids);
+    unlink(syn_ids);
+    CHECK(load_fails(&ds, npy, "no ids file"));
+    write_text(ids, "0100000003\n0100000001\n0100000006\n");
+    /* a wrong shape */
+    const float wide[3][5] = {{0}};
+    CHECK_EQ_INT(io_npy_write(npy, &wide[0][0], 3, 5), 0);
+    CHECK(load_fails(&ds, npy, "expected 4 dimensions per article, found shape (3, 5)"));
+    /* NaN and infinite values */
+    float bad[3][4];
+    memcpy(bad, e, sizeof bad);
+    bad[1][2] = NAN;
+    CHECK_EQ_INT(io_npy_write(npy, &bad[0][0], 3, 4), 0);
+    CHECK(load_fails(&ds, npy, "row 1 (article id 0100000001), dimension 2 is NaN"));
+    bad[1][2] = 0;
+    bad[2][3] = -INFINITY;
+    CHECK_EQ_INT(io_npy_write(npy, &bad[0][0], 3, 4), 0);
+    CHECK(load_fails(&ds, npy, "dimension 3 is infinite"));
+    /* a truncated file */
+    CHECK_EQ_INT(io_npy_write(npy, &e[0][0], 3, 4), 0);
+    CHECK_EQ_INT(truncate(npy, 128 + 40), 0);
+    CHECK(load_fails(&ds, npy, "expected 48 data bytes"));
+    /* CSV */
+    write_text(csv, "article_id,e0,x,e2,e3\n100000003,0,0,1,0\n");
+    CHECK(load_fails(&ds, csv, "emb.csv:1:15: expected e1, found \"x\" (header)"));
+    write_text(csv, "article_id,e0,e1,e2\n100000003,0,0,1\n");
+    CHECK(load_fails(&ds, csv, "expected 5 columns (article_id,e0,...,e3), found 4"));
+    write_text(csv, "article_id,e0,e1,e2,e3\n100000003,0,0,1,0\n100000001,1,nan,0,0\n");
+    CHECK(load_fails(&ds, csv, "emb.csv:3:13: expected a finite number (e1), found \"nan\""));
+    write_text(csv, "article_id,e0,e1,e2,e3\n100000003,0,0,1,0\n100000001,1,inf,0,0\n");
+    CHECK(load_fails(&ds, csv, "found \"inf\""));
+    write_text(csv, "article_id,e0,e1,e2,e3\n100000003,0,0,1,0\n100000001,1,0");
+    CHECK(load_fails(&ds, csv, "emb.csv:3: expected 5 fields (article_id and 4 values), found 3 (truncated file?)"));
+    write_text(csv, "article_id,e0,e1,e2,e3\n100000003,0,0,1,0\n123,1,0,0,0\n");
+    CHECK(load_fails(&ds, csv, "emb.csv:3: article id 0000000123 is not an article of the data set"));
+    write_text(csv, "");
+    CHECK(load_fails(&ds, csv, "empty file"));
+    CHECK(load_fails(&ds, ids, "expected an image embeddings file ending in .npy or .csv"));
+    /* from rows in memory */
+    const float m[2][4] = {{1, 0, 0, 0}, {0, 1, 0, NAN}};
+    const uint32_t rows[2] = {0, 1}, dup[2] = {3, 3};
+    CHECK_EQ_INT(feat_image_from_rows(&a, 8, 4, &m[0][0], rows, 2), HM_EINVAL);
+    CHECK(strstr(hm_last_error(), "row 1, dimension 3 is NaN"));
+    CHECK_EQ_INT(feat_image_from_rows(&a, 8, 4, &m[0][0], dup, 1), 0);
+    CHECK_EQ_INT(a.n_missing, 7);
+    feat_image_release(&a);
+    CHECK_EQ_INT(feat_image_from_rows(&a, 8, 4, &e[0][0], dup, 2), HM_EINVAL);
+    CHECK(strstr(hm_last_error(), "article row 3 appears twice"));
+    data_set_release(&ds);
+}
+
+/* ---- the artifact ------------------------------------------------------------------------ */
+
+TEST(test_table)
+{
+    char path[300];
+    snprintf(path, sizeof path, "%s/features.hmt", dir_a);
+    struct recall_candidates b;
+    make_block(&b, day0() + CUTOFF, hb_users, 3, hb_counts, hb_items);
+    CHECK_EQ_INT(feat_table_write(path, &b, X), 0);
+    struct feat_table t;
+    CHECK_EQ_INT(feat_table_read(&t, path), 0);
+    CHECK_EQ_INT(t.cutoff, day0() + CUTOFF);
+    CHECK_EQ_INT(t.n_users, 3);
+    CHECK_EQ_INT(t.n, 6);
+    CHECK(memcmp(t.user, hb_users, sizeof hb_users) == 0);
+    CHECK(memcmp(t.item, hb_items, sizeof hb_items) == 0);
+    CHECK(t.off[0] == 0 && t.off[1] == 3 && t.off[2] == 4 && t.off[3] == 6);
+    float y[6 * FEAT_NCOLS];
+    feat_table_rows(&t, 0, 6, y);
+    CHECK(memcmp(X, y, sizeof y) == 0);
+    feat_table_rows(&t, 4, 6, y);
+    CHECK(memcmp(X + 4 * FEAT_NCOLS, y, 2 * FEAT_NCOLS * sizeof(float)) == 0);
+    CHECK(t.col[FEAT_USER0 + U_N_ROWS][0] == 6);
+    feat_table_release(&t);
+
+    /* another feature set: one column fewer, then one column renamed */
+    const char *const *names = feat_column_names();
+    struct io_column_desc d[3 + FEAT_NCOLS] = {
+        {"user", IO_U32, 4, 3, b.user}, {"user_off", IO_U64, 8, 4, b.off}, {"item", IO_U32, 4, 6, b.item}};
+    float zeros[6] = {0};
+    for (int k = 0; k < FEAT_NCOLS; k++)
+        d[3 + k] = (struct io_column_desc){names[k], IO_F32, 4, 6, zeros};
+    uint64_t meta[IO_TABLE_META] = {(uint64_t)b.cutoff, FEAT_NCOLS - 1, 0, 3};
+    CHECK_EQ_INT(io_table_write(path, "features", 6, meta, d, 3 + FEAT_NCOLS - 1), 0);
+    CHECK_EQ_INT(feat_table_read(&t, path), HM_EFORMAT);
+    char want[200];
+    snprintf(want, sizeof want, "%d feature columns, this build computes %d: written with another feature set",
+             FEAT_NCOLS - 1, FEAT_NCOLS);
+    CHECK(strstr(hm_last_error(), want) && strstr(hm_last_error(), path));
+    meta[1] = FEAT_NCOLS;
+    meta[2] = feat_set_hash();
+    d[3 + 3].name = "u_exploration";
+    CHECK_EQ_INT(io_table_write(path, "features", 6, meta, d, 3 + FEAT_NCOLS), 0);
+    CHECK_EQ_INT(feat_table_read(&t, path), HM_EFORMAT);
+    CHECK(strstr(hm_last_error(), "feature column 3 is 'u_exploration', this build's is 'u_explore'"));
+    /* a truncated file */
+    CHECK_EQ_INT(feat_table_write(path, &b, X), 0);
+    struct stat st;
+    CHECK_EQ_INT(stat(path, &st), 0);
+    CHECK_EQ_INT(truncate(path, st.st_size - 100), 0);
+    CHECK(feat_table_read(&t, path) != 0);
+    CHECK(strstr(hm_last_error(), path));
+    recall_candidates_release(&b);
+}
+
+/* ---- statistics ----------------------------------------------------------------------------- */
+
+TEST(test_stats)
+{
+    const float x[3 * 2] = {1, 2, 3, 2, 5, 2};
+    double mean[2], std[2];
+    feat_stats(x, 3, 2, mean, std);
+    CHECK_NEAR(mean[0], 3, 0);
+    CHECK_NEAR(mean[1], 2, 0);
+    CHECK_NEAR(std[0], sqrt(8.0 / 3), 1e-12);
+    CHECK_NEAR(std[1], 0, 0);
+    feat_stats(x, 0, 2, mean, std);
+    CHECK(mean[0] == 0 && std[0] == 0);
+    /* many rows: the same bytes for 1 and 2 threads */
+    uint64_t n = 100003;
+    float *big = hm_xmalloc_array(n * 3, sizeof(float));
+    struct hm_rng r;
+    hm_rng_seed(&r, 7);
+    for (uint64_t i = 0; i < n * 3; i++)
+        big[i] = (float)(hm_rng_normal(&r) * (double)(i % 3 + 1) + (double)(i % 3));
+    double m1[3], s1[3], m2[3], s2[3];
+    hm_threads_set(1);
+    feat_stats(big, n, 3, m1, s1);
+    hm_threads_set(2);
+    feat_stats(big, n, 3, m2, s2);
+    hm_threads_set(0);
+    CHECK(memcmp(m1, m2, sizeof m1) == 0 && memcmp(s1, s2, sizeof s1) == 0);
+    CHECK_NEAR(m1[2], 2, 0.03);
+    CHECK_NEAR(s1[2], 3, 0.03);
+    free(big);
+}
+
+/* ---- the CSV export -------------------------------------------------------------------------- */
+
+TEST(test_export)
+{
+    struct data_set ds;
+    CHECK_EQ_INT(open_store(dir_a, &ds), 0);
+    struct feat_image im;
+    make_image(&im);
+    struct feat_inputs in = {&ds, &text2[0][0], 2, &im};
+    struct feat_params p = defaults();
+    struct feat_ctx ctx;
+    CHECK_EQ_INT(feat_ctx_init(&ctx, &in, day0() + CUTOFF, &p), 0);
+    struct recall_candidates b;
+    make_block(&b, day0() + CUTOFF, hb_users, 3, hb_counts, hb_items);
+    char path[300];
+    snprintf(path, sizeof path, "%s/features.csv", dir_a);
+    CHECK_EQ_INT(feat_export_csv(&ctx, &b, NULL, path), 0);
+    char *text;
+    size_t len;
+    CHECK_EQ_INT(hm_read_file(path, &text, &len), 0);
+    /* header, then 6 rows of 2 + FEAT_NCOLS + 3 fields */
+    CHECK(strncmp(text, "customer_id,article_id,u_n_rows,u_n_items,", 42) == 0);
+    char *nl = strchr(text, '\n');
+    CHECK(nl && strncmp(nl - 9, ",e0,e1,e2", 9) == 0);
+    int lines = 0;
+    for (char *s = text; *s; s++)
+        lines += *s == '\n';
+    CHECK_EQ_INT(lines, 7);
+    char *row = nl + 1, *end = strchr(row, '\n');
+    int fields = 1;
+    for (char *s = row; s < end; s++)
+        fields += *s == ',';
+    CHECK_EQ_INT(fields, 2 + FEAT_NCOLS + 3);
+    char cid[65];
+    fixture_cid(0, cid);
+    CHECK(strncmp(row, cid, 64) == 0 && strncmp(row + 64, ",0100000001,6,4,3,", 18) == 0);
+    /* every value reads back as the float of the matrix */
+    char *s = row;
+    for (int k = 0; k < 2; k++)
+        s = strchr(s, ',') + 1;
+    for (int k = 0; k < FEAT_NCOLS; k++) {
+        char *e = strchr(s, ',');
+        float v;
+        CHECK_EQ_INT(io_parse_f32(s, (size_t)(e - s), &v), 0);
+        CHECK(v == X[k]);
+        s = e + 1;
+    }
+    CHECK(strncmp(s, "1,0,0\n", 6) == 0); /* article 0's image embedding */
+    /* row 2 is article 3: the imputed mean embedding */
+    char *row2 = strchr(row, '\n') + 1, *end2 = strchr(row2, '\n');
+    CHECK(end2 - row2 > 20 && strncmp(end2 - 18, ",0.6666667,0.33333334,0", 18) != 0);
+    CHECK(strstr(row2, ",0.6666667,0.33333334,0\n") == end2 - 23);
+    free(text);
+    recall_candidates_release(&b);
+    feat_ctx_release(&ctx);
+    feat_image_release(&im);
+    data_set_release(&ds);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -637,6 +1014,18 @@ int main(int argc, char **argv)
     if (write_store(dir_a, NULL, 0) || write_store(dir_b, late_tx, (int)(sizeof late_tx / sizeof late_tx[0])) ||
         write_store(dir_c, early_tx, 1)) {
         fprintf(stderr, "fixture: %s\n", hm_last_error());
+        return 1;
+    }
+    struct synth_params sp;
+    synth_params_init(&sp);
+    synth_params_preset(&sp, "tiny");
+    struct synth_summary sum;
+    char store[256];
+    snprintf(store, sizeof store, "%s/store", dir_s);
+    struct data_ingest_opts io = {.data_dir = dir_s, .store_dir = store};
+    struct data_ingest_report rep;
+    if (synth_generate(&sp, dir_s, &sum) || data_ingest(&io, &rep)) {
+        fprintf(stderr, "synth: %s\n", hm_last_error());
         return 1;
     }
     if (features_of(dir_a, X, 1)) {
@@ -653,6 +1042,11 @@ int main(int argc, char **argv)
     RUN(test_embedding_values);
     RUN(test_all_finite);
     RUN(test_cutoff);
+    RUN(test_threads);
+    RUN(test_image_files);
+    RUN(test_table);
+    RUN(test_stats);
+    RUN(test_export);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s %s %s %s", dir_a, dir_b, dir_c, dir_s);
     system(cmd);

@@ -178,9 +178,10 @@ static int load_npy(struct feat_image *im, const struct data_set *ds, const char
     if (rc)
         return rc;
     if (arr.cols != dim) {
+        rc = hm_error(HM_EFORMAT, "%s: expected %u dimensions per article, found shape (%zu, %zu)", path, dim,
+                      arr.rows, arr.cols);
         io_npy_release(&arr);
-        return hm_error(HM_EFORMAT, "%s: expected %u dimensions per article, found shape (%zu, %zu)", path, dim,
-                        arr.rows, arr.cols);
+        return rc;
     }
     char *ids = ids_path(path);
     if (!ids) {
