@@ -47,33 +47,29 @@ static void pair_row(const struct feat_ctx *ctx, const struct feat_user *s,
     r[R_N_STRAT] = b->n_strat[row];
     r[R_MERGED] = b->merged[row];
     r[R_POSITION] = (float)position;
-    /* text */
+    /* text and image: cosines with the profile and with the last purchase; a customer
+     * without one uses a zero vector (cosine 0) */
     float *t = out + (FEAT_TEXT0 - FEAT_PAIR0);
     t[T_SIM] = t[T_SIM_LAST] = 0;
     t[T_DIVERSITY] = s->t_div;
-    if (ctx->in.text && ctx->text_inv[a] > 0) {
+    if (ctx->in.text && ctx->text_inv[a] > 0 && s->last_art != UINT32_MAX) {
         uint32_t td = ctx->in.text_dim;
-        const float *v = ctx->in.text + (size_t)a * td;
-        if (s->has_tprof)
-            t[T_SIM] = feat_dot(v, s->tprof, td) * ctx->text_inv[a];
-        if (s->last_art != UINT32_MAX && ctx->text_inv[s->last_art] > 0)
-            t[T_SIM_LAST] = feat_dot(v, ctx->in.text + (size_t)s->last_art * td, td) * ctx->text_inv[a] *
-                            ctx->text_inv[s->last_art];
+        float sim, last;
+        feat_dot2(ctx->in.text + (size_t)a * td, s->tprof, ctx->in.text + (size_t)s->last_art * td, td, &sim, &last);
+        t[T_SIM] = sim * ctx->text_inv[a];
+        t[T_SIM_LAST] = last * ctx->text_inv[a] * ctx->text_inv[s->last_art];
     }
-    /* image */
     float *m = out + (FEAT_IMAGE0 - FEAT_PAIR0);
     const struct feat_image *im = ctx->in.image;
     m[M_SIM] = m[M_SIM_LAST] = 0;
     m[M_DIVERSITY] = s->m_div;
     m[M_MISSING] = im ? im->missing[a] : 1;
-    if (im && im->inv_norm[a] > 0) {
+    if (im && im->inv_norm[a] > 0 && s->last_img != UINT32_MAX) {
         uint32_t md = im->dim;
-        const float *v = im->emb + (size_t)a * md;
-        if (s->has_mprof)
-            m[M_SIM] = feat_dot(v, s->mprof, md) * im->inv_norm[a];
-        if (s->last_img != UINT32_MAX)
-            m[M_SIM_LAST] = feat_dot(v, im->emb + (size_t)s->last_img * md, md) * im->inv_norm[a] *
-                            im->inv_norm[s->last_img];
+        float sim, last;
+        feat_dot2(im->emb + (size_t)a * md, s->mprof, im->emb + (size_t)s->last_img * md, md, &sim, &last);
+        m[M_SIM] = sim * im->inv_norm[a];
+        m[M_SIM_LAST] = last * im->inv_norm[a] * im->inv_norm[s->last_img];
     }
 }
 
@@ -96,8 +92,11 @@ static int block_range(size_t begin, size_t end, int tid, void *ud)
         if (b->off[i] == b->off[i + 1])
             continue;
         feat_user_begin(s, ctx, b->user[i]);
+        const struct feat_image *im = ctx->in.image;
         for (uint64_t row = b->off[i]; row < b->off[i + 1]; row++) {
             float *o = j->out + row * FEAT_NCOLS;
+            if (im && row + 2 < b->off[i + 1]) /* the image row two candidates ahead */
+                feat_prefetch(im->emb + (size_t)b->item[row + 2] * im->dim, im->dim * sizeof(float));
             memcpy(o + FEAT_USER0, s->u, FEAT_NUSER * sizeof(float));
             memcpy(o + FEAT_ITEM0, ctx->item + (size_t)b->item[row] * FEAT_NITEM, FEAT_NITEM * sizeof(float));
             pair_row(ctx, s, b, row, row - b->off[i] + 1, o + FEAT_PAIR0);

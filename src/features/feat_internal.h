@@ -5,6 +5,8 @@
 
 #include "features/features.h"
 
+#include <string.h>
+
 /* User columns, offsets from FEAT_USER0. */
 enum {
     U_N_ROWS, U_N_ITEMS, U_N_PRODUCTS, U_EXPLORE, U_REPEAT_SHARE,
@@ -78,7 +80,10 @@ struct feat_user {
     uint32_t *share[FEAT_NSHARE]; /* (n_values + 1) rows per value of each share attribute */
     uint16_t *type_last;    /* (n_values[TYPE] + 1) last day bought in each product type */
     uint32_t *types;        /* (n_values[TYPE] + 1) the product types bought (touched list) */
-    float *tprof, *tsum;    /* (text_dim) text profile (unit length or zero), sum of unit vectors */
+    uint32_t *items;        /* (items_cap) the distinct articles bought, in order of first purchase */
+    uint32_t items_cap;
+    float *tprof, *tsum;    /* (text_dim) text profile (unit length, or zero without history),
+                               sum of the distinct articles' unit vectors */
     float *mprof, *msum;    /* (image dim) the same for the image embeddings */
     /* the current customer */
     uint32_t c;
@@ -88,7 +93,6 @@ struct feat_user {
     int band;               /* age band */
     uint32_t last_art;      /* article of the last row (UINT32_MAX: none) */
     uint32_t last_img;      /* last article with an image embedding (UINT32_MAX: none) */
-    int has_tprof, has_mprof;
     float t_div, m_div;     /* t_diversity, im_diversity */
 };
 void feat_user_init(struct feat_user *s, const struct feat_ctx *ctx);
@@ -98,21 +102,87 @@ void feat_user_begin(struct feat_user *s, const struct feat_ctx *ctx, uint32_t c
 /* Clears the markers the last feat_user_begin set. */
 void feat_user_end(struct feat_user *s, const struct feat_ctx *ctx);
 
-/* A dot product of two float vectors of length n with 16 independent partial sums (so the
- * compiler can vectorise it; the order of additions is fixed). */
+/* Dot products with 16 independent partial sums held in four 4-float vectors (GCC/clang
+ * vector extensions: SSE on any x86-64, NEON elsewhere), then added in a fixed order, so the
+ * result is the same bytes on every machine and thread count. */
+typedef float feat_v4 __attribute__((vector_size(16)));
+
+static inline feat_v4 feat_load4(const float *p)
+{
+    feat_v4 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline float feat_hsum(feat_v4 s0, feat_v4 s1, feat_v4 s2, feat_v4 s3, float tail)
+{
+    feat_v4 t = (s0 + s1) + (s2 + s3);
+    return ((t[0] + t[1]) + (t[2] + t[3])) + tail;
+}
+
+/* a . b over n floats. */
 static inline float feat_dot(const float *a, const float *b, uint32_t n)
 {
-    float s[16] = {0};
+    feat_v4 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0};
     uint32_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int k = 0; k < 16; k++)
-            s[k] += a[i + k] * b[i + k];
+    for (; i + 16 <= n; i += 16) {
+        s0 += feat_load4(a + i) * feat_load4(b + i);
+        s1 += feat_load4(a + i + 4) * feat_load4(b + i + 4);
+        s2 += feat_load4(a + i + 8) * feat_load4(b + i + 8);
+        s3 += feat_load4(a + i + 12) * feat_load4(b + i + 12);
+    }
     float t = 0;
     for (; i < n; i++)
         t += a[i] * b[i];
-    for (int k = 0; k < 16; k++)
-        t += s[k];
-    return t;
+    return feat_hsum(s0, s1, s2, s3, t);
+}
+
+/* a . b and a . c in one pass over a (the article's vector, usually a cache miss). */
+static inline void feat_dot2(const float *a, const float *b, const float *c, uint32_t n, float *ab, float *ac)
+{
+    feat_v4 s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, u0 = {0}, u1 = {0}, u2 = {0}, u3 = {0};
+    uint32_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        feat_v4 x0 = feat_load4(a + i), x1 = feat_load4(a + i + 4), x2 = feat_load4(a + i + 8),
+                x3 = feat_load4(a + i + 12);
+        s0 += x0 * feat_load4(b + i);
+        s1 += x1 * feat_load4(b + i + 4);
+        s2 += x2 * feat_load4(b + i + 8);
+        s3 += x3 * feat_load4(b + i + 12);
+        u0 += x0 * feat_load4(c + i);
+        u1 += x1 * feat_load4(c + i + 4);
+        u2 += x2 * feat_load4(c + i + 8);
+        u3 += x3 * feat_load4(c + i + 12);
+    }
+    float t = 0, w = 0;
+    for (; i < n; i++) {
+        t += a[i] * b[i];
+        w += a[i] * c[i];
+    }
+    *ab = feat_hsum(s0, s1, s2, s3, t);
+    *ac = feat_hsum(u0, u1, u2, u3, w);
+}
+
+/* v += wv x and u += wu x over n floats (x read once). */
+static inline void feat_axpy2(float *v, float wv, float *u, float wu, const float *x, uint32_t n)
+{
+    uint32_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        feat_v4 xi = feat_load4(x + i), a = feat_load4(v + i) + wv * xi, b = feat_load4(u + i) + wu * xi;
+        memcpy(v + i, &a, sizeof a);
+        memcpy(u + i, &b, sizeof b);
+    }
+    for (; i < n; i++) {
+        v[i] += wv * x[i];
+        u[i] += wu * x[i];
+    }
+}
+
+/* Asks the caches for bytes [p, p + len) ahead of use. */
+static inline void feat_prefetch(const void *p, size_t len)
+{
+    for (size_t o = 0; o < len; o += 64)
+        __builtin_prefetch((const char *)p + o);
 }
 
 #endif

@@ -39,6 +39,7 @@ void feat_user_release(struct feat_user *s)
         free(s->share[k]);
     free(s->type_last);
     free(s->types);
+    free(s->items);
     free(s->tprof);
     free(s->tsum);
     free(s->mprof);
@@ -46,18 +47,17 @@ void feat_user_release(struct feat_user *s)
     memset(s, 0, sizeof *s);
 }
 
-/* Scales v (n) to unit length; returns 0 when it is zero. */
-static int unit(float *v, uint32_t n)
+/* Scales v (n) to unit length (a zero vector stays zero). */
+static void unit(float *v, uint32_t n)
 {
     double ss = 0;
     for (uint32_t k = 0; k < n; k++)
         ss += (double)v[k] * v[k];
     if (!(ss > 0))
-        return 0;
+        return;
     float inv = (float)(1 / sqrt(ss));
     for (uint32_t k = 0; k < n; k++)
         v[k] *= inv;
-    return 1;
 }
 
 /* 1 - |sum| / n: how far the mean of n unit vectors is from a single direction. */
@@ -70,13 +70,6 @@ static float diversity(const float *sum, uint32_t dim, uint32_t n)
         ss += (double)sum[k] * sum[k];
     double d = 1 - sqrt(ss) / n;
     return (float)(d > 0 ? d : 0);
-}
-
-/* v += w * x (n) */
-static void axpy(float *v, float w, const float *x, uint32_t n)
-{
-    for (uint32_t k = 0; k < n; k++)
-        v[k] += w * x[k];
 }
 
 void feat_user_begin(struct feat_user *s, const struct feat_ctx *ctx, uint32_t c)
@@ -113,7 +106,7 @@ void feat_user_begin(struct feat_user *s, const struct feat_ctx *ctx, uint32_t c
 
     uint32_t n = (uint32_t)(hi - lo), n_items = 0, n_products = 0, repeat = 0, visits = 0, n_types = 0;
     uint32_t n1 = 0, n2 = 0, n4 = 0, n12 = 0, online = 0, online4 = 0, ig[FEAT_NIG] = {0};
-    uint32_t t_vec = 0, m_vec = 0;
+    HM_GROW(s->items, s->items_cap, hi - lo + 1);
     double gsum = 0, gsq = 0, decayed = 0, psum = 0, tier = 0, rel = 0, newness = 0;
     float pmin = INFINITY, pmax = -INFINITY;
     int32_t prev = -1;
@@ -122,17 +115,9 @@ void feat_user_begin(struct feat_user *s, const struct feat_ctx *ctx, uint32_t c
         int32_t d = tx->day[r];
         float p = tx->price[r], w = ctx->decay[T - 1 - d];
         if (s->cnt[a] == 0) {
-            n_items++;
+            s->items[n_items++] = a;
             if (s->prod_cnt[ctx->product[a]] == 0)
                 n_products++;
-            if (text && ctx->text_inv[a] > 0) {
-                axpy(s->tsum, ctx->text_inv[a], text + (size_t)a * td, td);
-                t_vec++;
-            }
-            if (im && !im->missing[a] && im->inv_norm[a] > 0) {
-                axpy(s->msum, im->inv_norm[a], im->emb + (size_t)a * md, md);
-                m_vec++;
-            }
         }
         if (s->cnt[a] == 0 || s->last[a] != d) {
             s->ndays[a]++;
@@ -174,13 +159,27 @@ void feat_user_begin(struct feat_user *s, const struct feat_ctx *ctx, uint32_t c
         tier += tp > 0 ? p / tp : 1.0;
         rel += ap > 0 ? p / ap : 1.0;
         newness += d - ctx->first_day[a];
-        if (text)
-            axpy(s->tprof, w * ctx->text_inv[a], text + (size_t)a * td, td);
-        if (im && !im->missing[a] && im->inv_norm[a] > 0) {
-            axpy(s->mprof, w * im->inv_norm[a], im->emb + (size_t)a * md, md);
+        if (im && !im->missing[a] && im->inv_norm[a] > 0)
             s->last_img = a;
-        }
         s->last_art = a;
+    }
+    /* the profiles: sum over the distinct articles (in order of first purchase) of their unit
+     * vector times their rows' summed decay; and the sums of the unit vectors */
+    uint32_t t_vec = 0, m_vec = 0;
+    for (uint32_t i = 0; i < n_items; i++) {
+        uint32_t a = s->items[i];
+        if (im && i + 2 < n_items) /* two articles ahead: their vectors are usually cache misses */
+            feat_prefetch(im->emb + (size_t)s->items[i + 2] * md, md * sizeof(float));
+        if (text && ctx->text_inv[a] > 0) {
+            float inv = ctx->text_inv[a];
+            feat_axpy2(s->tprof, s->dec[a] * inv, s->tsum, inv, text + (size_t)a * td, td);
+            t_vec++;
+        }
+        if (im && !im->missing[a] && im->inv_norm[a] > 0) {
+            float inv = im->inv_norm[a];
+            feat_axpy2(s->mprof, s->dec[a] * inv, s->msum, inv, im->emb + (size_t)a * md, md);
+            m_vec++;
+        }
     }
 
     float *u = s->u;
@@ -204,8 +203,8 @@ void feat_user_begin(struct feat_user *s, const struct feat_ctx *ctx, uint32_t c
     u[U_CLUB] = cu->club[c] < cu->club_dict.n ? ctx->club_code[cu->club[c]] : 0;
     u[U_NEWS] = cu->news[c] < cu->news_dict.n ? ctx->news_code[cu->news[c]] : 0;
     u[U_POSTAL_N] = cu->postal[c] && cu->postal[c] < cu->postal_dict.n ? (float)ctx->postal_n[cu->postal[c]] : 0;
-    s->has_tprof = td ? unit(s->tprof, td) : 0;
-    s->has_mprof = md ? unit(s->mprof, md) : 0;
+    unit(s->tprof, td); /* a zero profile stays zero: its cosines are 0 */
+    unit(s->mprof, md);
     s->t_div = diversity(s->tsum, td, t_vec);
     s->m_div = diversity(s->msum, md, m_vec);
     if (n == 0) {
