@@ -61,7 +61,7 @@ static void setup_init(struct setup *s, const struct data_set *ds, const struct 
     if (recall_engine_init(&s->e, ds, rp, start, cutoff, s->items.keep))
         die("recall engine");
     s->s_engine = hm_seconds_since(t);
-    struct feat_inputs in = {ds, s->e.text.model.svd.us, s->e.text.k, im};
+    struct feat_inputs in = {ds, s->e.text.model.svd.us, s->e.text.model.svd.n_rows, s->e.text.k, im};
     struct feat_params fp;
     hm_settings_defaults(feat_settings, feat_n_settings, &fp);
     t = hm_now_ns();

@@ -228,7 +228,7 @@ static int features_of(const char *dir, float *x, int with_embeddings)
         return rc;
     struct feat_image im;
     make_image(&im);
-    struct feat_inputs in = {&ds, with_embeddings ? &text2[0][0] : NULL, 2, with_embeddings ? &im : NULL};
+    struct feat_inputs in = {&ds, with_embeddings ? &text2[0][0] : NULL, 8, 2, with_embeddings ? &im : NULL};
     struct feat_params p = defaults();
     struct feat_ctx ctx;
     rc = feat_ctx_init(&ctx, &in, day0() + CUTOFF, &p);
@@ -399,7 +399,7 @@ TEST(test_cold_customer)
     /* customer 2 has no age: the median of 25, 52, 19, 33, 45 */
     struct data_set ds;
     CHECK_EQ_INT(open_store(dir_a, &ds), 0);
-    struct feat_inputs in = {&ds, NULL, 0, NULL};
+    struct feat_inputs in = {&ds, NULL, 0, 0, NULL};
     struct feat_params p = defaults();
     struct feat_ctx ctx;
     CHECK_EQ_INT(feat_ctx_init(&ctx, &in, day0() + CUTOFF, &p), 0);
@@ -606,7 +606,7 @@ TEST(test_cutoff)
     /* the block's cutoff must be the context's */
     struct data_set ds;
     CHECK_EQ_INT(open_store(dir_a, &ds), 0);
-    struct feat_inputs in = {&ds, NULL, 0, NULL};
+    struct feat_inputs in = {&ds, NULL, 0, 0, NULL};
     struct feat_params p = defaults();
     struct feat_ctx ctx;
     CHECK_EQ_INT(feat_ctx_init(&ctx, &in, day0() + CUTOFF, &p), 0);
@@ -623,6 +623,20 @@ TEST(test_cutoff)
     p.tau = 0;
     CHECK_EQ_INT(feat_ctx_init(&ctx, &in, day0() + CUTOFF, &p), HM_EINVAL);
     CHECK(strstr(hm_last_error(), "features.tau"));
+    p = defaults();
+    in.text = &text2[0][0];
+    in.text_rows = 7; /* the data set has 8 articles */
+    in.text_dim = 2;
+    CHECK_EQ_INT(feat_ctx_init(&ctx, &in, day0() + CUTOFF, &p), HM_EINVAL);
+    CHECK(strstr(hm_last_error(), "text embeddings (7, 2) for a data set of 8 articles"));
+    struct feat_image im;
+    make_image(&im);
+    in = (struct feat_inputs){&ds, NULL, 0, 0, &im};
+    im.n_articles = 9;
+    CHECK_EQ_INT(feat_ctx_init(&ctx, &in, day0() + CUTOFF, &p), HM_EINVAL);
+    CHECK(strstr(hm_last_error(), "image embeddings for 9 articles, the data set has 8"));
+    im.n_articles = 8;
+    feat_image_release(&im);
     data_set_release(&ds);
 }
 
@@ -686,7 +700,7 @@ static float *synth_features(int threads, uint32_t blocks, uint64_t *rows)
     HM_ASSERT(recall_candidates_build(&e, users, nu, 150, &c, NULL) == 0);
     struct feat_image im;
     HM_ASSERT(feat_image_load(&im, &ds, emb, FEAT_IMAGE_DIM) == 0);
-    struct feat_inputs in = {&ds, e.text.model.svd.us, e.text.k, &im};
+    struct feat_inputs in = {&ds, e.text.model.svd.us, e.text.model.svd.n_rows, e.text.k, &im};
     struct feat_params p = defaults();
     struct feat_ctx ctx;
     hm_threads_set(threads);
@@ -952,7 +966,7 @@ TEST(test_export)
     CHECK_EQ_INT(open_store(dir_a, &ds), 0);
     struct feat_image im;
     make_image(&im);
-    struct feat_inputs in = {&ds, &text2[0][0], 2, &im};
+    struct feat_inputs in = {&ds, &text2[0][0], 8, 2, &im};
     struct feat_params p = defaults();
     struct feat_ctx ctx;
     CHECK_EQ_INT(feat_ctx_init(&ctx, &in, day0() + CUTOFF, &p), 0);

@@ -131,10 +131,20 @@ static int dict_is(const struct data_dict *d, uint32_t k, const char *s)
     return len == strlen(s) && memcmp(v, s, len) == 0;
 }
 
-static int cmp_float(const void *x, const void *y)
+/* A float as an unsigned key with the same order (finite values). */
+static uint64_t float_key(float f)
 {
-    float a = *(const float *)x, b = *(const float *)y;
-    return (a > b) - (a < b);
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u & 0x80000000u ? ~u : u | 0x80000000u;
+}
+
+static float key_float(uint64_t k)
+{
+    uint32_t u = (uint32_t)k & 0x80000000u ? (uint32_t)k & 0x7fffffffu : ~(uint32_t)k;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
 }
 
 static void customer_tables(struct feat_ctx *ctx)
@@ -154,13 +164,15 @@ static void customer_tables(struct feat_ctx *ctx)
     for (uint32_t c = 0; c < cu->n; c++)
         if (cu->postal[c] && cu->postal[c] < cu->postal_dict.n)
             ctx->postal_n[cu->postal[c]]++;
-    float *ages = hm_xmalloc_array((size_t)cu->n + 1, sizeof *ages);
+    uint64_t *ages = hm_xmalloc_array((size_t)cu->n + 1, sizeof *ages);
     uint32_t m = 0;
     for (uint32_t c = 0; c < cu->n; c++)
         if (isfinite(cu->age[c]))
-            ages[m++] = cu->age[c];
-    qsort(ages, m, sizeof *ages, cmp_float);
-    ctx->age_median = m == 0 ? 0.0f : m % 2 ? ages[m / 2] : 0.5f * (ages[m / 2 - 1] + ages[m / 2]);
+            ages[m++] = float_key(cu->age[c]);
+    hm_sort_u64(ages, m);
+    ctx->age_median = m == 0 ? 0.0f
+                      : m % 2 ? key_float(ages[m / 2])
+                              : 0.5f * (key_float(ages[m / 2 - 1]) + key_float(ages[m / 2]));
     free(ages);
 }
 
@@ -185,8 +197,9 @@ int feat_ctx_init(struct feat_ctx *ctx, const struct feat_inputs *in, int32_t cu
     if (p->age_weeks < 1)
         return hm_error(HM_EINVAL, "features.age_weeks: expected at least 1, found %ld", p->age_weeks);
     const struct data_set *ds = in->ds;
-    if (in->text && in->text_dim == 0)
-        return hm_error(HM_EINVAL, "features: text embeddings with 0 dimensions");
+    if (in->text && (in->text_dim == 0 || in->text_rows != ds->articles.n))
+        return hm_error(HM_EINVAL, "features: text embeddings (%llu, %u) for a data set of %u articles",
+                        (unsigned long long)in->text_rows, in->text_dim, ds->articles.n);
     if (in->image && (in->image->n_articles != ds->articles.n || in->image->dim == 0))
         return hm_error(HM_EINVAL, "features: image embeddings for %u articles, the data set has %u",
                         in->image->n_articles, ds->articles.n);

@@ -130,7 +130,8 @@ void feat_image_release(struct feat_image *im);
 
 struct feat_inputs {
     const struct data_set *ds;
-    const float *text;              /* (n_articles, text_dim) text embeddings, or NULL */
+    const float *text;              /* (text_rows, text_dim) text embeddings by article row, or NULL */
+    uint64_t text_rows;             /* must be ds->articles.n when text is given */
     uint32_t text_dim;
     const struct feat_image *image; /* or NULL: image features imputed, im_missing = 1 */
 };

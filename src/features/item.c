@@ -35,7 +35,15 @@ static int item_range(size_t begin, size_t end, int tid, void *ud)
         uint32_t cust = UINT32_MAX;
         int seen1 = 0, seen4 = 0, days = 0;
         int32_t prev_day = -1;
-        for (uint64_t k = tx->art_off[a]; k < tx->art_off[a + 1]; k++) {
+        const uint64_t k_end = tx->art_off[a + 1];
+        for (uint64_t k = tx->art_off[a]; k < k_end; k++) {
+            if (k + 16 < k_end) { /* the rows are scattered over the columns: fetch ahead */
+                uint64_t ahead = tx->art_rows[k + 16];
+                __builtin_prefetch(&tx->day[ahead]);
+                __builtin_prefetch(&tx->customer[ahead]);
+                __builtin_prefetch(&tx->price[ahead]);
+                __builtin_prefetch(&tx->channel[ahead]);
+            }
             uint64_t r = tx->art_rows[k];
             int32_t d = tx->day[r];
             if (d >= T)
