@@ -5,7 +5,9 @@ FUZZ_BUILD ?= build-fuzz
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?=
 
-.PHONY: all deps build test test-asan fuzz demo bench clean
+PREFIX ?= /usr/local
+
+.PHONY: all deps build test test-asan fuzz demo bench clean install
 
 all: build
 
@@ -36,6 +38,11 @@ fuzz:
 
 demo: deps build
 	./scripts/demo.sh $(BUILD)/hmrec
+
+# Puts hmrec on PATH ($(PREFIX)/bin).
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/hmrec $(DESTDIR)$(PREFIX)/bin/hmrec
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

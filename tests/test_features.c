@@ -7,6 +7,7 @@
 #include "fixture.h"
 #include "io/npy.h"
 #include "io/parse.h"
+#include "pipeline/pipeline.h"
 #include "prep/prep.h"
 #include "recall/recall.h"
 #include "synth/synth.h"
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 static char dir_a[128], dir_b[128], dir_c[128], dir_s[128];
+static uint32_t NC; /* feat_n_cols() */
 
 /* ---- the tiny data set ------------------------------------------------------------------ */
 
@@ -168,9 +170,9 @@ static void make_block(struct recall_candidates *b, int32_t cutoff, const uint32
     b->off = hm_xrealloc(b->off, (nu + 1) * sizeof *b->off);
     b->item = hm_xmalloc_array(n + 1, sizeof *b->item);
     b->merged = hm_xmalloc_array(n + 1, sizeof *b->merged);
-    b->flags = hm_xmalloc_array(n + 1, 1);
+    b->flags = hm_xmalloc_array(n + 1, sizeof *b->flags);
     b->n_strat = hm_xmalloc_array(n + 1, 1);
-    for (int s = 0; s < RECALL_NSTRATEGIES; s++) {
+    for (int s = 0; s < recall_n_strategies; s++) {
         b->score[s] = hm_xcalloc(n + 1, sizeof(float));
         b->rank[s] = hm_xcalloc(n + 1, sizeof(uint16_t));
     }
@@ -183,10 +185,11 @@ static void make_block(struct recall_candidates *b, int32_t cutoff, const uint32
             b->item[r] = a;
             /* strategy s proposes article a when (a + s) % 3 == 0, at rank s + 1 + a, score
              * 10 s + a + 0.5 */
-            uint8_t flags = 0, ns = 0;
-            for (int s = 0; s < RECALL_NSTRATEGIES; s++)
+            uint16_t flags = 0;
+            uint8_t ns = 0;
+            for (int s = 0; s < recall_n_strategies; s++)
                 if ((a + (uint32_t)s) % 3 == 0) {
-                    flags |= (uint8_t)(1u << s);
+                    flags |= (uint16_t)(1u << s);
                     ns++;
                     b->score[s][r] = 10.0f * (float)s + (float)a + 0.5f;
                     b->rank[s][r] = (uint16_t)(s + 1 + (int)a);
@@ -212,7 +215,7 @@ static double val(const float *x, uint64_t r, const char *name)
     int k = feat_column_find(name);
     if (k < 0)
         HM_BUG("no feature %s", name);
-    return x[r * FEAT_NCOLS + (uint64_t)k];
+    return x[r * NC + (uint64_t)k];
 }
 
 /* The hand-made block: customer 0 with articles 0, 3, 7; customer 5 with 6; customer 3
@@ -249,11 +252,12 @@ static int features_of(const char *dir, float *x, int with_embeddings)
 TEST(test_columns)
 {
     const struct feat_column *c = feat_columns();
-    CHECK_EQ_INT(feat_n_cols(), FEAT_NCOLS);
+    CHECK_EQ_INT(feat_n_cols(), FEAT_RECALL0 + 3 * recall_n_strategies + 3);
+    CHECK_EQ_INT(feat_n_cols(), 117); /* with the six strategies of today's table */
     CHECK_EQ_INT(FEAT_NUSER, 43);
     CHECK_EQ_INT(FEAT_NITEM, 29);
     int count[FEAT_NGROUPS] = {0};
-    for (int i = 0; i < FEAT_NCOLS; i++) {
+    for (int i = 0; i < (int)NC; i++) {
         CHECK(c[i].name && c[i].meaning && c[i].impute && *c[i].meaning && *c[i].impute);
         CHECK(c[i].group >= 0 && c[i].group < FEAT_NGROUPS);
         CHECK(i == 0 || c[i].group >= c[i - 1].group); /* groups contiguous, in order */
@@ -265,7 +269,7 @@ TEST(test_columns)
     CHECK_EQ_INT(count[FEAT_G_USER], 43);
     CHECK_EQ_INT(count[FEAT_G_ITEM], 29);
     CHECK_EQ_INT(count[FEAT_G_PAIR], FEAT_NPAIR);
-    CHECK_EQ_INT(count[FEAT_G_RECALL], 3 * RECALL_NSTRATEGIES + 3);
+    CHECK_EQ_INT(count[FEAT_G_RECALL], 3 * recall_n_strategies + 3);
     CHECK_EQ_INT(count[FEAT_G_TEXT], FEAT_NTEXT);
     CHECK_EQ_INT(count[FEAT_G_IMAGE], FEAT_NIMAGE);
     /* the internal indexes agree with the table */
@@ -277,8 +281,12 @@ TEST(test_columns)
     CHECK_STR(c[FEAT_ITEM0 + I_REPURCHASE].name, "i_repurchase");
     CHECK_STR(c[FEAT_PAIR0 + P_SHARE_INDEX_GROUP].name, "ui_share_index_group");
     CHECK_STR(c[FEAT_PAIR0 + P_AGE_LIFT].name, "ui_age_lift");
-    CHECK_STR(c[FEAT_RECALL0 + 3].name, "r_popular_flag");
-    CHECK_STR(c[FEAT_RECALL0 + R_POSITION].name, "r_position");
+    char name[64];
+    snprintf(name, sizeof name, "r_%s_flag", recall_strategies[1]->name);
+    CHECK_STR(c[FEAT_RECALL0 + 3].name, name);
+    snprintf(name, sizeof name, "r_%s_rrank", recall_strategies[recall_n_strategies - 1]->name);
+    CHECK_STR(c[FEAT_RECALL0 + 3 * recall_n_strategies - 1].name, name);
+    CHECK_STR(c[FEAT_RECALL0 + 3 * recall_n_strategies + R_POSITION].name, "r_position");
     CHECK_STR(c[FEAT_TEXT0 + T_DIVERSITY].name, "t_diversity");
     CHECK_STR(c[FEAT_IMAGE0 + M_MISSING].name, "im_missing");
     CHECK_EQ_INT(feat_column_find("no_such_feature"), -1);
@@ -288,7 +296,7 @@ TEST(test_columns)
     int lines = 0;
     for (const char *s = list; *s; s++)
         lines += *s == '\n';
-    CHECK_EQ_INT(lines, FEAT_NCOLS + 2);
+    CHECK_EQ_INT(lines, (int)NC + 2);
     free(list);
 }
 
@@ -306,7 +314,7 @@ TEST(test_docs_table)
 
 /* ---- hand-computed values ---------------------------------------------------------------------- */
 
-static float X[6 * FEAT_NCOLS];
+static float X[6 * FEAT_MAX_COLS];
 
 /* Customer 0 (rows before day 100: days 10, 10, 40, 80, 95, 99; articles 0, 0, 2, 1, 4, 0;
  * prices .02 .02 .03 .025 .01 .018; channels 2 2 1 2 2 1; age 25, FN, Active, ACTIVE,
@@ -361,8 +369,8 @@ TEST(test_user_values)
     CHECK_NEAR(val(x, 0, "u_share_mens"), 0, 0);
     /* the same user features on every row of the customer */
     for (int k = FEAT_USER0; k < FEAT_USER0 + FEAT_NUSER; k++) {
-        CHECK(X[0 * FEAT_NCOLS + k] == X[1 * FEAT_NCOLS + k]);
-        CHECK(X[0 * FEAT_NCOLS + k] == X[2 * FEAT_NCOLS + k]);
+        CHECK(X[0 * NC + k] == X[1 * NC + k]);
+        CHECK(X[0 * NC + k] == X[2 * NC + k]);
     }
     /* customer 3: one row (day 20, article 6, price .06, store), age 19 */
     CHECK_NEAR(val(x, 4, "u_gap_mean"), 91, 0); /* H + 1 */
@@ -462,7 +470,7 @@ TEST(test_item_values)
     CHECK_NEAR(val(x, 2, "i_repurchase"), 0, 0);
     /* the same item features wherever the article appears */
     for (int k = FEAT_ITEM0; k < FEAT_ITEM0 + FEAT_NITEM; k++)
-        CHECK(X[0 * FEAT_NCOLS + k] == X[5 * FEAT_NCOLS + k]);
+        CHECK(X[0 * NC + k] == X[5 * NC + k]);
 }
 
 /* Customer 0 with article 0 (bought on days 10, 10, 99; another colour, article 1, on day
@@ -517,12 +525,12 @@ TEST(test_recall_values)
     for (uint64_t r = 0; r < 6; r++) {
         uint32_t a = hb_items[r];
         int ns = 0;
-        for (int s = 0; s < RECALL_NSTRATEGIES; s++) {
+        for (int s = 0; s < recall_n_strategies; s++) {
             int on = (a + (uint32_t)s) % 3 == 0;
             ns += on;
-            CHECK_NEAR(x[r * FEAT_NCOLS + FEAT_RECALL0 + 3 * s], on, 0);
-            CHECK_NEAR(x[r * FEAT_NCOLS + FEAT_RECALL0 + 3 * s + 1], on ? 10.0 * s + a + 0.5 : 0, 1e-6);
-            CHECK_NEAR(x[r * FEAT_NCOLS + FEAT_RECALL0 + 3 * s + 2], on ? 1.0 / (s + 1 + a) : 0, 1e-7);
+            CHECK_NEAR(x[r * NC + FEAT_RECALL0 + 3 * s], on, 0);
+            CHECK_NEAR(x[r * NC + FEAT_RECALL0 + 3 * s + 1], on ? 10.0 * s + a + 0.5 : 0, 1e-6);
+            CHECK_NEAR(x[r * NC + FEAT_RECALL0 + 3 * s + 2], on ? 1.0 / (s + 1 + a) : 0, 1e-7);
         }
         CHECK_NEAR(val(x, r, "r_n_strat"), ns, 0);
         CHECK_NEAR(val(x, r, "r_merged"), 1.0 / (r + 1), 1e-7);
@@ -573,7 +581,7 @@ TEST(test_embedding_values)
     CHECK_NEAR(val(x, 4, "im_sim"), 1, 1e-6);
     CHECK_NEAR(val(x, 5, "im_sim"), 1, 1e-6);
     /* without embeddings: zeros, and every article flagged */
-    float y[6 * FEAT_NCOLS];
+    static float y[6 * FEAT_MAX_COLS];
     CHECK_EQ_INT(features_of(dir_a, y, 0), 0);
     for (uint64_t r = 0; r < 6; r++) {
         CHECK_NEAR(val(y, r, "t_sim"), 0, 0);
@@ -585,7 +593,7 @@ TEST(test_embedding_values)
 
 TEST(test_all_finite)
 {
-    for (size_t i = 0; i < sizeof X / sizeof X[0]; i++)
+    for (size_t i = 0; i < 6 * NC; i++)
         CHECK(isfinite(X[i]));
 }
 
@@ -593,13 +601,13 @@ TEST(test_all_finite)
 
 TEST(test_cutoff)
 {
-    static float y[6 * FEAT_NCOLS], z[6 * FEAT_NCOLS];
+    static float y[6 * FEAT_MAX_COLS], z[6 * FEAT_MAX_COLS];
     /* store b: X's store plus rows on or after the cutoff (also for a cold customer and an
      * unsold article); store c: plus one row the day before */
     CHECK_EQ_INT(features_of(dir_b, y, 1), 0);
-    CHECK(memcmp(X, y, sizeof y) == 0);
+    CHECK(memcmp(X, y, 6 * NC * sizeof(float)) == 0);
     CHECK_EQ_INT(features_of(dir_c, z, 1), 0);
-    CHECK(memcmp(X, z, sizeof z) != 0);
+    CHECK(memcmp(X, z, 6 * NC * sizeof(float)) != 0);
     CHECK_NEAR(val(z, 3, "u_n_rows"), 1, 0); /* customer 5 bought article 6 on day 99 */
     CHECK_NEAR(val(z, 3, "ui_bought"), 1, 0);
     CHECK_NEAR(val(z, 4, "i_rows_all"), 2, 0);
@@ -658,17 +666,37 @@ static void sub_block(struct recall_candidates *out, const struct recall_candida
 #define COPY(f, size) (out->f = hm_xmalloc(n * (size) + 1), memcpy(out->f, c->f + r0, n * (size)))
     COPY(item, 4);
     COPY(merged, 4);
-    COPY(flags, 1);
+    COPY(flags, sizeof *c->flags);
     COPY(n_strat, 1);
-    for (int s = 0; s < RECALL_NSTRATEGIES; s++) {
+    for (int s = 0; s < recall_n_strategies; s++) {
         COPY(score[s], 4);
         COPY(rank[s], 2);
     }
 #undef COPY
 }
 
+/* The tiny preset's article text embeddings, made by the pipeline's text stage (in main). */
+static struct data_article_matrix text_s;
+
+static int text_embeddings(const char *store_dir, const char *work, struct data_article_matrix *m)
+{
+    struct pipeline_config cfg;
+    int rc = pipeline_config_load(&cfg, NULL, NULL, 0);
+    if (rc)
+        return rc;
+    snprintf(cfg.run.store, sizeof cfg.run.store, "%s", store_dir);
+    snprintf(cfg.run.work, sizeof cfg.run.work, "%s", work);
+    struct pipeline p;
+    pipeline_init(&p, &cfg);
+    rc = pipeline_text(&p);
+    if (!rc)
+        rc = pipeline_text_load(&p, m);
+    pipeline_release(&p);
+    return rc;
+}
+
 /* Features of every customer's candidates (built once, on 2 threads) at the validation
- * cutoff of the tiny preset, with the recall engine's text embeddings and synth's image
+ * cutoff of the tiny preset, with the text stage's embeddings and synth's image
  * embeddings, computed on `threads` threads in `blocks` blocks (features of a customer must
  * not depend on the block or on the threads). Returns the matrix (malloc'ed) and its rows. */
 static float *synth_features(int threads, uint32_t blocks, uint64_t *rows)
@@ -687,11 +715,13 @@ static float *synth_features(int threads, uint32_t blocks, uint64_t *rows)
     struct prep_items items;
     HM_ASSERT(prep_items_filter(&items, &ds, ds.tx.day_min, cutoff, 2) == 0);
     struct recall_params rp;
-    hm_settings_defaults(recall_settings, recall_n_settings, &rp);
-    rp.text_dim = 16;
+    size_t nset;
+    const struct hm_setting *set = recall_settings_table(&nset);
+    hm_settings_defaults(set, nset, &rp);
     hm_threads_set(2);
     struct recall_engine e;
-    HM_ASSERT(recall_engine_init(&e, &ds, &rp, ds.tx.day_min, cutoff, items.keep) == 0);
+    struct recall_inputs rin = {.keep = items.keep, .text_emb = text_s.x, .text_dim = text_s.dim};
+    HM_ASSERT(recall_engine_init(&e, &ds, &rp, ds.tx.day_min, cutoff, &rin) == 0);
     uint32_t nu = ds.customers.n, *users = hm_xmalloc_array(nu, sizeof *users);
     for (uint32_t i = 0; i < nu; i++)
         users[i] = i;
@@ -700,17 +730,17 @@ static float *synth_features(int threads, uint32_t blocks, uint64_t *rows)
     HM_ASSERT(recall_candidates_build(&e, users, nu, 150, &c, NULL) == 0);
     struct feat_image im;
     HM_ASSERT(feat_image_load(&im, &ds, emb, FEAT_IMAGE_DIM) == 0);
-    struct feat_inputs in = {&ds, e.text.model.svd.us, e.text.model.svd.n_rows, e.text.k, &im};
+    struct feat_inputs in = {&ds, text_s.x, ds.articles.n, text_s.dim, &im};
     struct feat_params p = defaults();
     struct feat_ctx ctx;
     hm_threads_set(threads);
     HM_ASSERT(feat_ctx_init(&ctx, &in, cutoff, &p) == 0);
-    float *x = hm_xmalloc_array(c.n * FEAT_NCOLS + 1, sizeof(float));
+    float *x = hm_xmalloc_array(c.n * NC + 1, sizeof(float));
     for (uint32_t k = 0; k < blocks; k++) {
         struct recall_candidates part;
         uint32_t u0 = (uint32_t)((uint64_t)nu * k / blocks), u1 = (uint32_t)((uint64_t)nu * (k + 1) / blocks);
         sub_block(&part, &c, u0, u1);
-        HM_ASSERT(feat_block(&ctx, &part, x + c.off[u0] * FEAT_NCOLS) == 0);
+        HM_ASSERT(feat_block(&ctx, &part, x + c.off[u0] * NC) == 0);
         recall_candidates_release(&part);
     }
     hm_threads_set(0);
@@ -732,10 +762,10 @@ TEST(test_threads)
     CHECK(n1 > 10000);
     CHECK_EQ_INT(n1, n2);
     CHECK_EQ_INT(n1, n3);
-    CHECK(memcmp(x1, x2, n1 * FEAT_NCOLS * sizeof(float)) == 0);
-    CHECK(memcmp(x1, x3, n1 * FEAT_NCOLS * sizeof(float)) == 0);
+    CHECK(memcmp(x1, x2, n1 * NC * sizeof(float)) == 0);
+    CHECK(memcmp(x1, x3, n1 * NC * sizeof(float)) == 0);
     uint64_t bought = 0, text = 0, image = 0;
-    for (uint64_t i = 0; i < n1 * FEAT_NCOLS; i++)
+    for (uint64_t i = 0; i < n1 * NC; i++)
         CHECK(isfinite(x1[i]));
     for (uint64_t r = 0; r < n1; r++) {
         bought += val(x1, r, "ui_bought") > 0;
@@ -811,9 +841,9 @@ TEST(test_image_files)
 
     /* the ids do not match the articles */
     write_text(ids, "0100000003\n0999999999\n0100000006\n");
-    CHECK(load_fails(&ds, npy, "image_emb.ids.txt:2: article id 0999999999 is not an article of the data set"));
+    CHECK(load_fails(&ds, npy, "image_emb.ids.txt:2: article 0999999999 is not in the store's articles"));
     write_text(ids, "0100000003\n0100000001\n0100000003\n");
-    CHECK(load_fails(&ds, npy, "image_emb.ids.txt:3: article id 0100000003 appears twice (also on line 1)"));
+    CHECK(load_fails(&ds, npy, "image_emb.ids.txt:3: article 0100000003 appears twice"));
     write_text(ids, "0100000003\n0100000001\n");
     CHECK(load_fails(&ds, npy, "2 ids for the 3 rows of"));
     write_text(ids, "0100000003\n0100000001\n0100000006\n0100000007\n");
@@ -827,17 +857,17 @@ TEST(test_image_files)
     /* a wrong shape */
     const float wide[3][5] = {{0}};
     CHECK_EQ_INT(io_npy_write(npy, &wide[0][0], 3, 5), 0);
-    CHECK(load_fails(&ds, npy, "expected 4 dimensions per article, found shape (3, 5)"));
+    CHECK(load_fails(&ds, npy, "image_emb.npy: expected 4 dimensions per article, found 5"));
     /* NaN and infinite values */
     float bad[3][4];
     memcpy(bad, e, sizeof bad);
     bad[1][2] = NAN;
     CHECK_EQ_INT(io_npy_write(npy, &bad[0][0], 3, 4), 0);
-    CHECK(load_fails(&ds, npy, "row 1 (article id 0100000001), dimension 2 is NaN"));
+    CHECK(load_fails(&ds, npy, "image_emb.npy: row 1 (article 0100000001) column 2 is NaN"));
     bad[1][2] = 0;
     bad[2][3] = -INFINITY;
     CHECK_EQ_INT(io_npy_write(npy, &bad[0][0], 3, 4), 0);
-    CHECK(load_fails(&ds, npy, "dimension 3 is infinite"));
+    CHECK(load_fails(&ds, npy, "column 3 is infinite"));
     /* a truncated file */
     CHECK_EQ_INT(io_npy_write(npy, &e[0][0], 3, 4), 0);
     CHECK_EQ_INT(truncate(npy, 128 + 40), 0);
@@ -888,32 +918,33 @@ TEST(test_table)
     CHECK(memcmp(t.user, hb_users, sizeof hb_users) == 0);
     CHECK(memcmp(t.item, hb_items, sizeof hb_items) == 0);
     CHECK(t.off[0] == 0 && t.off[1] == 3 && t.off[2] == 4 && t.off[3] == 6);
-    float y[6 * FEAT_NCOLS];
+    static float y[6 * FEAT_MAX_COLS];
+    CHECK_EQ_INT(t.n_cols, NC);
     feat_table_rows(&t, 0, 6, y);
-    CHECK(memcmp(X, y, sizeof y) == 0);
+    CHECK(memcmp(X, y, 6 * NC * sizeof(float)) == 0);
     feat_table_rows(&t, 4, 6, y);
-    CHECK(memcmp(X + 4 * FEAT_NCOLS, y, 2 * FEAT_NCOLS * sizeof(float)) == 0);
+    CHECK(memcmp(X + 4 * NC, y, 2 * NC * sizeof(float)) == 0);
     CHECK(t.col[FEAT_USER0 + U_N_ROWS][0] == 6);
     feat_table_release(&t);
 
     /* another feature set: one column fewer, then one column renamed */
     const char *const *names = feat_column_names();
-    struct io_column_desc d[3 + FEAT_NCOLS] = {
+    struct io_column_desc d[3 + FEAT_MAX_COLS] = {
         {"user", IO_U32, 4, 3, b.user}, {"user_off", IO_U64, 8, 4, b.off}, {"item", IO_U32, 4, 6, b.item}};
     float zeros[6] = {0};
-    for (int k = 0; k < FEAT_NCOLS; k++)
+    for (uint32_t k = 0; k < NC; k++)
         d[3 + k] = (struct io_column_desc){names[k], IO_F32, 4, 6, zeros};
-    uint64_t meta[IO_TABLE_META] = {(uint64_t)b.cutoff, FEAT_NCOLS - 1, 0, 3};
-    CHECK_EQ_INT(io_table_write(path, "features", 6, meta, d, 3 + FEAT_NCOLS - 1), 0);
+    uint64_t meta[IO_TABLE_META] = {(uint64_t)b.cutoff, NC - 1, 0, 3};
+    CHECK_EQ_INT(io_table_write(path, "features", 6, meta, d, 3 + (int)NC - 1), 0);
     CHECK_EQ_INT(feat_table_read(&t, path), HM_EFORMAT);
     char want[200];
-    snprintf(want, sizeof want, "%d feature columns, this build computes %d: written with another feature set",
-             FEAT_NCOLS - 1, FEAT_NCOLS);
+    snprintf(want, sizeof want, "%u feature columns, this build computes %u: written with another feature set",
+             NC - 1, NC);
     CHECK(strstr(hm_last_error(), want) && strstr(hm_last_error(), path));
-    meta[1] = FEAT_NCOLS;
+    meta[1] = NC;
     meta[2] = feat_set_hash();
     d[3 + 3].name = "u_exploration";
-    CHECK_EQ_INT(io_table_write(path, "features", 6, meta, d, 3 + FEAT_NCOLS), 0);
+    CHECK_EQ_INT(io_table_write(path, "features", 6, meta, d, 3 + (int)NC), 0);
     CHECK_EQ_INT(feat_table_read(&t, path), HM_EFORMAT);
     CHECK(strstr(hm_last_error(), "feature column 3 is 'u_exploration', this build's is 'u_explore'"));
     /* a truncated file */
@@ -978,7 +1009,7 @@ TEST(test_export)
     char *text;
     size_t len;
     CHECK_EQ_INT(hm_read_file(path, &text, &len), 0);
-    /* header, then 6 rows of 2 + FEAT_NCOLS + 3 fields */
+    /* header, then 6 rows of 2 + NC + 3 fields */
     CHECK(strncmp(text, "customer_id,article_id,u_n_rows,u_n_items,", 42) == 0);
     char *nl = strchr(text, '\n');
     CHECK(nl && strncmp(nl - 9, ",e0,e1,e2", 9) == 0);
@@ -990,7 +1021,7 @@ TEST(test_export)
     int fields = 1;
     for (char *s = row; s < end; s++)
         fields += *s == ',';
-    CHECK_EQ_INT(fields, 2 + FEAT_NCOLS + 3);
+    CHECK_EQ_INT(fields, 2 + (int)NC + 3);
     char cid[65];
     fixture_cid(0, cid);
     CHECK(strncmp(row, cid, 64) == 0 && strncmp(row + 64, ",0100000001,6,4,3,", 18) == 0);
@@ -998,7 +1029,7 @@ TEST(test_export)
     char *s = row;
     for (int k = 0; k < 2; k++)
         s = strchr(s, ',') + 1;
-    for (int k = 0; k < FEAT_NCOLS; k++) {
+    for (uint32_t k = 0; k < NC; k++) {
         char *e = strchr(s, ',');
         float v;
         CHECK_EQ_INT(io_parse_f32(s, (size_t)(e - s), &v), 0);
@@ -1034,7 +1065,7 @@ int main(int argc, char **argv)
     synth_params_init(&sp);
     synth_params_preset(&sp, "tiny");
     struct synth_summary sum;
-    char store[256];
+    char store[200];
     snprintf(store, sizeof store, "%s/store", dir_s);
     struct data_ingest_opts io = {.data_dir = dir_s, .store_dir = store};
     struct data_ingest_report rep;
@@ -1042,6 +1073,13 @@ int main(int argc, char **argv)
         fprintf(stderr, "synth: %s\n", hm_last_error());
         return 1;
     }
+    char work[200];
+    snprintf(work, sizeof work, "%s/work", dir_s);
+    if (text_embeddings(store, work, &text_s)) {
+        fprintf(stderr, "text: %s\n", hm_last_error());
+        return 1;
+    }
+    NC = feat_n_cols();
     if (features_of(dir_a, X, 1)) {
         fprintf(stderr, "features: %s\n", hm_last_error());
         return 1;
@@ -1061,6 +1099,7 @@ int main(int argc, char **argv)
     RUN(test_table);
     RUN(test_stats);
     RUN(test_export);
+    data_article_matrix_release(&text_s);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf %s %s %s %s", dir_a, dir_b, dir_c, dir_s);
     system(cmd);

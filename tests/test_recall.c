@@ -2,6 +2,7 @@
  * expectations, the merge (flags, ranks, counts, pool cap), the cutoff (transactions on or
  * after it change nothing), determinism across thread counts, and the artifact. */
 #include "fixture.h"
+#include "pipeline/pipeline.h"
 #include "prep/prep.h"
 #include "recall/recall.h"
 #include "test.h"
@@ -57,15 +58,30 @@ static int32_t day0(void)
     return d;
 }
 
+/* The strategies' rows in the table. */
+static int S_REP, S_POP, S_CO, S_KNN, S_CAT, S_TEXT;
+
+static void set(struct recall_params *p, const char *key, const char *value)
+{
+    size_t n;
+    const struct hm_setting *t = recall_settings_table(&n);
+    HM_ASSERT(hm_settings_set(t, n, p, key, value, "test") == 0);
+}
+
 static struct recall_params defaults(void)
 {
     struct recall_params p;
-    hm_settings_defaults(recall_settings, recall_n_settings, &p);
-    p.pop_trend_periods = 0; /* no trend: volume and buyers only (hand-checkable) */
-    p.tau = 30;              /* the expectations below are computed with these */
-    p.window_weeks = 8;
-    p.rep_w = 3;
-    p.cat_w_department = p.cat_w_section = p.cat_w_colour = p.cat_w_garment = 0; /* type only */
+    size_t n;
+    const struct hm_setting *t = recall_settings_table(&n);
+    hm_settings_defaults(t, n, &p);
+    set(&p, "recall.pop_trend_periods", "0"); /* no trend: volume and buyers only (hand-checkable) */
+    set(&p, "recall.tau", "30");              /* the expectations below are computed with these */
+    set(&p, "recall.window_weeks", "8");
+    set(&p, "recall.rep_w", "3");
+    set(&p, "recall.cat_w_department", "0"); /* product type only */
+    set(&p, "recall.cat_w_section", "0");
+    set(&p, "recall.cat_w_colour", "0");
+    set(&p, "recall.cat_w_garment", "0");
     return p;
 }
 
@@ -81,28 +97,37 @@ struct one {
 /* Runs strategy s for customer c. */
 static void run_one(const struct recall_engine *e, int s, uint32_t c, struct one *o)
 {
-    struct recall_scratch sc;
-    recall_scratch_init(&sc, e);
-    recall_hist_build(&sc.hist, e->ds, c, e->start, e->cutoff, e->p.tau);
-    switch (s) {
-    case RECALL_S_REPURCHASE: o->n = recall_repurchase_user(e, &sc, c, o->items, o->scores); break;
-    case RECALL_S_POPULAR: o->n = recall_popular_user(e, &sc, c, o->items, o->scores); break;
-    case RECALL_S_COPURCHASE: o->n = recall_copurchase_user(e, &sc, c, o->items, o->scores); break;
-    case RECALL_S_USERKNN: o->n = recall_userknn_user(e, &sc, c, o->items, o->scores); break;
-    case RECALL_S_CATEGORY: o->n = recall_category_user(e, &sc, c, o->items, o->scores); break;
-    default:
-        HM_ASSERT(recall_text_batch(e, &c, 1, o->items, o->scores, &o->n) == 0);
-        break;
-    }
-    recall_scratch_release(&sc);
+    HM_ASSERT(recall_strategy_run(e, s, &c, 1, o->items, o->scores, &o->n) == 0);
 }
+
+/* The text stage's article embeddings of the store in `dir`, through the pipeline's text
+ * stage (written under the work directory `work`). */
+static int text_embeddings(const char *store_dir, const char *work, struct data_article_matrix *m)
+{
+    struct pipeline_config cfg;
+    int rc = pipeline_config_load(&cfg, NULL, NULL, 0);
+    if (rc)
+        return rc;
+    snprintf(cfg.run.store, sizeof cfg.run.store, "%s", store_dir);
+    snprintf(cfg.run.work, sizeof cfg.run.work, "%s", work);
+    struct pipeline p;
+    pipeline_init(&p, &cfg);
+    rc = pipeline_text(&p);
+    if (!rc)
+        rc = pipeline_text_load(&p, m);
+    pipeline_release(&p);
+    return rc;
+}
+
+static struct data_article_matrix text1, text2; /* of the two stores */
 
 static int open_engine(struct data_set *ds, struct recall_engine *e, const struct recall_params *p)
 {
     int rc = data_set_open(ds, store, 0);
     if (rc)
         return rc;
-    return recall_engine_init(e, ds, p, ds->tx.day_min, day0() + CUTOFF, keep);
+    struct recall_inputs in = {.keep = keep, .text_emb = text1.x, .text_dim = text1.dim};
+    return recall_engine_init(e, ds, p, ds->tx.day_min, day0() + CUTOFF, &in);
 }
 
 TEST(test_repurchase)
@@ -112,15 +137,15 @@ TEST(test_repurchase)
     struct recall_params p = defaults();
     CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
     struct one o;
-    run_one(&e, RECALL_S_REPURCHASE, 0, &o);
+    run_one(&e, S_REP, 0, &o);
     CHECK_EQ_INT(o.n, 2);
     CHECK_EQ_INT(art(&ds, o.items[0]), 0);
     CHECK_NEAR(o.scores[0], exp(-9.0 / 30) + exp(-4.0 / 30), 1e-6);
     CHECK_EQ_INT(art(&ds, o.items[1]), 1);
     CHECK_NEAR(o.scores[1], exp(-29.0 / 30), 1e-6);
-    run_one(&e, RECALL_S_REPURCHASE, 5, &o); /* article 11 is outside the universe */
+    run_one(&e, S_REP, 5, &o); /* article 11 is outside the universe */
     CHECK_EQ_INT(o.n, 0);
-    run_one(&e, RECALL_S_REPURCHASE, 20, &o); /* cold */
+    run_one(&e, S_REP, 20, &o); /* cold */
     CHECK_EQ_INT(o.n, 0);
     recall_engine_release(&e);
     data_set_release(&ds);
@@ -133,7 +158,7 @@ TEST(test_popular)
     struct recall_params p = defaults();
     CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
     struct one o;
-    run_one(&e, RECALL_S_POPULAR, 20, &o);
+    run_one(&e, S_POP, 20, &o);
     /* in [63, 70): 5: 3 rows, 3 buyers; 4: 4 rows, 1 buyer; 0 and 6: 1 row, 1 buyer; 11 is out.
      * score = rows / 4 + buyers / 3 */
     CHECK_EQ_INT(o.n, 4);
@@ -145,16 +170,18 @@ TEST(test_popular)
     CHECK_EQ_INT(art(&ds, o.items[3]), 6);
     CHECK_NEAR(o.scores[3], 1.0 / 4 + 1.0 / 3, 1e-6);
     struct one o2;
-    run_one(&e, RECALL_S_POPULAR, 0, &o2); /* the same list for everyone */
+    run_one(&e, S_POP, 0, &o2); /* the same list for everyone */
     CHECK(memcmp(o.items, o2.items, o.n * 4) == 0);
     recall_engine_release(&e);
     /* the trend: with 3 earlier weeks, none of which sold anything, every trend is log(rows + 1);
      * with only the trend weighing, article 4 (4 rows) leads */
-    p.pop_trend_periods = 3;
-    p.pop_w_volume = p.pop_w_buyers = 0;
-    p.pop_w_trend = 1;
-    CHECK_EQ_INT(recall_engine_init(&e, &ds, &p, ds.tx.day_min, day0() + CUTOFF, keep), 0);
-    run_one(&e, RECALL_S_POPULAR, 20, &o);
+    set(&p, "recall.pop_trend_periods", "3");
+    set(&p, "recall.pop_w_volume", "0");
+    set(&p, "recall.pop_w_buyers", "0");
+    set(&p, "recall.pop_w_trend", "1");
+    data_set_release(&ds);
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    run_one(&e, S_POP, 20, &o);
     CHECK_EQ_INT(art(&ds, o.items[0]), 4);
     CHECK_NEAR(o.scores[0], 1, 1e-6);
     CHECK_EQ_INT(art(&ds, o.items[1]), 5);
@@ -173,13 +200,15 @@ TEST(test_copurchase)
      * J(6,7) = 3/5, J(6,8) = 1/5, J(7,8) = 0 */
     uint32_t a6 = 6; /* article rows follow articles.csv order */
     CHECK_EQ_INT(art(&ds, a6), 6);
-    CHECK_EQ_INT(e.co.n_nbr[a6], 2);
-    CHECK_EQ_INT(art(&ds, e.co.nbr[a6 * e.co.k]), 7);
-    CHECK_NEAR(e.co.sim[a6 * e.co.k], 0.6, 1e-6);
-    CHECK_NEAR(e.co.sim[a6 * e.co.k + 1], 0.2, 1e-6);
-    CHECK_EQ_INT(e.co.n_nbr[7], 1); /* 7's only neighbour is 6 (J = 3/5) */
+    const uint32_t *nbr;
+    const float *sim;
+    CHECK_EQ_INT(recall_copurchase_neighbours(&e, S_CO, a6, &nbr, &sim), 2);
+    CHECK_EQ_INT(art(&ds, nbr[0]), 7);
+    CHECK_NEAR(sim[0], 0.6, 1e-6);
+    CHECK_NEAR(sim[1], 0.2, 1e-6);
+    CHECK_EQ_INT(recall_copurchase_neighbours(&e, S_CO, 7, &nbr, &sim), 1); /* 7's only neighbour is 6 */
     struct one o;
-    run_one(&e, RECALL_S_COPURCHASE, 14, &o);
+    run_one(&e, S_CO, 14, &o);
     double w6 = exp(-1.0 / 30); /* customer 14 bought 6 one day before the cutoff */
     CHECK_EQ_INT(o.n, 2);
     CHECK_EQ_INT(art(&ds, o.items[0]), 7);
@@ -187,12 +216,12 @@ TEST(test_copurchase)
     CHECK_EQ_INT(art(&ds, o.items[1]), 8);
     CHECK_NEAR(o.scores[1], 0.2 * w6, 1e-6);
     /* customer 0: B0 = B1 = {0}, so J(0,1) = 1; scores are the other item's history weight */
-    run_one(&e, RECALL_S_COPURCHASE, 0, &o);
+    run_one(&e, S_CO, 0, &o);
     CHECK_EQ_INT(o.n, 2);
     CHECK_EQ_INT(art(&ds, o.items[0]), 1);
     CHECK_NEAR(o.scores[0], exp(-9.0 / 30) + exp(-4.0 / 30), 1e-6);
     CHECK_EQ_INT(art(&ds, o.items[1]), 0);
-    run_one(&e, RECALL_S_COPURCHASE, 20, &o);
+    run_one(&e, S_CO, 20, &o);
     CHECK_EQ_INT(o.n, 0);
     recall_engine_release(&e);
     data_set_release(&ds);
@@ -208,7 +237,7 @@ TEST(test_userknn)
      * and have 2 window items: sim = 1/log2(7)/sqrt(1 * 2). 10-12 vote for 7, 13 for 8;
      * 6 is 14's own item and is not proposed. */
     struct one o;
-    run_one(&e, RECALL_S_USERKNN, 14, &o);
+    run_one(&e, S_KNN, 14, &o);
     double sim = 1.0 / log2(7.0) / sqrt(2.0);
     CHECK_EQ_INT(o.n, 2);
     CHECK_EQ_INT(art(&ds, o.items[0]), 7);
@@ -217,11 +246,12 @@ TEST(test_userknn)
     CHECK_NEAR(o.scores[1], sim, 1e-6);
     /* with a fan-out of 1, one buyer of 6 is visited (never customer 14 itself counted) */
     recall_engine_release(&e);
-    p.knn_fanout = 1;
-    CHECK_EQ_INT(recall_engine_init(&e, &ds, &p, ds.tx.day_min, day0() + CUTOFF, keep), 0);
-    run_one(&e, RECALL_S_USERKNN, 14, &o);
+    set(&p, "recall.knn_fanout", "1");
+    data_set_release(&ds);
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    run_one(&e, S_KNN, 14, &o);
     CHECK(o.n <= 1);
-    run_one(&e, RECALL_S_USERKNN, 20, &o);
+    run_one(&e, S_KNN, 20, &o);
     CHECK_EQ_INT(o.n, 0);
     recall_engine_release(&e);
     data_set_release(&ds);
@@ -236,7 +266,7 @@ TEST(test_category)
     /* customer 14 bought only type 200: its list is the type's items sold in [42, 70),
      * ranked by decayed sales (6: 5 rows, 7: 3, 8: 1); 11 is outside the universe */
     struct one o;
-    run_one(&e, RECALL_S_CATEGORY, 14, &o);
+    run_one(&e, S_CAT, 14, &o);
     CHECK_EQ_INT(o.n, 3);
     CHECK_EQ_INT(art(&ds, o.items[0]), 6);
     CHECK_EQ_INT(art(&ds, o.items[1]), 7);
@@ -244,12 +274,12 @@ TEST(test_category)
     double tau = 14, d6 = 3 * exp(-19 / tau) + exp(-14 / tau) + exp(-1 / tau), d7 = 3 * exp(-17 / tau);
     CHECK_NEAR(o.scores[1] / o.scores[0], d7 / d6, 1e-5);
     /* customer 0 bought type 100 only: 4, 5 and 0 (1 was sold on day 40, before the window) */
-    run_one(&e, RECALL_S_CATEGORY, 0, &o);
+    run_one(&e, S_CAT, 0, &o);
     CHECK_EQ_INT(o.n, 3);
     for (uint32_t i = 0; i < o.n; i++)
         CHECK(types[art(&ds, o.items[i])] == 100);
     CHECK_EQ_INT(art(&ds, o.items[0]), 4);
-    run_one(&e, RECALL_S_CATEGORY, 20, &o);
+    run_one(&e, S_CAT, 20, &o);
     CHECK_EQ_INT(o.n, 0);
     recall_engine_release(&e);
     data_set_release(&ds);
@@ -264,9 +294,8 @@ TEST(test_text)
     /* searched: kept articles sold in [42, 70) = 0, 4, 5, 6, 7, 8. Articles of one product type
      * differ only in their number, so customer 14 (article 6, type 200) is closest to 7 and 8
      * (cosine ~1); 6 itself is excluded; type 100 follows, further away */
-    CHECK_EQ_INT(e.text.n_docs, 6);
     struct one o;
-    run_one(&e, RECALL_S_TEXT, 14, &o);
+    run_one(&e, S_TEXT, 14, &o);
     CHECK_EQ_INT(o.n, 5);
     CHECK(art(&ds, o.items[0]) == 7 || art(&ds, o.items[0]) == 8);
     CHECK(art(&ds, o.items[1]) == 7 || art(&ds, o.items[1]) == 8);
@@ -277,7 +306,7 @@ TEST(test_text)
     }
     for (uint32_t i = 0; i < o.n; i++)
         CHECK(art(&ds, o.items[i]) != 6);
-    run_one(&e, RECALL_S_TEXT, 20, &o); /* cold: no embedding, no candidates */
+    run_one(&e, S_TEXT, 20, &o); /* cold: no embedding, no candidates */
     CHECK_EQ_INT(o.n, 0);
     recall_engine_release(&e);
     data_set_release(&ds);
@@ -296,7 +325,7 @@ TEST(test_merge)
     struct data_set ds;
     struct recall_engine e;
     struct recall_params p = defaults();
-    p.text_n = 0; /* hand-checked without text similarity (tested above) */
+    set(&p, "recall.text_n", "0"); /* hand-checked without text similarity (tested above) */
     CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
     uint32_t users[3] = {14, 20, 0};
     struct recall_candidates c;
@@ -311,29 +340,29 @@ TEST(test_merge)
     for (int i = 0; i < 6; i++)
         CHECK_EQ_INT(art(&ds, c.item[c.off[0] + i]), order[i]);
     uint64_t r = c.off[0];
-    CHECK_EQ_INT(c.flags[r], (1 << RECALL_S_REPURCHASE) | (1 << RECALL_S_POPULAR) | (1 << RECALL_S_CATEGORY));
+    CHECK_EQ_INT(c.flags[r], (1 << S_REP) | (1 << S_POP) | (1 << S_CAT));
     CHECK_EQ_INT(c.n_strat[r], 3);
-    CHECK_EQ_INT(c.rank[RECALL_S_REPURCHASE][r], 1);
-    CHECK_EQ_INT(c.rank[RECALL_S_POPULAR][r], 4);
-    CHECK_EQ_INT(c.rank[RECALL_S_CATEGORY][r], 1);
-    CHECK_EQ_INT(c.rank[RECALL_S_COPURCHASE][r], 0);
-    CHECK_NEAR(c.score[RECALL_S_REPURCHASE][r], exp(-1.0 / 30), 1e-6);
-    CHECK_EQ_INT(c.score[RECALL_S_COPURCHASE][r], 0);
+    CHECK_EQ_INT(c.rank[S_REP][r], 1);
+    CHECK_EQ_INT(c.rank[S_POP][r], 4);
+    CHECK_EQ_INT(c.rank[S_CAT][r], 1);
+    CHECK_EQ_INT(c.rank[S_CO][r], 0);
+    CHECK_NEAR(c.score[S_REP][r], exp(-1.0 / 30), 1e-6);
+    CHECK_EQ_INT(c.score[S_CO][r], 0);
     CHECK_NEAR(c.merged[r], 3.0 / 21 + 1.0 / 24 + 1.0 / 21, 1e-6);
     r = row_of(&c, 0, 8, &ds);
-    CHECK_EQ_INT(c.flags[r], (1 << RECALL_S_COPURCHASE) | (1 << RECALL_S_USERKNN) | (1 << RECALL_S_CATEGORY));
-    CHECK_EQ_INT(c.rank[RECALL_S_COPURCHASE][r], 2);
-    CHECK_EQ_INT(c.rank[RECALL_S_USERKNN][r], 2);
-    CHECK_EQ_INT(c.rank[RECALL_S_CATEGORY][r], 3);
+    CHECK_EQ_INT(c.flags[r], (1 << S_CO) | (1 << S_KNN) | (1 << S_CAT));
+    CHECK_EQ_INT(c.rank[S_CO][r], 2);
+    CHECK_EQ_INT(c.rank[S_KNN][r], 2);
+    CHECK_EQ_INT(c.rank[S_CAT][r], 3);
     CHECK_NEAR(c.merged[r], 1.5 / 22 + 1.0 / 22 + 1.0 / 23, 1e-6);
     r = row_of(&c, 0, 5, &ds);
-    CHECK_EQ_INT(c.flags[r], 1 << RECALL_S_POPULAR);
+    CHECK_EQ_INT(c.flags[r], 1 << S_POP);
     CHECK_EQ_INT(c.n_strat[r], 1);
     /* cold customer 20: the popular list only, ranks 1..4 */
     CHECK_EQ_INT(c.off[2] - c.off[1], 4);
     for (uint64_t k = c.off[1]; k < c.off[2]; k++) {
-        CHECK_EQ_INT(c.flags[k], 1 << RECALL_S_POPULAR);
-        CHECK_EQ_INT(c.rank[RECALL_S_POPULAR][k], k - c.off[1] + 1);
+        CHECK_EQ_INT(c.flags[k], 1 << S_POP);
+        CHECK_EQ_INT(c.rank[S_POP][k], k - c.off[1] + 1);
     }
     /* no article twice for a customer; merged scores descending */
     for (uint32_t u = 0; u < c.n_users; u++)
@@ -360,9 +389,9 @@ TEST(test_merge)
     recall_stats_add(&st, &c, &t);
     CHECK_EQ_INT(st.truth_pairs, 2);
     CHECK_EQ_INT(st.hits, 1);
-    CHECK_EQ_INT(st.hits_strategy[RECALL_S_COPURCHASE], 1);
-    CHECK_EQ_INT(st.hits_strategy[RECALL_S_POPULAR], 0);
-    CHECK_EQ_INT(st.unique[RECALL_S_COPURCHASE], 0); /* three strategies proposed 7 */
+    CHECK_EQ_INT(st.hits_strategy[S_CO], 1);
+    CHECK_EQ_INT(st.hits_strategy[S_POP], 0);
+    CHECK_EQ_INT(st.unique[S_CO], 0); /* three strategies proposed 7 */
     CHECK_EQ_INT(st.hits_size[0], 1);
     char *text = recall_stats_format(&st), *svg = recall_stats_svg(&st);
     CHECK(strstr(text, "merged pool") != NULL);
@@ -386,8 +415,8 @@ static int same_candidates(const struct recall_candidates *a, const struct recal
         return 0;
     int same = !memcmp(a->user, b->user, a->n_users * 4) && !memcmp(a->off, b->off, (a->n_users + 1) * 8) &&
                !memcmp(a->item, b->item, a->n * 4) && !memcmp(a->merged, b->merged, a->n * 4) &&
-               !memcmp(a->flags, b->flags, a->n) && !memcmp(a->n_strat, b->n_strat, a->n);
-    for (int s = 0; s < RECALL_NSTRATEGIES && same; s++)
+               !memcmp(a->flags, b->flags, a->n * 2) && !memcmp(a->n_strat, b->n_strat, a->n);
+    for (int s = 0; s < recall_n_strategies && same; s++)
         same = !memcmp(a->score[s], b->score[s], a->n * 4) && !memcmp(a->rank[s], b->rank[s], a->n * 2);
     return same;
 }
@@ -405,15 +434,18 @@ static int all_candidates(struct recall_candidates *c, uint32_t pool)
     int32_t cutoff = day0() + 133; /* fixed: the cutoff test adds rows on and after it */
     struct prep_items it;
     prep_items_filter(&it, &ds, ds.tx.day_min, cutoff, 2);
-    struct recall_params p;
-    hm_settings_defaults(recall_settings, recall_n_settings, &p);
-    p.knn_fanout = 8; /* make the fan-out cap matter */
+    struct recall_params p = defaults();
+    size_t nt;
+    const struct hm_setting *t = recall_settings_table(&nt);
+    hm_settings_defaults(t, nt, &p);
+    set(&p, "recall.knn_fanout", "8"); /* make the fan-out cap matter */
     struct recall_engine e;
+    struct recall_inputs in = {.keep = it.keep, .text_emb = text2.x, .text_dim = text2.dim};
     uint32_t *users = malloc(ds.customers.n * sizeof *users);
     for (uint32_t i = 0; i < ds.customers.n; i++)
         users[i] = ds.customers.n - 1 - i; /* any order is allowed */
     recall_candidates_init(c);
-    if ((rc = recall_engine_init(&e, &ds, &p, ds.tx.day_min, cutoff, it.keep)) == 0) {
+    if ((rc = recall_engine_init(&e, &ds, &p, ds.tx.day_min, cutoff, &in)) == 0) {
         rc = recall_candidates_build(&e, users, ds.customers.n, pool, c, NULL);
         recall_engine_release(&e);
     }
@@ -456,11 +488,11 @@ TEST(test_determinism)
     CHECK(a.n > 400 * 20);
     CHECK(same_candidates(&a, &b));
     /* every strategy proposed something somewhere */
-    uint64_t seen[RECALL_NSTRATEGIES] = {0};
+    uint64_t seen[RECALL_MAX_STRATEGIES] = {0};
     for (uint64_t r = 0; r < a.n; r++)
-        for (int s = 0; s < RECALL_NSTRATEGIES; s++)
+        for (int s = 0; s < recall_n_strategies; s++)
             seen[s] += a.flags[r] >> s & 1;
-    for (int s = 0; s < RECALL_NSTRATEGIES; s++)
+    for (int s = 0; s < recall_n_strategies; s++)
         CHECK(seen[s] > 0);
     recall_candidates_release(&a);
     recall_candidates_release(&b);
@@ -541,6 +573,23 @@ int main(void)
         fprintf(stderr, "fixture: %s\n", hm_last_error());
         return 1;
     }
+    S_REP = recall_strategy_find("repurchase");
+    S_POP = recall_strategy_find("popular");
+    S_CO = recall_strategy_find("copurchase");
+    S_KNN = recall_strategy_find("userknn");
+    S_CAT = recall_strategy_find("category");
+    S_TEXT = recall_strategy_find("text");
+    char work[200];
+    snprintf(work, sizeof work, "%s/work", dir);
+    if (text_embeddings(store, work, &text1) != 0) {
+        fprintf(stderr, "text: %s\n", hm_last_error());
+        return 1;
+    }
+    snprintf(work, sizeof work, "%s/work", dir2);
+    if (text_embeddings(store2, work, &text2) != 0) {
+        fprintf(stderr, "text: %s\n", hm_last_error());
+        return 1;
+    }
     RUN(test_repurchase);
     RUN(test_popular);
     RUN(test_copurchase);
@@ -551,6 +600,8 @@ int main(void)
     RUN(test_determinism);
     RUN(test_cutoff_leaks_nothing);
     RUN(test_artifact);
+    data_article_matrix_release(&text1);
+    data_article_matrix_release(&text2);
     char cmd[400];
     snprintf(cmd, sizeof cmd, "rm -rf %s %s", dir, dir2);
     system(cmd);

@@ -1,19 +1,20 @@
 /* hmrec candidates: Stage 2, the merged candidate pool of the recall strategies. */
 #include "cli.h"
-#include "pipeline.h"
+#include "pipeline/pipeline.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
 static const char usage_text[] =
-    "usage: hmrec candidates --store DIR [--work DIR] [--week val|test|N] [--users pool|buyers|all]\n"
+    "usage: hmrec candidates --store DIR [--work DIR] [--week val|test|N] [--users pool|buyers|training|all]\n"
     "       [--stats [--reference FILE]] [--no-write] [--out FILE] [--config FILE] [--set KEY=VALUE]...\n"
     "Stage 2: every recall strategy (repurchase, popular, copurchase, userknn, category, text) as of\n"
     "the week's cutoff, merged into at most recall.pool candidates per customer; writes\n"
     "WORK/candidates.hmt (or --out). --week: val (default), test (after the data) or N, the N-th\n"
     "training week before the validation week. --users: pool (default: the prepare sample and the\n"
-    "week's buyers), buyers, or all customers. --stats prints, for the week's buyers, candidate\n"
+    "week's buyers), buyers, training (the week's buyers in the prepare sample), or all\n"
+    "customers, streamed in blocks. --stats prints, for the week's buyers, candidate\n"
     "recall overall, per strategy, each strategy's unique contribution and recall at pool sizes\n"
     "25/50/100/200, and writes WORK/candidates_stats.txt and WORK/candidates_recall.svg.\n"
     "--reference FILE (submission format, e.g. a synthetic data set's oracle/week_*_oracle.csv):\n"
@@ -35,7 +36,8 @@ int cmd_candidates(int argc, char **argv)
     const char *config = NULL, *store = NULL, *work = NULL;
     char **sets = calloc((size_t)argc + 1, sizeof *sets);
     int n_sets = 0, c, code = 0;
-    struct pipeline_cand_opts o = {.week = 0, .users = 0, .stats = 0, .write = 1, .path = NULL};
+    struct pipeline_cand_opts o = {.week = {PIPELINE_WEEK_VALIDATION, 0}, .users = PIPELINE_USERS_POOL,
+                                   .write = 1};
     optind = 1;
     while (!code && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -49,25 +51,27 @@ int cmd_candidates(int argc, char **argv)
         case O_REF: o.reference = optarg; break;
         case O_WEEK:
             if (!strcmp(optarg, "val"))
-                o.week = 0;
+                o.week = (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0};
             else if (!strcmp(optarg, "test"))
-                o.week = -1;
+                o.week = (struct pipeline_week){PIPELINE_WEEK_TEST, 0};
             else {
                 long w;
-                if (cli_parse_long(argv[0], "--week", optarg, &w) != 0)
-                    code = 2;
-                o.week = (int)w;
+                if (cli_parse_long(argv[0], "--week", optarg, &w) != 0 || w < 1)
+                    code = w < 1 && !code ? cli_usage_error(argv[0], "--week is val, test or a training week >= 1") : 2;
+                o.week = (struct pipeline_week){PIPELINE_WEEK_TRAIN, (int)w};
             }
             break;
         case O_USERS:
             if (!strcmp(optarg, "pool"))
-                o.users = 0;
+                o.users = PIPELINE_USERS_POOL;
             else if (!strcmp(optarg, "buyers"))
-                o.users = 1;
+                o.users = PIPELINE_USERS_BUYERS;
+            else if (!strcmp(optarg, "training"))
+                o.users = PIPELINE_USERS_TRAINING;
             else if (!strcmp(optarg, "all"))
-                o.users = 2;
+                o.users = PIPELINE_USERS_ALL;
             else
-                code = cli_usage_error(argv[0], "--users is pool, buyers or all");
+                code = cli_usage_error(argv[0], "--users is pool, buyers, training or all");
             break;
         case O_HELP:
             fputs(usage_text, stdout);
@@ -80,8 +84,8 @@ int cmd_candidates(int argc, char **argv)
         free(sets);
         return code;
     }
-    struct cli_config cfg;
-    int rc = cli_config_load(&cfg, config, sets, n_sets);
+    struct pipeline_config cfg;
+    int rc = pipeline_config_load(&cfg, config, sets, n_sets);
     free(sets);
     if (rc)
         return cli_fail();
@@ -91,15 +95,12 @@ int cmd_candidates(int argc, char **argv)
         snprintf(cfg.run.work, sizeof cfg.run.work, "%s", work);
     if (o.reference && !o.stats)
         return cli_usage_error(argv[0], "--reference needs --stats");
-    if (o.week < 0 && o.stats)
-        return cli_usage_error(argv[0], "--stats needs a week with purchases (not --week test)");
-    char *dir = pipeline_store_dir(&cfg);
-    struct data_set ds;
-    rc = data_set_open(&ds, dir, 0);
-    free(dir);
-    if (rc)
-        return cli_fail();
-    rc = pipeline_candidates(&cfg, &ds, &o);
-    data_set_release(&ds);
-    return rc ? cli_fail() : 0;
+    if (o.week.kind == PIPELINE_WEEK_TEST && (o.stats || o.users != PIPELINE_USERS_ALL))
+        return cli_usage_error(argv[0], "the test week has no purchases: use --users all, without --stats");
+    struct pipeline p;
+    pipeline_init(&p, &cfg);
+    rc = pipeline_candidates(&p, &o);
+    int exit_code = rc ? cli_fail() : 0;
+    pipeline_release(&p);
+    return exit_code;
 }

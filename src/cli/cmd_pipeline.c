@@ -1,6 +1,6 @@
 /* hmrec prepare | baseline | evaluate | submit: the pipeline's stages one at a time. */
 #include "cli.h"
-#include "pipeline.h"
+#include "pipeline/pipeline.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -12,7 +12,8 @@ struct stage_opts {
     char **sets;
     int n_sets;
     const char *store, *work, *out, *pred, *week, *customers, *oracle, *week_end;
-    struct cli_config cfg;
+    struct pipeline_config cfg;
+    struct pipeline p;   /* set up by parse_opts; pipeline_release when done */
 };
 
 enum { OPT_CONFIG = 1000, OPT_SET, OPT_STORE, OPT_WORK, OPT_OUT, OPT_PRED, OPT_WEEK, OPT_CUSTOMERS, OPT_ORACLE,
@@ -79,21 +80,20 @@ static int parse_opts(int argc, char **argv, struct stage_opts *o, const char **
         default: return cli_usage_error(argv[0], "unknown option");
         }
     }
-    if (cli_config_load(&o->cfg, o->config, o->sets, o->n_sets) != 0)
+    if (pipeline_config_load(&o->cfg, o->config, o->sets, o->n_sets) != 0)
         return cli_fail();
     if (o->store)
         snprintf(o->cfg.run.store, sizeof o->cfg.run.store, "%s", o->store);
     if (o->work)
         snprintf(o->cfg.run.work, sizeof o->cfg.run.work, "%s", o->work);
+    pipeline_init(&o->p, &o->cfg);
     return 0;
 }
 
-static int open_store(const struct stage_opts *o, struct data_set *ds)
+static void opts_release(struct stage_opts *o)
 {
-    char *dir = pipeline_store_dir(&o->cfg);
-    int rc = data_set_open(ds, dir, 0);
-    free(dir);
-    return rc;
+    pipeline_release(&o->p);
+    free(o->sets);
 }
 
 #define PARSE_OR_RETURN(argc, argv, o, preds, np)                \
@@ -109,14 +109,10 @@ int cmd_prepare(int argc, char **argv)
 {
     struct stage_opts o;
     PARSE_OR_RETURN(argc, argv, &o, NULL, NULL);
-    struct data_set ds;
-    int rc = open_store(&o, &ds);
-    if (!rc) {
-        rc = pipeline_prepare(&o.cfg, &ds);
-        data_set_release(&ds);
-    }
-    free(o.sets);
-    return rc ? cli_fail() : 0;
+    int rc = pipeline_prepare(&o.p);
+    int code = rc ? cli_fail() : 0;
+    opts_release(&o);
+    return code;
 }
 
 int cmd_baseline(int argc, char **argv)
@@ -125,7 +121,7 @@ int cmd_baseline(int argc, char **argv)
     PARSE_OR_RETURN(argc, argv, &o, NULL, NULL);
     int rc = 0, exit_code = 0;
     if (optind >= argc) {
-        free(o.sets);
+        opts_release(&o);
         return cli_usage_error(argv[0], "which baseline? (popular, decayed, recent, all)");
     }
     const char *name = argv[optind];
@@ -133,7 +129,7 @@ int cmd_baseline(int argc, char **argv)
     if (strcmp(name, "all") != 0) {
         first = last = recall_baseline_find(name);
         if (first < 0) {
-            free(o.sets);
+            opts_release(&o);
             return cli_usage_error(argv[0], "unknown baseline '%s' (popular, decayed, recent, all)", name);
         }
     }
@@ -141,40 +137,40 @@ int cmd_baseline(int argc, char **argv)
     int all_customers = o.customers && !strcmp(o.customers, "all");
     if ((o.week && !test_week && strcmp(o.week, "val")) ||
         (o.customers && !all_customers && strcmp(o.customers, "buyers")) || (o.out && first != last)) {
-        free(o.sets);
+        opts_release(&o);
         return cli_usage_error(argv[0], "--week is val or test, --customers buyers or all, --out needs one baseline");
     }
-    struct data_set ds;
-    if ((rc = open_store(&o, &ds)) != 0) {
-        free(o.sets);
-        return cli_fail();
+    const struct data_set *ds;
+    if ((rc = pipeline_data(&o.p, &ds)) != 0) {
+        exit_code = cli_fail();
+        opts_release(&o);
+        return exit_code;
     }
     struct prep_truth truth;
-    struct prep_week val = {ds.tx.day_max - 6, ds.tx.day_max};
-    prep_truth_build(&truth, &ds, val);
+    struct prep_week val = {ds->tx.day_max - 6, ds->tx.day_max};
+    prep_truth_build(&truth, ds, val);
     char names[HM_SETTING_STRLEN] = "", *table = NULL;
     for (int k = first; k <= last; k++)
         snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k > first ? "," : "",
                  recall_baseline_name[k]);
-    if ((rc = pipeline_metrics_table(&o.cfg, &ds, &truth, names, o.oracle, &table)) == 0)
+    if ((rc = pipeline_metrics_table(&o.p, &truth, names, o.oracle, &table)) == 0)
         fputs(table, stdout);
     free(table);
     if (!rc && o.out) {
-        int32_t cutoff = test_week ? ds.tx.day_max + 1 : val.start;
+        int32_t cutoff = test_week ? ds->tx.day_max + 1 : val.start;
         if (all_customers)
-            rc = pipeline_write_predictions(&o.cfg, &ds, first, cutoff, NULL, ds.customers.n, o.out);
+            rc = pipeline_write_predictions(&o.p, first, cutoff, NULL, ds->customers.n, o.out);
         else if (test_week)
             rc = hm_error(HM_EINVAL, "the test week has no buyers yet: use --customers all");
         else
-            rc = pipeline_write_predictions(&o.cfg, &ds, first, cutoff, truth.user, truth.n_users, o.out);
+            rc = pipeline_write_predictions(&o.p, first, cutoff, truth.user, truth.n_users, o.out);
         if (!rc)
             printf("wrote %s\n", o.out);
     }
     if (rc)
         exit_code = cli_fail();
     prep_truth_release(&truth);
-    data_set_release(&ds);
-    free(o.sets);
+    opts_release(&o);
     return exit_code;
 }
 
@@ -185,30 +181,33 @@ int cmd_evaluate(int argc, char **argv)
     int n_preds = 0;
     int prc = parse_opts(argc, argv, &o, preds, &n_preds);
     if (prc || n_preds == 0) {
-        free(o.sets);
+        if (!prc)
+            opts_release(&o);
+        else
+            free(o.sets);
         free(preds);
         return prc == 1000 ? 0 : prc ? prc : cli_usage_error(argv[0], "--pred FILE is required");
     }
-    struct data_set ds;
-    int rc = open_store(&o, &ds), exit_code = 0;
+    const struct data_set *ds;
+    int rc = pipeline_data(&o.p, &ds), exit_code = 0;
     if (rc) {
-        free(o.sets);
+        exit_code = cli_fail();
+        opts_release(&o);
         free(preds);
-        return cli_fail();
+        return exit_code;
     }
-    int32_t end = ds.tx.day_max;
+    int32_t end = ds->tx.day_max;
     if (o.week_end && hm_date_parse(o.week_end, strlen(o.week_end), &end) != 0) {
-        data_set_release(&ds);
-        free(o.sets);
+        opts_release(&o);
         free(preds);
         return cli_usage_error(argv[0], "--week-end expects a date YYYY-MM-DD, found \"%s\"", o.week_end);
     }
     struct prep_truth truth;
-    prep_truth_build(&truth, &ds, (struct prep_week){end - 6, end});
+    prep_truth_build(&truth, ds, (struct prep_week){end - 6, end});
     struct eval_row *rows = calloc((size_t)n_preds, sizeof *rows);
     for (int i = 0; i < n_preds && !rc; i++) {
         rows[i].name = preds[i];
-        rc = pipeline_evaluate_file(&ds, &truth, preds[i], &rows[i].sum);
+        rc = pipeline_evaluate_file(ds, &truth, preds[i], &rows[i].sum);
     }
     if (!rc) {
         char *table = eval_table_format(rows, (size_t)n_preds, 0);
@@ -222,8 +221,7 @@ int cmd_evaluate(int argc, char **argv)
     }
     free(rows);
     prep_truth_release(&truth);
-    data_set_release(&ds);
-    free(o.sets);
+    opts_release(&o);
     free(preds);
     return exit_code;
 }
@@ -233,15 +231,11 @@ int cmd_submit(int argc, char **argv)
     struct stage_opts o;
     PARSE_OR_RETURN(argc, argv, &o, NULL, NULL);
     if (!o.out && !o.cfg.run.submission[0]) {
-        free(o.sets);
+        opts_release(&o);
         return cli_usage_error(argv[0], "--out FILE is required");
     }
-    struct data_set ds;
-    int rc = open_store(&o, &ds);
-    if (!rc) {
-        rc = pipeline_submit(&o.cfg, &ds, o.out ? o.out : o.cfg.run.submission);
-        data_set_release(&ds);
-    }
-    free(o.sets);
-    return rc ? cli_fail() : 0;
+    int rc = pipeline_submit(&o.p, o.out ? o.out : o.cfg.run.submission);
+    int code = rc ? cli_fail() : 0;
+    opts_release(&o);
+    return code;
 }

@@ -48,6 +48,15 @@ int cli_parse_long(const char *cmd, const char *opt, const char *s, long *out)
 static void log_hook(int level, const char *msg, void *ud)
 {
     (void)ud;
+    if (level == HM_LOG_REPORT) {
+        /* results go to stdout (line-buffered: see cli_ui_init), after any open bar */
+        if (bar_open) {
+            fputs("\r\033[K", stderr);
+            bar_open = 0;
+        }
+        printf("%s\n", msg);
+        return;
+    }
     if (ui_quiet && level > HM_LOG_WARN)
         return;
     if (level == HM_LOG_DEBUG && !getenv("HMREC_DEBUG"))
@@ -104,6 +113,9 @@ static void progress_hook(const char *label, uint64_t done, uint64_t total, doub
 
 void cli_ui_init(int quiet)
 {
+    /* line-buffered stdout: results and diagnostics (stderr) stay in the order they happened
+     * even when both are redirected to one file */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     ui_quiet = quiet;
     ui_tty = isatty(STDERR_FILENO);
     hm_log_set_hook(log_hook, NULL);

@@ -168,7 +168,9 @@ void hm_acc_clear(struct hm_acc *a);
 
 /* ---- logging and progress ---------------------------------------------- */
 
-enum hm_log_level { HM_LOG_ERROR = 0, HM_LOG_WARN = 1, HM_LOG_INFO = 2, HM_LOG_DEBUG = 3 };
+/* REPORT is what a command reports as its result (tables, summaries, where outputs went):
+ * the command layer prints it to stdout; the other levels are diagnostics. */
+enum hm_log_level { HM_LOG_ERROR = 0, HM_LOG_WARN = 1, HM_LOG_INFO = 2, HM_LOG_DEBUG = 3, HM_LOG_REPORT = 4 };
 
 typedef void (*hm_log_fn)(int level, const char *msg, void *ud);
 /* Installs the log hook (NULL: discard). The default discards everything. */
@@ -177,6 +179,7 @@ void hm_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 #define hm_info(...) hm_log(HM_LOG_INFO, __VA_ARGS__)
 #define hm_warn(...) hm_log(HM_LOG_WARN, __VA_ARGS__)
 #define hm_debug(...) hm_log(HM_LOG_DEBUG, __VA_ARGS__)
+#define hm_report(...) hm_log(HM_LOG_REPORT, __VA_ARGS__)
 
 /* Progress of one long task. The hook is called from whichever thread advances the
  * counter, at most every ~100 ms and once at the end with finished = 1. */
@@ -280,8 +283,20 @@ int hm_awriter_write(struct hm_awriter *w, const void *data, size_t len);
 int hm_awriter_commit(struct hm_awriter *w);
 void hm_awriter_abort(struct hm_awriter *w);
 
+/* Fault injection, for the tests of interrupted runs: when the environment has
+ * HMREC_FAULT=NAME[:K[:INT]], the K-th call (default the first) of hm_fault_point(NAME)
+ * kills the process there with SIGKILL (or SIGINT), as a user's kill -9 or Ctrl-C would.
+ * Without HMREC_FAULT it costs one branch. Points: "write" (every atomic file, after its
+ * data is written and before the rename), "stage" (after a stage ran, before its record is
+ * written), "block" (after each streamed block of candidates). */
+void hm_fault_point(const char *name);
+
 /* Creates a directory and its parents (like mkdir -p). */
 int hm_mkdirs(const char *path);
+/* Removes the files "<name>.tmp.<pid>" in dir (not recursive) whose writer process no
+ * longer runs: the temporaries of a run that was killed while writing. Counts them in *n
+ * and their size in *bytes (either may be NULL). A missing dir is not an error. */
+int hm_remove_stale_temporaries(const char *dir, uint64_t *n, uint64_t *bytes);
 /* Joins directory and name into a new string. */
 char *hm_path_join(const char *dir, const char *name);
 

@@ -2,8 +2,10 @@
  * directories and paths. */
 #include "core.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -53,8 +55,7 @@ int hm_read_file(const char *path, char **out, size_t *len)
     size_t cap = 1 << 16, n = 0;
     char *buf = hm_xmalloc(cap);
     for (;;) {
-        if (n + 1 >= cap)
-            buf = hm_xrealloc(buf, cap *= 2);
+        HM_GROW(buf, cap, n + 4096);
         size_t got = fread(buf + n, 1, cap - n - 1, f);
         n += got;
         if (got == 0)
@@ -108,6 +109,26 @@ static void awriter_release(struct hm_awriter *w)
     w->f = NULL;
 }
 
+static const char *fault_spec; /* HMREC_FAULT, read once; "" when unset */
+static _Atomic long fault_count;
+
+void hm_fault_point(const char *name)
+{
+    if (!fault_spec) {
+        const char *e = getenv("HMREC_FAULT");
+        fault_spec = e ? e : "";
+    }
+    size_t n = strlen(name);
+    if (!fault_spec[0] || strncmp(fault_spec, name, n) || (fault_spec[n] != '\0' && fault_spec[n] != ':'))
+        return;
+    long k = fault_spec[n] == ':' ? strtol(fault_spec + n + 1, NULL, 10) : 1;
+    int sig = strstr(fault_spec + n, ":INT") ? SIGINT : SIGKILL;
+    if (++fault_count == (k > 0 ? k : 1)) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+}
+
 int hm_awriter_commit(struct hm_awriter *w)
 {
     int bad = w->failed || fflush(w->f) != 0 || ferror(w->f);
@@ -116,6 +137,8 @@ int hm_awriter_commit(struct hm_awriter *w)
         bad = 1, e = errno;
     if (fclose(w->f) != 0 && !bad)
         bad = 1, e = errno;
+    if (!bad)
+        hm_fault_point("write");
     if (!bad && rename(w->tmp, w->path) != 0)
         bad = 1, e = errno;
     int rc = 0;
@@ -162,4 +185,51 @@ char *hm_path_join(const char *dir, const char *name)
 {
     size_t n = strlen(dir);
     return hm_xasprintf("%s%s%s", dir, n && dir[n - 1] == '/' ? "" : "/", name);
+}
+
+int hm_remove_stale_temporaries(const char *dir, uint64_t *n, uint64_t *bytes)
+{
+    if (n)
+        *n = 0;
+    if (bytes)
+        *bytes = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOENT || errno == ENOTDIR
+                   ? 0
+                   : hm_error(HM_EIO, "could not read directory '%s': %s", dir, strerror(errno));
+    int rc = 0;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        const char *t = strstr(de->d_name, ".tmp.");
+        if (!t)
+            continue;
+        while (strstr(t + 1, ".tmp."))
+            t = strstr(t + 1, ".tmp.");
+        const char *digits = t + 5;
+        char *end;
+        long pid = strtol(digits, &end, 10);
+        if (!*digits || *end || pid <= 0 || pid == (long)getpid())
+            continue;
+        if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue; /* its writer may still be running */
+        char *path = hm_path_join(dir, de->d_name);
+        struct stat st;
+        uint64_t size = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+        if (unlink(path) == 0) {
+            if (n)
+                (*n)++;
+            if (bytes)
+                *bytes += size;
+            hm_info("removed %s (%.1f MiB), left by an interrupted run (process %ld)", path,
+                    (double)size / (1024.0 * 1024.0), pid);
+        } else if (errno != ENOENT) {
+            rc = hm_error(HM_EIO, "could not remove '%s': %s", path, strerror(errno));
+        }
+        free(path);
+        if (rc)
+            break;
+    }
+    closedir(d);
+    return rc;
 }

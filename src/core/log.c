@@ -22,12 +22,13 @@ void hm_log(int level, const char *fmt, ...)
 {
     if (!log_fn)
         return;
-    char msg[2048];
+    struct hm_buf b = {0};
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    hm_buf_vprintf(&b, fmt, ap);
     va_end(ap);
-    log_fn(level, msg, log_ud);
+    log_fn(level, b.s ? b.s : "", log_ud);
+    hm_buf_release(&b);
 }
 
 void hm_progress_set_hook(hm_progress_fn fn, void *ud)

@@ -145,19 +145,17 @@ int hm_settings_override(const struct hm_setting *table, size_t n, void *obj, co
 char *hm_settings_format(const struct hm_setting *table, size_t n, const void *obj,
                          const char *prefix)
 {
-    size_t cap = 256, len = 0, plen = strlen(prefix);
-    char *out = hm_xmalloc(cap);
-    out[0] = '\0';
+    size_t plen = strlen(prefix);
+    struct hm_buf b = {0};
     for (size_t i = 0; i < n; i++) {
         const struct hm_setting *s = &table[i];
         if (strncmp(s->key, prefix, plen) != 0)
             continue;
         const char *field = (const char *)obj + s->offset;
-        char line[HM_SETTING_STRLEN + 128];
         if (s->type == HM_SET_INT && s->allow_all && *(const long *)field == -1)
-            snprintf(line, sizeof line, "%s = all\n", s->key);
+            hm_buf_printf(&b, "%s = all\n", s->key);
         else if (s->type == HM_SET_INT)
-            snprintf(line, sizeof line, "%s = %ld\n", s->key, *(const long *)field);
+            hm_buf_printf(&b, "%s = %ld\n", s->key, *(const long *)field);
         else if (s->type == HM_SET_DOUBLE) {
             /* the shortest of %.15g..%.17g that reads back as the same double */
             double v = *(const double *)field;
@@ -167,15 +165,10 @@ char *hm_settings_format(const struct hm_setting *table, size_t n, const void *o
                 if (strtod(num, NULL) == v)
                     break;
             }
-            snprintf(line, sizeof line, "%s = %s\n", s->key, num);
+            hm_buf_printf(&b, "%s = %s\n", s->key, num);
+        } else {
+            hm_buf_printf(&b, "%s = %s\n", s->key, field);
         }
-        else
-            snprintf(line, sizeof line, "%s = %s\n", s->key, field);
-        size_t l = strlen(line);
-        while (len + l + 1 > cap)
-            out = hm_xrealloc(out, cap *= 2);
-        memcpy(out + len, line, l + 1);
-        len += l;
     }
-    return out;
+    return hm_buf_take(&b);
 }

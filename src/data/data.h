@@ -113,6 +113,27 @@ uint32_t data_id_index_customer(const struct data_id_index *ix, const char *hex,
 /* Article row of an article id (as a number), or UINT32_MAX. */
 uint32_t data_id_index_article(const struct data_id_index *ix, uint32_t article_id);
 
+/* ---- per-article matrices (matrix.c) ------------------------------------------------- */
+
+/* A matrix with one row per article of the store (text or image embeddings), read from a
+ * .npy file (n, dim) float32 and a text file with the article id of each row, one per line
+ * (10 digits, the leading zero optional). Articles the file does not list, and all-zero
+ * rows (hmrec embed's missing images), are zero rows flagged missing. */
+struct data_article_matrix {
+    uint32_t dim;
+    float *x;            /* (n_articles, dim) by article row */
+    uint8_t *missing;    /* (n_articles) 1: no embedding (the row is zero) */
+    uint32_t n_missing;
+};
+/* Errors name the file and line: an id that is not an article of the store, twice the same
+ * id, more or fewer ids than rows, NaN or infinite values, a malformed .npy. */
+int data_article_matrix_load(struct data_article_matrix *m, const struct data_set *ds,
+                             const char *npy_path, const char *ids_path);
+void data_article_matrix_release(struct data_article_matrix *m);
+/* Writes x (n_articles, dim) as npy_path and the ids of its rows as ids_path (atomic). */
+int data_article_matrix_write(const struct data_set *ds, const float *x, uint32_t dim,
+                              const char *npy_path, const char *ids_path);
+
 /* ---- ingest (ingest.c) ----------------------------------------------------------------- */
 
 struct data_ingest_opts {

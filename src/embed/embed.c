@@ -72,8 +72,7 @@ int embed_scan_articles(const char *images_dir, int64_t **ids_out, size_t *n_out
             if (strlen(f) != 14 || strcmp(f + 10, ".jpg") || !all_digits(f, 10) ||
                 memcmp(f, de->d_name, 3) != 0)
                 continue;
-            if (n == cap)
-                ids = hm_xrealloc(ids, (cap = cap ? cap * 2 : 1024) * sizeof *ids);
+            HM_GROW(ids, cap, n + 1);
             ids[n++] = strtoll(f, NULL, 10);
         }
         closedir(d);
@@ -134,8 +133,7 @@ int embed_read_articles(const char *path, int64_t **ids_out, size_t *n_out)
                 free(ids);
                 return rc;
             }
-            if (n == cap)
-                ids = hm_xrealloc(ids, (cap = cap ? cap * 2 : 1024) * sizeof *ids);
+            HM_GROW(ids, cap, n + 1);
             ids[n++] = strtoll(p, NULL, 10);
         }
         p = eol + 1;

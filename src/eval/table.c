@@ -39,67 +39,49 @@ double eval_map12(const struct eval_sum *s)
     return s->users ? s->ap[EVAL_NK - 1] / (double)s->users : 0.0;
 }
 
-static void append(char **out, size_t *len, size_t *cap, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static void append(char **out, size_t *len, size_t *cap, const char *fmt, ...)
-{
-    va_list ap;
-    for (;;) {
-        va_start(ap, fmt);
-        int n = vsnprintf(*out + *len, *cap - *len, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && (size_t)n < *cap - *len) {
-            *len += (size_t)n;
-            return;
-        }
-        *out = hm_xrealloc(*out, *cap *= 2);
-    }
-}
-
 char *eval_table_format(const struct eval_row *rows, size_t n, double ref_map12)
 {
-    size_t cap = 4096, len = 0, w = 8;
-    char *out = hm_xmalloc(cap);
-    out[0] = '\0';
+    size_t w = 8;
+    struct hm_buf b = {0};
     for (size_t r = 0; r < n; r++)
         if (strlen(rows[r].name) > w)
             w = strlen(rows[r].name);
     /* the headline: MAP@12 (and its share of the reference) */
-    append(&out, &len, &cap, "%-*s %8s %7s", (int)w, "model", "users", "MAP@12");
+    hm_buf_printf(&b, "%-*s %8s %7s", (int)w, "model", "users", "MAP@12");
     if (ref_map12 > 0)
-        append(&out, &len, &cap, " %8s", "%oracle");
-    append(&out, &len, &cap, " %7s %7s %7s\n", "P@12", "R@12", "NDCG@12");
+        hm_buf_printf(&b, " %8s", "%oracle");
+    hm_buf_printf(&b, " %7s %7s %7s\n", "P@12", "R@12", "NDCG@12");
     for (size_t r = 0; r < n; r++) {
         const struct eval_sum *s = &rows[r].sum;
         double u = s->users ? (double)s->users : 1.0;
-        append(&out, &len, &cap, "%-*s %8llu %7.5f", (int)w, rows[r].name, (unsigned long long)s->users,
+        hm_buf_printf(&b, "%-*s %8llu %7.5f", (int)w, rows[r].name, (unsigned long long)s->users,
                eval_map12(s));
         if (ref_map12 > 0)
-            append(&out, &len, &cap, " %7.1f%%", 100.0 * eval_map12(s) / ref_map12);
-        append(&out, &len, &cap, " %7.4f %7.4f %7.4f\n", s->precision[EVAL_NK - 1] / u,
+            hm_buf_printf(&b, " %7.1f%%", 100.0 * eval_map12(s) / ref_map12);
+        hm_buf_printf(&b, " %7.4f %7.4f %7.4f\n", s->precision[EVAL_NK - 1] / u,
                s->recall[EVAL_NK - 1] / u, s->ndcg[EVAL_NK - 1] / u);
     }
     /* every metric at every cutoff: one block per metric, one column per k */
     static const char *const metric[4] = {"MAP", "precision", "recall", "NDCG"};
     for (int m = 0; m < 4; m++) {
-        append(&out, &len, &cap, "\n%-*s", (int)w, metric[m]);
+        hm_buf_printf(&b, "\n%-*s", (int)w, metric[m]);
         for (int i = 0; i < EVAL_NK; i++) {
             char k[8];
             snprintf(k, sizeof k, "@%d", eval_ks[i]);
-            append(&out, &len, &cap, " %8s", k);
+            hm_buf_printf(&b, " %8s", k);
         }
-        append(&out, &len, &cap, "\n");
+        hm_buf_printf(&b, "\n");
         for (size_t r = 0; r < n; r++) {
             const struct eval_sum *s = &rows[r].sum;
             double u = s->users ? (double)s->users : 1.0;
             const double *v = m == 0 ? s->ap : m == 1 ? s->precision : m == 2 ? s->recall : s->ndcg;
-            append(&out, &len, &cap, "%-*s", (int)w, rows[r].name);
+            hm_buf_printf(&b, "%-*s", (int)w, rows[r].name);
             for (int i = 0; i < EVAL_NK; i++)
-                append(&out, &len, &cap, " %8.5f", v[i] / u);
-            append(&out, &len, &cap, "\n");
+                hm_buf_printf(&b, " %8.5f", v[i] / u);
+            hm_buf_printf(&b, "\n");
         }
     }
-    return out;
+    return hm_buf_take(&b);
 }
 
 void eval_recall_add(struct eval_recall *r, const uint32_t *cands, size_t n_cands,

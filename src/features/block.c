@@ -7,15 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The columns after the item features of one candidate row: out points at FEAT_PAIR0. */
+/* The columns after the item features of one candidate row (o: the row). */
 static void pair_row(const struct feat_ctx *ctx, const struct feat_user *s,
-                     const struct recall_candidates *b, uint64_t row, uint64_t position, float *out)
+                     const struct recall_candidates *b, uint64_t row, uint64_t position, float *o)
 {
     const uint32_t a = b->item[row];
     const int32_t T = ctx->cutoff, H = ctx->hist_days;
     const float n = s->u[U_N_ROWS];
     /* user-item */
-    float *p = out;
+    float *p = o + FEAT_PAIR0;
     uint32_t cnt = s->cnt[a], prod = s->prod_cnt[ctx->product[a]] - cnt;
     p[P_BOUGHT] = cnt > 0;
     p[P_ROWS] = (float)cnt;
@@ -36,20 +36,21 @@ static void pair_row(const struct feat_ctx *ctx, const struct feat_user *s,
     p[P_AGE_POP] = ctx->age_pop[bi];
     p[P_AGE_LIFT] = ctx->age_lift[bi];
     /* recall: every strategy's flag, score and reciprocal rank, then the merge */
-    float *r = out + (FEAT_RECALL0 - FEAT_PAIR0);
-    for (int k = 0; k < RECALL_NSTRATEGIES; k++) {
+    float *r = o + FEAT_RECALL0;
+    const int ns = recall_n_strategies;
+    for (int k = 0; k < ns; k++) {
         int on = (b->flags[row] >> k) & 1;
         uint16_t rank = b->rank[k][row];
-        r[3 * k] = (float)on;
-        r[3 * k + 1] = on ? b->score[k][row] : 0.0f;
-        r[3 * k + 2] = on && rank ? 1.0f / rank : 0.0f;
+        r[3 * k + R_FLAG] = (float)on;
+        r[3 * k + R_SCORE] = on ? b->score[k][row] : 0.0f;
+        r[3 * k + R_RRANK] = on && rank ? 1.0f / rank : 0.0f;
     }
-    r[R_N_STRAT] = b->n_strat[row];
-    r[R_MERGED] = b->merged[row];
-    r[R_POSITION] = (float)position;
+    r[3 * ns + R_N_STRAT] = b->n_strat[row];
+    r[3 * ns + R_MERGED] = b->merged[row];
+    r[3 * ns + R_POSITION] = (float)position;
     /* text and image: cosines with the profile and with the last purchase; a customer
      * without one uses a zero vector (cosine 0) */
-    float *t = out + (FEAT_TEXT0 - FEAT_PAIR0);
+    float *t = o + FEAT_TEXT0;
     t[T_SIM] = t[T_SIM_LAST] = 0;
     t[T_DIVERSITY] = s->t_div;
     if (ctx->in.text && ctx->text_inv[a] > 0 && s->last_art != UINT32_MAX) {
@@ -59,7 +60,7 @@ static void pair_row(const struct feat_ctx *ctx, const struct feat_user *s,
         t[T_SIM] = sim * ctx->text_inv[a];
         t[T_SIM_LAST] = last * ctx->text_inv[a] * ctx->text_inv[s->last_art];
     }
-    float *m = out + (FEAT_IMAGE0 - FEAT_PAIR0);
+    float *m = o + FEAT_IMAGE0;
     const struct feat_image *im = ctx->in.image;
     m[M_SIM] = m[M_SIM_LAST] = 0;
     m[M_DIVERSITY] = s->m_div;
@@ -78,7 +79,8 @@ static void pair_row(const struct feat_ctx *ctx, const struct feat_user *s,
 struct block_job {
     const struct feat_ctx *ctx;
     const struct recall_candidates *b;
-    float *out;
+    float *out;            /* (b->n, nc) */
+    uint32_t nc;
     struct feat_user *s; /* (threads) */
 };
 
@@ -94,12 +96,12 @@ static int block_range(size_t begin, size_t end, int tid, void *ud)
         feat_user_begin(s, ctx, b->user[i]);
         const struct feat_image *im = ctx->in.image;
         for (uint64_t row = b->off[i]; row < b->off[i + 1]; row++) {
-            float *o = j->out + row * FEAT_NCOLS;
+            float *o = j->out + row * j->nc;
             if (im && row + 2 < b->off[i + 1]) /* the image row two candidates ahead */
                 feat_prefetch(im->emb + (size_t)b->item[row + 2] * im->dim, im->dim * sizeof(float));
             memcpy(o + FEAT_USER0, s->u, FEAT_NUSER * sizeof(float));
             memcpy(o + FEAT_ITEM0, ctx->item + (size_t)b->item[row] * FEAT_NITEM, FEAT_NITEM * sizeof(float));
-            pair_row(ctx, s, b, row, row - b->off[i] + 1, o + FEAT_PAIR0);
+            pair_row(ctx, s, b, row, row - b->off[i] + 1, o);
         }
         feat_user_end(s, ctx);
     }
@@ -135,7 +137,7 @@ int feat_block(const struct feat_ctx *ctx, const struct recall_candidates *b, fl
         nt = 256;
     if ((uint32_t)nt > b->n_users)
         nt = (int)b->n_users;
-    struct block_job j = {ctx, b, out, hm_xcalloc((size_t)nt, sizeof(struct feat_user))};
+    struct block_job j = {ctx, b, out, feat_n_cols(), hm_xcalloc((size_t)nt, sizeof(struct feat_user))};
     for (int t = 0; t < nt; t++)
         feat_user_init(&j.s[t], ctx);
     int rc = hm_parallel_chunks(nt, b->n_users, 16, block_range, &j);

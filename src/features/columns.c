@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-const char *const feat_group_name[FEAT_NGROUPS] = {"user", "item", "user-item", "recall", "text", "image"};
+const char *const feat_group_name[FEAT_NGROUPS] = {"user", "item", "user-item", "text", "image", "recall"};
 
 #define G_U FEAT_G_USER
 #define G_I FEAT_G_ITEM
@@ -143,10 +143,11 @@ static const struct feat_column tail_cols[FEAT_NTEXT + FEAT_NIMAGE] = {
 
 /* ---- the whole table, built once --------------------------------------------------- */
 
-static struct feat_column table[FEAT_NCOLS];
-static const char *names[FEAT_NCOLS];
-static char recall_names[FEAT_NRECALL][48];
-static char recall_meanings[FEAT_NRECALL][96];
+static struct feat_column table[FEAT_MAX_COLS];
+static const char *names[FEAT_MAX_COLS];
+static char recall_names[FEAT_NRECALL_OF(RECALL_MAX_STRATEGIES)][48];
+static char recall_meanings[FEAT_NRECALL_OF(RECALL_MAX_STRATEGIES)][96];
+static uint32_t n_cols;
 static uint64_t set_hash;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
@@ -159,33 +160,35 @@ static void build(void)
         table[k++] = item_cols[i];
     for (int i = 0; i < FEAT_NPAIR; i++)
         table[k++] = pair_cols[i];
-    for (int s = 0; s < RECALL_NSTRATEGIES; s++) {
-        const char *n = recall_strategy_name[s];
-        snprintf(recall_names[3 * s], 48, "r_%s_flag", n);
-        snprintf(recall_meanings[3 * s], 96, "1 when the %s strategy proposed the article", n);
-        snprintf(recall_names[3 * s + 1], 48, "r_%s_score", n);
-        snprintf(recall_meanings[3 * s + 1], 96, "the %s strategy's score", n);
-        snprintf(recall_names[3 * s + 2], 48, "r_%s_rrank", n);
-        snprintf(recall_meanings[3 * s + 2], 96, "1 / the article's rank in the %s strategy's list", n);
+    for (int i = 0; i < FEAT_NTEXT + FEAT_NIMAGE; i++)
+        table[k++] = tail_cols[i];
+    if (k != FEAT_RECALL0 || recall_n_strategies > RECALL_MAX_STRATEGIES)
+        HM_BUG("feature table: %u fixed columns, %d strategies", k, recall_n_strategies);
+    int ns = recall_n_strategies, nr = FEAT_NRECALL_OF(ns);
+    for (int s = 0; s < ns; s++) {
+        const char *n = recall_strategies[s]->name;
+        snprintf(recall_names[3 * s + R_FLAG], 48, "r_%s_flag", n);
+        snprintf(recall_meanings[3 * s + R_FLAG], 96, "1 when the %s strategy proposed the article", n);
+        snprintf(recall_names[3 * s + R_SCORE], 48, "r_%s_score", n);
+        snprintf(recall_meanings[3 * s + R_SCORE], 96, "the %s strategy's score", n);
+        snprintf(recall_names[3 * s + R_RRANK], 48, "r_%s_rrank", n);
+        snprintf(recall_meanings[3 * s + R_RRANK], 96, "1 / the article's rank in the %s strategy's list", n);
     }
     static const struct {
         const char *name, *meaning;
-    } merge_cols[3] = {
+    } merge_cols[R_MERGE_COLS] = {
         {"r_n_strat", "strategies that proposed the article"},
         {"r_merged", "the merged (reciprocal rank fusion) score"},
         {"r_position", "1-based position in the customer's merged list"},
     };
-    for (int i = 0; i < 3; i++) {
-        snprintf(recall_names[R_N_STRAT + i], 48, "%s", merge_cols[i].name);
-        snprintf(recall_meanings[R_N_STRAT + i], 96, "%s", merge_cols[i].meaning);
+    for (int i = 0; i < R_MERGE_COLS; i++) {
+        snprintf(recall_names[3 * ns + i], 48, "%s", merge_cols[i].name);
+        snprintf(recall_meanings[3 * ns + i], 96, "%s", merge_cols[i].meaning);
     }
-    for (int i = 0; i < FEAT_NRECALL; i++)
+    for (int i = 0; i < nr; i++)
         table[k++] = (struct feat_column){recall_names[i], FEAT_G_RECALL, recall_meanings[i],
-                                          i < R_N_STRAT ? "0 (not proposed)" : "-"};
-    for (int i = 0; i < FEAT_NTEXT + FEAT_NIMAGE; i++)
-        table[k++] = tail_cols[i];
-    if (k != FEAT_NCOLS)
-        HM_BUG("feature table has %u columns, expected %d", k, FEAT_NCOLS);
+                                          i < 3 * ns ? "0 (not proposed)" : "-"};
+    n_cols = k;
     uint64_t h = 0x5eed;
     for (uint32_t i = 0; i < k; i++) {
         names[i] = table[i].name;
@@ -200,7 +203,11 @@ const struct feat_column *feat_columns(void)
     return table;
 }
 
-uint32_t feat_n_cols(void) { return FEAT_NCOLS; }
+uint32_t feat_n_cols(void)
+{
+    pthread_once(&once, build);
+    return n_cols;
+}
 
 const char *const *feat_column_names(void)
 {
@@ -217,33 +224,34 @@ uint64_t feat_set_hash(void)
 int feat_column_find(const char *name)
 {
     const struct feat_column *t = feat_columns();
-    for (int i = 0; i < FEAT_NCOLS; i++)
+    for (uint32_t i = 0; i < n_cols; i++)
         if (!strcmp(t[i].name, name))
-            return i;
+            return (int)i;
     return -1;
 }
 
 char *feat_list_format(int markdown)
 {
     const struct feat_column *t = feat_columns();
+    const int nc = (int)n_cols;
     struct hm_buf b = {0};
     if (markdown) {
         hm_buf_puts(&b, "| # | name | group | meaning | when missing |\n|---|---|---|---|---|\n");
-        for (int i = 0; i < FEAT_NCOLS; i++)
+        for (int i = 0; i < nc; i++)
             hm_buf_printf(&b, "| %d | `%s` | %s | %s | %s |\n", i, t[i].name, feat_group_name[t[i].group],
                           t[i].meaning, t[i].impute);
         return hm_buf_take(&b);
     }
     size_t w = 4;
-    for (int i = 0; i < FEAT_NCOLS; i++)
+    for (int i = 0; i < nc; i++)
         if (strlen(t[i].name) > w)
             w = strlen(t[i].name);
     hm_buf_printf(&b, "%3s  %-*s  %-9s  %s\n", "#", (int)w, "name", "group", "meaning");
-    for (int i = 0; i < FEAT_NCOLS; i++)
+    for (int i = 0; i < nc; i++)
         hm_buf_printf(&b, "%3d  %-*s  %-9s  %s\n", i, (int)w, t[i].name, feat_group_name[t[i].group], t[i].meaning);
-    hm_buf_printf(&b, "%d columns: %d user, %d item, %d user-item, %d recall, %d text, %d image "
+    hm_buf_printf(&b, "%d columns: %d user, %d item, %d user-item, %d text, %d image, %d recall "
                       "(plus %d image dimensions per article, gathered by article)\n",
-                  FEAT_NCOLS, FEAT_NUSER, FEAT_NITEM, FEAT_NPAIR, FEAT_NRECALL, FEAT_NTEXT, FEAT_NIMAGE,
+                  nc, FEAT_NUSER, FEAT_NITEM, FEAT_NPAIR, FEAT_NTEXT, FEAT_NIMAGE, nc - FEAT_RECALL0,
                   FEAT_IMAGE_DIM);
     return hm_buf_take(&b);
 }

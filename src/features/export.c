@@ -29,9 +29,10 @@ int feat_export_csv(const struct feat_ctx *ctx, const struct recall_candidates *
                     const char *path)
 {
     float *own = NULL;
+    const uint32_t nc = feat_n_cols();
     int rc;
     if (!x) {
-        own = hm_xmalloc_array((size_t)block->n * FEAT_NCOLS + 1, sizeof(float));
+        own = hm_xmalloc_array((size_t)block->n * nc + 1, sizeof(float));
         if ((rc = feat_block(ctx, block, own)) != 0) {
             free(own);
             return rc;
@@ -47,7 +48,7 @@ int feat_export_csv(const struct feat_ctx *ctx, const struct recall_candidates *
     const struct feat_image *im = ctx->in.image;
     struct hm_buf b = {0};
     hm_buf_puts(&b, "customer_id,article_id");
-    for (int k = 0; k < FEAT_NCOLS; k++) {
+    for (uint32_t k = 0; k < nc; k++) {
         hm_buf_append(&b, ",", 1);
         hm_buf_puts(&b, fc[k].name);
     }
@@ -63,8 +64,8 @@ int feat_export_csv(const struct feat_ctx *ctx, const struct recall_candidates *
             hm_buf_puts(&b, cid);
             hm_buf_append(&b, ",", 1);
             hm_buf_puts(&b, aid);
-            for (int k = 0; k < FEAT_NCOLS; k++)
-                put_float(&b, x[r * FEAT_NCOLS + k]);
+            for (uint32_t k = 0; k < nc; k++)
+                put_float(&b, x[r * nc + k]);
             for (uint32_t k = 0; im && k < im->dim; k++)
                 put_float(&b, im->emb[(size_t)a * im->dim + k]);
             hm_buf_append(&b, "\n", 1);

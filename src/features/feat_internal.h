@@ -42,10 +42,11 @@ enum {
 };
 _Static_assert(P_COUNT == FEAT_NPAIR, "user-item column count");
 
-/* Recall columns, offsets from FEAT_RECALL0: per strategy s, flag 3s, score 3s+1,
- * reciprocal rank 3s+2; then these. */
-enum { R_N_STRAT = 3 * RECALL_NSTRATEGIES, R_MERGED, R_POSITION, R_END };
-_Static_assert(R_END == FEAT_NRECALL, "recall column count");
+/* Recall columns, offsets from FEAT_RECALL0: per strategy s < recall_n_strategies, flag 3s,
+ * score 3s+1, reciprocal rank 3s+2; then the merge's three at 3n (strategies), 3n+1 (merged
+ * score), 3n+2 (position). */
+enum { R_FLAG, R_SCORE, R_RRANK, R_PER_STRATEGY };
+enum { R_N_STRAT, R_MERGED, R_POSITION, R_MERGE_COLS };
 
 enum { T_SIM, T_SIM_LAST, T_DIVERSITY, T_COUNT };
 _Static_assert(T_COUNT == FEAT_NTEXT, "text column count");

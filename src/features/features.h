@@ -3,16 +3,17 @@
  * Input: one block of merged candidates as Stage 2 produces them (struct recall_candidates:
  * customers with their rows contiguous, each row an article with every strategy's flag,
  * score and rank), the data set, the per-article text embeddings and, when there are any,
- * the per-article image embeddings. Output: one row of FEAT_NCOLS floats per candidate,
+ * the per-article image embeddings. Output: one row of feat_n_cols() floats per candidate,
  * row-major, never NaN or infinite (every missing value is imputed by a documented rule).
  *
  * Columns come in groups, always in this order (feat_columns() lists them all):
  *   user       FEAT_NUSER (43): depend on the customer only (the network's user tower)
  *   item       FEAT_NITEM (29): depend on the article only (the network's item tower)
  *   user-item  the customer's history against the article
- *   recall     every recall strategy's flag, score and reciprocal rank, the merge
  *   text       the article's text embedding against the customer's text profile
  *   image      the same with the image embeddings, and a missing-embedding flag
+ *   recall     every recall strategy's flag, score and reciprocal rank, the merge (3 per
+ *              strategy of the table + 3, so the count follows recall_n_strategies)
  * The 512 image dimensions are not columns: they live once per article in struct
  * feat_image and are gathered by article row by whoever needs them.
  *
@@ -39,9 +40,9 @@ enum feat_group {
     FEAT_G_USER,   /* the customer alone */
     FEAT_G_ITEM,   /* the article alone */
     FEAT_G_PAIR,   /* user-item: the customer's history against the article */
-    FEAT_G_RECALL, /* Stage 2's strategies and merge */
     FEAT_G_TEXT,   /* text embeddings */
     FEAT_G_IMAGE,  /* image embeddings */
+    FEAT_G_RECALL, /* Stage 2's strategies and merge (last: one set per strategy of the table) */
     FEAT_NGROUPS
 };
 extern const char *const feat_group_name[FEAT_NGROUPS]; /* "user", "item", "user-item", ... */
@@ -49,17 +50,20 @@ extern const char *const feat_group_name[FEAT_NGROUPS]; /* "user", "item", "user
 #define FEAT_NUSER 43
 #define FEAT_NITEM 29
 #define FEAT_NPAIR 17
-#define FEAT_NRECALL (3 * RECALL_NSTRATEGIES + 3)
 #define FEAT_NTEXT 3
 #define FEAT_NIMAGE 4
-#define FEAT_NCOLS (FEAT_NUSER + FEAT_NITEM + FEAT_NPAIR + FEAT_NRECALL + FEAT_NTEXT + FEAT_NIMAGE)
-/* First column of each group. */
+/* First column of each group. The recall columns come last: 3 per strategy of
+ * recall_strategies[] (flag, score, reciprocal rank), then 3 of the merge, so their number
+ * follows the strategy table. */
 #define FEAT_USER0 0
 #define FEAT_ITEM0 (FEAT_USER0 + FEAT_NUSER)
 #define FEAT_PAIR0 (FEAT_ITEM0 + FEAT_NITEM)
-#define FEAT_RECALL0 (FEAT_PAIR0 + FEAT_NPAIR)
-#define FEAT_TEXT0 (FEAT_RECALL0 + FEAT_NRECALL)
+#define FEAT_TEXT0 (FEAT_PAIR0 + FEAT_NPAIR)
 #define FEAT_IMAGE0 (FEAT_TEXT0 + FEAT_NTEXT)
+#define FEAT_RECALL0 (FEAT_IMAGE0 + FEAT_NIMAGE)
+/* Columns of the recall group for n strategies, and the most there can be. */
+#define FEAT_NRECALL_OF(n) (3 * (n) + 3)
+#define FEAT_MAX_COLS (FEAT_RECALL0 + FEAT_NRECALL_OF(RECALL_MAX_STRATEGIES))
 
 struct feat_column {
     const char *name;    /* "u_n_rows": a C identifier, unique */
@@ -67,13 +71,15 @@ struct feat_column {
     const char *meaning; /* one line */
     const char *impute;  /* the value when the input is missing ("-": never missing) */
 };
-/* The table of every column, in output order (FEAT_NCOLS rows; valid for the program's
+/* The table of every column, in output order (feat_n_cols() rows; valid for the program's
  * lifetime). */
 const struct feat_column *feat_columns(void);
+/* The number of columns: FEAT_RECALL0 + FEAT_NRECALL_OF(recall_n_strategies) (117 with the
+ * six strategies). */
 uint32_t feat_n_cols(void);
 /* The column of that name, or -1. */
 int feat_column_find(const char *name);
-/* The column names as an array (FEAT_NCOLS; valid for the program's lifetime), e.g. for
+/* The column names as an array (feat_n_cols(); valid for the program's lifetime), e.g. for
  * struct rank_data's col_name. */
 const char *const *feat_column_names(void);
 /* A hash of the column names in order: two builds with the same hash have the same feature
@@ -119,6 +125,9 @@ struct feat_image {
  * that differs from the ids, a wrong number of dimensions, a NaN or infinite value, a
  * truncated file. */
 int feat_image_load(struct feat_image *im, const struct data_set *ds, const char *path, uint32_t dim);
+/* Builds the same from a per-article matrix of the data module (data_article_matrix_load:
+ * missing rows are zero and flagged); m is not changed. */
+int feat_image_from_matrix(struct feat_image *im, const struct data_article_matrix *m, uint32_t n_articles);
 /* Builds the same from a matrix in memory: emb (n, dim) for articles rows[0..n) (article
  * rows of ds; UINT32_MAX skips a row). Used by tests and by callers that computed
  * embeddings themselves. */
@@ -186,7 +195,7 @@ int feat_age_band(const struct feat_ctx *ctx, uint32_t c);
 
 /* ---- features of a block (block.c) ------------------------------------------------- */
 
-/* The features of every row of block: out (block->n, FEAT_NCOLS) row-major. The block's
+/* The features of every row of block: out (block->n, feat_n_cols()) row-major. The block's
  * cutoff must be the context's. Parallel over the block's customers (hm_threads()); the
  * output does not depend on the thread count. */
 int feat_block(const struct feat_ctx *ctx, const struct recall_candidates *block, float *out);
@@ -202,7 +211,7 @@ void feat_stats(const float *x, uint64_t n, uint32_t n_cols, double *mean, doubl
 
 /* Table "features": columns user (n_users), user_off (n_users + 1), item (n), then one f32
  * column per feature named as in feat_columns(); meta: cutoff, number of feature columns,
- * the feature-set hash, n_users. x is (n, FEAT_NCOLS) row-major; keys from c (its per-row
+ * the feature-set hash, n_users. x is (n, feat_n_cols()) row-major; keys from c (its per-row
  * strategy arrays are not stored). Written atomically. */
 int feat_table_write(const char *path, const struct recall_candidates *c, const float *x);
 
@@ -215,13 +224,14 @@ struct feat_table {
     const uint32_t *user;       /* (n_users) */
     const uint64_t *off;        /* (n_users + 1) */
     const uint32_t *item;       /* (n) */
-    const float *col[FEAT_NCOLS]; /* (n) each */
+    uint32_t n_cols;            /* feat_n_cols() */
+    const float *col[FEAT_MAX_COLS]; /* (n) each, n_cols of them */
 };
 /* Opens path; rejects a file from another feature set (column count or names differ) or
  * with inconsistent keys, naming the file and the first difference. */
 int feat_table_read(struct feat_table *t, const char *path);
 void feat_table_release(struct feat_table *t);
-/* Rows [begin, end) as a row-major matrix: x ((end - begin), FEAT_NCOLS). */
+/* Rows [begin, end) as a row-major matrix: x ((end - begin), feat_n_cols()). */
 void feat_table_rows(const struct feat_table *t, uint64_t begin, uint64_t end, float *x);
 
 /* ---- the wide CSV view (export.c) ------------------------------------------------------ */

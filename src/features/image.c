@@ -1,11 +1,11 @@
 /* Image embeddings mapped onto the data set's articles: read from hmrec embed's
- * image_emb.npy + image_emb.ids.txt, hmrec synth's image_embeddings.npy +
- * image_embeddings_ids.txt, or a CSV "article_id,e0,...,e511"; stored once per article,
- * articles without one imputed with the mean of the others and flagged. */
+ * image_emb.npy + image_emb.ids.txt or hmrec synth's image_embeddings.npy +
+ * image_embeddings_ids.txt (through the data module's per-article matrix reader), or a CSV
+ * "article_id,e0,...,e511"; stored once per article, articles without one imputed with the
+ * mean of the others and flagged. */
 #include "features/feat_internal.h"
 #include "io/csv.h"
 #include "io/idmap.h"
-#include "io/npy.h"
 #include "io/parse.h"
 
 #include <math.h>
@@ -71,6 +71,18 @@ void feat_image_release(struct feat_image *im)
     free(im->inv_norm);
     free(im->missing);
     memset(im, 0, sizeof *im);
+}
+
+int feat_image_from_matrix(struct feat_image *im, const struct data_article_matrix *m, uint32_t n_articles)
+{
+    if (m->dim == 0)
+        return hm_error(HM_EINVAL, "image embeddings: 0 dimensions");
+    image_begin(im, n_articles, m->dim);
+    for (uint32_t a = 0; a < n_articles; a++)
+        if (!m->missing[a])
+            image_put(im, a, m->x + (size_t)a * m->dim);
+    image_finish(im);
+    return 0;
 }
 
 int feat_image_from_rows(struct feat_image *im, uint32_t n_articles, uint32_t dim, const float *emb,
@@ -173,78 +185,23 @@ static char *ids_path(const char *npy)
 
 static int load_npy(struct feat_image *im, const struct data_set *ds, const char *path, uint32_t dim)
 {
-    struct io_npy arr;
-    int rc = io_npy_open(&arr, path);
-    if (rc)
-        return rc;
-    if (arr.cols != dim) {
-        rc = hm_error(HM_EFORMAT, "%s: expected %u dimensions per article, found shape (%zu, %zu)", path, dim,
-                      arr.rows, arr.cols);
-        io_npy_release(&arr);
-        return rc;
-    }
     char *ids = ids_path(path);
     if (!ids) {
-        io_npy_release(&arr);
         size_t len = strlen(path);
         size_t stem = len >= 4 && !strcmp(path + len - 4, ".npy") ? len - 4 : len;
         return hm_error(HM_ENOTFOUND, "%s: no ids file (looked for %.*s.ids.txt and %.*s_ids.txt)", path,
                         (int)stem, path, (int)stem, path);
     }
-    char *text;
-    size_t tlen;
-    if ((rc = hm_read_file(ids, &text, &tlen)) != 0) {
-        free(ids);
-        io_npy_release(&arr);
-        return rc;
-    }
-    struct id_map m;
-    id_map_init(&m, ds);
-    uint32_t *rows = hm_xmalloc_array(arr.rows + 1, sizeof *rows);
-    uint64_t line = 0;
-    const char *p = text, *end = text + tlen;
-    while (p < end && !rc) {
-        const char *e = memchr(p, '\n', (size_t)(end - p));
-        const char *next = e ? e + 1 : end;
-        if (!e)
-            e = end;
-        size_t len = (size_t)(e - p);
-        if (len && p[len - 1] == '\r')
-            len--;
-        line++;
-        if (len == 0 && next == end && line > arr.rows) /* a final empty line */
-            break;
-        if (line > arr.rows) {
-            rc = hm_error(HM_EFORMAT, "%s: more ids than the %zu rows of %s", ids, arr.rows, path);
-            break;
-        }
-        rc = id_lookup(&m, ids, line, p, len, &rows[line - 1]);
-        p = next;
-    }
-    if (!rc && line < arr.rows)
-        rc = hm_error(HM_EFORMAT, "%s: %llu ids for the %zu rows of %s", ids, (unsigned long long)line, arr.rows,
-                      path);
-    for (uint64_t i = 0; i < arr.rows && !rc; i++)
-        for (uint32_t k = 0; k < dim; k++) {
-            float v = arr.data[i * dim + k];
-            if (!isfinite(v)) {
-                rc = hm_error(HM_EFORMAT, "%s: row %llu (article id %010u), dimension %u is %s", path,
-                              (unsigned long long)i, ds->articles.article_id[rows[i]], k,
-                              isnan(v) ? "NaN" : "infinite");
-                break;
-            }
-        }
-    if (!rc) {
-        image_begin(im, ds->articles.n, dim);
-        for (uint64_t i = 0; i < arr.rows; i++)
-            image_put(im, rows[i], arr.data + i * dim);
-        image_finish(im);
-    }
-    free(rows);
-    id_map_release(&m);
-    free(text);
+    struct data_article_matrix m;
+    int rc = data_article_matrix_load(&m, ds, path, ids);
     free(ids);
-    io_npy_release(&arr);
+    if (rc)
+        return rc;
+    if (m.dim != dim)
+        rc = hm_error(HM_EFORMAT, "%s: expected %u dimensions per article, found %u", path, dim, m.dim);
+    else
+        rc = feat_image_from_matrix(im, &m, ds->articles.n);
+    data_article_matrix_release(&m);
     return rc;
 }
 
@@ -323,7 +280,7 @@ static int load_csv(struct feat_image *im, const struct data_set *ds, const char
                           (unsigned long long)line, dim + 1, dim, nf, next >= end ? " (truncated file?)" : "");
             goto done;
         }
-        uint32_t a;
+        uint32_t a = 0;
         if ((rc = id_lookup(&m, path, line, sp[0].p, sp[0].len, &a)) != 0)
             goto done;
         for (uint32_t k = 0; k < dim; k++)

@@ -103,7 +103,7 @@ static const char *span_parse(void *ud, int tid, const char *begin, const char *
             break;
         }
         if (c->n == c->cap) {
-            c->cap = c->cap ? c->cap * 2 : 1024;
+            c->cap = hm_grow_cap(c->cap, c->n + 1);
             c->spans = hm_xrealloc(c->spans, c->cap * (size_t)r->n_want * sizeof *c->spans);
             c->start = hm_xrealloc(c->start, c->cap * sizeof *c->start);
             c->nf = hm_xrealloc(c->nf, c->cap * sizeof *c->nf);
@@ -223,9 +223,7 @@ static void articles_reserve(struct io_articles *a, uint32_t n)
 {
     if (n <= a->cap)
         return;
-    uint32_t cap = a->cap ? a->cap : 1024;
-    while (cap < n)
-        cap *= 2;
+    uint32_t cap = (uint32_t)hm_grow_cap(a->cap, n);
     a->article_id = hm_xrealloc(a->article_id, (size_t)cap * sizeof *a->article_id);
     for (int k = 0; k < IO_ART_NCOLS; k++) {
         if (io_art_col_kind[k] == IO_KIND_INT)
@@ -331,9 +329,7 @@ static void customers_reserve(struct io_customers *c, uint32_t n)
 {
     if (n <= c->cap)
         return;
-    uint32_t cap = c->cap ? c->cap : 1024;
-    while (cap < n)
-        cap *= 2;
+    uint32_t cap = (uint32_t)hm_grow_cap(c->cap, n);
     c->id = hm_xrealloc(c->id, (size_t)cap * sizeof *c->id);
     c->fn = hm_xrealloc(c->fn, cap);
     c->active = hm_xrealloc(c->active, cap);
@@ -548,10 +544,7 @@ struct tx_pending {
 
 static void tx_flush(struct tx_reader *r, struct tx_chunk *c, struct tx_pending *pd, int np)
 {
-    if (c->n + (size_t)np > c->cap) {
-        c->cap = c->cap ? c->cap * 2 : 1 << 16;
-        c->rec = hm_xrealloc(c->rec, c->cap * sizeof *c->rec);
-    }
+    HM_GROW(c->rec, c->cap, c->n + (size_t)np);
     for (int k = 0; k < np; k++) {
         struct tx_pending *q = &pd[k];
         q->t.customer = io_idmap256_get_hashed(&r->c->index, q->key, q->hash);
@@ -795,6 +788,8 @@ static int tx_merge(void *ud, int tid)
     }
     /* append the chunk's rows (without the dropped ones) */
     struct io_transactions *o = r->out;
+    /* doubling (not HM_GROW's 1.5x): this array reaches half a gigabyte, and each
+     * reallocation copies it */
     if (o->n + c->n > o->cap) {
         while (o->n + c->n > o->cap)
             o->cap = o->cap ? o->cap * 2 : 1 << 20;

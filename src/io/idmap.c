@@ -217,15 +217,8 @@ uint32_t io_strdict_put(struct io_strdict *d, const char *s, size_t len)
         if (d->off[c + 1] - d->off[c] == len && !memcmp(d->bytes + d->off[c], s, len))
             return c;
     }
-    if (d->n == d->cap) {
-        d->cap *= 2;
-        d->off = hm_xrealloc(d->off, ((size_t)d->cap + 1) * sizeof *d->off);
-    }
-    if (d->n_bytes + len > d->cap_bytes) {
-        while (d->n_bytes + len > d->cap_bytes)
-            d->cap_bytes *= 2;
-        d->bytes = hm_xrealloc(d->bytes, d->cap_bytes);
-    }
+    HM_GROW(d->off, d->cap, (size_t)d->n + 2); /* off has n + 1 entries */
+    HM_GROW(d->bytes, d->cap_bytes, d->n_bytes + len);
     uint32_t c = d->n++;
     memcpy(d->bytes + d->n_bytes, s, len);
     d->n_bytes += len;

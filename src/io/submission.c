@@ -214,8 +214,7 @@ int io_submission_read(const char *path, size_t max_per_row, io_subrow_fn fn, vo
             len += strlen(line + len);
             if (len && line[len - 1] == '\n')
                 break;
-            if (len + 1 >= cap)
-                line = hm_xrealloc(line, cap *= 2);
+            HM_GROW(line, cap, len + 2);
         }
         int zerr;
         gzerror(f, &zerr);
@@ -226,7 +225,8 @@ int io_submission_read(const char *path, size_t max_per_row, io_subrow_fn fn, vo
         if (eof && len == 0)
             break;
         lineno++;
-        if (len && line[len - 1] == '\n')
+        int terminated = len && line[len - 1] == '\n';
+        if (terminated)
             line[--len] = '\0';
         if (lineno == 1) {
             if (len && line[len - 1] == '\r')
@@ -246,6 +246,7 @@ int io_submission_read(const char *path, size_t max_per_row, io_subrow_fn fn, vo
         struct io_subrow row;
         if ((rc = parse_line(path, lineno, line, len, max_per_row, arts, &row)) != 0)
             break;
+        row.unterminated = !terminated;
         if ((rc = fn(&row, ud)) != 0)
             break;
         if (eof)

@@ -36,6 +36,8 @@ struct io_subrow {
     const uint32_t *articles;  /* numeric article ids, in file order */
     size_t n;
     uint64_t line;             /* 1-based line number in the file */
+    int unterminated;          /* 1: the file's last line, without its newline (perhaps cut
+                                  off: its last id may be a fragment) */
 };
 typedef int (*io_subrow_fn)(const struct io_subrow *row, void *ud);
 

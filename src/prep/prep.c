@@ -185,6 +185,19 @@ int prep_truth_build(struct prep_truth *t, const struct data_set *ds, struct pre
     return 0;
 }
 
+uint32_t prep_truth_find(const struct prep_truth *t, uint32_t c)
+{
+    uint32_t lo = 0, hi = t->n_users;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (t->user[mid] < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < t->n_users && t->user[lo] == c ? lo : UINT32_MAX;
+}
+
 void prep_truth_release(struct prep_truth *t)
 {
     free(t->user);

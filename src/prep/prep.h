@@ -64,6 +64,8 @@ struct prep_truth {
     uint64_t n_rows;         /* transaction rows in the week */
 };
 int prep_truth_build(struct prep_truth *t, const struct data_set *ds, struct prep_week week);
+/* The index of customer c in t->user, or UINT32_MAX when c did not buy in the week. */
+uint32_t prep_truth_find(const struct prep_truth *t, uint32_t c);
 void prep_truth_release(struct prep_truth *t);
 
 /* The stratified sample. */

@@ -11,6 +11,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct cat_params {
+    struct recall_list_params list;
+    long weeks;             /* weeks of decayed popularity within a category (4) */
+    long values;            /* preferred values per attribute (3) */
+    long items;             /* most popular items kept per attribute value (40) */
+    double w_type, w_department, w_section, w_colour, w_garment; /* (1, 1, 0.5, 0.5, 0.5) */
+};
+_Static_assert(sizeof(struct cat_params) <= RECALL_PARAMS_BYTES, "params slot");
+
+#define P(f) offsetof(struct cat_params, f)
+static const struct hm_setting cat_settings[] = {
+    {"recall.cat_n", HM_SET_INT, P(list.n), "40", 0, 255, 0, "category: candidates per customer"},
+    {"recall.cat_weeks", HM_SET_INT, P(weeks), "4", 1, 520, 0,
+     "category: weeks of (decayed) sales that rank items within a category"},
+    {"recall.cat_values", HM_SET_INT, P(values), "3", 1, 64, 0,
+     "category: preferred values per attribute"},
+    {"recall.cat_items", HM_SET_INT, P(items), "40", 1, 10000, 0,
+     "category: most popular items per attribute value"},
+    {"recall.cat_w_type", HM_SET_DOUBLE, P(w_type), "1", 0, 1e6, 0, "category: weight of product type"},
+    {"recall.cat_w_department", HM_SET_DOUBLE, P(w_department), "1", 0, 1e6, 0,
+     "category: weight of department"},
+    {"recall.cat_w_section", HM_SET_DOUBLE, P(w_section), "0.5", 0, 1e6, 0, "category: weight of section"},
+    {"recall.cat_w_colour", HM_SET_DOUBLE, P(w_colour), "0.5", 0, 1e6, 0,
+     "category: weight of colour group"},
+    {"recall.cat_w_garment", HM_SET_DOUBLE, P(w_garment), "0.5", 0, 1e6, 0,
+     "category: weight of garment group"},
+    {"recall.cat_w", HM_SET_DOUBLE, P(list.w), "1", 0, 1e6, 0, "category: merge weight"},
+};
+#undef P
+
+#define CAT_DIMS 5
+struct cat_state {
+    int n_dims;
+    int attr[CAT_DIMS];            /* enum io_art_col of each used dimension */
+    float weight[CAT_DIMS];
+    uint32_t *value[CAT_DIMS];     /* (n_articles) dense value id of each article */
+    uint32_t n_values[CAT_DIMS];
+    uint64_t *off[CAT_DIMS];       /* (n_values + 1) into items/pop */
+    uint32_t *items[CAT_DIMS];     /* most popular kept items per value, best first */
+    float *pop[CAT_DIMS];          /* their popularity, scaled to max 1 */
+};
+
 static int cmp_i64(const void *a, const void *b)
 {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
@@ -34,26 +76,39 @@ static uint32_t dense_values(const int32_t *col, uint32_t na, uint32_t *out)
     return na ? nv + 1 : 0;
 }
 
-int recall_category_init(struct recall_category *m, const struct recall_engine *e)
+static void cat_release(void *state)
 {
-    memset(m, 0, sizeof *m);
-    const struct recall_params *p = &e->p;
+    struct cat_state *m = state;
+    if (!m)
+        return;
+    for (int d = 0; d < m->n_dims; d++) {
+        free(m->value[d]);
+        free(m->off[d]);
+        free(m->items[d]);
+        free(m->pop[d]);
+    }
+    free(m);
+}
+
+static int cat_init(const struct recall_engine *e, int s, void **state)
+{
+    struct cat_state *m = hm_xcalloc(1, sizeof *m);
+    const struct cat_params *p = recall_params_of(&e->p, s);
     const struct data_articles *art = &e->ds->articles;
     uint32_t na = art->n;
-    const int attrs[RECALL_CAT_DIMS] = {IO_ART_PRODUCT_TYPE_NO, IO_ART_DEPARTMENT_NO, IO_ART_SECTION_NO,
+    const int attrs[CAT_DIMS] = {IO_ART_PRODUCT_TYPE_NO, IO_ART_DEPARTMENT_NO, IO_ART_SECTION_NO,
                                        IO_ART_COLOUR_GROUP_CODE, IO_ART_GARMENT_GROUP_NO};
-    const double ws[RECALL_CAT_DIMS] = {p->cat_w_type, p->cat_w_department, p->cat_w_section,
-                                        p->cat_w_colour, p->cat_w_garment};
+    const double ws[CAT_DIMS] = {p->w_type, p->w_department, p->w_section, p->w_colour, p->w_garment};
     double *pop = hm_xcalloc((size_t)na + 1, sizeof *pop);
-    int32_t s = e->cutoff - 7 * (int32_t)p->cat_weeks;
-    recall_article_counts(e->ds, s > e->start ? s : e->start, e->cutoff, 7.0 * (double)p->cat_weeks / 2,
+    int32_t from = e->cutoff - 7 * (int32_t)p->weeks;
+    recall_article_counts(e->ds, from > e->start ? from : e->start, e->cutoff, 7.0 * (double)p->weeks / 2,
                           pop, NULL);
     double max = 0;
     for (uint32_t a = 0; a < na; a++)
         if (e->keep[a] && pop[a] > max)
             max = pop[a];
-    uint32_t k = (uint32_t)p->cat_items;
-    for (int d = 0; d < RECALL_CAT_DIMS; d++) {
+    uint32_t k = (uint32_t)p->items;
+    for (int d = 0; d < CAT_DIMS; d++) {
         if (ws[d] <= 0 || !art->num[attrs[d]])
             continue;
         int x = m->n_dims++;
@@ -91,29 +146,20 @@ int recall_category_init(struct recall_category *m, const struct recall_engine *
         free(hits);
     }
     free(pop);
+    *state = m;
     return 0;
 }
 
-void recall_category_release(struct recall_category *m)
-{
-    for (int d = 0; d < m->n_dims; d++) {
-        free(m->value[d]);
-        free(m->off[d]);
-        free(m->items[d]);
-        free(m->pop[d]);
-    }
-    memset(m, 0, sizeof *m);
-}
-
-uint32_t recall_category_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
-                              uint32_t *items, float *scores)
+static uint32_t cat_user(const struct recall_engine *e, int strat, struct recall_scratch *s, uint32_t c,
+                         uint32_t *items, float *scores)
 {
     (void)c;
+    const struct cat_params *p = recall_params_of(&e->p, strat);
     const struct recall_hist *h = &s->hist;
-    const struct recall_category *m = &e->cat;
+    const struct cat_state *m = e->state[strat];
     if (!h->n)
         return 0;
-    uint32_t nv = (uint32_t)e->p.cat_values;
+    uint32_t nv = (uint32_t)p->values;
     float total = 0;
     for (uint32_t i = 0; i < h->n; i++)
         total += h->score[i];
@@ -145,5 +191,16 @@ uint32_t recall_category_user(const struct recall_engine *e, struct recall_scrat
                 hm_acc_add(&s->items, m->items[d][k], wgt * m->pop[d][k]);
         }
     }
-    return hm_acc_top(&s->items, (uint32_t)e->p.cat_n, items, scores, NULL);
+    return hm_acc_top(&s->items, (uint32_t)p->list.n, items, scores, NULL);
 }
+
+const struct recall_strategy recall_category = {
+    .name = "category",
+    .help = "popular items of the customer's preferred categories",
+    .settings = cat_settings,
+    .n_settings = sizeof cat_settings / sizeof cat_settings[0],
+    .params_size = sizeof(struct cat_params),
+    .init = cat_init,
+    .release = cat_release,
+    .user = cat_user,
+};

@@ -7,9 +7,31 @@
 #include <stdlib.h>
 #include <string.h>
 
+struct co_params {
+    struct recall_list_params list;
+    long neighbours;     /* neighbours kept per item (30) */
+};
+_Static_assert(sizeof(struct co_params) <= RECALL_PARAMS_BYTES, "params slot");
+
+#define P(f) offsetof(struct co_params, f)
+static const struct hm_setting co_settings[] = {
+    {"recall.co_n", HM_SET_INT, P(list.n), "60", 0, 255, 0, "co-purchase: candidates per customer"},
+    {"recall.co_neighbours", HM_SET_INT, P(neighbours), "30", 1, 255, 0,
+     "co-purchase: most similar items kept per item"},
+    {"recall.co_w", HM_SET_DOUBLE, P(list.w), "1.5", 0, 1e6, 0, "co-purchase: merge weight"},
+};
+#undef P
+
+struct co_state {
+    uint32_t k;          /* neighbours per item (slots) */
+    uint32_t *nbr;       /* (n_articles, k) neighbour articles, most similar first */
+    float *sim;          /* (n_articles, k) Jaccard similarity; 0 pads */
+    uint8_t *n_nbr;      /* (n_articles) */
+};
+
 struct co_job {
     const struct recall_engine *e;
-    struct recall_copurchase *m;
+    struct co_state *m;
     struct hm_acc *acc; /* (threads) over articles */
 };
 
@@ -41,11 +63,23 @@ static int co_range(size_t begin, size_t end, int tid, void *ud)
     return 0;
 }
 
-int recall_copurchase_init(struct recall_copurchase *m, const struct recall_engine *e)
+static void co_release(void *state)
 {
-    memset(m, 0, sizeof *m);
+    struct co_state *m = state;
+    if (!m)
+        return;
+    free(m->nbr);
+    free(m->sim);
+    free(m->n_nbr);
+    free(m);
+}
+
+static int co_init(const struct recall_engine *e, int s, void **state)
+{
+    const struct co_params *p = recall_params_of(&e->p, s);
+    struct co_state *m = hm_xcalloc(1, sizeof *m);
     uint32_t na = e->ds->articles.n;
-    m->k = (uint32_t)e->p.co_neighbours;
+    m->k = (uint32_t)p->neighbours;
     m->nbr = hm_xmalloc_array((size_t)na * m->k + 1, sizeof *m->nbr);
     m->sim = hm_xmalloc_array((size_t)na * m->k + 1, sizeof *m->sim);
     m->n_nbr = hm_xcalloc((size_t)na + 1, 1);
@@ -59,23 +93,16 @@ int recall_copurchase_init(struct recall_copurchase *m, const struct recall_engi
     for (int t = 0; t < nt; t++)
         hm_acc_release(&j.acc[t]);
     free(j.acc);
+    *state = m;
     return 0;
 }
 
-void recall_copurchase_release(struct recall_copurchase *m)
-{
-    free(m->nbr);
-    free(m->sim);
-    free(m->n_nbr);
-    memset(m, 0, sizeof *m);
-}
-
-uint32_t recall_copurchase_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
-                                uint32_t *items, float *scores)
+static uint32_t co_user(const struct recall_engine *e, int s, struct recall_scratch *sc, uint32_t c,
+                        uint32_t *items, float *scores)
 {
     (void)c;
-    const struct recall_hist *h = &s->hist;
-    const struct recall_copurchase *m = &e->co;
+    const struct recall_hist *h = &sc->hist;
+    const struct co_state *m = e->state[s];
     uint32_t q = 0;
     for (uint32_t i = 0; i < h->n && q < (uint32_t)e->p.query_items; i++) {
         uint32_t a = h->item[i];
@@ -83,7 +110,29 @@ uint32_t recall_copurchase_user(const struct recall_engine *e, struct recall_scr
             continue;
         q++;
         for (uint32_t x = 0; x < m->n_nbr[a]; x++)
-            hm_acc_add(&s->items, m->nbr[(size_t)a * m->k + x], h->score[i] * m->sim[(size_t)a * m->k + x]);
+            hm_acc_add(&sc->items, m->nbr[(size_t)a * m->k + x], h->score[i] * m->sim[(size_t)a * m->k + x]);
     }
-    return hm_acc_top(&s->items, (uint32_t)e->p.co_n, items, scores, NULL);
+    return hm_acc_top(&sc->items, (uint32_t)recall_list_of(&e->p, s)->n, items, scores, NULL);
 }
+
+/* The neighbours of article a (tests and tools): their count, and pointers into the table. */
+uint32_t recall_copurchase_neighbours(const struct recall_engine *e, int s, uint32_t a,
+                                      const uint32_t **nbr, const float **sim)
+{
+    const struct co_state *m = e->state[s];
+    *nbr = m->nbr + (size_t)a * m->k;
+    *sim = m->sim + (size_t)a * m->k;
+    return m->n_nbr[a];
+}
+
+const struct recall_strategy recall_copurchase = {
+    .name = "copurchase",
+    .help = "item-item Jaccard over buyer sets, from the customer's items",
+    .settings = co_settings,
+    .n_settings = sizeof co_settings / sizeof co_settings[0],
+    .params_size = sizeof(struct co_params),
+    .needs = RECALL_NEEDS_WINDOW,
+    .init = co_init,
+    .release = co_release,
+    .user = co_user,
+};

@@ -1,14 +1,38 @@
-/* Stage 2 settings and the engine: the per-cutoff state every strategy reads. */
+/* Stage 2's strategy table, its settings and the engine: the per-cutoff state every
+ * strategy reads. */
 #include "recall/recall.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-const char *const recall_strategy_name[RECALL_NSTRATEGIES] = {"repurchase", "popular", "copurchase",
-                                                              "userknn", "category", "text"};
+extern const struct recall_strategy recall_repurchase, recall_popular, recall_copurchase,
+    recall_userknn, recall_category, recall_text;
+
+/* The strategies, one line each, in the order of flags bits and artifact columns. */
+const struct recall_strategy *const recall_strategies[] = {
+    &recall_repurchase,
+    &recall_popular,
+    &recall_copurchase,
+    &recall_userknn,
+    &recall_category,
+    &recall_text,
+};
+const int recall_n_strategies = (int)(sizeof recall_strategies / sizeof recall_strategies[0]);
+_Static_assert(sizeof recall_strategies / sizeof recall_strategies[0] <= RECALL_MAX_STRATEGIES,
+               "at most RECALL_MAX_STRATEGIES strategies (flags are 16 bits)");
+
+int recall_strategy_find(const char *name)
+{
+    for (int s = 0; s < recall_n_strategies; s++)
+        if (!strcmp(recall_strategies[s]->name, name))
+            return s;
+    return -1;
+}
+
+/* ---- settings ----------------------------------------------------------------------------- */
 
 #define P(f) offsetof(struct recall_params, f)
-const struct hm_setting recall_settings[] = {
+static const struct hm_setting common_settings[] = {
     {"recall.pool", HM_SET_INT, P(pool), "150", 1, 10000, 0, "candidates per customer after the merge"},
     {"recall.merge_k", HM_SET_DOUBLE, P(merge_k), "20", 0, 1e6, 0,
      "reciprocal rank fusion constant: merged score = sum of weight / (merge_k + rank)"},
@@ -20,103 +44,72 @@ const struct hm_setting recall_settings[] = {
      "best history items of a customer that seed co-purchase and user-KNN"},
     {"recall.tau", HM_SET_DOUBLE, P(tau), "60", 0.01, 1e6, 0,
      "recency time constant (days) of a customer's history: each row weighs exp(-age / tau)"},
-    {"recall.rep_n", HM_SET_INT, P(rep_n), "40", 0, 255, 0, "repurchase: candidates per customer"},
-    {"recall.rep_w", HM_SET_DOUBLE, P(rep_w), "1.5", 0, 1e6, 0, "repurchase: merge weight"},
-    {"recall.pop_n", HM_SET_INT, P(pop_n), "60", 0, 255, 0, "popularity: candidates (the same for everyone)"},
-    {"recall.pop_days", HM_SET_INT, P(pop_days), "7", 1, 3650, 0, "popularity: days of sales counted"},
-    {"recall.pop_trend_periods", HM_SET_INT, P(pop_trend_periods), "3", 0, 100, 0,
-     "popularity: earlier periods of pop_days the trend compares the last one with"},
-    {"recall.pop_w_volume", HM_SET_DOUBLE, P(pop_w_volume), "1", 0, 1e6, 0, "popularity: weight of sales volume"},
-    {"recall.pop_w_buyers", HM_SET_DOUBLE, P(pop_w_buyers), "1", 0, 1e6, 0, "popularity: weight of unique buyers"},
-    {"recall.pop_w_trend", HM_SET_DOUBLE, P(pop_w_trend), "0.5", 0, 1e6, 0, "popularity: weight of the trend"},
-    {"recall.pop_w", HM_SET_DOUBLE, P(pop_w), "1", 0, 1e6, 0, "popularity: merge weight"},
-    {"recall.co_n", HM_SET_INT, P(co_n), "60", 0, 255, 0, "co-purchase: candidates per customer"},
-    {"recall.co_neighbours", HM_SET_INT, P(co_neighbours), "30", 1, 255, 0,
-     "co-purchase: most similar items kept per item"},
-    {"recall.co_w", HM_SET_DOUBLE, P(co_w), "1.5", 0, 1e6, 0, "co-purchase: merge weight"},
-    {"recall.knn_n", HM_SET_INT, P(knn_n), "40", 0, 255, 0, "user-KNN: candidates per customer"},
-    {"recall.knn_neighbours", HM_SET_INT, P(knn_neighbours), "40", 1, 1000, 0,
-     "user-KNN: similar customers kept"},
-    {"recall.knn_fanout", HM_SET_INT, P(knn_fanout), "64", 1, 100000, 0,
-     "user-KNN: recent buyers visited per query item"},
-    {"recall.knn_w", HM_SET_DOUBLE, P(knn_w), "1", 0, 1e6, 0, "user-KNN: merge weight"},
-    {"recall.cat_n", HM_SET_INT, P(cat_n), "40", 0, 255, 0, "category: candidates per customer"},
-    {"recall.cat_weeks", HM_SET_INT, P(cat_weeks), "4", 1, 520, 0,
-     "category: weeks of (decayed) sales that rank items within a category"},
-    {"recall.cat_values", HM_SET_INT, P(cat_values), "3", 1, 64, 0,
-     "category: preferred values per attribute"},
-    {"recall.cat_items", HM_SET_INT, P(cat_items), "40", 1, 10000, 0,
-     "category: most popular items per attribute value"},
-    {"recall.cat_w_type", HM_SET_DOUBLE, P(cat_w_type), "1", 0, 1e6, 0, "category: weight of product type"},
-    {"recall.cat_w_department", HM_SET_DOUBLE, P(cat_w_department), "1", 0, 1e6, 0,
-     "category: weight of department"},
-    {"recall.cat_w_section", HM_SET_DOUBLE, P(cat_w_section), "0.5", 0, 1e6, 0, "category: weight of section"},
-    {"recall.cat_w_colour", HM_SET_DOUBLE, P(cat_w_colour), "0.5", 0, 1e6, 0,
-     "category: weight of colour group"},
-    {"recall.cat_w_garment", HM_SET_DOUBLE, P(cat_w_garment), "0.5", 0, 1e6, 0,
-     "category: weight of garment group"},
-    {"recall.cat_w", HM_SET_DOUBLE, P(cat_w), "1", 0, 1e6, 0, "category: merge weight"},
-    {"recall.text_n", HM_SET_INT, P(text_n), "30", 0, 255, 0, "text similarity: candidates per customer"},
-    {"recall.text_dim", HM_SET_INT, P(text_dim), "64", 2, 1024, 0,
-     "text similarity: SVD components of the TF-IDF article embeddings"},
-    {"recall.text_items", HM_SET_INT, P(text_items), "10000", 1, 1e9, 0,
-     "text similarity: most popular kept items searched"},
-    {"recall.text_weeks", HM_SET_INT, P(text_weeks), "4", 1, 520, 0,
-     "text similarity: weeks of (decayed) sales that choose the searched items"},
-    {"recall.text_w", HM_SET_DOUBLE, P(text_w), "0.5", 0, 1e6, 0, "text similarity: merge weight"},
 };
 #undef P
-const size_t recall_n_settings = sizeof recall_settings / sizeof recall_settings[0];
 
-void recall_params_lists(const struct recall_params *p, uint32_t n[RECALL_NSTRATEGIES],
-                         double w[RECALL_NSTRATEGIES])
+static struct hm_setting *settings_table;
+static size_t settings_n;
+
+const struct hm_setting *recall_settings_table(size_t *n)
 {
-    n[RECALL_S_REPURCHASE] = (uint32_t)p->rep_n;
-    n[RECALL_S_POPULAR] = (uint32_t)p->pop_n;
-    n[RECALL_S_COPURCHASE] = (uint32_t)p->co_n;
-    n[RECALL_S_USERKNN] = (uint32_t)p->knn_n;
-    n[RECALL_S_CATEGORY] = (uint32_t)p->cat_n;
-    n[RECALL_S_TEXT] = (uint32_t)p->text_n;
-    w[RECALL_S_REPURCHASE] = p->rep_w;
-    w[RECALL_S_POPULAR] = p->pop_w;
-    w[RECALL_S_COPURCHASE] = p->co_w;
-    w[RECALL_S_USERKNN] = p->knn_w;
-    w[RECALL_S_CATEGORY] = p->cat_w;
-    w[RECALL_S_TEXT] = p->text_w;
+    if (!settings_table) {
+        size_t total = sizeof common_settings / sizeof common_settings[0];
+        for (int s = 0; s < recall_n_strategies; s++) {
+            if (recall_strategies[s]->params_size > RECALL_PARAMS_BYTES)
+                HM_BUG("recall strategy %s: params of %zu bytes", recall_strategies[s]->name,
+                       recall_strategies[s]->params_size);
+            total += recall_strategies[s]->n_settings;
+        }
+        struct hm_setting *t = hm_xmalloc_array(total, sizeof *t);
+        size_t k = 0;
+        for (size_t i = 0; i < sizeof common_settings / sizeof common_settings[0]; i++)
+            t[k++] = common_settings[i];
+        for (int s = 0; s < recall_n_strategies; s++)
+            for (size_t i = 0; i < recall_strategies[s]->n_settings; i++) {
+                t[k] = recall_strategies[s]->settings[i];
+                t[k++].offset += offsetof(struct recall_params, strategy) + (size_t)s * RECALL_PARAMS_BYTES;
+            }
+        settings_n = k;
+        settings_table = t;
+    }
+    *n = settings_n;
+    return settings_table;
 }
 
+/* ---- the engine --------------------------------------------------------------------------- */
+
 int recall_engine_init(struct recall_engine *e, const struct data_set *ds, const struct recall_params *p,
-                       int32_t start, int32_t cutoff, const uint8_t *keep)
+                       int32_t start, int32_t cutoff, const struct recall_inputs *in)
 {
     memset(e, 0, sizeof *e);
     e->ds = ds;
     e->p = *p;
     e->start = start;
     e->cutoff = cutoff;
-    e->keep = keep;
-    int64_t t0 = hm_now_ns();
-    int rc = recall_popular_init(&e->pop, e);
-    e->seconds_init[RECALL_S_POPULAR] = hm_seconds_since(t0);
-    t0 = hm_now_ns();
-    if (!rc && (p->co_n > 0 || p->knn_n > 0)) {
+    e->keep = in->keep;
+    e->text_emb = in->text_emb;
+    e->text_dim = in->text_dim;
+    unsigned needs = 0;
+    for (int s = 0; s < recall_n_strategies; s++)
+        if (recall_engine_uses(e, s))
+            needs |= recall_strategies[s]->needs;
+    int rc = 0;
+    if (needs & RECALL_NEEDS_WINDOW) {
+        int64_t t0 = hm_now_ns();
         rc = recall_window_init(&e->win, e);
-        double sw = hm_seconds_since(t0);
-        hm_debug("recall: window index in %.2fs (%llu entries)", sw,
+        e->seconds_window = hm_seconds_since(t0);
+        hm_debug("recall: window index in %.2fs (%llu entries)", e->seconds_window,
                  (unsigned long long)e->win.uoff[ds->customers.n]);
-        e->seconds_init[RECALL_S_USERKNN] = sw;
-        t0 = hm_now_ns();
-        if (!rc && p->co_n > 0)
-            rc = recall_copurchase_init(&e->co, e);
-        e->seconds_init[RECALL_S_COPURCHASE] = hm_seconds_since(t0);
     }
-    t0 = hm_now_ns();
-    if (!rc && p->cat_n > 0)
-        rc = recall_category_init(&e->cat, e);
-    e->seconds_init[RECALL_S_CATEGORY] = hm_seconds_since(t0);
-    t0 = hm_now_ns();
-    if (!rc && p->text_n > 0)
-        rc = recall_text_init(&e->text, e);
-    e->seconds_init[RECALL_S_TEXT] = hm_seconds_since(t0);
+    for (int s = 0; s < recall_n_strategies && !rc; s++) {
+        if (!recall_engine_uses(e, s) || !recall_strategies[s]->init)
+            continue;
+        int64_t t0 = hm_now_ns();
+        rc = recall_strategies[s]->init(e, s, &e->state[s]);
+        e->seconds_init[s] = hm_seconds_since(t0);
+        if (rc)
+            hm_error_wrap(rc, "recall: %s", recall_strategies[s]->name);
+    }
     if (rc)
         recall_engine_release(e);
     return rc;
@@ -124,11 +117,11 @@ int recall_engine_init(struct recall_engine *e, const struct data_set *ds, const
 
 void recall_engine_release(struct recall_engine *e)
 {
-    recall_popular_release(&e->pop);
+    for (int s = 0; s < recall_n_strategies; s++)
+        if (e->state[s] && recall_strategies[s]->release)
+            recall_strategies[s]->release(e->state[s]);
     recall_window_release(&e->win);
-    recall_copurchase_release(&e->co);
-    recall_category_release(&e->cat);
-    recall_text_release(&e->text);
+    memset(e->state, 0, sizeof e->state);
 }
 
 void recall_scratch_init(struct recall_scratch *s, const struct recall_engine *e)
@@ -136,7 +129,7 @@ void recall_scratch_init(struct recall_scratch *s, const struct recall_engine *e
     memset(s, 0, sizeof *s);
     recall_hist_init(&s->hist);
     hm_acc_init(&s->items, e->ds->articles.n);
-    hm_acc_init(&s->users, e->p.knn_n > 0 ? e->ds->customers.n : 0);
+    hm_acc_init(&s->users, e->win.uoff ? e->ds->customers.n : 0);
     s->mark = hm_xcalloc((size_t)e->ds->articles.n + 1, 1);
     s->tmp_cap = 4096;
     s->tmp_items = hm_xmalloc_array(s->tmp_cap, sizeof *s->tmp_items);
@@ -152,4 +145,25 @@ void recall_scratch_release(struct recall_scratch *s)
     free(s->tmp_items);
     free(s->tmp_scores);
     memset(s, 0, sizeof *s);
+}
+
+int recall_strategy_run(const struct recall_engine *e, int s, const uint32_t *users, uint32_t n,
+                        uint32_t *ids, float *scores, uint32_t *count)
+{
+    const struct recall_strategy *st = recall_strategies[s];
+    uint32_t w = (uint32_t)recall_list_of(&e->p, s)->n;
+    if (!recall_engine_uses(e, s)) {
+        memset(count, 0, (size_t)n * sizeof *count);
+        return 0;
+    }
+    if (st->block)
+        return st->block(e, s, users, n, ids, scores, count);
+    struct recall_scratch sc;
+    recall_scratch_init(&sc, e);
+    for (uint32_t i = 0; i < n; i++) {
+        recall_hist_build(&sc.hist, e->ds, users[i], e->start, e->cutoff, e->p.tau);
+        count[i] = st->user(e, s, &sc, users[i], ids + (size_t)i * w, scores + (size_t)i * w);
+    }
+    recall_scratch_release(&sc);
+    return 0;
 }

@@ -50,12 +50,50 @@ void recall_article_counts(const struct data_set *ds, int32_t start, int32_t cut
     hm_parallel_chunks(0, ds->articles.n, 2048, count_range, &j);
 }
 
-int recall_popular_init(struct recall_popular *m, const struct recall_engine *e)
+struct pop_params {
+    struct recall_list_params list;
+    long days;              /* days of the volume/buyer counts (7) */
+    long trend_periods;     /* earlier periods of `days` that the trend compares with (3) */
+    double w_volume, w_buyers, w_trend; /* score mix (1, 1, 0.5) */
+};
+_Static_assert(sizeof(struct pop_params) <= RECALL_PARAMS_BYTES, "params slot");
+
+#define P(f) offsetof(struct pop_params, f)
+static const struct hm_setting pop_settings[] = {
+    {"recall.pop_n", HM_SET_INT, P(list.n), "60", 0, 255, 0, "popularity: candidates (the same for everyone)"},
+    {"recall.pop_days", HM_SET_INT, P(days), "7", 1, 3650, 0, "popularity: days of sales counted"},
+    {"recall.pop_trend_periods", HM_SET_INT, P(trend_periods), "3", 0, 100, 0,
+     "popularity: earlier periods of pop_days the trend compares the last one with"},
+    {"recall.pop_w_volume", HM_SET_DOUBLE, P(w_volume), "1", 0, 1e6, 0, "popularity: weight of sales volume"},
+    {"recall.pop_w_buyers", HM_SET_DOUBLE, P(w_buyers), "1", 0, 1e6, 0, "popularity: weight of unique buyers"},
+    {"recall.pop_w_trend", HM_SET_DOUBLE, P(w_trend), "0.5", 0, 1e6, 0, "popularity: weight of the trend"},
+    {"recall.pop_w", HM_SET_DOUBLE, P(list.w), "1", 0, 1e6, 0, "popularity: merge weight"},
+};
+#undef P
+
+/* The list everyone gets. */
+struct pop_state {
+    uint32_t n;          /* listed articles */
+    uint32_t *item;      /* (n) best first */
+    float *score;        /* (n) */
+};
+
+static void pop_release(void *state)
 {
-    memset(m, 0, sizeof *m);
-    const struct recall_params *p = &e->p;
+    struct pop_state *m = state;
+    if (!m)
+        return;
+    free(m->item);
+    free(m->score);
+    free(m);
+}
+
+static int pop_init(const struct recall_engine *e, int s, void **state)
+{
+    const struct pop_params *p = recall_params_of(&e->p, s);
+    struct pop_state *m = hm_xcalloc(1, sizeof *m);
     uint32_t na = e->ds->articles.n;
-    int32_t days = (int32_t)p->pop_days, periods = (int32_t)p->pop_trend_periods;
+    int32_t days = (int32_t)p->days, periods = (int32_t)p->trend_periods;
     double *vol = hm_xcalloc((size_t)na + 1, sizeof *vol);
     double *prev = hm_xcalloc((size_t)na + 1, sizeof *prev);
     uint32_t *buyers = hm_xcalloc((size_t)na + 1, sizeof *buyers);
@@ -78,17 +116,17 @@ int recall_popular_init(struct recall_popular *m, const struct recall_engine *e)
         if (prev[a] > max_trend)
             max_trend = prev[a];
     }
-    uint32_t k = (uint32_t)p->pop_n;
+    uint32_t k = (uint32_t)p->list.n;
     struct hm_hit *hits = hm_xmalloc_array((size_t)k + 1, sizeof *hits);
     struct hm_topk top;
     hm_topk_init(&top, hits, k);
     for (uint32_t a = 0; a < na; a++) {
         if (!e->keep[a] || vol[a] <= 0)
             continue; /* nothing sold in the last period: not trending */
-        double s = p->pop_w_volume * (max_vol > 0 ? vol[a] / max_vol : 0) +
-                   p->pop_w_buyers * (max_buy > 0 ? buyers[a] / max_buy : 0) +
-                   p->pop_w_trend * (max_trend > 0 ? prev[a] / max_trend : 0);
-        hm_topk_push(&top, (float)s, a);
+        double sc = p->w_volume * (max_vol > 0 ? vol[a] / max_vol : 0) +
+                    p->w_buyers * (max_buy > 0 ? buyers[a] / max_buy : 0) +
+                    p->w_trend * (max_trend > 0 ? prev[a] / max_trend : 0);
+        hm_topk_push(&top, (float)sc, a);
     }
     m->n = hm_topk_sort(&top);
     m->item = hm_xmalloc_array((size_t)m->n + 1, sizeof *m->item);
@@ -101,22 +139,28 @@ int recall_popular_init(struct recall_popular *m, const struct recall_engine *e)
     free(vol);
     free(prev);
     free(buyers);
+    *state = m;
     return 0;
 }
 
-void recall_popular_release(struct recall_popular *m)
+static uint32_t pop_user(const struct recall_engine *e, int s, struct recall_scratch *sc, uint32_t c,
+                         uint32_t *items, float *scores)
 {
-    free(m->item);
-    free(m->score);
-    memset(m, 0, sizeof *m);
+    (void)sc;
+    (void)c;
+    const struct pop_state *m = e->state[s];
+    memcpy(items, m->item, m->n * sizeof *items);
+    memcpy(scores, m->score, m->n * sizeof *scores);
+    return m->n;
 }
 
-uint32_t recall_popular_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
-                             uint32_t *items, float *scores)
-{
-    (void)s;
-    (void)c;
-    memcpy(items, e->pop.item, e->pop.n * sizeof *items);
-    memcpy(scores, e->pop.score, e->pop.n * sizeof *scores);
-    return e->pop.n;
-}
+const struct recall_strategy recall_popular = {
+    .name = "popular",
+    .help = "sales volume, unique buyers and trend of the last days",
+    .settings = pop_settings,
+    .n_settings = sizeof pop_settings / sizeof pop_settings[0],
+    .params_size = sizeof(struct pop_params),
+    .init = pop_init,
+    .release = pop_release,
+    .user = pop_user,
+};

@@ -57,20 +57,24 @@ int recall_baseline_predict(const struct data_set *ds, int kind, const struct re
 /* ---- Stage 2: the recall strategies and the merged candidate pool -------- */
 /* ======================================================================== */
 
-/* Every strategy proposes, for one customer as of a cutoff day, up to N scored articles
+/* Every strategy proposes, for one customer as of a cutoff day, up to n scored articles
  * (best first) from transactions strictly before the cutoff, restricted to the item
  * universe (prep's item filter: articles with >= prepare.min_item_purchases rows in the
- * history). The merge joins the lists per customer (docs/recall.md). */
-enum recall_strategy {
-    RECALL_S_REPURCHASE, /* the customer's own purchases, recency x frequency */
-    RECALL_S_POPULAR,    /* sales volume, unique buyers and trend of the last days */
-    RECALL_S_COPURCHASE, /* item-item Jaccard over buyer sets, from the customer's items */
-    RECALL_S_USERKNN,    /* items of customers with overlapping histories */
-    RECALL_S_CATEGORY,   /* popular items of the customer's preferred categories */
-    RECALL_S_TEXT,       /* articles whose text embedding is closest to the customer's */
-    RECALL_NSTRATEGIES
+ * history). The merge joins the lists per customer (docs/recall.md).
+ *
+ * A strategy is one file and one line of the table in engine.c (recall_strategies): a
+ * `struct recall_strategy` with its name, its settings (rows of its own params struct,
+ * whose first member is a struct recall_list_params), what shared state it needs, and its
+ * functions. Its params live in the strategy's slot of struct recall_params. */
+
+#define RECALL_MAX_STRATEGIES 16   /* flags are 16 bits */
+#define RECALL_PARAMS_BYTES 256    /* room for one strategy's params struct */
+
+/* The head of every strategy's params struct. */
+struct recall_list_params {
+    long n;     /* candidates per customer (0: the strategy is off) */
+    double w;   /* merge weight */
 };
-extern const char *const recall_strategy_name[RECALL_NSTRATEGIES];
 
 struct recall_params {
     long pool;              /* candidates per customer kept by the merge (150) */
@@ -79,46 +83,59 @@ struct recall_params {
     long window_items;      /* most recent distinct items per customer in that index (50) */
     long query_items;       /* a customer's best history items that seed co-purchase/KNN (30) */
     double tau;             /* recency time constant (days) of a customer's history (60) */
-
-    long rep_n;             /* repurchase: candidates (40) */
-    double rep_w;           /* merge weight (1.5) */
-
-    long pop_n;             /* popularity: candidates (60) */
-    long pop_days;          /* days of the volume/buyer counts (7) */
-    long pop_trend_periods; /* earlier periods of pop_days that the trend compares with (3) */
-    double pop_w_volume, pop_w_buyers, pop_w_trend; /* score mix (1, 1, 0.5) */
-    double pop_w;           /* merge weight (1) */
-
-    long co_n;              /* co-purchase: candidates (60) */
-    long co_neighbours;     /* neighbours kept per item (30) */
-    double co_w;            /* merge weight (1.5) */
-
-    long knn_n;             /* user-KNN: candidates (40) */
-    long knn_neighbours;    /* similar customers kept (40) */
-    long knn_fanout;        /* customers examined per query item (64) */
-    double knn_w;           /* merge weight (1) */
-
-    long cat_n;             /* category: candidates (40) */
-    long cat_weeks;         /* weeks of decayed popularity within a category (4) */
-    long cat_values;        /* preferred values per attribute (3) */
-    long cat_items;         /* most popular items kept per attribute value (40) */
-    double cat_w_type, cat_w_department, cat_w_section, cat_w_colour, cat_w_garment; /* (1,1,0.5,0.5,0.5) */
-    double cat_w;           /* merge weight (1) */
-
-    long text_n;            /* text similarity: candidates (30) */
-    long text_dim;          /* SVD components of the TF-IDF article embeddings (64) */
-    long text_items;        /* most popular kept items searched (10000) */
-    long text_weeks;        /* weeks of (decayed) sales that choose them (4) */
-    double text_w;          /* merge weight (0.5) */
+    /* (strategy s) its params struct, recall_strategies[s]->params_size bytes */
+    _Alignas(8) unsigned char strategy[RECALL_MAX_STRATEGIES][RECALL_PARAMS_BYTES];
 };
-extern const struct hm_setting recall_settings[];
-extern const size_t recall_n_settings;
+/* The settings table of recall_params: the common rows, then every strategy's rows in table
+ * order (built once; keys "recall.*"). */
+const struct hm_setting *recall_settings_table(size_t *n);
+/* Strategy s's params struct inside p. */
+static inline const void *recall_params_of(const struct recall_params *p, int s)
+{
+    return p->strategy[s];
+}
+static inline const struct recall_list_params *recall_list_of(const struct recall_params *p, int s)
+{
+    return (const struct recall_list_params *)p->strategy[s];
+}
 
-/* The strategy lists' lengths and merge weights of p, indexed by enum recall_strategy. */
-void recall_params_lists(const struct recall_params *p, uint32_t n[RECALL_NSTRATEGIES],
-                         double w[RECALL_NSTRATEGIES]);
+struct recall_engine;
+struct recall_scratch;
 
-/* ---- a customer's history (repurchase.c) --------------------------------------- */
+/* Shared state an engine builds once for all strategies that ask for it. */
+enum {
+    RECALL_NEEDS_WINDOW = 1, /* the recent-purchase index (struct recall_window) */
+    RECALL_NEEDS_TEXT = 2,   /* the article text embeddings (the engine's inputs) */
+};
+
+struct recall_strategy {
+    const char *name;        /* "copurchase": statistics, artifact columns <name>_score/_rank */
+    const char *help;        /* one line */
+    const struct hm_setting *settings; /* offsets into its own params struct */
+    size_t n_settings;
+    size_t params_size;      /* <= RECALL_PARAMS_BYTES */
+    unsigned needs;          /* RECALL_NEEDS_* */
+    /* Builds the strategy's per-cutoff state (NULL: none); *state is released by release. */
+    int (*init)(const struct recall_engine *e, int s, void **state);
+    void (*release)(void *state);
+    /* Per customer (one of user or block is set): up to n candidates of customer c into
+     * items/scores, best first; returns how many. s->hist holds c's history. Called from
+     * worker threads with their own scratch. */
+    uint32_t (*user)(const struct recall_engine *e, int s, struct recall_scratch *sc, uint32_t c,
+                     uint32_t *items, float *scores);
+    /* Per block of customers, for strategies that work best batched (text: one sgemm):
+     * ids/scores (n, list n) best first, count (n). */
+    int (*block)(const struct recall_engine *e, int s, const uint32_t *users, uint32_t n,
+                 uint32_t *ids, float *scores, uint32_t *count);
+};
+
+/* The table (engine.c), in the order of flags bits and artifact columns. */
+extern const struct recall_strategy *const recall_strategies[];
+extern const int recall_n_strategies;
+/* The strategy of that name, or -1. */
+int recall_strategy_find(const char *name);
+
+/* ---- a customer's history (history.c) --------------------------------------- */
 
 /* The distinct articles a customer bought in [start, cutoff), each scored
  * sum over its rows of exp(-(cutoff - 1 - day) / tau) (recency x frequency), best first
@@ -137,11 +154,11 @@ void recall_hist_release(struct recall_hist *h);
 void recall_hist_build(struct recall_hist *h, const struct data_set *ds, uint32_t customer,
                        int32_t start, int32_t cutoff, double tau);
 
-/* ---- the strategies' shared state for one cutoff ---------------------------------- */
+/* ---- the engine: the strategies' shared state for one cutoff --------------------------- */
 
 /* Each customer's most recent distinct items in [window start, cutoff) (kept items only,
  * at most window_items, most recent first) and its transpose, the item -> customers index
- * (customers ascending). Shared by co-purchase and user-KNN. */
+ * (customers ascending). Shared by co-purchase and user-KNN (window.c). */
 struct recall_window {
     int32_t start;
     uint64_t *uoff;   /* (n_customers + 1) into uitem */
@@ -149,41 +166,15 @@ struct recall_window {
     uint64_t *ioff;   /* (n_articles + 1) into iuser */
     uint32_t *iuser;  /* customer rows */
 };
+int recall_window_init(struct recall_window *w, const struct recall_engine *e);
+void recall_window_release(struct recall_window *w);
 
-struct recall_popular {
-    uint32_t n;          /* listed articles */
-    uint32_t *item;      /* (n) best first */
-    float *score;        /* (n) */
-};
-
-struct recall_copurchase {
-    uint32_t k;          /* neighbours per item (slots) */
-    uint32_t *nbr;       /* (n_articles, k) neighbour articles, most similar first */
-    float *sim;          /* (n_articles, k) Jaccard similarity; 0 pads */
-    uint8_t *n_nbr;      /* (n_articles) */
-};
-
-#define RECALL_CAT_DIMS 5
-struct recall_category {
-    int n_dims;
-    int attr[RECALL_CAT_DIMS];     /* enum io_art_col of each used dimension */
-    float weight[RECALL_CAT_DIMS];
-    uint32_t *value[RECALL_CAT_DIMS];  /* (n_articles) dense value id of each article */
-    uint32_t n_values[RECALL_CAT_DIMS];
-    uint64_t *off[RECALL_CAT_DIMS];    /* (n_values + 1) into items/pop */
-    uint32_t *items[RECALL_CAT_DIMS];  /* most popular kept items per value, best first */
-    float *pop[RECALL_CAT_DIMS];       /* their popularity, scaled to max 1 */
-};
-
-/* Text similarity: TF-IDF + truncated SVD embeddings of every article (src/text), and the
- * searched subset (the most popular kept items). */
-struct recall_textsim {
-    struct text_model model;  /* model.svd.us: (n_articles, k) unit rows */
-    uint32_t k;
-    uint32_t n_docs;          /* searched articles */
-    uint32_t *doc_item;       /* (n_docs) article row of each */
-    uint32_t *item_doc;       /* (n_articles) doc of an article, UINT32_MAX when not searched */
-    float *docs;              /* (n_docs, k) their embeddings */
+/* What an engine reads besides the transactions. */
+struct recall_inputs {
+    const uint8_t *keep;     /* (n_articles) the item universe */
+    const float *text_emb;   /* (n_articles, text_dim) unit rows: the text stage's article
+                                embeddings; NULL when no strategy needs them */
+    uint32_t text_dim;
 };
 
 /* Everything the strategies need for one cutoff, built once and shared (read-only)
@@ -194,70 +185,49 @@ struct recall_engine {
     int32_t cutoff;          /* day: only rows with day < cutoff are used */
     int32_t start;           /* first day of the history */
     const uint8_t *keep;     /* (n_articles) the item universe */
-    struct recall_window win;
-    struct recall_popular pop;
-    struct recall_copurchase co;
-    struct recall_category cat;
-    struct recall_textsim text;
-    double seconds_init[RECALL_NSTRATEGIES];
+    const float *text_emb;   /* see struct recall_inputs */
+    uint32_t text_dim;
+    struct recall_window win;                 /* when a strategy needs it */
+    void *state[RECALL_MAX_STRATEGIES];       /* each strategy's init result */
+    double seconds_window;                    /* time to build the window index */
+    double seconds_init[RECALL_MAX_STRATEGIES];
 };
 
 int recall_engine_init(struct recall_engine *e, const struct data_set *ds, const struct recall_params *p,
-                       int32_t start, int32_t cutoff, const uint8_t *keep);
+                       int32_t start, int32_t cutoff, const struct recall_inputs *in);
 void recall_engine_release(struct recall_engine *e);
+/* 1 when strategy s proposes candidates (its list length is > 0). */
+static inline int recall_engine_uses(const struct recall_engine *e, int s)
+{
+    return recall_list_of(&e->p, s)->n > 0;
+}
 
 /* Per-thread scratch of the per-customer queries. */
 struct recall_scratch {
     struct recall_hist hist;
-    struct hm_acc items;   /* over articles */
-    struct hm_acc users;   /* over customers (user-KNN) */
+    struct hm_acc items;       /* over articles */
+    struct hm_acc users;       /* over customers (user-KNN) */
     uint8_t *mark;             /* (n_articles) */
     uint32_t *tmp_items;       /* (tmp_cap) */
     float *tmp_scores;         /* (tmp_cap) */
     uint32_t tmp_cap;
-    const uint32_t *text_items; /* this customer's text list, set by the merge (batch search) */
-    const float *text_scores;
-    uint32_t text_n;
 };
 void recall_scratch_init(struct recall_scratch *s, const struct recall_engine *e);
 void recall_scratch_release(struct recall_scratch *s);
 
-/* The strategies (one file each). Each writes up to its N candidates for customer c
- * (best first) into items/scores and returns how many; s->hist must hold c's history
- * (recall_hist_build with the engine's start, cutoff and tau). */
-uint32_t recall_repurchase_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
-                                uint32_t *items, float *scores);
-int recall_popular_init(struct recall_popular *m, const struct recall_engine *e);
-void recall_popular_release(struct recall_popular *m);
-uint32_t recall_popular_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
-                             uint32_t *items, float *scores);
-int recall_window_init(struct recall_window *w, const struct recall_engine *e);
-void recall_window_release(struct recall_window *w);
-int recall_copurchase_init(struct recall_copurchase *m, const struct recall_engine *e);
-void recall_copurchase_release(struct recall_copurchase *m);
-uint32_t recall_copurchase_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
-                                uint32_t *items, float *scores);
-uint32_t recall_userknn_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
-                             uint32_t *items, float *scores);
-int recall_category_init(struct recall_category *m, const struct recall_engine *e);
-void recall_category_release(struct recall_category *m);
-uint32_t recall_category_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
-                              uint32_t *items, float *scores);
+/* Runs strategy s for customers users[0..n) outside the merge (tests, tools): ids/scores
+ * (n, its list length) best first, count (n). */
+int recall_strategy_run(const struct recall_engine *e, int s, const uint32_t *users, uint32_t n,
+                        uint32_t *ids, float *scores, uint32_t *count);
 
-int recall_text_init(struct recall_textsim *m, const struct recall_engine *e);
-void recall_text_release(struct recall_textsim *m);
-/* Text candidates of customers users[0..n) in one batch (sgemm): ids/scores (n, text_n)
- * article rows, best first; count (n). The customer's best `query_items` history items
- * (weighted by their recency x frequency score) make its embedding and are not proposed. */
-int recall_text_batch(const struct recall_engine *e, const uint32_t *users, uint32_t n, uint32_t *ids,
-                      float *scores, uint32_t *count);
-/* Copies the list the batch left in s (text_items, text_scores, text_n). */
-uint32_t recall_text_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
-                          uint32_t *items, float *scores);
+/* Co-purchase's neighbours of article a in the engine's table (strategy s): their count, and
+ * pointers to the (most similar first) articles and their similarities. */
+uint32_t recall_copurchase_neighbours(const struct recall_engine *e, int s, uint32_t a,
+                                      const uint32_t **nbr, const float **sim);
 
 /* Per-article counts over rows with day in [start, cutoff): rows (weighted by
  * exp(-(cutoff - 1 - day) / tau) when tau > 0) into score, distinct customers into buyers
- * (either may be NULL). (n_articles) each. Parallel over articles. */
+ * (either may be NULL). (n_articles) each. Parallel over articles (popular.c). */
 void recall_article_counts(const struct data_set *ds, int32_t start, int32_t cutoff, double tau,
                            double *score, uint32_t *buyers);
 
@@ -274,22 +244,58 @@ struct recall_candidates {
     uint64_t n;            /* rows */
     uint32_t *item;        /* (n) article rows */
     float *merged;         /* (n) fused score, descending within a customer */
-    uint8_t *flags;        /* (n) bit s set: strategy s proposed it */
+    uint16_t *flags;       /* (n) bit s set: strategy s proposed it */
     uint8_t *n_strat;      /* (n) strategies that proposed it */
-    float *score[RECALL_NSTRATEGIES];   /* (n) the strategy's score, 0 when not proposed */
-    uint16_t *rank[RECALL_NSTRATEGIES]; /* (n) 1-based rank in the strategy, 0 when not */
+    float *score[RECALL_MAX_STRATEGIES];   /* (n) strategy s's score, 0 when not proposed
+                                              (s < recall_n_strategies) */
+    uint16_t *rank[RECALL_MAX_STRATEGIES]; /* (n) 1-based rank in strategy s, 0 when not */
     uint64_t cap;          /* allocated rows */
 };
 void recall_candidates_init(struct recall_candidates *c);
 void recall_candidates_release(struct recall_candidates *c);
+/* Empties c, keeping its allocations. */
+void recall_candidates_clear(struct recall_candidates *c);
+/* Appends the first `pool` rows of each customer of src to dst (pool 0: all). */
+void recall_candidates_append(struct recall_candidates *dst, const struct recall_candidates *src,
+                              uint32_t pool);
 
-/* Candidates for users[0..n) (appended to out, which must be initialised), at most `pool`
- * per customer (0: no cap, the whole union). Parallel over customers; identical output for
- * any thread count. prog (may be NULL): advanced by one per customer. */
+/* The merge's per-thread scratch for one engine, reused across calls. */
+struct recall_merger;
+struct recall_merger *recall_merger_new(const struct recall_engine *e, uint32_t pool);
+void recall_merger_free(struct recall_merger **m);
+/* Merged candidates for users[0..n), appended to out (initialised), at most the merger's
+ * pool per customer (0: no cap, the whole union). Parallel over customers; identical output
+ * for any thread count. prog (may be NULL): advanced by one per customer. */
+int recall_merger_run(struct recall_merger *m, const uint32_t *users, uint32_t n,
+                      struct recall_candidates *out, struct hm_progress *prog);
+
+/* recall_merger_run with a merger of its own (one call). */
 int recall_candidates_build(const struct recall_engine *e, const uint32_t *users, uint32_t n,
                             uint32_t pool, struct recall_candidates *out, struct hm_progress *prog);
 
-/* ---- statistics of a pool against a week's purchases (merge.c) -------------------- */
+/* The merged pool of many customers, one block at a time: memory is bounded by the block
+ * whatever the number of customers, so a consumer (statistics, features, scoring, the
+ * submission) can walk every customer without the pool ever existing whole.
+ *     struct recall_stream st;
+ *     recall_stream_init(&st, e, users, n, 32768, pool, prog);
+ *     const struct recall_candidates *c;
+ *     while ((rc = recall_stream_next(&st, &c)) > 0) { ... c: the next block ... }
+ *     recall_stream_release(&st);
+ * Blocks follow users' order; threads work inside a block. */
+struct recall_stream {
+    struct recall_merger *m;
+    const uint32_t *users;   /* (n) borrowed */
+    uint32_t n, next, block;
+    struct recall_candidates c; /* the current block */
+    struct hm_progress *prog;
+};
+void recall_stream_init(struct recall_stream *st, const struct recall_engine *e, const uint32_t *users,
+                        uint32_t n, uint32_t block, uint32_t pool, struct hm_progress *prog);
+/* 1 and *out = the next block (valid until the next call), 0 at the end, or an error. */
+int recall_stream_next(struct recall_stream *st, const struct recall_candidates **out);
+void recall_stream_release(struct recall_stream *st);
+
+/* ---- statistics of a pool against a week's purchases (stats.c) -------------------- */
 
 #define RECALL_NSIZES 4
 extern const uint32_t recall_stat_sizes[RECALL_NSIZES]; /* 25, 50, 100, 200 */
@@ -299,11 +305,11 @@ struct recall_stats {
     uint64_t users, rows;          /* customers and candidate rows counted (first `pool`) */
     uint64_t truth_users, truth_pairs;  /* scored customers and their (customer, article) pairs */
     uint64_t hits;                 /* pairs inside the pool */
-    uint64_t hits_strategy[RECALL_NSTRATEGIES]; /* pairs in the strategy's whole list */
-    uint64_t unique[RECALL_NSTRATEGIES];        /* pairs in the pool that only s proposed */
+    uint64_t hits_strategy[RECALL_MAX_STRATEGIES]; /* pairs in the strategy's whole list */
+    uint64_t unique[RECALL_MAX_STRATEGIES];        /* pairs in the pool that only s proposed */
     uint64_t hits_size[RECALL_NSIZES];          /* pairs in the first 25, 50, 100, 200 */
     uint64_t rows_size[RECALL_NSIZES];
-    uint64_t strat_rows[RECALL_NSTRATEGIES];    /* candidates each strategy proposed */
+    uint64_t strat_rows[RECALL_MAX_STRATEGIES];    /* candidates each strategy proposed */
 };
 /* Adds the customers of c (built with pool 0: the whole union) to st; truth: the week's
  * purchases (customers ascending). Only customers with purchases count for recall. */

@@ -1,76 +1,25 @@
-/* Repurchase: a customer's own earlier purchases, scored by recency and frequency.
- * The history helper here also feeds every other per-customer strategy (and the `recent`
- * baseline). */
+/* Repurchase: a customer's own earlier purchases, scored by recency and frequency (the
+ * history score, history.c). */
 #include "recall/recall.h"
 
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
+struct rep_params {
+    struct recall_list_params list;
+};
+_Static_assert(sizeof(struct rep_params) <= RECALL_PARAMS_BYTES, "params slot");
 
-void recall_hist_init(struct recall_hist *h)
-{
-    memset(h, 0, sizeof *h);
-}
+#define P(f) offsetof(struct rep_params, f)
+static const struct hm_setting rep_settings[] = {
+    {"recall.rep_n", HM_SET_INT, P(list.n), "40", 0, 255, 0, "repurchase: candidates per customer"},
+    {"recall.rep_w", HM_SET_DOUBLE, P(list.w), "1.5", 0, 1e6, 0, "repurchase: merge weight"},
+};
+#undef P
 
-void recall_hist_release(struct recall_hist *h)
-{
-    free(h->item);
-    free(h->score);
-    free(h->tmp);
-    free(h->tmp_i);
-    free(h->tmp_w);
-    memset(h, 0, sizeof *h);
-}
-
-static void hist_reserve(struct recall_hist *h, uint64_t n)
-{
-    if (n <= h->cap)
-        return;
-    uint32_t cap = h->cap ? h->cap : 64;
-    while (cap < n)
-        cap *= 2;
-    h->item = hm_xrealloc(h->item, (size_t)cap * sizeof *h->item);
-    h->score = hm_xrealloc(h->score, (size_t)cap * sizeof *h->score);
-    h->tmp = hm_xrealloc(h->tmp, (size_t)cap * sizeof *h->tmp);
-    h->tmp_i = hm_xrealloc(h->tmp_i, (size_t)cap * sizeof *h->tmp_i);
-    h->tmp_w = hm_xrealloc(h->tmp_w, (size_t)cap * sizeof *h->tmp_w);
-    h->cap = cap;
-}
-
-void recall_hist_build(struct recall_hist *h, const struct data_set *ds, uint32_t customer,
-                       int32_t start, int32_t cutoff, double tau)
-{
-    uint64_t lo, hi;
-    prep_customer_rows(ds, customer, start, cutoff - 1, &lo, &hi);
-    h->n = 0;
-    if (hi <= lo)
-        return;
-    hist_reserve(h, hi - lo);
-    uint32_t m = 0;
-    for (uint64_t r = lo; r < hi; r++)
-        h->tmp[m++] = (uint64_t)ds->tx.article[r] << 16 | ds->tx.day[r];
-    hm_sort_u64(h->tmp, m);
-    uint32_t d = 0;
-    for (uint32_t i = 0; i < m; i++) {
-        uint32_t a = (uint32_t)(h->tmp[i] >> 16);
-        int32_t day = (int32_t)(h->tmp[i] & 0xffff);
-        float w = (float)exp(-(double)(cutoff - 1 - day) / tau);
-        if (d && h->tmp_i[d - 1] == a) {
-            h->tmp_w[d - 1] += w;
-        } else {
-            h->tmp_i[d] = a;
-            h->tmp_w[d++] = w;
-        }
-    }
-    h->n = hm_select_top(h->tmp_i, h->tmp_w, d, d, h->item, h->score);
-}
-
-uint32_t recall_repurchase_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
-                                uint32_t *items, float *scores)
+static uint32_t rep_user(const struct recall_engine *e, int s, struct recall_scratch *sc, uint32_t c,
+                         uint32_t *items, float *scores)
 {
     (void)c;
-    const struct recall_hist *h = &s->hist;
-    uint32_t n = 0, k = (uint32_t)e->p.rep_n;
+    const struct recall_hist *h = &sc->hist;
+    uint32_t n = 0, k = (uint32_t)recall_list_of(&e->p, s)->n;
     for (uint32_t i = 0; i < h->n && n < k; i++) /* h is best first already */
         if (e->keep[h->item[i]]) {
             items[n] = h->item[i];
@@ -78,3 +27,12 @@ uint32_t recall_repurchase_user(const struct recall_engine *e, struct recall_scr
         }
     return n;
 }
+
+const struct recall_strategy recall_repurchase = {
+    .name = "repurchase",
+    .help = "the customer's own purchases, recency x frequency",
+    .settings = rep_settings,
+    .n_settings = sizeof rep_settings / sizeof rep_settings[0],
+    .params_size = sizeof(struct rep_params),
+    .user = rep_user,
+};

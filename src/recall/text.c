@@ -1,62 +1,64 @@
-/* Text similarity: articles are embedded by TF-IDF over their descriptive text (product
- * type, colour, department, section, garment group as categorical terms; prod_name and
- * detail_desc as words) reduced by randomized truncated SVD (src/text). A customer's
+/* Text similarity: articles are embedded by the text stage (TF-IDF over their descriptive
+ * text reduced by randomized truncated SVD, src/text; the engine's text_emb). A customer's
  * embedding is the recency x frequency weighted mean of their best history items; the
- * candidates are the searched articles of highest cosine similarity, in batches (sgemm).
- * Article text does not depend on time, so the model uses the whole catalogue. */
+ * candidates are the searched articles (the most popular kept items) of highest cosine
+ * similarity, in batches (sgemm). */
 #include "recall/recall.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-int recall_text_init(struct recall_textsim *m, const struct recall_engine *e)
+struct textsim_params {
+    struct recall_list_params list;
+    long items;             /* most popular kept items searched (10000) */
+    long weeks;             /* weeks of (decayed) sales that choose them (4) */
+};
+_Static_assert(sizeof(struct textsim_params) <= RECALL_PARAMS_BYTES, "params slot");
+
+#define P(f) offsetof(struct textsim_params, f)
+static const struct hm_setting textsim_settings[] = {
+    {"recall.text_n", HM_SET_INT, P(list.n), "30", 0, 255, 0, "text similarity: candidates per customer"},
+    {"recall.text_items", HM_SET_INT, P(items), "10000", 1, 1e9, 0,
+     "text similarity: most popular kept items searched"},
+    {"recall.text_weeks", HM_SET_INT, P(weeks), "4", 1, 520, 0,
+     "text similarity: weeks of (decayed) sales that choose the searched items"},
+    {"recall.text_w", HM_SET_DOUBLE, P(list.w), "0.5", 0, 1e6, 0, "text similarity: merge weight"},
+};
+#undef P
+
+/* The searched subset of the article embeddings (the most popular kept items). */
+struct textsim_state {
+    uint32_t n_docs;          /* searched articles */
+    uint32_t *doc_item;       /* (n_docs) article row of each, ascending */
+    uint32_t *item_doc;       /* (n_articles) doc of an article, UINT32_MAX when not searched */
+    float *docs;              /* (n_docs, text_dim) their embeddings */
+};
+
+static void text_release(void *state)
 {
-    memset(m, 0, sizeof *m);
-    const struct data_articles *art = &e->ds->articles;
-    uint32_t na = art->n;
-    static const int cols[TEXT_HM_NFIELDS] = {IO_ART_PRODUCT_TYPE_NAME, IO_ART_COLOUR_GROUP_NAME,
-                                              IO_ART_DEPARTMENT_NAME, IO_ART_SECTION_NAME,
-                                              IO_ART_GARMENT_GROUP_NAME, IO_ART_PROD_NAME,
-                                              IO_ART_DETAIL_DESC};
-    /* the cells as NUL-terminated strings in one buffer */
-    uint64_t bytes = 0;
-    for (int f = 0; f < TEXT_HM_NFIELDS; f++)
-        if (art->code[cols[f]])
-            for (uint32_t a = 0; a < na; a++) {
-                uint32_t len;
-                data_dict_get(&art->dict[cols[f]], art->code[cols[f]][a], &len);
-                bytes += len + 1;
-            }
-    char *buf = hm_xmalloc(bytes + 1), *w = buf;
-    const char **cells = hm_xcalloc((size_t)na * TEXT_HM_NFIELDS + 1, sizeof *cells);
-    for (uint32_t a = 0; a < na; a++)
-        for (int f = 0; f < TEXT_HM_NFIELDS; f++) {
-            if (!art->code[cols[f]])
-                continue;
-            uint32_t len;
-            const char *s = data_dict_get(&art->dict[cols[f]], art->code[cols[f]][a], &len);
-            memcpy(w, s, len);
-            w[len] = '\0';
-            cells[(size_t)a * TEXT_HM_NFIELDS + f] = w;
-            w += len + 1;
-        }
-    struct text_field fields[TEXT_HM_NFIELDS];
-    text_hm_fields(fields);
-    struct text_model_opts o;
-    text_model_opts_default(&o);
-    o.svd.k = (uint32_t)e->p.text_dim;
-    int rc = text_model_fit(&m->model, fields, TEXT_HM_NFIELDS, (const char *const *)cells, na, &o);
-    free(cells);
-    free(buf);
-    if (rc)
-        return hm_error_wrap(rc, "recall: text model");
-    m->k = m->model.svd.k;
+    struct textsim_state *m = state;
+    if (!m)
+        return;
+    free(m->doc_item);
+    free(m->item_doc);
+    free(m->docs);
+    free(m);
+}
+
+static int text_init(const struct recall_engine *e, int s, void **state)
+{
+    const struct textsim_params *p = recall_params_of(&e->p, s);
+    if (!e->text_emb)
+        return hm_error(HM_EINVAL, "recall: the text strategy needs the article text embeddings "
+                                   "(the text stage's text_emb.npy)");
+    struct textsim_state *m = hm_xcalloc(1, sizeof *m);
+    uint32_t na = e->ds->articles.n, k = e->text_dim;
     /* the searched items: the text_items most popular kept items */
     double *pop = hm_xcalloc((size_t)na + 1, sizeof *pop);
-    int32_t s = e->cutoff - 7 * (int32_t)e->p.text_weeks;
-    recall_article_counts(e->ds, s > e->start ? s : e->start, e->cutoff, 7.0 * (double)e->p.text_weeks / 2,
+    int32_t from = e->cutoff - 7 * (int32_t)p->weeks;
+    recall_article_counts(e->ds, from > e->start ? from : e->start, e->cutoff, 7.0 * (double)p->weeks / 2,
                           pop, NULL);
-    uint32_t want = (uint32_t)(e->p.text_items < (long)na ? e->p.text_items : (long)na), n = 0;
+    uint32_t want = (uint32_t)(p->items < (long)na ? p->items : (long)na), n = 0;
     uint32_t *items = hm_xmalloc_array((size_t)na + 1, sizeof *items);
     float *sc = hm_xmalloc_array((size_t)na + 1, sizeof *sc);
     for (uint32_t a = 0; a < na; a++)
@@ -73,21 +75,13 @@ int recall_text_init(struct recall_textsim *m, const struct recall_engine *e)
     free(pop);
     m->item_doc = hm_xmalloc_array((size_t)na + 1, sizeof *m->item_doc);
     memset(m->item_doc, 0xff, ((size_t)na + 1) * sizeof *m->item_doc);
-    m->docs = hm_xmalloc_array((size_t)m->n_docs * m->k + 1, sizeof *m->docs);
+    m->docs = hm_xmalloc_array((size_t)m->n_docs * k + 1, sizeof *m->docs);
     for (uint32_t d = 0; d < m->n_docs; d++) {
         m->item_doc[m->doc_item[d]] = d;
-        memcpy(m->docs + (size_t)d * m->k, m->model.svd.us + (size_t)m->doc_item[d] * m->k, m->k * sizeof(float));
+        memcpy(m->docs + (size_t)d * k, e->text_emb + (size_t)m->doc_item[d] * k, k * sizeof(float));
     }
+    *state = m;
     return 0;
-}
-
-void recall_text_release(struct recall_textsim *m)
-{
-    text_model_release(&m->model);
-    free(m->doc_item);
-    free(m->item_doc);
-    free(m->docs);
-    memset(m, 0, sizeof *m);
 }
 
 struct query_job {
@@ -116,11 +110,11 @@ static int query_range(size_t begin, size_t end, int tid, void *ud)
     return 0;
 }
 
-int recall_text_batch(const struct recall_engine *e, const uint32_t *users, uint32_t n, uint32_t *ids,
+static int text_block(const struct recall_engine *e, int s, const uint32_t *users, uint32_t n, uint32_t *ids,
                       float *scores, uint32_t *count)
 {
-    const struct recall_textsim *m = &e->text;
-    uint32_t q = (uint32_t)e->p.query_items, k = m->k, top = (uint32_t)e->p.text_n;
+    const struct textsim_state *m = e->state[s];
+    uint32_t q = (uint32_t)e->p.query_items, k = e->text_dim, top = (uint32_t)recall_list_of(&e->p, s)->n;
     int nt = hm_threads();
     if (nt > 256)
         nt = 256;
@@ -149,7 +143,7 @@ int recall_text_batch(const struct recall_engine *e, const uint32_t *users, uint
     ptr[n] = o;
     xptr[n] = x;
     float *emb = hm_xmalloc_array((size_t)n * k + 1, sizeof *emb);
-    int rc = text_user_embed(m->model.svd.us, e->ds->articles.n, k, ptr, j.items, j.w, n, emb);
+    int rc = text_user_embed(e->text_emb, e->ds->articles.n, k, ptr, j.items, j.w, n, emb);
     if (!rc)
         rc = text_topn(emb, n, m->docs, m->n_docs, k, top, xptr, excl, ids, scores);
     if (!rc)
@@ -169,14 +163,14 @@ int recall_text_batch(const struct recall_engine *e, const uint32_t *users, uint
     return rc;
 }
 
-uint32_t recall_text_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
-                          uint32_t *items, float *scores)
-{
-    (void)e;
-    (void)c;
-    if (s->text_n) {
-        memcpy(items, s->text_items, s->text_n * sizeof *items);
-        memcpy(scores, s->text_scores, s->text_n * sizeof *scores);
-    }
-    return s->text_n;
-}
+const struct recall_strategy recall_text = {
+    .name = "text",
+    .help = "articles whose text embedding is closest to the customer's",
+    .settings = textsim_settings,
+    .n_settings = sizeof textsim_settings / sizeof textsim_settings[0],
+    .params_size = sizeof(struct textsim_params),
+    .needs = RECALL_NEEDS_TEXT,
+    .init = text_init,
+    .release = text_release,
+    .block = text_block,
+};

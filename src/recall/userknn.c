@@ -15,12 +15,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-uint32_t recall_userknn_user(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
-                             uint32_t *items, float *scores)
+struct knn_params {
+    struct recall_list_params list;
+    long neighbours;        /* similar customers kept (40) */
+    long fanout;            /* customers examined per query item (64) */
+};
+_Static_assert(sizeof(struct knn_params) <= RECALL_PARAMS_BYTES, "params slot");
+
+#define P(f) offsetof(struct knn_params, f)
+static const struct hm_setting knn_settings[] = {
+    {"recall.knn_n", HM_SET_INT, P(list.n), "40", 0, 255, 0, "user-KNN: candidates per customer"},
+    {"recall.knn_neighbours", HM_SET_INT, P(neighbours), "40", 1, 1000, 0,
+     "user-KNN: similar customers kept"},
+    {"recall.knn_fanout", HM_SET_INT, P(fanout), "64", 1, 100000, 0,
+     "user-KNN: recent buyers visited per query item"},
+    {"recall.knn_w", HM_SET_DOUBLE, P(list.w), "1", 0, 1e6, 0, "user-KNN: merge weight"},
+};
+#undef P
+
+static uint32_t knn_user(const struct recall_engine *e, int strat, struct recall_scratch *s, uint32_t c,
+                         uint32_t *items, float *scores)
 {
+    const struct knn_params *p = recall_params_of(&e->p, strat);
     const struct recall_hist *h = &s->hist;
     const struct recall_window *w = &e->win;
-    uint32_t fan = (uint32_t)e->p.knn_fanout, nq = 0;
+    uint32_t fan = (uint32_t)p->fanout, nq = 0;
     for (uint32_t i = 0; i < h->n && nq < (uint32_t)e->p.query_items; i++) {
         uint32_t a = h->item[i];
         if (!e->keep[a])
@@ -43,7 +62,7 @@ uint32_t recall_userknn_user(const struct recall_engine *e, struct recall_scratc
         return 0;
     /* the 4k best by shared-item weight, then normalised to a cosine-like similarity (reading
      * |W_v| for a few hundred customers instead of every one touched) */
-    uint32_t kn = (uint32_t)e->p.knn_neighbours, pre = 4 * kn < s->tmp_cap ? 4 * kn : s->tmp_cap;
+    uint32_t kn = (uint32_t)p->neighbours, pre = 4 * kn < s->tmp_cap ? 4 * kn : s->tmp_cap;
     uint32_t np = hm_acc_top(&s->users, pre, s->tmp_items, s->tmp_scores, NULL);
     for (uint32_t x = 0; x < np; x++) {
         uint32_t v = s->tmp_items[x];
@@ -60,8 +79,18 @@ uint32_t recall_userknn_user(const struct recall_engine *e, struct recall_scratc
             if (!s->mark[w->uitem[k]])
                 hm_acc_add(&s->items, w->uitem[k], s->tmp_scores[x]);
     }
-    uint32_t n = hm_acc_top(&s->items, (uint32_t)e->p.knn_n, items, scores, NULL);
+    uint32_t n = hm_acc_top(&s->items, (uint32_t)p->list.n, items, scores, NULL);
     for (uint32_t i = 0; i < h->n; i++)
         s->mark[h->item[i]] = 0;
     return n;
 }
+
+const struct recall_strategy recall_userknn = {
+    .name = "userknn",
+    .help = "items of customers with overlapping histories",
+    .settings = knn_settings,
+    .n_settings = sizeof knn_settings / sizeof knn_settings[0],
+    .params_size = sizeof(struct knn_params),
+    .needs = RECALL_NEEDS_WINDOW,
+    .user = knn_user,
+};

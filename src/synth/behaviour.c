@@ -403,7 +403,7 @@ int synth_oracle_top12(const struct synth_model *m, const struct synth_taste *t,
 static void hist_push(struct synth_hist *h, uint32_t a, int w)
 {
     if (h->n == h->cap) {
-        h->cap = h->cap ? 2 * h->cap : 64;
+        h->cap = hm_grow_cap(h->cap, h->n + 1);
         h->art = hm_xrealloc(h->art, h->cap * sizeof *h->art);
         h->week = hm_xrealloc(h->week, h->cap * sizeof *h->week);
     }
@@ -414,10 +414,7 @@ static void hist_push(struct synth_hist *h, uint32_t a, int w)
 
 static void emit(struct synth_recbuf *b, const struct synth_rec *r)
 {
-    if (b->n == b->cap) {
-        b->cap = b->cap ? 2 * b->cap : 4096;
-        b->r = hm_xrealloc(b->r, b->cap * sizeof *b->r);
-    }
+    HM_GROW(b->r, b->cap, b->n + 1);
     b->r[b->n++] = *r;
 }
 

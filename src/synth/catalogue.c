@@ -206,10 +206,7 @@ void synth_catalogue_build(struct synth_catalogue *c, const struct synth_taxonom
         q->attract = (float)exp(p->attract_sigma * hm_rng_normal(&r) + (basic ? 1.0 : 0.0));
         placed += (size_t)q->n_colours;
         np++;
-        if (np == cap) {
-            cap *= 2;
-            pr = hm_xrealloc(pr, cap * sizeof *pr);
-        }
+        HM_GROW(pr, cap, np + 1);
     }
     qsort(pr, np, sizeof *pr, cmp_product);
 
@@ -271,7 +268,7 @@ void synth_catalogue_build(struct synth_catalogue *c, const struct synth_taxonom
             ;
         if (d == c->n_depts) {
             if (d == dept_cap) {
-                dept_cap *= 2;
+                dept_cap = (int)hm_grow_cap((size_t)dept_cap, (size_t)d + 1);
                 c->dept_no = hm_xrealloc(c->dept_no, (size_t)dept_cap * sizeof(int));
                 c->dept_name = hm_xrealloc(c->dept_name, (size_t)dept_cap * sizeof *c->dept_name);
                 dept_key = hm_xrealloc(dept_key, (size_t)dept_cap * sizeof(int));

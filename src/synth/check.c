@@ -147,7 +147,7 @@ static void ratio_row(struct synth_check_report *rep, const char *name, double m
     snprintf(r->name, sizeof r->name, "%s", name);
     snprintf(r->target, sizeof r->target, ">= %g", lo);
     r->measured = measured;
-    r->lo = lo, r->hi = 1e9, r->pass = measured >= lo;
+    r->lo = lo, r->hi = 1e9, r->compared = 1, r->pass = measured >= lo;
     rep->n_failed += !r->pass;
 }
 

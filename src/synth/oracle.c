@@ -54,7 +54,7 @@ int synth_oracle_write(const struct synth_model *m, const struct synth_rec *recs
     if ((rc = open_in(&ws, odir, "summary.tsv")))
         goto out;
     static const char sh[] = "week_first_day\tweek_last_day\tbuyers\tmap12_oracle\tmap12_prev_week_top12\t"
-                             "map12_own_recent_then_prev_top12\tmap12_alltime_top12\n";
+                             "map12_own_last12_then_prev_top12\tmap12_alltime_top12\n";
     hm_awriter_write(&ws, sh, sizeof sh - 1);
     sum->n_weeks = K;
     char *line = hm_xmalloc(4096);
@@ -142,7 +142,7 @@ int synth_oracle_write(const struct synth_model *m, const struct synth_rec *recs
                            res->map_own_pop, res->map_alltime_top12);
         hm_awriter_write(&ws, line, (size_t)len);
         hm_info("synth: week %s: %zu buyers, MAP@12 oracle %.4f, previous week's top-12 %.4f, "
-                "own recent + top-12 %.4f, all-time top-12 %.4f", d0, buyers, res->map_oracle,
+                "own last 12 + top-12 %.4f, all-time top-12 %.4f", d0, buyers, res->map_oracle,
                 res->map_prev_top12, res->map_own_pop, res->map_alltime_top12);
     }
     free(line);

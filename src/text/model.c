@@ -27,6 +27,21 @@ uint32_t text_hm_fields(struct text_field *f)
     return TEXT_HM_NFIELDS;
 }
 
+const struct hm_setting text_settings[] = {
+    {"text.dim", HM_SET_INT, offsetof(struct text_params, dim), "64", 2, 1024, 0,
+     "SVD components of the TF-IDF article text embeddings"},
+    {"text.seed", HM_SET_INT, offsetof(struct text_params, seed), "42", 0, 1e18, 0,
+     "seed of the randomized SVD"},
+};
+const size_t text_n_settings = sizeof text_settings / sizeof text_settings[0];
+
+void text_model_opts_from(struct text_model_opts *o, const struct text_params *p)
+{
+    text_model_opts_default(o);
+    o->svd.k = (uint32_t)p->dim;
+    o->svd.seed = (uint64_t)p->seed;
+}
+
 void text_model_release(struct text_model *m)
 {
     text_tfidf_release(&m->tfidf);

@@ -206,6 +206,16 @@ void text_model_release(struct text_model *m);
 int text_model_embed(const struct text_model *m, const char *const *cells, uint64_t n_docs,
                      float *out);
 
+/* The text stage's settings: the article text embeddings every later stage reads. */
+struct text_params {
+    long dim;    /* SVD components (64) */
+    long seed;   /* seed of the randomized SVD (42) */
+};
+extern const struct hm_setting text_settings[];
+extern const size_t text_n_settings;
+/* Model options from the settings (defaults otherwise). */
+void text_model_opts_from(struct text_model_opts *o, const struct text_params *p);
+
 /* Binary artifact (see docs/text.md): magic, version, counts, sections, checksum; written
  * atomically. Loading validates everything and fails with HM_EFORMAT and a message naming
  * the file and the problem on a foreign, truncated or corrupted file. */

@@ -62,10 +62,7 @@ struct entries {
 
 static void entries_push(struct entries *es, uint32_t id, float w)
 {
-    if (es->n == es->cap) {
-        es->cap = es->cap ? es->cap * 2 : 4096;
-        es->e = hm_xrealloc(es->e, es->cap * sizeof *es->e);
-    }
+    HM_GROW(es->e, es->cap, es->n + 1);
     es->e[es->n++] = (struct entry){id, w};
 }
 

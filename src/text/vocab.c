@@ -80,17 +80,10 @@ uint32_t text_vocab_add(struct text_vocab *v, const char *tok, size_t len, int *
     if (v->n_terms == UINT32_MAX - 1)
         HM_BUG("vocabulary overflow");
     uint32_t t = v->n_terms++;
-    if (v->arena_len + len > v->arena_cap) {
-        while (v->arena_len + len > v->arena_cap)
-            v->arena_cap *= 2;
-        v->arena = hm_xrealloc(v->arena, v->arena_cap);
-    }
+    HM_GROW(v->arena, v->arena_cap, v->arena_len + len);
     memcpy(v->arena + v->arena_len, tok, len);
     v->arena_len += len;
-    if (v->n_terms + 1 > v->offs_cap) {
-        v->offs_cap *= 2;
-        v->offs = hm_xrealloc(v->offs, (size_t)v->offs_cap * sizeof *v->offs);
-    }
+    HM_GROW(v->offs, v->offs_cap, (size_t)v->n_terms + 1);
     v->offs[t + 1] = v->arena_len;
     v->slots[i] = t + 1;
     if ((uint64_t)v->n_terms * 2 > v->n_slots)

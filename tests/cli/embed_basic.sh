@@ -10,7 +10,7 @@ cp embed/img_rgb.jpg "$dir/images/010/0108775015.jpg"
 cp embed/img_big.jpg "$dir/images/020/0200000001.jpg"
 printf 'not an image' > "$dir/images/020/0200000002.jpg"
 cp embed/img_rgb.jpg "$dir/images/020/0100000001.jpg"   # wrong folder: ignored
-"$bin" embed --help | grep -q -- '--weights FILE'
+grep -q -- '--weights FILE' <<< "$("$bin" embed --help)"
 set +e
 "$bin" embed --images "$dir/images" 2>/dev/null; rc=$?
 set -e

@@ -33,9 +33,9 @@ done
 diff -r "$s/e" "$s/e2"
 # info: tables, rows, date range, sizes
 out=$("$bin" info "$s/a")
-echo "$out" | grep -q '^table transactions: 5 rows'
-echo "$out" | grep -q '^table customers: 3 rows'
-echo "$out" | grep -q '^table articles: 3 rows'
-echo "$out" | grep -q 'dates 2018-09-19 .. 2018-09-23 (5 days), 2 customers with transactions'
-echo "$out" | grep -q '^total [0-9]* bytes'
+grep -q '^table transactions: 5 rows' <<< "$out"
+grep -q '^table customers: 3 rows' <<< "$out"
+grep -q '^table articles: 3 rows' <<< "$out"
+grep -q 'dates 2018-09-19 .. 2018-09-23 (5 days), 2 customers with transactions' <<< "$out"
+grep -q '^total [0-9]* bytes' <<< "$out"
 echo "ingest round trip ok"

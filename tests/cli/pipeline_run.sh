@@ -2,7 +2,7 @@
 # Command-level test of Stage 1 and the runner on the tiny synthetic preset: run, skip when
 # up to date, rerun a stage when its settings change, evaluate, submit, bad settings.
 set -euo pipefail
-bin=$1
+bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 tmp=$2
 rm -rf "$tmp"
 mkdir -p "$tmp"
@@ -11,29 +11,47 @@ conf="$tmp/run.conf"
 printf '[run]\ndata = %s\nwork = %s\n[prepare]\ntrain_weeks = 4\nusers = 200\n' "$tmp/data" "$tmp/work" > "$conf"
 
 out=$("$bin" run --config "$conf" 2>/dev/null)
-echo "$out" | grep -q '^\[prepare\]$'
-echo "$out" | grep -q '^oracle '
-echo "$out" | grep -q '^recent '
+grep -q '^\[prepare\] running: not run yet in this work directory$' <<< "$out"
+grep -q '^oracle ' <<< "$out"
+grep -q '^recent ' <<< "$out"
 test -f "$tmp/work/prepare.hmt"
 test -f "$tmp/work/candidates.hmt"
+test -f "$tmp/work/text_emb.npy"
+for w in 1 2 3 4; do test -f "$tmp/work/candidates_train_$w.hmt"; done
+test ! -e "$tmp/work/candidates_train_5.hmt"
 test -f "$tmp/work/candidates_stats.txt"
 test -f "$tmp/work/submission.csv.gz"
 
 # nothing changed: every stage is skipped
 out=$("$bin" run --config "$conf" 2>/dev/null)
-[ "$(echo "$out" | grep -c 'up to date, skipped')" -eq 5 ]
+[ "$(echo "$out" | grep -c 'up to date, skipped')" -eq 6 ]
 
 # a prepare setting changed: prepare and candidates (which depends on prepare.*) run again
 out=$("$bin" run --config "$conf" --set prepare.users=100 2>/dev/null)
-echo "$out" | grep -q '^\[prepare\]$'
-echo "$out" | grep -q '^\[candidates\]$'
-echo "$out" | grep -q '^\[ingest\] up to date'
-echo "$out" | grep -q '^\[evaluate\] up to date'
+grep -q '^\[prepare\] running: prepare.users 200 -> 100$' <<< "$out"
+grep -q '^\[candidates\] running: prepare changed$' <<< "$out"
+grep -q '^\[ingest\] up to date' <<< "$out"
+grep -q '^\[text\] up to date' <<< "$out"
+grep -q '^\[evaluate\] up to date' <<< "$out"
 
-# an interrupted stage (no fingerprint) resumes
+# an interrupted stage (no record) resumes; a missing output reruns its stage
 rm "$tmp/work/stages/submit.fp"
 out=$("$bin" run --config "$conf" 2>/dev/null)
-echo "$out" | grep -q '^\[submit\]$'
+grep -q '^\[submit\] running: not run yet' <<< "$out"
+rm "$tmp/work/candidates_train_2.hmt"
+out=$("$bin" run --config "$conf" 2>/dev/null)
+grep -q "^\[candidates\] running: .*candidates_train_2.hmt is missing" <<< "$out"
+# a record from an earlier version (the fingerprint alone) is explained
+head -1 "$tmp/work/stages/evaluate.fp" > "$tmp/fp" && printf '0000000000000001\n' > "$tmp/work/stages/evaluate.fp"
+out=$("$bin" run --config "$conf" 2>/dev/null)
+grep -q '^\[evaluate\] running: recorded by an earlier version of hmrec' <<< "$out"
+# stale temporaries of a killed writer are removed; a live writer's are kept
+: > "$tmp/work/candidates.hmt.tmp.999999999"
+: > "$tmp/work/candidates.hmt.tmp.$$"
+"$bin" run --config "$conf" >/dev/null 2>&1
+test ! -e "$tmp/work/candidates.hmt.tmp.999999999"
+test -e "$tmp/work/candidates.hmt.tmp.$$"
+rm "$tmp/work/candidates.hmt.tmp.$$"
 
 # the submission has a row for every customer, 12 ids of 10 digits each
 n_cust=$(($(wc -l < "$tmp/data/customers.csv") - 1))
@@ -57,5 +75,14 @@ err=$("$bin" run --config "$tmp/bad.conf" 2>&1)
 rc=$?
 set -e
 [ $rc -ne 0 ]
-echo "$err" | grep -q "bad.conf:2: prepare.cold_share: expected a value in \[0, 1\], found 2"
+grep -q "bad.conf:2: prepare.cold_share: expected a value in \[0, 1\], found 2" <<< "$err"
+# nothing to run (no data, no store): the demo is suggested, exit 2
+set +e
+mkdir -p "$tmp/empty"
+err=$(cd "$tmp/empty" && "$bin" run 2>&1)
+rc=$?
+set -e
+[ $rc -eq 2 ]
+grep -q "nothing to run" <<< "$err"
+grep -q "make demo" <<< "$err"
 echo "pipeline ok"

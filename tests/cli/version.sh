@@ -3,7 +3,7 @@
 set -eu
 bin=$1
 out=$("$bin" version)
-echo "$out" | grep -q '^blas kernel: '
+grep -q '^blas kernel: ' <<< "$out"
 set +e
 "$bin" no-such-command 2>/dev/null
 rc=$?

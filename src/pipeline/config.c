@@ -1,0 +1,69 @@
+/* The combined settings table of the pipeline: the run's own rows, then every module's. */
+#include "pipeline/pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define R(f) offsetof(struct run_params, f)
+static const struct hm_setting run_settings[] = {
+    {"run.data", HM_SET_STRING, R(data), "", 0, 0, 0,
+     "directory with transactions_train.csv, articles.csv, customers.csv"},
+    {"run.store", HM_SET_STRING, R(store), "", 0, 0, 0, "store directory (empty: <work>/store)"},
+    {"run.work", HM_SET_STRING, R(work), "work", 0, 0, 0, "work directory"},
+    {"run.baselines", HM_SET_STRING, R(baselines), "popular,decayed,recent", 0, 0, 0,
+     "baselines in the metrics table"},
+    {"run.submit_model", HM_SET_STRING, R(submit_model), "recent", 0, 0, 0, "model that writes the submission"},
+    {"run.submission", HM_SET_STRING, R(submission), "", 0, 0, 0,
+     "submission file (empty: <work>/submission.csv.gz)"},
+};
+#undef R
+
+static struct hm_setting *table;
+static size_t table_n;
+
+static void add_rows(const struct hm_setting *rows, size_t n, size_t base)
+{
+    table = hm_xrealloc(table, (table_n + n) * sizeof *table);
+    for (size_t i = 0; i < n; i++) {
+        table[table_n] = rows[i];
+        table[table_n++].offset += base;
+    }
+}
+
+const struct hm_setting *pipeline_config_table(size_t *n)
+{
+    if (!table) {
+        size_t nr;
+        const struct hm_setting *recall = recall_settings_table(&nr);
+        add_rows(run_settings, sizeof run_settings / sizeof run_settings[0],
+                 offsetof(struct pipeline_config, run));
+        add_rows(prep_settings, prep_n_settings, offsetof(struct pipeline_config, prep));
+        add_rows(text_settings, text_n_settings, offsetof(struct pipeline_config, text));
+        add_rows(recall_base_settings, recall_base_n_settings, offsetof(struct pipeline_config, base));
+        add_rows(recall, nr, offsetof(struct pipeline_config, recall));
+    }
+    *n = table_n;
+    return table;
+}
+
+int pipeline_config_load(struct pipeline_config *c, const char *path, char **overrides, int n_overrides)
+{
+    size_t n;
+    const struct hm_setting *t = pipeline_config_table(&n);
+    memset(c, 0, sizeof *c);
+    hm_settings_defaults(t, n, c);
+    int rc;
+    if (path && (rc = hm_settings_parse_file(t, n, c, path)) != 0)
+        return rc;
+    for (int i = 0; i < n_overrides; i++)
+        if ((rc = hm_settings_override(t, n, c, overrides[i])) != 0)
+            return rc;
+    return 0;
+}
+
+char *pipeline_config_text(const struct pipeline_config *c, const char *prefix)
+{
+    size_t n;
+    const struct hm_setting *t = pipeline_config_table(&n);
+    return hm_settings_format(t, n, c, prefix);
+}

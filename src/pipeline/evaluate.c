@@ -1,0 +1,239 @@
+/* Evaluation: the baselines and submission-format files scored against a week's purchases,
+ * the metrics table of the validation week, and the baselines' predictions as files. */
+#include "pipeline/pipeline.h"
+#include "io/submission.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int pipeline_baseline_eval(struct pipeline *p, int kind, const struct prep_truth *truth, struct eval_row *row)
+{
+    const struct data_set *ds;
+    int rc = pipeline_data(p, &ds);
+    if (rc)
+        return rc;
+    uint32_t n = truth->n_users;
+    uint32_t *pred = hm_xmalloc_array((size_t)n * RECALL_K + 1, sizeof *pred);
+    uint8_t *npred = hm_xmalloc((size_t)n + 1);
+    int32_t cutoff = ds->tx.day_max - 6; /* the validation week's first day */
+    rc = recall_baseline_predict(ds, kind, &p->c.base, cutoff, truth->user, n, pred, npred);
+    if (!rc) {
+        memset(&row->sum, 0, sizeof row->sum);
+        row->name = recall_baseline_name[kind];
+        for (uint32_t i = 0; i < n; i++)
+            eval_sum_add(&row->sum, pred + (size_t)i * RECALL_K, npred[i], truth->items + truth->off[i],
+                         truth->off[i + 1] - truth->off[i]);
+    }
+    free(pred);
+    free(npred);
+    return rc;
+}
+
+int pipeline_write_predictions(struct pipeline *p, int kind, int32_t cutoff, const uint32_t *users, uint32_t n,
+                               const char *path)
+{
+    const struct data_set *ds;
+    int rc = pipeline_data(p, &ds);
+    if (rc)
+        return rc;
+    if (!users)
+        n = ds->customers.n;
+    struct io_subwriter w;
+    if ((rc = io_subwriter_open(&w, path)) != 0)
+        return rc;
+    const uint32_t block = 1 << 16;
+    uint32_t *pred = hm_xmalloc_array((size_t)block * RECALL_K, sizeof *pred);
+    uint8_t *npred = hm_xmalloc(block);
+    uint32_t ids[RECALL_K];
+    uint32_t *seq = users ? NULL : hm_xmalloc_array(block, sizeof *seq);
+    struct hm_progress prog;
+    hm_progress_begin(&prog, "predictions", n);
+    for (uint32_t b = 0; b < n && !rc; b += block) {
+        uint32_t m = n - b < block ? n - b : block;
+        const uint32_t *u = users ? users + b : seq;
+        if (!users)
+            for (uint32_t i = 0; i < m; i++)
+                seq[i] = b + i;
+        if ((rc = recall_baseline_predict(ds, kind, &p->c.base, cutoff, u, m, pred, npred)) != 0)
+            break;
+        for (uint32_t i = 0; i < m && !rc; i++) {
+            char hex[65];
+            data_customer_hex(ds, u[i], hex);
+            for (uint32_t k = 0; k < npred[i]; k++)
+                ids[k] = ds->articles.article_id[pred[(size_t)i * RECALL_K + k]];
+            rc = io_subwriter_add(&w, hex, ids, npred[i]);
+        }
+        hm_progress_add(&prog, m);
+    }
+    hm_progress_end(&prog);
+    free(pred);
+    free(npred);
+    free(seq);
+    if (rc) {
+        io_subwriter_abort(&w);
+        return rc;
+    }
+    return io_subwriter_commit(&w);
+}
+
+/* ---- submission-format files ------------------------------------------------------------- */
+
+struct eval_file_job {
+    struct data_id_index ix;
+    uint32_t *pred;   /* (n_customers, 12) */
+    uint8_t *npred;   /* (n_customers); 255 = no row yet */
+    uint64_t unknown, rows;
+    uint64_t unknown_articles; /* predictions naming an article the store does not know */
+    uint64_t unterminated;     /* line of a last line without its newline, 0 when none */
+    const char *path;
+};
+
+static int eval_row(const struct io_subrow *row, void *ud)
+{
+    struct eval_file_job *j = ud;
+    j->rows++;
+    if (row->unterminated)
+        j->unterminated = row->line;
+    uint32_t c = data_id_index_customer(&j->ix, row->customer_id, 64);
+    if (c == UINT32_MAX) {
+        j->unknown++;
+        return 0;
+    }
+    if (j->npred[c] != 255)
+        return hm_error(HM_EPARSE, "%s:%llu: customer %s appears twice", j->path, (unsigned long long)row->line,
+                        row->customer_id);
+    uint8_t n = 0;
+    for (size_t k = 0; k < row->n; k++) {
+        uint32_t a = data_id_index_article(&j->ix, row->articles[k]);
+        j->unknown_articles += a == UINT32_MAX;
+        /* an article the store does not know can never be right: it keeps its rank with a
+         * value no article has (distinct, so it is not taken for a duplicate) */
+        j->pred[(size_t)c * RECALL_K + n++] = a == UINT32_MAX ? UINT32_MAX - (uint32_t)k : a;
+    }
+    j->npred[c] = n;
+    return 0;
+}
+
+int pipeline_evaluate_file(const struct data_set *ds, const struct prep_truth *truth, const char *path,
+                           struct eval_sum *sum)
+{
+    uint32_t nc = ds->customers.n;
+    struct eval_file_job j = {.path = path};
+    data_id_index_init(&j.ix, ds);
+    j.pred = hm_xmalloc_array((size_t)nc * RECALL_K + 1, sizeof *j.pred);
+    j.npred = hm_xmalloc((size_t)nc + 1);
+    memset(j.npred, 255, (size_t)nc + 1);
+    int rc = io_submission_read(path, RECALL_K, eval_row, &j);
+    if (!rc) {
+        memset(sum, 0, sizeof *sum);
+        uint64_t missing = 0;
+        for (uint32_t i = 0; i < truth->n_users; i++) {
+            uint32_t c = truth->user[i];
+            missing += j.npred[c] == 255;
+            uint8_t n = j.npred[c] == 255 ? 0 : j.npred[c];
+            eval_sum_add(sum, j.pred + (size_t)c * RECALL_K, n, truth->items + truth->off[i],
+                         truth->off[i + 1] - truth->off[i]);
+        }
+        /* say what could not be scored, rather than a silent low score */
+        if (j.rows == 0)
+            hm_warn("%s: no prediction rows (only a header): every buyer scores 0", path);
+        if (j.unterminated)
+            hm_warn("%s:%llu: the last line has no newline: the file may be cut off, and the line's "
+                    "last id a fragment", path, (unsigned long long)j.unterminated);
+        if (j.unknown)
+            hm_warn("%s: %llu of %llu rows name customers the store does not know (ignored)", path,
+                    (unsigned long long)j.unknown, (unsigned long long)j.rows);
+        if (j.unknown_articles)
+            hm_warn("%s: %llu predictions name articles the store does not know (scored as misses)", path,
+                    (unsigned long long)j.unknown_articles);
+        if (missing && j.rows)
+            hm_warn("%s: %llu of %u buyers of the week have no prediction row (scored 0)", path,
+                    (unsigned long long)missing, truth->n_users);
+    }
+    data_id_index_release(&j.ix);
+    free(j.pred);
+    free(j.npred);
+    return rc;
+}
+
+char *pipeline_oracle_path(const char *data_dir, int32_t start)
+{
+    if (!data_dir || !data_dir[0])
+        return NULL;
+    char day[11], name[64];
+    hm_date_format(start, day);
+    snprintf(name, sizeof name, "oracle/week_%s_oracle.csv", day);
+    char *path = hm_path_join(data_dir, name);
+    if (access(path, R_OK) != 0) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+/* ---- the metrics table ----------------------------------------------------------------- */
+
+int pipeline_metrics_table(struct pipeline *p, const struct prep_truth *truth, const char *names,
+                           const char *oracle, char **table)
+{
+    *table = NULL;
+    const struct data_set *ds;
+    int rc = pipeline_data(p, &ds);
+    if (rc)
+        return rc;
+    struct eval_row rows[RECALL_NBASELINES + 1];
+    int n = 0;
+    double ref = 0;
+    if (oracle) {
+        rows[n].name = "oracle";
+        if ((rc = pipeline_evaluate_file(ds, truth, oracle, &rows[n].sum)) == 0)
+            ref = eval_map12(&rows[n++].sum);
+    }
+    char list[HM_SETTING_STRLEN];
+    snprintf(list, sizeof list, "%s", names);
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
+        int kind = recall_baseline_find(tok);
+        if (kind < 0)
+            rc = hm_error(HM_EINVAL, "unknown baseline '%s' (popular, decayed, recent)", tok);
+        else if (n < RECALL_NBASELINES + 1)
+            rc = pipeline_baseline_eval(p, kind, truth, &rows[n++]);
+    }
+    if (!rc) {
+        char *body = eval_table_format(rows, (size_t)n, ref);
+        char day0[11], day1[11];
+        hm_date_format(ds->tx.day_max - 6, day0);
+        hm_date_format(ds->tx.day_max, day1);
+        *table = hm_xasprintf("validation week %s..%s: %u customers bought\n%s", day0, day1, truth->n_users, body);
+        free(body);
+    }
+    return rc;
+}
+
+int pipeline_evaluate_stage(struct pipeline *p)
+{
+    const struct data_set *ds;
+    int rc = pipeline_data(p, &ds);
+    if (rc)
+        return rc;
+    hm_report("evaluate: the baselines on the validation week");
+    char *oracle = pipeline_oracle_path(p->c.run.data, ds->tx.day_max - 6), *table = NULL;
+    struct prep_truth truth;
+    if ((rc = prep_truth_build(&truth, ds, (struct prep_week){ds->tx.day_max - 6, ds->tx.day_max})) != 0) {
+        free(oracle);
+        return rc;
+    }
+    char *path = pipeline_path(p, "metrics.txt");
+    if ((rc = pipeline_metrics_table(p, &truth, p->c.run.baselines, oracle, &table)) == 0) {
+        struct hm_awriter w;
+        if ((rc = hm_awriter_open(&w, path)) == 0) {
+            hm_awriter_write(&w, table, strlen(table));
+            rc = hm_awriter_commit(&w);
+        }
+    }
+    prep_truth_release(&truth);
+    free(table);
+    free(oracle);
+    free(path);
+    return rc;
+}

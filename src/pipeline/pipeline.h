@@ -1,0 +1,179 @@
+/* pipeline: the stages of hmrec as a table, the settings of a run, the work directory, and
+ * the drivers that run a stage through its module and report what it did.
+ *
+ * A stage is a row of pipeline_stages (stages.c): its name, the settings prefixes it reads,
+ * the stages whose outputs it reads, the files it writes and its run function. Its
+ * fingerprint is derived from the text of its settings and its inputs' fingerprints, so a
+ * stage reruns exactly when something it depends on changed, and `pipeline_run` says why.
+ * Adding a stage is one row here plus its module under src/.
+ *
+ * Reports go through hm_report (the command layer prints them to stdout); progress and
+ * diagnostics through the other hooks. Nothing here exits or prints directly. */
+#ifndef HM_PIPELINE_H
+#define HM_PIPELINE_H
+
+#include "core/core.h"
+#include "data/data.h"
+#include "eval/eval.h"
+#include "prep/prep.h"
+#include "recall/recall.h"
+#include "text/text.h"
+
+/* ---- settings (config.c) ------------------------------------------------------------- */
+
+struct run_params {
+    char data[HM_SETTING_STRLEN];       /* directory of the Kaggle CSV files */
+    char store[HM_SETTING_STRLEN];      /* store directory ("" = <work>/store) */
+    char work[HM_SETTING_STRLEN];       /* work directory */
+    char baselines[HM_SETTING_STRLEN];  /* comma-separated baselines to evaluate */
+    char submit_model[HM_SETTING_STRLEN];
+    char submission[HM_SETTING_STRLEN]; /* "" = <work>/submission.csv.gz */
+};
+
+/* Every module's settings, gathered: one config file, one table (docs/config.md). */
+struct pipeline_config {
+    struct run_params run;
+    struct prep_params prep;
+    struct text_params text;
+    struct recall_base_params base;
+    struct recall_params recall;
+};
+/* The combined table (built once). */
+const struct hm_setting *pipeline_config_table(size_t *n);
+/* Defaults, then the file (when path is not NULL), then the "key=value" overrides. */
+int pipeline_config_load(struct pipeline_config *c, const char *path, char **overrides, int n_overrides);
+/* The canonical "key = value" text of the settings whose keys start with prefix. */
+char *pipeline_config_text(const struct pipeline_config *c, const char *prefix);
+
+/* ---- a run over a work directory (run.c) ------------------------------------------------ */
+
+#define PIPELINE_MAX_STAGES 32
+
+struct pipeline {
+    struct pipeline_config c;
+    char *work;              /* run.work */
+    char *store;             /* run.store, else <work>/store */
+    struct data_set ds;      /* opened on first use (pipeline_data) */
+    int ds_open;
+    uint64_t fp[PIPELINE_MAX_STAGES];  /* fingerprints of the stages run or checked */
+    uint8_t fp_known[PIPELINE_MAX_STAGES];
+    uint8_t done[PIPELINE_MAX_STAGES];  /* checked or run in this process */
+};
+/* Copies the config; opens nothing yet. */
+void pipeline_init(struct pipeline *p, const struct pipeline_config *c);
+void pipeline_release(struct pipeline *p);
+/* The store, opened (and verified) on first use. */
+int pipeline_data(struct pipeline *p, const struct data_set **ds);
+/* work/name (caller frees). */
+char *pipeline_path(const struct pipeline *p, const char *name);
+/* The submission file of the config (run.submission, else <work>/submission.csv.gz). */
+char *pipeline_submission_path(const struct pipeline *p);
+
+/* ---- the stage table (stages.c) ---------------------------------------------------------- */
+
+struct pipeline_stage {
+    const char *name;
+    const char *summary;                /* one line */
+    const char *const *settings;        /* key prefixes it reads ("prepare.", "run.baselines") */
+    const char *const *deps;            /* stages whose outputs it reads */
+    /* Its output files (absolute or relative to the current directory), NULL-terminated,
+     * malloc'ed with the array. */
+    char **(*outputs)(const struct pipeline *p);
+    int (*run)(struct pipeline *p);
+    /* A fingerprint of inputs from outside the work directory (ingest: the CSV files), or
+     * NULL. */
+    uint64_t (*external)(const struct pipeline *p);
+    /* What dependents see as this stage's fingerprint, when not its own (ingest: the
+     * store's content, so that a store given directly works the same), or NULL. */
+    int (*output_fp)(struct pipeline *p, uint64_t *fp);
+};
+extern const struct pipeline_stage pipeline_stages[];
+extern const int pipeline_n_stages;
+/* The stage of that name, or -1. */
+int pipeline_stage_find(const char *name);
+
+/* Runs every stage in table order, skipping those whose fingerprint and outputs are
+ * unchanged (and saying why a stage runs), then reports the metrics table. */
+int pipeline_run(struct pipeline *p);
+/* Makes sure the stage's outputs are up to date: its dependencies first, then the stage
+ * itself runs unless its record matches (single commands call this for what they read). */
+int pipeline_require(struct pipeline *p, const char *stage);
+/* The stage's fingerprint (its inputs' are computed first). */
+int pipeline_fingerprint(struct pipeline *p, int stage, uint64_t *fp);
+
+/* ---- the stages' drivers, also used by the single commands ---------------------------- */
+
+/* ingest (stages.c): the CSV files of run.data into the store. */
+int pipeline_ingest(struct pipeline *p);
+
+/* Stage 1 (prepare.c): windows, sample, item filter; writes <work>/prepare.hmt. */
+int pipeline_prepare(struct pipeline *p);
+
+/* The text stage (textstage.c): the article text embeddings, <work>/text_emb.npy and
+ * <work>/text_emb.ids.txt. */
+int pipeline_text(struct pipeline *p);
+/* Reads them back (checked against the store's articles). */
+int pipeline_text_load(struct pipeline *p, struct data_article_matrix *m);
+
+/* Stage 2 (candidates.c). Which week's cutoff, and which customers. */
+enum pipeline_week_kind {
+    PIPELINE_WEEK_VALIDATION,  /* the last week of the data */
+    PIPELINE_WEEK_TRAIN,       /* training week i before it (1 = the week just before) */
+    PIPELINE_WEEK_TEST,        /* the week after the data (the submission's) */
+};
+struct pipeline_week {
+    enum pipeline_week_kind kind;
+    int index;                 /* PIPELINE_WEEK_TRAIN: 1 .. prepare.train_weeks */
+};
+enum pipeline_users {
+    PIPELINE_USERS_POOL,       /* the prepare sample and the week's buyers */
+    PIPELINE_USERS_BUYERS,     /* the week's buyers */
+    PIPELINE_USERS_TRAINING,   /* the week's buyers within the training population (the
+                                  sample, or everyone when prepare.users is "all") */
+    PIPELINE_USERS_ALL,        /* every customer */
+};
+struct pipeline_cand_opts {
+    struct pipeline_week week;
+    enum pipeline_users users;
+    int stats;            /* report recall statistics and write candidates_stats.txt and
+                             candidates_recall.svg */
+    int write;            /* write the artifact (path, or the stage's file for the week) */
+    const char *path;
+    const char *reference; /* with stats: a submission-format file (e.g. the synth oracle) to
+                              compare the pool with, or NULL */
+    uint32_t block;       /* customers per streamed block (0: the default) */
+};
+int pipeline_candidates(struct pipeline *p, const struct pipeline_cand_opts *o);
+/* The candidates stage: the validation week (pool and buyers, with statistics) and every
+ * training week (their buyers in the training population). */
+int pipeline_candidates_stage(struct pipeline *p);
+/* The artifact of a week: <work>/candidates.hmt (validation), candidates_train_<i>.hmt. */
+char *pipeline_candidates_path(const struct pipeline *p, struct pipeline_week w);
+/* The week's first and last day (its cutoff is the first). */
+int pipeline_week_days(struct pipeline *p, struct pipeline_week w, struct prep_week *out);
+
+/* Evaluation (evaluate.c). */
+/* Scores a baseline on the week whose purchases are truth; fills row. */
+int pipeline_baseline_eval(struct pipeline *p, int kind, const struct prep_truth *truth,
+                           struct eval_row *row);
+/* Writes a baseline's predictions for users[0..n) (NULL: every customer) as a submission. */
+int pipeline_write_predictions(struct pipeline *p, int kind, int32_t cutoff, const uint32_t *users,
+                               uint32_t n, const char *path);
+/* Scores a submission-format file against the purchases of a week. */
+int pipeline_evaluate_file(const struct data_set *ds, const struct prep_truth *truth, const char *path,
+                           struct eval_sum *sum);
+/* The oracle file hmrec synth wrote for the week starting on `start` in data_dir, or NULL. */
+char *pipeline_oracle_path(const char *data_dir, int32_t start);
+/* The metrics table of the baselines in `names` (comma-separated) and the oracle file (when
+ * not NULL) on the validation week, whose purchases are truth (caller frees *table). */
+int pipeline_metrics_table(struct pipeline *p, const struct prep_truth *truth, const char *names,
+                           const char *oracle, char **table);
+/* The evaluate stage: <work>/metrics.txt. */
+int pipeline_evaluate_stage(struct pipeline *p);
+
+/* The submission (submit.c): 12 articles for every customer, cutoff the day after the data. */
+int pipeline_submit(struct pipeline *p, const char *path);
+/* The submit stage: run.submit_model into pipeline_submission_path. */
+int pipeline_submit_stage(struct pipeline *p);
+
+#endif

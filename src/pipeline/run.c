@@ -1,0 +1,344 @@
+/* A run over a work directory: the lazily opened store, stage fingerprints and records, the
+ * decision to run or skip a stage (and why), and the loop over the stage table. */
+#include "pipeline/pipeline.h"
+
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void pipeline_init(struct pipeline *p, const struct pipeline_config *c)
+{
+    memset(p, 0, sizeof *p);
+    p->c = *c;
+    p->work = hm_xstrdup(c->run.work);
+    p->store = c->run.store[0] ? hm_xstrdup(c->run.store) : hm_path_join(c->run.work, "store");
+}
+
+void pipeline_release(struct pipeline *p)
+{
+    if (p->ds_open)
+        data_set_release(&p->ds);
+    free(p->work);
+    free(p->store);
+    memset(p, 0, sizeof *p);
+}
+
+int pipeline_data(struct pipeline *p, const struct data_set **ds)
+{
+    if (!p->ds_open) {
+        int rc = data_set_open(&p->ds, p->store, 0);
+        if (rc)
+            return p->c.run.data[0] ? rc : hm_error_wrap(rc, "run.data is empty and the store cannot be opened");
+        p->ds_open = 1;
+    }
+    *ds = &p->ds;
+    return 0;
+}
+
+char *pipeline_path(const struct pipeline *p, const char *name)
+{
+    return hm_path_join(p->work, name);
+}
+
+char *pipeline_submission_path(const struct pipeline *p)
+{
+    return p->c.run.submission[0] ? hm_xstrdup(p->c.run.submission) : pipeline_path(p, "submission.csv.gz");
+}
+
+int pipeline_stage_find(const char *name)
+{
+    for (int i = 0; i < pipeline_n_stages; i++)
+        if (!strcmp(pipeline_stages[i].name, name))
+            return i;
+    return -1;
+}
+
+/* ---- fingerprints and records ----------------------------------------------------------- */
+
+/* What the fingerprint of a stage is made of, as the lines of its record: "input NAME FP"
+ * for every dependency, "external FP" for outside inputs, then its settings' text. */
+struct stage_inputs {
+    uint64_t fp;
+    struct hm_buf record;
+};
+
+static int stage_output_fp(struct pipeline *p, int i, uint64_t *fp);
+
+static int stage_inputs(struct pipeline *p, int i, struct stage_inputs *in)
+{
+    const struct pipeline_stage *st = &pipeline_stages[i];
+    memset(in, 0, sizeof *in);
+    uint64_t h = 0x5eed;
+    int first = 1;
+    if (st->external) {
+        h = st->external(p);
+        hm_buf_printf(&in->record, "external %016llx\n", (unsigned long long)h);
+        first = 0;
+    }
+    for (int d = 0; st->deps && st->deps[d]; d++) {
+        int k = pipeline_stage_find(st->deps[d]);
+        if (k < 0 || k >= i)
+            HM_BUG("stage %s depends on '%s', which is not an earlier stage", st->name, st->deps[d]);
+        uint64_t f;
+        int rc = stage_output_fp(p, k, &f);
+        if (rc) {
+            hm_buf_release(&in->record);
+            return rc;
+        }
+        /* one input alone is the seed itself: a stage with one input and its settings keeps
+         * its fingerprint across versions that only add inputs elsewhere */
+        h = first ? f : hm_hash64(&f, sizeof f, h);
+        first = 0;
+        hm_buf_printf(&in->record, "input %s %016llx\n", st->deps[d], (unsigned long long)f);
+    }
+    for (int s = 0; st->settings && st->settings[s]; s++) {
+        char *text = pipeline_config_text(&p->c, st->settings[s]);
+        h = hm_hash64(text, strlen(text), h);
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+            hm_buf_printf(&in->record, "setting %s\n", line);
+        free(text);
+    }
+    in->fp = h;
+    return 0;
+}
+
+int pipeline_fingerprint(struct pipeline *p, int i, uint64_t *fp)
+{
+    if (p->fp_known[i]) {
+        *fp = p->fp[i];
+        return 0;
+    }
+    struct stage_inputs in;
+    int rc = stage_inputs(p, i, &in);
+    if (rc)
+        return rc;
+    hm_buf_release(&in.record);
+    p->fp[i] = *fp = in.fp;
+    p->fp_known[i] = 1;
+    return 0;
+}
+
+static int stage_output_fp(struct pipeline *p, int i, uint64_t *fp)
+{
+    if (pipeline_stages[i].output_fp)
+        return pipeline_stages[i].output_fp(p, fp);
+    return pipeline_fingerprint(p, i, fp);
+}
+
+static char *record_path(const struct pipeline *p, const char *stage)
+{
+    char name[96];
+    snprintf(name, sizeof name, "stages/%s.fp", stage);
+    return pipeline_path(p, name);
+}
+
+static int write_record(const struct pipeline *p, const char *stage, const struct stage_inputs *in)
+{
+    char *dir = pipeline_path(p, "stages"), *path = record_path(p, stage);
+    int rc = hm_mkdirs(dir);
+    if (!rc) {
+        struct hm_buf b = {0};
+        hm_buf_printf(&b, "%016llx\n# the inputs and settings this fingerprint was made of\n%s",
+                      (unsigned long long)in->fp, in->record.s ? in->record.s : "");
+        struct hm_awriter w;
+        if ((rc = hm_awriter_open(&w, path)) == 0) {
+            hm_awriter_write(&w, b.s, b.len);
+            rc = hm_awriter_commit(&w);
+        }
+        hm_buf_release(&b);
+    }
+    free(dir);
+    free(path);
+    return rc;
+}
+
+/* The value of "KEY" in a record's "setting KEY = VALUE" lines, or NULL. */
+static const char *record_setting(const char *record, const char *key, size_t *len)
+{
+    size_t kl = strlen(key);
+    for (const char *l = record; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, "setting ", 8) || strncmp(l + 8, key, kl) || strncmp(l + 8 + kl, " = ", 3))
+            continue;
+        const char *v = l + 8 + kl + 3, *e = strchr(v, '\n');
+        *len = e ? (size_t)(e - v) : strlen(v);
+        return v;
+    }
+    return NULL;
+}
+
+/* Appends to why what differs between an old record and the new one. */
+static void explain_change(const char *old, const char *now, struct hm_buf *why)
+{
+    size_t before = why->len;
+    for (const char *l = now; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        const char *e = strchr(l, '\n');
+        size_t n = e ? (size_t)(e - l) : strlen(l);
+        if (!strncmp(l, "setting ", 8)) {
+            const char *eq = strstr(l, " = ");
+            if (!eq || eq > l + n)
+                continue;
+            char key[160];
+            snprintf(key, sizeof key, "%.*s", (int)(eq - l - 8), l + 8);
+            size_t vl, ol;
+            const char *v = eq + 3, *ov = record_setting(old, key, &ol);
+            vl = n - (size_t)(v - l);
+            if (!ov)
+                hm_buf_printf(why, "%s%s is new (%.*s)", why->len > before ? "; " : "", key, (int)vl, v);
+            else if (ol != vl || strncmp(ov, v, vl))
+                hm_buf_printf(why, "%s%s %.*s -> %.*s", why->len > before ? "; " : "", key, (int)ol, ov,
+                              (int)vl, v);
+        } else if (!strncmp(l, "input ", 6) || !strncmp(l, "external ", 9)) {
+            /* the same line in the old record: unchanged */
+            int found = 0;
+            for (const char *o = old; o && *o && !found; o = strchr(o, '\n') ? strchr(o, '\n') + 1 : NULL)
+                found = !strncmp(o, l, n) && (o[n] == '\n' || o[n] == '\0');
+            if (!found) {
+                if (l[0] == 'e')
+                    hm_buf_printf(why, "%sits input files changed", why->len > before ? "; " : "");
+                else
+                    hm_buf_printf(why, "%s%.*s changed", why->len > before ? "; " : "",
+                                  (int)(strchr(l + 6, ' ') - (l + 6)), l + 6);
+            }
+        }
+    }
+    /* settings the stage no longer has */
+    for (const char *l = old; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        if (strncmp(l, "setting ", 8))
+            continue;
+        const char *eq = strstr(l, " = ");
+        if (!eq)
+            continue;
+        char key[160];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - l - 8), l + 8);
+        size_t vl;
+        if (!record_setting(now, key, &vl))
+            hm_buf_printf(why, "%s%s is gone", why->len > before ? "; " : "", key);
+    }
+}
+
+/* 1 when the stage is up to date; else 0 with the reason in why. */
+static int stage_fresh(struct pipeline *p, int i, const struct stage_inputs *in, struct hm_buf *why)
+{
+    const struct pipeline_stage *st = &pipeline_stages[i];
+    char *path = record_path(p, st->name), *text = NULL;
+    int have = hm_read_file(path, &text, NULL) == 0;
+    hm_clear_error();
+    free(path);
+    if (!have) {
+        hm_buf_puts(why, "not run yet in this work directory");
+        return 0;
+    }
+    int fresh = strtoull(text, NULL, 16) == in->fp;
+    if (!fresh) {
+        const char *body = strchr(text, '\n');
+        body = body ? body + 1 : "";
+        if (!strstr(body, "setting ") && !strstr(body, "input ") && !strstr(body, "external "))
+            hm_buf_puts(why, "recorded by an earlier version of hmrec, which did not record its "
+                             "settings; running again");
+        else
+            explain_change(body, in->record.s ? in->record.s : "", why);
+        if (!why->len)
+            hm_buf_puts(why, "its fingerprint changed");
+    }
+    free(text);
+    if (fresh && st->outputs) {
+        char **out = st->outputs(p);
+        for (int k = 0; out[k] && fresh; k++)
+            if (access(out[k], F_OK) != 0) {
+                fresh = 0;
+                hm_buf_printf(why, "%s is missing", out[k]);
+            }
+        for (int k = 0; out[k]; k++)
+            free(out[k]);
+        free(out);
+    }
+    return fresh;
+}
+
+/* ---- the loop ------------------------------------------------------------------------------ */
+
+/* Removes what killed runs left half-written in the directories a run writes to. */
+static int remove_stale(const struct pipeline *p)
+{
+    char *stages = pipeline_path(p, "stages"), *sub = pipeline_submission_path(p);
+    char *sub_dir = hm_xstrdup(dirname(sub));
+    const char *dirs[] = {p->work, stages, p->store, sub_dir};
+    int rc = 0;
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] && !rc; i++)
+        rc = hm_remove_stale_temporaries(dirs[i], NULL, NULL);
+    free(stages);
+    free(sub);
+    free(sub_dir);
+    return rc;
+}
+
+/* Runs stage i unless it is up to date; reports either way. */
+static int run_stage(struct pipeline *p, int i)
+{
+    const struct pipeline_stage *st = &pipeline_stages[i];
+    struct stage_inputs in;
+    int rc = stage_inputs(p, i, &in);
+    if (rc)
+        return rc;
+    struct hm_buf why = {0};
+    if (stage_fresh(p, i, &in, &why)) {
+        hm_report("[%s] up to date, skipped", st->name);
+    } else {
+        hm_report("[%s] running: %s", st->name, why.s);
+        int64_t t0 = hm_now_ns();
+        if ((rc = st->run(p)) == 0) {
+            hm_fault_point("stage");
+            rc = write_record(p, st->name, &in);
+            hm_report("[%s] done in %.1fs (peak RSS %.0f MiB)", st->name, hm_seconds_since(t0),
+                      (double)hm_peak_rss() / (1024.0 * 1024.0));
+        } else {
+            hm_error_wrap(rc, "stage %s", st->name);
+        }
+    }
+    if (!rc) {
+        p->fp[i] = in.fp;
+        p->fp_known[i] = 1;
+    }
+    hm_buf_release(&why);
+    hm_buf_release(&in.record);
+    return rc;
+}
+
+int pipeline_require(struct pipeline *p, const char *name)
+{
+    int i = pipeline_stage_find(name);
+    if (i < 0)
+        HM_BUG("no stage '%s'", name);
+    if (p->done[i])
+        return 0;
+    const struct pipeline_stage *st = &pipeline_stages[i];
+    for (int d = 0; st->deps && st->deps[d]; d++) {
+        int rc = pipeline_require(p, st->deps[d]);
+        if (rc)
+            return rc;
+    }
+    int rc = run_stage(p, i);
+    if (!rc)
+        p->done[i] = 1;
+    return rc;
+}
+
+int pipeline_run(struct pipeline *p)
+{
+    int rc = hm_mkdirs(p->work);
+    if (!rc)
+        rc = remove_stale(p);
+    for (int i = 0; i < pipeline_n_stages && !rc; i++)
+        rc = pipeline_require(p, pipeline_stages[i].name);
+    if (!rc) {
+        char *path = pipeline_path(p, "metrics.txt"), *text;
+        size_t len;
+        if ((rc = hm_read_file(path, &text, &len)) == 0) {
+            hm_report("\n%.*s", (int)(len && text[len - 1] == '\n' ? len - 1 : len), text);
+            free(text);
+        }
+        free(path);
+    }
+    return rc;
+}

@@ -1,0 +1,144 @@
+/* The stage table, and the stages small enough to live beside it (ingest). */
+#include "pipeline/pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* ---- outputs ------------------------------------------------------------------------------- */
+
+/* A NULL-terminated list of malloc'ed paths from work-relative names. */
+static char **work_files(const struct pipeline *p, const char *const *names)
+{
+    size_t n = 0;
+    while (names[n])
+        n++;
+    char **out = hm_xcalloc(n + 1, sizeof *out);
+    for (size_t i = 0; i < n; i++)
+        out[i] = pipeline_path(p, names[i]);
+    return out;
+}
+
+static char **ingest_outputs(const struct pipeline *p)
+{
+    char **out = hm_xcalloc(4, sizeof *out);
+    out[0] = hm_path_join(p->store, DATA_STORE_ARTICLES);
+    out[1] = hm_path_join(p->store, DATA_STORE_CUSTOMERS);
+    out[2] = hm_path_join(p->store, DATA_STORE_TRANSACTIONS);
+    return out;
+}
+
+static char **prepare_outputs(const struct pipeline *p)
+{
+    return work_files(p, (const char *const[]){"prepare.hmt", NULL});
+}
+
+static char **text_outputs(const struct pipeline *p)
+{
+    return work_files(p, (const char *const[]){"text_emb.npy", "text_emb.ids.txt", NULL});
+}
+
+static char **candidates_outputs(const struct pipeline *p)
+{
+    long n = p->c.prep.train_weeks;
+    char **out = hm_xcalloc((size_t)n + 4, sizeof *out);
+    out[0] = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0});
+    out[1] = pipeline_path(p, "candidates_stats.txt");
+    out[2] = pipeline_path(p, "candidates_recall.svg");
+    for (long i = 1; i <= n; i++)
+        out[2 + i] = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_TRAIN, (int)i});
+    return out;
+}
+
+static char **evaluate_outputs(const struct pipeline *p)
+{
+    return work_files(p, (const char *const[]){"metrics.txt", NULL});
+}
+
+static char **submit_outputs(const struct pipeline *p)
+{
+    char **out = hm_xcalloc(2, sizeof *out);
+    out[0] = pipeline_submission_path(p);
+    return out;
+}
+
+/* ---- ingest ------------------------------------------------------------------------------- */
+
+/* The CSV inputs: names, sizes and modification times. */
+static uint64_t csv_fingerprint(const struct pipeline *p)
+{
+    static const char *const names[] = {"articles.csv", "customers.csv", "transactions_train.csv"};
+    uint64_t h = 0x5eed;
+    for (int i = 0; i < 3; i++) {
+        char *path = hm_path_join(p->c.run.data, names[i]);
+        struct stat st;
+        uint64_t v[3] = {0, 0, 0};
+        if (stat(path, &st) == 0) {
+            v[0] = (uint64_t)st.st_size;
+            v[1] = (uint64_t)st.st_mtim.tv_sec;
+            v[2] = (uint64_t)st.st_mtim.tv_nsec;
+        }
+        h = hm_hash64(v, sizeof v, h);
+        h = hm_hash64(path, strlen(path), h);
+        free(path);
+    }
+    return h;
+}
+
+/* The store's content: the headers of its table files (they hold every checksum). */
+static int store_fingerprint(struct pipeline *p, uint64_t *fp)
+{
+    const struct data_set *ds;
+    int rc = pipeline_data(p, &ds);
+    if (rc)
+        return rc;
+    uint64_t h = 0x570e;
+    for (int i = 0; i < 3; i++)
+        h = hm_hash64(ds->files[i].map.data, ds->files[i].map.size < 128 ? ds->files[i].map.size : 128, h);
+    *fp = h;
+    return 0;
+}
+
+int pipeline_ingest(struct pipeline *p)
+{
+    if (!p->c.run.data[0]) {
+        /* no CSV files configured: the store is an input of the run */
+        const struct data_set *ds;
+        return pipeline_data(p, &ds);
+    }
+    if (p->ds_open) {
+        data_set_release(&p->ds);
+        p->ds_open = 0;
+    }
+    struct data_ingest_opts o = {.data_dir = p->c.run.data, .store_dir = p->store, .bad_rows = IO_BAD_FAIL,
+                                 .missing_refs = IO_REFS_FAIL};
+    struct data_ingest_report rep;
+    int rc = data_ingest(&o, &rep);
+    if (!rc)
+        hm_report("ingest: %s -> %s: %llu transactions, %llu customers, %llu articles in %.1fs",
+                  p->c.run.data, p->store, (unsigned long long)rep.transactions.rows,
+                  (unsigned long long)rep.customers.rows, (unsigned long long)rep.articles.rows, rep.seconds);
+    return rc;
+}
+
+/* ---- the table ----------------------------------------------------------------------------- */
+
+const struct pipeline_stage pipeline_stages[] = {
+    {"ingest", "the CSV files into the columnar store", NULL, NULL, ingest_outputs, pipeline_ingest,
+     csv_fingerprint, store_fingerprint},
+    {"prepare", "Stage 1: windows, user sample, item filter", (const char *const[]){"prepare.", NULL},
+     (const char *const[]){"ingest", NULL}, prepare_outputs, pipeline_prepare, NULL, NULL},
+    {"text", "article text embeddings (TF-IDF + SVD)", (const char *const[]){"text.", NULL},
+     (const char *const[]){"ingest", NULL}, text_outputs, pipeline_text, NULL, NULL},
+    {"candidates", "Stage 2: the merged candidate pools of the validation and training weeks",
+     (const char *const[]){"recall.", NULL}, (const char *const[]){"prepare", "text", NULL},
+     candidates_outputs, pipeline_candidates_stage, NULL, NULL},
+    {"evaluate", "the metrics table of the validation week",
+     (const char *const[]){"baseline.", "run.baselines", "run.data", NULL}, (const char *const[]){"ingest", NULL},
+     evaluate_outputs, pipeline_evaluate_stage, NULL, NULL},
+    {"submit", "12 articles for every customer, the week after the data",
+     (const char *const[]){"baseline.", "run.submit_model", "run.submission", NULL},
+     (const char *const[]){"ingest", NULL}, submit_outputs, pipeline_submit_stage, NULL, NULL},
+};
+const int pipeline_n_stages = (int)(sizeof pipeline_stages / sizeof pipeline_stages[0]);
+_Static_assert(sizeof pipeline_stages / sizeof pipeline_stages[0] <= PIPELINE_MAX_STAGES, "stage table");

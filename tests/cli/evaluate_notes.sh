@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# hmrec evaluate says what it could not score instead of a silent low score: a file with no
+# rows, a last line cut off without its newline, articles and customers the store does not
+# know, buyers without a prediction row.
+set -euo pipefail
+bin=$1
+tmp=$2
+rm -rf "$tmp"
+mkdir -p "$tmp"
+"$bin" synth --preset tiny "$tmp/data" >/dev/null 2>&1
+"$bin" ingest --data "$tmp/data" --out "$tmp/store" >/dev/null 2>&1
+oracle=$(ls "$tmp"/data/oracle/week_*_oracle.csv | tail -1)
+# the oracle itself: no notes
+out=$("$bin" evaluate --store "$tmp/store" --pred "$oracle" 2>&1)
+! grep -q warning <<< "$out"
+# only a header
+printf 'customer_id,prediction\n' > "$tmp/empty.csv"
+out=$("$bin" evaluate --store "$tmp/store" --pred "$tmp/empty.csv" 2>&1)
+grep -q "empty.csv: no prediction rows" <<< "$out"
+# cut off in the middle of an article id, and two buyers' rows dropped
+{ head -n 4 "$oracle"; tail -n +7 "$oracle" | head -n 1 | cut -c 1-88 | tr -d '\n'; } > "$tmp/cut.csv"
+out=$("$bin" evaluate --store "$tmp/store" --pred "$tmp/cut.csv" 2>&1)
+grep -q "cut.csv:5: the last line has no newline" <<< "$out"
+grep -q "cut.csv: 1 predictions name articles the store does not know" <<< "$out"
+grep -q "buyers of the week have no prediction row" <<< "$out"
+# a customer the store does not know
+{ cat "$oracle"; printf '%064d,0108775015\n' 7; } > "$tmp/stranger.csv"
+out=$("$bin" evaluate --store "$tmp/store" --pred "$tmp/stranger.csv" 2>&1)
+grep -q "stranger.csv: 1 of .* rows name customers the store does not know" <<< "$out"
+echo "evaluate notes ok"

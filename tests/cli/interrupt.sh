@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Interrupted runs resume: `hmrec run` killed (SIGKILL, as kill -9, or SIGINT, as Ctrl-C) at
+# many points of every stage, then run again, must finish with outputs identical, byte for
+# byte, to an uninterrupted run, and leave no temporary file behind. The kill points come
+# from HMREC_FAULT (core.h: hm_fault_point): "write" before the rename of every file,
+# "stage" after a stage ran and before its record is written, "block" after each streamed
+# block of candidates.
+set -euo pipefail
+bin=$1
+tmp=$2
+rm -rf "$tmp"
+mkdir -p "$tmp"
+"$bin" synth --preset tiny "$tmp/data" >/dev/null 2>&1
+conf() { printf '[run]\ndata = %s\nwork = %s\n[prepare]\ntrain_weeks = 3\nusers = 200\n' "$tmp/data" "$1"; }
+sums() { (cd "$1" && find . -type f | LC_ALL=C sort | xargs md5sum); }
+
+conf "$tmp/ref" > "$tmp/ref.conf"
+"$bin" run --config "$tmp/ref.conf" >/dev/null 2>&1
+sums "$tmp/ref" > "$tmp/ref.sums"
+n_files=$(wc -l < "$tmp/ref.sums")
+[ "$n_files" -ge 18 ]
+
+# every point of the list kills a run somewhere; the rerun must complete it exactly
+points="write:1 write:2 write:3 write:5 write:7 write:9 write:11 write:13 write:16 write:19 write:22
+        stage:1 stage:2 stage:3 stage:4 stage:5 stage:6 block:1 block:2 block:4
+        write:4:INT stage:3:INT block:3:INT"
+killed=0
+for pt in $points; do
+  w="$tmp/w_${pt//:/_}"
+  conf "$w" > "$tmp/run.conf"
+  set +e
+  (HMREC_FAULT=$pt "$bin" run --config "$tmp/run.conf" >"$tmp/kill.log" 2>&1) 2>/dev/null
+  rc=$?
+  set -e
+  if [ $rc -ne 0 ]; then
+    [ $rc -eq 137 ] || [ $rc -eq 130 ] || { echo "$pt: exit $rc"; cat "$tmp/kill.log"; exit 1; }
+    killed=$((killed + 1))
+  fi
+  "$bin" run --config "$tmp/run.conf" >"$tmp/resume.log" 2>&1 || { echo "$pt: resume failed"; cat "$tmp/resume.log"; exit 1; }
+  if find "$w" -name '*.tmp.*' | grep -q .; then echo "$pt: temporaries left"; find "$w" -name '*.tmp.*'; exit 1; fi
+  sums "$w" > "$tmp/w.sums"
+  if ! diff -q "$tmp/ref.sums" "$tmp/w.sums" >/dev/null; then
+    echo "$pt: outputs differ from an uninterrupted run"; diff "$tmp/ref.sums" "$tmp/w.sums"; exit 1
+  fi
+  rm -rf "$w"
+done
+# the list must really interrupt runs, not pass by never firing
+[ "$killed" -ge 20 ] || { echo "only $killed of the points fired"; exit 1; }
+echo "interrupt ok ($killed interrupted runs resumed to identical outputs)"
