@@ -388,6 +388,50 @@ TEST(test_determinism)
     }
 }
 
+TEST(test_shared_dataset)
+{
+    /* models trained on one dataset are the models gbm_train gives */
+    struct gbm_params p;
+    params_for_tests(&p);
+    p.rounds = 30;
+    struct rank_sample_params sp;
+    struct rank_set train, hold;
+    gbm_sample_params(&p, GBM_NDCG, &sp);
+    CHECK_EQ_INT(rank_sample(&all.d, &sp, &train, &hold), 0);
+    struct gbm_dataset *ds;
+    CHECK_EQ_INT(gbm_dataset_new(&p, &train.d, &hold.d, &ds), 0);
+    CHECK(gbm_dataset_seconds(ds) > 0);
+    static const enum gbm_kind kinds[] = {GBM_XENDCG, GBM_NDCG, GBM_DEEP};
+    float *a = malloc(sizeof(float) * test.d.n_rows), *b = malloc(sizeof(float) * test.d.n_rows);
+    for (int i = 0; i < 3; i++) {
+        struct gbm_model *shared, *alone;
+        struct gbm_report r1, r2;
+        CHECK_EQ_INT(gbm_train_on(kinds[i], &p, ds, &shared, &r1), 0);
+        CHECK_EQ_INT(gbm_train(kinds[i], &p, &train.d, &hold.d, &alone, &r2), 0);
+        CHECK_EQ_INT(r1.best_rounds, r2.best_rounds);
+        CHECK(r1.seconds_data == 0 && r2.seconds_data > 0);
+        CHECK_EQ_INT(gbm_predict_data(shared, &test.d, a), 0);
+        CHECK_EQ_INT(gbm_predict_data(alone, &test.d, b), 0);
+        CHECK(memcmp(a, b, sizeof(float) * test.d.n_rows) == 0);
+        gbm_free(&shared);
+        gbm_free(&alone);
+        gbm_report_release(&r1);
+        gbm_report_release(&r2);
+    }
+    /* the bins are the dataset's */
+    struct gbm_model *m;
+    p.max_bin = 64;
+    CHECK_EQ_INT(gbm_train_on(GBM_NDCG, &p, ds, &m, NULL), HM_EINVAL);
+    CHECK_STR(hm_last_error(), "training the ndcg model: gbm.max_bin is 64 but the dataset was "
+                               "binned with 256");
+    free(a);
+    free(b);
+    gbm_dataset_free(&ds);
+    CHECK(ds == NULL);
+    rank_set_release(&train);
+    rank_set_release(&hold);
+}
+
 /* ---- prediction ------------------------------------------------------------------------------ */
 
 struct half {
@@ -654,6 +698,7 @@ int main(int argc, char **argv)
     RUN(test_every_kind_learns);
     RUN(test_early_stopping_keeps_the_best_round);
     RUN(test_determinism);
+    RUN(test_shared_dataset);
     RUN(test_predict_from_threads);
     RUN(test_save_load);
     RUN(test_importance);

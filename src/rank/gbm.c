@@ -302,13 +302,65 @@ static int check_train_data(const struct rank_data *train, const struct rank_dat
                                "week (early stopping needs some)");
 }
 
+/* ---- datasets -------------------------------------------------------------------------------- */
+
+struct gbm_dataset {
+    const struct rank_data *train, *holdout;
+    DMatrixHandle dtrain, dhold;
+    long max_bin;
+    double seconds;
+};
+
+int gbm_dataset_new(const struct gbm_params *p, const struct rank_data *train,
+                    const struct rank_data *holdout, struct gbm_dataset **out)
+{
+    *out = NULL;
+    int rc = check_train_data(train, holdout);
+    if (rc)
+        return rc;
+    pthread_once(&log_once, log_init);
+    struct clock ck = {0};
+    struct gbm_dataset *ds = hm_xcalloc(1, sizeof *ds);
+    ds->train = train;
+    ds->holdout = holdout;
+    ds->max_bin = p->max_bin;
+    /* labels and query groups for every objective: binary:logistic ignores the groups */
+    rc = dm_create(train, NULL, p, 1, 1, &ds->dtrain, &ck);
+    if (!rc && holdout)
+        rc = dm_create(holdout, ds->dtrain, p, 0, 0, &ds->dhold, &ck);
+    ds->seconds = ck.xgb;
+    if (rc) {
+        gbm_dataset_free(&ds);
+        return rc;
+    }
+    *out = ds;
+    return 0;
+}
+
+void gbm_dataset_free(struct gbm_dataset **pds)
+{
+    struct gbm_dataset *ds = *pds;
+    if (!ds)
+        return;
+    if (ds->dtrain)
+        XGDMatrixFree(ds->dtrain);
+    if (ds->dhold)
+        XGDMatrixFree(ds->dhold);
+    free(ds);
+    *pds = NULL;
+}
+
+double gbm_dataset_seconds(const struct gbm_dataset *ds) { return ds->seconds; }
+
+/* ---- the boosting loop ------------------------------------------------------------------------- */
+
 static const char *const predict_margin =
     "{\"type\":1,\"training\":false,\"iteration_begin\":0,\"iteration_end\":0,\"strict_shape\":false}";
 static const char *const predict_margin_training =
     "{\"type\":1,\"training\":true,\"iteration_begin\":0,\"iteration_end\":0,\"strict_shape\":false}";
 
-int gbm_train(enum gbm_kind kind, const struct gbm_params *p, const struct rank_data *train,
-              const struct rank_data *holdout, struct gbm_model **out, struct gbm_report *rep)
+int gbm_train_on(enum gbm_kind kind, const struct gbm_params *p, struct gbm_dataset *ds,
+                 struct gbm_model **out, struct gbm_report *rep)
 {
     int64_t t_start = hm_now_ns();
     *out = NULL;
@@ -317,15 +369,16 @@ int gbm_train(enum gbm_kind kind, const struct gbm_params *p, const struct rank_
     if ((unsigned)kind >= GBM_NKINDS)
         return hm_error(HM_EINVAL, "gbm_train: model kind %d", (int)kind);
     int rc = gbm_params_check(p);
-    if (!rc)
-        rc = check_train_data(train, holdout);
+    if (!rc && p->max_bin != ds->max_bin)
+        rc = hm_error(HM_EINVAL, "gbm.max_bin is %ld but the dataset was binned with %ld",
+                      p->max_bin, ds->max_bin);
     if (rc)
         return hm_error_wrap(rc, "training the %s model", gbm_kind_name(kind));
-    pthread_once(&log_once, log_init);
 
+    const struct rank_data *train = ds->train, *holdout = ds->holdout;
     struct clock ck = {0};
     enum objective obj = objective_of(kind, p);
-    DMatrixHandle dtrain = NULL, dhold = NULL, cache[2];
+    DMatrixHandle cache[2] = {ds->dtrain, ds->dhold};
     BoosterHandle b = NULL;
     struct gbm_model *m = NULL;
     float *grad = NULL, *hess = NULL, *curve = hm_xmalloc_array((size_t)p->rounds, sizeof *curve);
@@ -336,12 +389,6 @@ int gbm_train(enum gbm_kind kind, const struct gbm_params *p, const struct rank_
     snprintf(label, sizeof label, "gbm %s", gbm_kind_name(kind));
     hm_progress_begin(&prog, label, (uint64_t)p->rounds);
 
-    if ((rc = dm_create(train, NULL, p, 1, obj != OBJ_BINARY, &dtrain, &ck)))
-        goto done;
-    if (holdout && (rc = dm_create(holdout, dtrain, p, 0, 0, &dhold, &ck)))
-        goto done;
-    cache[0] = dtrain;
-    cache[1] = dhold;
     XGB(&ck, XGBoosterCreate(cache, holdout ? 2 : 1, &b), "creating the booster");
     if ((rc = set_params(b, kind, obj, p)))
         goto done;
@@ -354,14 +401,14 @@ int gbm_train(enum gbm_kind kind, const struct gbm_params *p, const struct rank_
             bst_ulong const *shape;
             bst_ulong dim;
             const float *margin;
-            XGB(&ck, XGBoosterPredictFromDMatrix(b, dtrain, predict_margin_training, &shape, &dim,
-                                                 &margin), "predicting the training rows");
+            XGB(&ck, XGBoosterPredictFromDMatrix(b, ds->dtrain, predict_margin_training, &shape,
+                                                 &dim, &margin), "predicting the training rows");
             int64_t t0 = hm_now_ns();
             xendcg_gradients(train, margin, (uint64_t)p->seed, t, (int)p->xendcg_order, grad, hess);
             sec_obj += hm_seconds_since(t0);
-            XGB(&ck, XGBoosterBoostOneIter(b, dtrain, grad, hess, train->n_rows), "boosting");
+            XGB(&ck, XGBoosterBoostOneIter(b, ds->dtrain, grad, hess, train->n_rows), "boosting");
         } else {
-            XGB(&ck, XGBoosterUpdateOneIter(b, (int)t, dtrain), "boosting");
+            XGB(&ck, XGBoosterUpdateOneIter(b, (int)t, ds->dtrain), "boosting");
         }
         curve[t] = NAN;
         int last = t + 1 == (uint32_t)p->rounds;
@@ -369,8 +416,8 @@ int gbm_train(enum gbm_kind kind, const struct gbm_params *p, const struct rank_
             bst_ulong const *shape;
             bst_ulong dim;
             const float *margin;
-            XGB(&ck, XGBoosterPredictFromDMatrix(b, dhold, predict_margin, &shape, &dim, &margin),
-                "predicting the held-out rows");
+            XGB(&ck, XGBoosterPredictFromDMatrix(b, ds->dhold, predict_margin, &shape, &dim,
+                                                 &margin), "predicting the held-out rows");
             int64_t t0 = hm_now_ns();
             double map = rank_map12(holdout, margin, NULL);
             sec_metric += hm_seconds_since(t0);
@@ -426,6 +473,7 @@ int gbm_train(enum gbm_kind kind, const struct gbm_params *p, const struct rank_
         rep->seconds_xgb = ck.xgb;
         rep->seconds_objective = sec_obj;
         rep->seconds_metric = sec_metric;
+        rep->seconds = hm_seconds_since(t_start);
     }
     hm_info("gbm %s: %u rounds, kept %u, held-out MAP@12 %.5f", gbm_kind_name(kind), t, kept,
             m->best_map12);
@@ -433,17 +481,34 @@ done:
     hm_progress_end(&prog);
     if (b)
         XGBoosterFree(b);
-    if (dtrain)
-        XGDMatrixFree(dtrain);
-    if (dhold)
-        XGDMatrixFree(dhold);
     free(grad);
     free(hess);
     free(curve);
-    if (rep && !rc)
-        rep->seconds = hm_seconds_since(t_start);
     if (rc)
         hm_error_wrap(rc, "training the %s model", gbm_kind_name(kind));
+    return rc;
+}
+
+int gbm_train(enum gbm_kind kind, const struct gbm_params *p, const struct rank_data *train,
+              const struct rank_data *holdout, struct gbm_model **out, struct gbm_report *rep)
+{
+    int64_t t0 = hm_now_ns();
+    *out = NULL;
+    if (rep)
+        memset(rep, 0, sizeof *rep);
+    int rc = gbm_params_check(p);
+    struct gbm_dataset *ds = NULL;
+    if (!rc)
+        rc = gbm_dataset_new(p, train, holdout, &ds);
+    if (rc)
+        return hm_error_wrap(rc, "training the %s model", gbm_kind_name(kind));
+    rc = gbm_train_on(kind, p, ds, out, rep);
+    if (!rc && rep) {
+        rep->seconds_data = ds->seconds;
+        rep->seconds_xgb += ds->seconds;
+        rep->seconds = hm_seconds_since(t0);
+    }
+    gbm_dataset_free(&ds);
     return rc;
 }
 

@@ -104,8 +104,9 @@ struct gbm_report {
     float *curve;             /* (rounds) held-out MAP@12 after each round; NaN where not
                                  evaluated */
     uint64_t train_rows, train_groups, holdout_rows, holdout_groups;
-    double seconds;           /* wall time of gbm_train */
-    double seconds_xgb;       /* of which inside XGBoost calls */
+    double seconds;           /* wall time (gbm_train: with building the dataset) */
+    double seconds_data;      /* of which building the dataset (gbm_train only) */
+    double seconds_xgb;       /* of which inside XGBoost calls (seconds_data included) */
     double seconds_objective; /* of which computing XE-NDCG gradients */
     double seconds_metric;    /* of which computing the held-out MAP@12 */
 };
@@ -115,9 +116,24 @@ void gbm_report_release(struct gbm_report *r);
  * early on the MAP@12 of holdout (may be NULL: then all p->rounds rounds are kept). train
  * and holdout must have the same columns. On success *out owns the model and rep (may be
  * NULL) is filled (release it with gbm_report_release). Fails with a message on bad settings,
- * data without positives or columns, or an XGBoost error. */
+ * data without positives or columns, or an XGBoost error. Equivalent to gbm_dataset_new,
+ * gbm_train_on, gbm_dataset_free. */
 int gbm_train(enum gbm_kind kind, const struct gbm_params *p, const struct rank_data *train,
               const struct rank_data *holdout, struct gbm_model **out, struct gbm_report *rep);
+
+/* The training and held-out sets as XGBoost holds them: every feature binned (one byte per
+ * value; the held-out set with the training set's bins). Building it is the costly part of a
+ * small model's training, so models that train on the same sets share one. It borrows train
+ * and holdout (they must outlive it) and p's gbm.max_bin. */
+struct gbm_dataset;
+int gbm_dataset_new(const struct gbm_params *p, const struct rank_data *train,
+                    const struct rank_data *holdout, struct gbm_dataset **out);
+void gbm_dataset_free(struct gbm_dataset **ds);
+/* Seconds gbm_dataset_new took (all of it inside XGBoost). */
+double gbm_dataset_seconds(const struct gbm_dataset *ds);
+/* gbm_train on a dataset (p->max_bin must be the dataset's). */
+int gbm_train_on(enum gbm_kind kind, const struct gbm_params *p, struct gbm_dataset *ds,
+                 struct gbm_model **out, struct gbm_report *rep);
 
 void gbm_free(struct gbm_model **m);
 
