@@ -2,9 +2,10 @@
  *
  * This header holds what every ranker shares: the ranking data (rows grouped by customer,
  * a dense feature matrix, labels), an owned set that training data is assembled into, and
- * Kaggle's MAP@12 (and the other metrics) of a score vector over the groups. The models have
- * their own headers: rank/gbm.h (the XGBoost models and ensembles; gbm.c is the only file
- * that includes xgboost/c_api.h) and rank/nn.h (the three-tower network).
+ * Kaggle's MAP@12 (and the other metrics) of a score vector over the groups, and the sampling
+ * of training sets. The models have their own headers: rank/gbm.h (the XGBoost models; gbm.c
+ * is the only file that includes xgboost/c_api.h), rank/nn.h (the three-tower network) and
+ * rank/ensemble.h (ensembles of any of them). docs/rank.md describes them.
  *
  * A group is one customer's candidate list as of one cutoff: its rows are contiguous. The
  * MAP@12 of a group counts every article the customer bought in the target week, also those
