@@ -107,6 +107,7 @@ struct gbm_report {
     double seconds;           /* wall time (gbm_train: with building the dataset) */
     double seconds_data;      /* of which building the dataset (gbm_train only) */
     double seconds_xgb;       /* of which inside XGBoost calls (seconds_data included) */
+    double seconds_holdout;   /* of which XGBoost predicting the held-out rows */
     double seconds_objective; /* of which computing XE-NDCG gradients */
     double seconds_metric;    /* of which computing the held-out MAP@12 */
 };
