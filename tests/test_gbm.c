@@ -518,6 +518,11 @@ TEST(test_save_load)
     CHECK_EQ_INT(gbm_model_rounds(back), gbm_model_rounds(t.m));
     CHECK_EQ_INT(gbm_model_n_cols(back), NC);
     CHECK_STR(gbm_model_col_name(back, C_MISSING), "missing");
+    CHECK(gbm_model_map12(back) == t.rep.best_map12);
+    uint32_t n_curve;
+    const float *curve = gbm_model_curve(back, &n_curve);
+    CHECK_EQ_INT(n_curve, t.rep.rounds);
+    CHECK(memcmp(curve, t.rep.curve, n_curve * sizeof *curve) == 0);
     float *a = malloc(sizeof(float) * test.d.n_rows), *b = malloc(sizeof(float) * test.d.n_rows);
     CHECK_EQ_INT(gbm_predict_data(t.m, &test.d, a), 0);
     CHECK_EQ_INT(gbm_predict_data(back, &test.d, b), 0);
@@ -571,14 +576,14 @@ TEST(test_save_load)
     uint8_t junk[64];
     memset(junk, 'x', sizeof junk);
     uint64_t off[2] = {0, 1};
-    float curve[1] = {0};
+    float one_round[1] = {0};
     uint64_t hmeta[IO_TABLE_META] = {1, GBM_NDCG, 1, 1, 1, 0, 0, 0};
     /* the names' checksum as gbm_save computes it: hm_hash64 chained over "a\0" */
     hmeta[6] = hm_hash64("a", 2, 0);
     struct io_column_desc cols[] = {{"xgboost_ubj", IO_U8, 1, sizeof junk, junk},
                                     {"col_name.off", IO_U64, 8, 2, off},
                                     {"col_name.bytes", IO_U8, 1, 1, "a"},
-                                    {"curve", IO_F32, 4, 1, curve}};
+                                    {"curve", IO_F32, 4, 1, one_round}};
     CHECK_EQ_INT(io_table_write(bad, "gbm_model", 1, hmeta, cols, 4), 0);
     CHECK(gbm_load(bad, &none) != 0);
     CHECK(strstr(hm_last_error(), "xgboost: reading the model") != NULL);

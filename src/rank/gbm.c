@@ -102,6 +102,13 @@ enum gbm_kind gbm_model_kind(const struct gbm_model *m) { return m->kind; }
 uint32_t gbm_model_n_cols(const struct gbm_model *m) { return m->n_cols; }
 const char *gbm_model_col_name(const struct gbm_model *m, uint32_t c) { return m->col_name[c]; }
 uint32_t gbm_model_rounds(const struct gbm_model *m) { return m->rounds; }
+double gbm_model_map12(const struct gbm_model *m) { return m->best_map12; }
+
+const float *gbm_model_curve(const struct gbm_model *m, uint32_t *n)
+{
+    *n = m->rounds_run;
+    return m->curve;
+}
 
 void gbm_report_release(struct gbm_report *r)
 {

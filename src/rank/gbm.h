@@ -138,11 +138,14 @@ int gbm_train_on(enum gbm_kind kind, const struct gbm_params *p, struct gbm_data
 
 void gbm_free(struct gbm_model **m);
 
-/* The kind, feature columns and kept rounds of a model. */
+/* The kind, feature columns and kept rounds of a model; its held-out MAP@12 and learning curve
+ * ((*n) rounds trained, NaN where not evaluated; owned by the model), also after gbm_load. */
 enum gbm_kind gbm_model_kind(const struct gbm_model *m);
 uint32_t gbm_model_n_cols(const struct gbm_model *m);
 const char *gbm_model_col_name(const struct gbm_model *m, uint32_t c);
 uint32_t gbm_model_rounds(const struct gbm_model *m);
+double gbm_model_map12(const struct gbm_model *m);
+const float *gbm_model_curve(const struct gbm_model *m, uint32_t *n);
 
 /* ---- prediction ---------------------------------------------------------------------------- */
 
