@@ -221,11 +221,11 @@ TEST(test_params)
     enum gbm_kind k;
     CHECK_EQ_INT(gbm_kind_parse("xendcg", &p, &k), 0);
     CHECK_EQ_INT(k, GBM_XENDCG);
+    CHECK_EQ_INT(gbm_kind_parse("lambdarank", &p, &k), 0); /* rank:map by default */
+    CHECK_EQ_INT(k, GBM_MAP);
+    snprintf(p.lambdarank, sizeof p.lambdarank, "ndcg");
     CHECK_EQ_INT(gbm_kind_parse("lambdarank", &p, &k), 0);
     CHECK_EQ_INT(k, GBM_NDCG);
-    snprintf(p.lambdarank, sizeof p.lambdarank, "map");
-    CHECK_EQ_INT(gbm_kind_parse("lambdarank", &p, &k), 0);
-    CHECK_EQ_INT(k, GBM_MAP);
     CHECK_EQ_INT(gbm_kind_parse("lightgbm", &p, &k), HM_EINVAL);
     CHECK(strstr(hm_last_error(), "unknown boosted model \"lightgbm\"") != NULL);
     CHECK_STR(gbm_kind_name(GBM_DEEP), "deep");

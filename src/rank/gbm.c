@@ -275,7 +275,7 @@ static int set_params(BoosterHandle b, enum gbm_kind kind, enum objective obj,
     SET("objective", "%s", obj_name[obj]);
     SET("tree_method", "hist");
     SET("grow_policy", "%s", deep ? "lossguide" : "depthwise");
-    SET("eta", "%.17g", deep ? p->deep_eta : p->eta);
+    SET("eta", "%.17g", deep ? p->deep_eta : obj == OBJ_XENDCG ? p->xendcg_eta : p->eta);
     SET("max_depth", "%ld", deep ? p->deep_depth : p->depth);
     SET("max_leaves", "%ld", deep ? p->deep_leaves : p->leaves);
     SET("min_child_weight", "%.17g", mcw);

@@ -63,6 +63,7 @@ struct gbm_params {
     double deep_min_child_weight;
     long xendcg_order;        /* 1: the exact gradient of the loss; 3: LightGBM's higher-order
                                  terms added (docs/rank.md) */
+    double xendcg_eta;
     double xendcg_min_child_weight;
     double neg_share;         /* sampling: share of negatives among kept training rows */
     double holdout;           /* sampling: share of groups held out for early stopping */

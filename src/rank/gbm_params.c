@@ -24,9 +24,9 @@ const struct hm_setting gbm_settings[] = {
      "early stopping: rounds without a better held-out MAP@12"},
     {"gbm.eval_period", HM_SET_INT, P(eval_period), "1", 1, 100000, 0,
      "early stopping: evaluate the held-out MAP@12 every this many rounds"},
-    {"gbm.lambdarank", HM_SET_STRING, P(lambdarank), "ndcg", 0, 0, 0,
+    {"gbm.lambdarank", HM_SET_STRING, P(lambdarank), "map", 0, 0, 0,
      "the LambdaRank objective the model name \"lambdarank\" means: ndcg or map"},
-    {"gbm.deep_objective", HM_SET_STRING, P(deep_objective), "ndcg", 0, 0, 0,
+    {"gbm.deep_objective", HM_SET_STRING, P(deep_objective), "map", 0, 0, 0,
      "objective of the deep model: ndcg, map, binary or xendcg"},
     {"gbm.deep_eta", HM_SET_DOUBLE, P(deep_eta), "0.05", 1e-4, 1, 0, "deep model: learning rate"},
     {"gbm.deep_depth", HM_SET_INT, P(deep_depth), "15", 1, 31, 0, "deep model: tree depth"},
@@ -36,6 +36,8 @@ const struct hm_setting gbm_settings[] = {
      "deep model: minimum hessian sum in a leaf"},
     {"gbm.xendcg_order", HM_SET_INT, P(xendcg_order), "1", 1, 3, 0,
      "XE-NDCG gradient: 1 = exact gradient of the loss, 3 = with LightGBM's higher-order terms"},
+    {"gbm.xendcg_eta", HM_SET_DOUBLE, P(xendcg_eta), "0.025", 1e-4, 1, 0,
+     "XE-NDCG: learning rate (its Newton steps are large: it overfits early at gbm.eta)"},
     {"gbm.xendcg_min_child_weight", HM_SET_DOUBLE, P(xendcg_min_child_weight), "0.1", 0, 1e9, 0,
      "XE-NDCG: minimum hessian sum in a leaf (its hessians are softmax-sized)"},
     {"gbm.neg_share", HM_SET_DOUBLE, P(neg_share), "0.6", 0, 1, 0,
@@ -79,10 +81,11 @@ int gbm_params_check(const struct gbm_params *p)
         return hm_error(HM_EINVAL, "gbm.xendcg_order: expected 1 or 3, found %ld", p->xendcg_order);
     if (p->rounds < 1 || p->eval_period < 1 || p->patience < 1)
         return hm_error(HM_EINVAL, "gbm.rounds, gbm.eval_period and gbm.patience must be at least 1");
-    if (!(p->eta > 0) || !(p->deep_eta > 0) || !(p->subsample > 0 && p->subsample <= 1) ||
+    if (!(p->eta > 0) || !(p->deep_eta > 0) || !(p->xendcg_eta > 0) ||
+        !(p->subsample > 0 && p->subsample <= 1) ||
         !(p->colsample > 0 && p->colsample <= 1))
-        return hm_error(HM_EINVAL, "gbm.eta, gbm.deep_eta must be > 0 and gbm.subsample, "
-                                   "gbm.colsample in (0, 1]");
+        return hm_error(HM_EINVAL, "gbm.eta, gbm.deep_eta, gbm.xendcg_eta must be > 0 and "
+                                   "gbm.subsample, gbm.colsample in (0, 1]");
     if (!(p->neg_share >= 0 && p->neg_share <= 1) || !(p->holdout >= 0 && p->holdout < 1))
         return hm_error(HM_EINVAL, "gbm.neg_share must be in [0, 1] and gbm.holdout in [0, 1)");
     return 0;
