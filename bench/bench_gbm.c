@@ -196,8 +196,9 @@ int main(int argc, char **argv)
     for (uint64_t r = 0; r < n; r++)
         pos += G.label[r] > 0;
     printf("data groups=%u rows=%llu cols=%u positives=%.4f threads=%d neg_share=%g gen_s=%.2f "
-           "settings=\"%s\"\n", G.n_groups, (unsigned long long)n, N_COLS, (double)pos / n,
-           hm_threads(), neg_share, hm_seconds_since(t0), getenv("GBM_SET") ? getenv("GBM_SET") : "");
+           "settings=\"%s\" peak_rss_mib=%.0f\n", G.n_groups, (unsigned long long)n, N_COLS,
+           (double)pos / n, hm_threads(), neg_share, hm_seconds_since(t0),
+           getenv("GBM_SET") ? getenv("GBM_SET") : "", hm_peak_rss() / 1048576.0);
     fflush(stdout);
 
     /* sampling and the binned datasets: one for the classifier, one for the rankers */
@@ -217,6 +218,7 @@ int main(int argc, char **argv)
             return 1;
         }
         sample_s[w] = hm_seconds_since(t0);
+        double rss_sampled = hm_peak_rss() / 1048576.0;
         if (gbm_dataset_new(&p, &train[w].d, &hold[w].d, &ds[w])) {
             fprintf(stderr, "bench_gbm: %s\n", hm_last_error());
             return 1;
@@ -224,9 +226,10 @@ int main(int argc, char **argv)
         data_s[w] = gbm_dataset_seconds(ds[w]);
         have[w] = 1;
         printf("set keep_empty=%d train_rows=%llu train_groups=%u holdout_rows=%llu "
-               "holdout_groups=%u sample_s=%.2f dataset_s=%.2f\n", w,
-               (unsigned long long)train[w].d.n_rows, train[w].d.n_groups,
-               (unsigned long long)hold[w].d.n_rows, hold[w].d.n_groups, sample_s[w], data_s[w]);
+               "holdout_groups=%u sample_s=%.2f dataset_s=%.2f peak_rss_mib_sampled=%.0f "
+               "peak_rss_mib_dataset=%.0f\n", w, (unsigned long long)train[w].d.n_rows,
+               train[w].d.n_groups, (unsigned long long)hold[w].d.n_rows, hold[w].d.n_groups,
+               sample_s[w], data_s[w], rss_sampled, hm_peak_rss() / 1048576.0);
         fflush(stdout);
     }
 
@@ -251,11 +254,13 @@ int main(int argc, char **argv)
         /* as if this model were trained alone: its sampling and dataset included */
         double alone = sample_s[w] + data_s[w] + rep.seconds;
         double ours = sample_s[w] + rep.seconds - rep.seconds_xgb;
-        printf("model=%s rounds=%u kept=%u map12=%.5f test_map12=%.5f train_s=%.2f per_round_s=%.3f xgb_s=%.2f "
-               "holdout_predict_s=%.2f objective_s=%.2f metric_s=%.2f alone_s=%.2f outside_share=%.4f predict_rows_per_s=%.0f\n",
-               gbm_kind_name(kinds[i]), rep.rounds, rep.best_rounds, rep.best_map12, test_map, rep.seconds,
-               rep.seconds / rep.rounds, rep.seconds_xgb, rep.seconds_holdout, rep.seconds_objective,
-               rep.seconds_metric, alone, ours / alone, rps);
+        printf("model=%s rounds=%u kept=%u map12=%.5f test_map12=%.5f train_s=%.2f "
+               "per_round_s=%.3f xgb_s=%.2f holdout_predict_s=%.2f objective_s=%.2f metric_s=%.2f "
+               "alone_s=%.2f outside_share=%.4f predict_rows_per_s=%.0f peak_rss_mib=%.0f\n",
+               gbm_kind_name(kinds[i]), rep.rounds, rep.best_rounds, rep.best_map12, test_map,
+               rep.seconds, rep.seconds / rep.rounds, rep.seconds_xgb, rep.seconds_holdout,
+               rep.seconds_objective, rep.seconds_metric, alone, ours / alone, rps,
+               hm_peak_rss() / 1048576.0);
         fflush(stdout);
         total += rep.seconds;
         outside += rep.seconds - rep.seconds_xgb;
