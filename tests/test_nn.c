@@ -154,12 +154,6 @@ TEST(test_batchnorm_gradients)
     CHECK(fd_error(c.inp, B_ * C_, dinp, bn_loss, &c) < 1e-7);
     CHECK(fd_error(c.gamma, C_, dgamma, bn_loss, &c) < 1e-7);
     CHECK(fd_error(c.beta, C_, dbeta, bn_loss, &c) < 1e-7);
-    /* in place (dinp = dout) gives the same input gradient */
-    double d2[B_ * C_], g2[C_] = {0}, b2[C_] = {0};
-    memcpy(d2, c.r, sizeof d2);
-    nnd_batchnorm_backward(d2, g2, b2, d2, c.inp, c.mean, c.rstd, c.gamma, B_, C_);
-    for (int i = 0; i < B_ * C_; i++)
-        CHECK_NEAR(d2[i], dinp[i], 1e-14);
 }
 
 TEST(test_batchnorm_train_and_eval)
@@ -208,10 +202,12 @@ struct ew_ctx {
 static double ew_loss(void *p)
 {
     struct ew_ctx *c = p;
-    if (c->kind == 0)
+    if (c->kind == 0) {
         nnd_relu_forward(c->y, c->x, N_);
-    else
-        nnd_dropout_forward(c->y, c->x, c->mask, c->scale, N_);
+    } else {
+        memcpy(c->y, c->x, sizeof c->y);
+        nnd_dropout_forward(c->y, c->mask, c->scale, N_);
+    }
     return dot(c->r, c->y, N_);
 }
 
@@ -225,19 +221,16 @@ TEST(test_relu_and_dropout_gradients)
     ew_loss(&c);
     CHECK(c.y[0] == (c.x[0] > 0 ? c.x[0] : 0));
     double d[N_];
-    nnd_relu_backward(d, c.r, c.x, N_);
+    memcpy(d, c.r, sizeof d);
+    nnd_relu_backward(d, c.x, N_);
     CHECK(fd_error(c.x, N_, d, ew_loss, &c) < 1e-8);
     c.kind = 1;
     ew_loss(&c);
     CHECK_NEAR(c.y[1], c.x[1] / 0.7, 1e-14);
     CHECK(c.y[3] == 0);
-    nnd_dropout_backward(d, c.r, c.mask, c.scale, N_);
+    memcpy(d, c.r, sizeof d);
+    nnd_dropout_backward(d, c.mask, c.scale, N_);
     CHECK(fd_error(c.x, N_, d, ew_loss, &c) < 1e-8);
-    /* in place */
-    double e[N_];
-    memcpy(e, c.r, sizeof e);
-    nnd_dropout_backward(e, e, c.mask, c.scale, N_);
-    CHECK_NEAR(e[4], d[4], 0);
 }
 
 struct bce_ctx {

@@ -97,15 +97,15 @@ int nn_fit_standardisation(struct nn_model *m, const struct rank_data *d, const 
             continue;
         const float *e = d->image + (size_t)a * dim;
         for (uint32_t j = 0; j < dim; j++) {
-            if (isnan(e[j]))
-                continue;
-            if (isinf(e[j])) {
-                rc = hm_error(HM_EINVAL, "nn: the image embedding of article %u is infinite", a);
+            if (!isfinite(e[j])) {
+                rc = hm_error(HM_EINVAL, "nn: the image embedding of article %u has a value that is "
+                                         "not finite (%g; a missing image is a zero row)", a, (double)e[j]);
                 break;
             }
             mean[j] += (double)rows[a] * e[j];
-            n[j] += (double)rows[a];
         }
+        for (uint32_t j = 0; j < dim; j++)
+            n[j] += (double)rows[a];
     }
     for (uint32_t j = 0; j < dim; j++)
         mean[j] = n[j] ? mean[j] / n[j] : 0;
@@ -114,8 +114,7 @@ int nn_fit_standardisation(struct nn_model *m, const struct rank_data *d, const 
             continue;
         const float *e = d->image + (size_t)a * dim;
         for (uint32_t j = 0; j < dim; j++)
-            if (!isnan(e[j]))
-                var[j] += (double)rows[a] * (e[j] - mean[j]) * (e[j] - mean[j]);
+            var[j] += (double)rows[a] * (e[j] - mean[j]) * (e[j] - mean[j]);
     }
     for (uint32_t j = 0; j < dim && !rc; j++) {
         double sd = n[j] ? sqrt(var[j] / n[j]) : 0;
@@ -152,20 +151,24 @@ size_t nn_gather(const struct nn_model *m, const uint32_t *col, const struct ran
     return n;
 }
 
+/* y (n) = (e - mu) * sc */
+static void standardise(float *restrict y, const float *restrict e, const float *restrict mu,
+                        const float *restrict sc, size_t n)
+{
+    NN_VLOOP(j, n, y[j] = (e[j] - mu[j]) * sc[j]);
+}
+
 size_t nn_gather_image(const struct nn_model *m, const struct rank_data *d, const uint32_t *art,
-                       size_t n, float *out)
+                       size_t n, float *out, int check)
 {
     uint32_t dim = m->image_dim;
     for (size_t i = 0; i < n; i++) {
         const float *e = d->image + (size_t)art[i] * dim;
-        float *y = out + i * dim;
-        int bad = 0;
-        for (uint32_t j = 0; j < dim; j++) {
-            bad |= isinf(e[j]);
-            y[j] = isnan(e[j]) ? 0.0f : (e[j] - m->img_mean[j]) * m->img_scale[j];
-        }
-        if (bad)
-            return i;
+        if (check)
+            for (uint32_t j = 0; j < dim; j++)
+                if (!isfinite(e[j]))
+                    return i;
+        standardise(out + i * dim, e, m->img_mean, m->img_scale, dim);
     }
     return n;
 }

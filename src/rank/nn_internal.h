@@ -7,6 +7,20 @@
 
 #include "rank/nn.h"
 
+/* An elementwise loop over i in [0, n): blocks of NN_VB with a fixed-length inner loop, which
+ * GCC's -O2 vectoriser accepts (its cost model rejects loops of unknown length), then the
+ * tail. The body must not carry dependences between iterations, and the arrays it writes and
+ * reads must be restrict-qualified parameters of the enclosing function (GCC ignores restrict on
+ * block-scope pointers here, and an alias check is too expensive for its cost model). */
+#define NN_VB 16
+#define NN_VLOOP(i, n, ...)                                                       \
+    do {                                                                          \
+        size_t i##_b = 0, i##_n = (n);                                            \
+        for (; i##_b + NN_VB <= i##_n; i##_b += NN_VB)                            \
+            for (size_t i = i##_b; i < i##_b + NN_VB; i++) { __VA_ARGS__; }       \
+        for (size_t i = i##_b; i < i##_n; i++) { __VA_ARGS__; }                   \
+    } while (0)
+
 /* ---- architecture ------------------------------------------------------------------------- */
 
 enum nn_tower { NN_USER = 0, NN_ITEM = 1, NN_IMAGE = 2, NN_PAIR = 3, NN_NTOWERS = 4 };
@@ -90,17 +104,18 @@ char *nn_arch_summary(const struct nn_arch *a);
  * Also checks the image embeddings against the model's image tower. */
 int nn_map_columns(const struct nn_model *m, const struct rank_data *d, uint32_t *col);
 /* Fits the standardisation statistics on every row of d (NaN skipped); an infinite value is
- * an error naming the row and column. */
+ * an error naming the row and column, and so is a non-finite image value. */
 int nn_fit_standardisation(struct nn_model *m, const struct rank_data *d, const uint32_t *col);
 /* out (n, a.in[t]) = standardised inputs of tower t (NN_USER, NN_ITEM or NN_PAIR) of rows
  * rows[0..n) of d (rows NULL: rows r0 .. r0 + n). Returns the index (< n) of the first row
  * with an infinite value, or n. */
 size_t nn_gather(const struct nn_model *m, const uint32_t *col, const struct rank_data *d,
                  int t, const uint64_t *rows, uint64_t r0, size_t n, float *out);
-/* out (n, image_dim) = standardised image embeddings of articles art[0..n). Returns the
- * index of the first article with an infinite value, or n. */
+/* out (n, image_dim) = standardised image embeddings of articles art[0..n). With check, returns
+ * the index of the first article with a value that is not finite (missing images are zero
+ * rows, never NaN), else n; without (training, whose articles the fit checked) returns n. */
 size_t nn_gather_image(const struct nn_model *m, const struct rank_data *d, const uint32_t *art,
-                       size_t n, float *out);
+                       size_t n, float *out, int check);
 
 /* ---- layers and network passes, float instance (nn_kernels.inc) --------------------------- */
 

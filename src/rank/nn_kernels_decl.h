@@ -5,40 +5,45 @@
 
 /* ---- layers -------------------------------------------------------------------------------- */
 
+/* Arrays passed to one call never overlap unless a comment says so (they are restrict). */
+
 /* out (B, OC) = inp (B, C) w^T + b; w (OC, C), b (OC). */
-void NN_(linear_forward)(NN_REAL *out, const NN_REAL *inp, const NN_REAL *w, const NN_REAL *b,
-                         size_t B, size_t C, size_t OC);
+void NN_(linear_forward)(NN_REAL *restrict out, const NN_REAL *restrict inp,
+                         const NN_REAL *restrict w, const NN_REAL *restrict b, size_t B, size_t C,
+                         size_t OC);
 /* dw (OC, C) += dout^T inp; db (OC) += column sums of dout (B, OC); dinp (B, C) = dout w
  * (dinp NULL: not computed, for layers whose input is data). */
-void NN_(linear_backward)(NN_REAL *dinp, NN_REAL *dw, NN_REAL *db, const NN_REAL *dout,
-                          const NN_REAL *inp, const NN_REAL *w, size_t B, size_t C, size_t OC);
+void NN_(linear_backward)(NN_REAL *restrict dinp, NN_REAL *restrict dw, NN_REAL *restrict db,
+                          const NN_REAL *restrict dout, const NN_REAL *restrict inp,
+                          const NN_REAL *restrict w, size_t B, size_t C, size_t OC);
 
 /* BatchNorm1d over inp (B, C). Training: normalises with the batch mean and biased variance,
  * stores them as mean and rstd = 1 / sqrt(var + eps) (C each, for the backward pass) and moves
  * the running statistics (C each) by momentum towards the batch mean and unbiased variance
  * (B >= 2). Eval (training = 0): normalises with the running statistics (mean, rstd unused,
- * may be NULL). out = gamma * xhat + beta; out may be inp. */
-void NN_(batchnorm_forward)(NN_REAL *out, NN_REAL *mean, NN_REAL *rstd, const NN_REAL *inp,
-                            const NN_REAL *gamma, const NN_REAL *beta, NN_REAL *run_mean,
-                            NN_REAL *run_var, size_t B, size_t C, NN_REAL momentum, NN_REAL eps,
-                            int training);
+ * may be NULL). out = gamma * xhat + beta. */
+void NN_(batchnorm_forward)(NN_REAL *restrict out, NN_REAL *restrict mean, NN_REAL *restrict rstd,
+                            const NN_REAL *restrict inp, const NN_REAL *restrict gamma,
+                            const NN_REAL *restrict beta, NN_REAL *restrict run_mean,
+                            NN_REAL *restrict run_var, size_t B, size_t C, NN_REAL momentum,
+                            NN_REAL eps, int training);
 /* Backward of a training-mode forward: dgamma, dbeta (C) += their gradients; dinp (B, C) =
- * the input gradient (dinp may be dout). */
-void NN_(batchnorm_backward)(NN_REAL *dinp, NN_REAL *dgamma, NN_REAL *dbeta, const NN_REAL *dout,
-                             const NN_REAL *inp, const NN_REAL *mean, const NN_REAL *rstd,
-                             const NN_REAL *gamma, size_t B, size_t C);
+ * the input gradient. */
+void NN_(batchnorm_backward)(NN_REAL *restrict dinp, NN_REAL *restrict dgamma,
+                             NN_REAL *restrict dbeta, const NN_REAL *restrict dout,
+                             const NN_REAL *restrict inp, const NN_REAL *restrict mean,
+                             const NN_REAL *restrict rstd, const NN_REAL *restrict gamma, size_t B,
+                             size_t C);
 
-/* out (n) = max(inp, 0); out may be inp. */
-void NN_(relu_forward)(NN_REAL *out, const NN_REAL *inp, size_t n);
-/* dinp (n) = dout where inp > 0, else 0 (inp: the forward input); dinp may be dout. */
-void NN_(relu_backward)(NN_REAL *dinp, const NN_REAL *dout, const NN_REAL *inp, size_t n);
+/* out (n) = max(inp, 0). */
+void NN_(relu_forward)(NN_REAL *restrict out, const NN_REAL *restrict inp, size_t n);
+/* In place: d (n) stays where inp (the forward input) > 0 and becomes 0 elsewhere. */
+void NN_(relu_backward)(NN_REAL *d, const NN_REAL *restrict inp, size_t n);
 
-/* out (n) = inp * mask * scale (inverted dropout: scale = 1 / (1 - p)); out may be inp. */
-void NN_(dropout_forward)(NN_REAL *out, const NN_REAL *inp, const uint8_t *mask, NN_REAL scale,
-                          size_t n);
-/* dinp (n) = dout * mask * scale; dinp may be dout. */
-void NN_(dropout_backward)(NN_REAL *dinp, const NN_REAL *dout, const uint8_t *mask, NN_REAL scale,
-                           size_t n);
+/* In place: x (n) *= mask * scale (inverted dropout: mask 0 or 1, scale = 1 / (1 - p)). */
+void NN_(dropout_forward)(NN_REAL *x, const uint8_t *restrict mask, NN_REAL scale, size_t n);
+/* In place: d (n) *= mask * scale. */
+void NN_(dropout_backward)(NN_REAL *d, const uint8_t *restrict mask, NN_REAL scale, size_t n);
 
 /* Mean binary cross-entropy of sigmoid(logit) against label over B rows (stable form). */
 double NN_(bce_forward)(const NN_REAL *logit, const NN_REAL *label, size_t B);
@@ -51,6 +56,7 @@ void NN_(bce_backward)(NN_REAL *dlogit, const NN_REAL *logit, const NN_REAL *lab
  * allocation (mem) with pointers into it. */
 struct NN_(acts) {
     size_t cap;
+    size_t B;                        /* rows of the batch in the backward pass */
     NN_REAL *x[NN_NTOWERS];          /* (B, in[t]) standardised inputs, filled by the caller */
     NN_REAL *lin[NN_MAX_BLOCKS];     /* (B, out) Linear outputs = BatchNorm inputs */
     NN_REAL *bn[NN_MAX_BLOCKS];      /* (B, out) BatchNorm outputs = ReLU inputs */
@@ -60,7 +66,7 @@ struct NN_(acts) {
     uint8_t *mask[NN_MAX_BLOCKS];    /* (B, out) dropout keep marks */
     NN_REAL *concat;                 /* (B, concat) fusion input */
     NN_REAL *logit;                  /* (B) */
-    NN_REAL *d[2];                   /* (B, widest) gradient scratch, used in turn */
+    NN_REAL *d[2];                   /* (B, widest) gradient of the current activation, scratch */
     NN_REAL *dconcat;                /* (B, concat) */
     void *mem;
 };

@@ -17,6 +17,7 @@
 #define TILE 1024          /* rows per GEMM tile; also the most groups in a chunk */
 #define CHUNK_ROWS 4096    /* a chunk of groups ends once it has this many rows */
 #define ART_CHUNK 256      /* articles per task of the article parts */
+#define PREFETCH 4         /* rows ahead whose article parts are prefetched */
 
 /* ---- BatchNorm folded into the Linear layers ---------------------------------------------- */
 
@@ -51,6 +52,21 @@ static void fold(const struct nn_model *m, struct folded *f)
     }
 }
 
+static void relu_inplace(float *x, size_t n)
+{
+    NN_VLOOP(i, n, x[i] = x[i] > 0 ? x[i] : 0);
+}
+
+/* h (n) = relu(u + a + p) (p NULL: relu(u + a)) */
+static void sum_relu(float *restrict h, const float *restrict u, const float *restrict a,
+                     const float *restrict p, size_t n)
+{
+    if (p)
+        NN_VLOOP(k, n, float v = u[k] + a[k] + p[k]; h[k] = v > 0 ? v : 0);
+    else
+        NN_VLOOP(k, n, float v = u[k] + a[k]; h[k] = v > 0 ? v : 0);
+}
+
 /* The blocks [first, first + depth) on x (n, in): the result is in one of ta, tb (n, widest),
  * returned. */
 static const float *run_blocks(const struct folded *f, const struct nn_arch *a, uint32_t first,
@@ -59,7 +75,7 @@ static const float *run_blocks(const struct folded *f, const struct nn_arch *a, 
     for (uint32_t k = first; k < first + depth; k++) {
         float *y = (k - first) % 2 ? tb : ta;
         nn_linear_forward(y, x, f->w[k], f->b[k], n, a->blk[k].in, a->blk[k].out);
-        nn_relu_forward(y, y, n * a->blk[k].out);
+        relu_inplace(y, n * a->blk[k].out);
         x = y;
     }
     return x;
@@ -98,6 +114,7 @@ struct job {
     uint32_t *rep_art;      /* (n_distinct) the article */
     uint32_t n_distinct;
     float *apart;           /* (n_distinct, h1) item + image parts */
+    uint64_t *ahash;        /* (n_distinct) hash of the item columns of each article's first row */
     /* groups */
     uint32_t *chunk_g;      /* (n_chunks + 1) chunk c is groups [chunk_g[c], chunk_g[c + 1]) */
     size_t n_chunks;
@@ -142,6 +159,22 @@ static const float *tower_rows(const struct job *j, struct scratch *s, int t, co
     return run_blocks(&j->f, a, a->first[t], a->depth[t], s->x, n, s->ta, s->tb);
 }
 
+/* A hash of row x's values of model inputs [lo, hi) (NaN as one value). */
+static uint64_t columns_hash(const float *x, const uint32_t *col, uint32_t lo, uint32_t hi)
+{
+    uint64_t h = 0x243f6a8885a308d3ULL;
+    for (uint32_t i = lo; i < hi; i++) {
+        float v = x[col[i]];
+        uint32_t bits;
+        memcpy(&bits, &v, 4);
+        if (v != v)
+            bits = 0x7fc00000u;
+        h = (h ^ bits) * 0x9e3779b97f4a7c15ULL;
+        h ^= h >> 29;
+    }
+    return hm_mix64(h);
+}
+
 /* Task: the item and image parts of distinct articles [begin, end). */
 static int article_task(size_t begin, size_t end, int tid, void *ud)
 {
@@ -152,12 +185,15 @@ static int article_task(size_t begin, size_t end, int tid, void *ud)
     size_t n = end - begin;
     float *part = j->apart + begin * j->h1;
     int have = 0;
+    uint32_t nu = a->in[NN_USER], ni = a->in[NN_ITEM];
+    for (size_t i = begin; i < end; i++)
+        j->ahash[i] = columns_hash(j->d->x + j->rep[i] * j->d->n_cols, j->col, nu, nu + ni);
     if (a->in[NN_ITEM]) {
         add_part(j, NN_ITEM, tower_rows(j, s, NN_ITEM, j->rep + begin, 0, n, bad), n, part, 0);
         have = 1;
     }
     if (a->in[NN_IMAGE]) {
-        size_t i = nn_gather_image(j->m, j->d, j->rep_art + begin, n, s->x);
+        size_t i = nn_gather_image(j->m, j->d, j->rep_art + begin, n, s->x, 1);
         if (i < n && !bad->kind)
             *bad = (struct bad){.kind = BAD_IMAGE, .row = j->rep[begin + i]};
         const float *y = run_blocks(&j->f, a, a->first[NN_IMAGE], a->depth[NN_IMAGE], s->x, n,
@@ -196,38 +232,36 @@ static void score_tile(struct job *j, struct scratch *s, uint64_t r0, size_t n, 
     uint32_t h1 = j->h1, nu = a->in[NN_USER], ni = a->in[NN_ITEM];
     if (a->in[NN_PAIR])
         add_part(j, NN_PAIR, tower_rows(j, s, NN_PAIR, NULL, r0, n, bad), n, s->pp, 0);
-    /* h1 = relu(user part + article part (+ pair part)), into ta */
+    /* h1 = relu(user part + article part (+ pair part)), into ta; the article parts are rows of
+     * a large table read in random order, so they are prefetched a few rows ahead */
+    uint32_t *slot = s->art;
+    for (size_t i = 0; i < n; i++)
+        slot[i] = j->slot[d->item[r0 + i]];
     uint32_t g = g0;
     for (size_t i = 0; i < n; i++) {
         uint64_t r = r0 + i;
+        if (i + PREFETCH < n) {
+            const char *p = (const char *)(j->apart + (size_t)slot[i + PREFETCH] * h1);
+            for (size_t b = 0; b < h1 * sizeof(float); b += 64)
+                __builtin_prefetch(p + b);
+        }
         while (d->group_off[g + 1] <= r)
             g++;
-        const float *u = s->u + (size_t)(g - g0) * h1;
-        const float *ap = j->apart + (size_t)j->slot[d->item[r]] * h1;
-        float *h = s->ta + i * h1;
-        if (a->in[NN_PAIR]) {
-            const float *pp = s->pp + i * h1;
-            for (uint32_t k = 0; k < h1; k++) {
-                float v = u[k] + ap[k] + pp[k];
-                h[k] = v > 0 ? v : 0;
-            }
-        } else {
-            for (uint32_t k = 0; k < h1; k++) {
-                float v = u[k] + ap[k];
-                h[k] = v > 0 ? v : 0;
-            }
-        }
+        sum_relu(s->ta + i * h1, s->u + (size_t)(g - g0) * h1, j->apart + (size_t)slot[i] * h1,
+                 a->in[NN_PAIR] ? s->pp + i * h1 : NULL, h1);
+        /* user columns as in the group's first row; item columns as in the article's first row
+         * (by hash: that row is far away in the data; a mismatch is then located exactly) */
         if (nu)
             check_same(j, r, d->group_off[g], 0, nu, BAD_USER, bad);
-        if (ni)
-            check_same(j, r, j->rep[j->slot[d->item[r]]], nu, nu + ni, BAD_ITEM, bad);
+        if (ni && columns_hash(d->x + r * d->n_cols, j->col, nu, nu + ni) != j->ahash[slot[i]])
+            check_same(j, r, j->rep[slot[i]], nu, nu + ni, BAD_ITEM, bad);
     }
     const float *y = s->ta;
     uint32_t last = a->fusion_first + a->fusion_depth;
     for (uint32_t k = a->fusion_first + 1; k < last; k++) {
         float *o = (k - a->fusion_first) % 2 ? s->tb : s->ta;
         nn_linear_forward(o, y, j->f.w[k], j->f.b[k], n, a->blk[k].in, a->blk[k].out);
-        nn_relu_forward(o, o, n * a->blk[k].out);
+        relu_inplace(o, n * a->blk[k].out);
         y = o;
     }
     /* logit = y head_w + head_b */
@@ -278,7 +312,7 @@ static int report_bad(const struct job *j, const struct bad *bad, size_t n)
             return hm_error(HM_EINVAL, "nn: row %llu has an infinite feature value",
                             (unsigned long long)b->row);
         case BAD_IMAGE:
-            return hm_error(HM_EINVAL, "nn: the image embedding of article %u (row %llu) is infinite",
+            return hm_error(HM_EINVAL, "nn: the image embedding of article %u (row %llu) has a value that is not finite",
                             d->item[b->row], (unsigned long long)b->row);
         case BAD_USER:
             return hm_error(HM_EINVAL,
@@ -307,6 +341,7 @@ int nn_score(const struct nn_model *m, const struct rank_data *d, float *out)
         return rc;
     }
     j.col = col;
+    int64_t t0 = hm_now_ns();
     fold(m, &j.f);
 
     /* distinct articles, each with the first row that names it */
@@ -328,6 +363,7 @@ int nn_score(const struct nn_model *m, const struct rank_data *d, float *out)
     j.rep_art = rep_art.v;
     j.n_distinct = (uint32_t)rep.n;
     j.apart = hm_xmalloc_array((size_t)j.n_distinct * j.h1, sizeof *j.apart);
+    j.ahash = hm_xmalloc_array((size_t)j.n_distinct + 1, sizeof *j.ahash);
 
     /* chunks of whole groups: fixed by the data, not by the thread count */
     HM_VEC(uint32_t) cg = {0};
@@ -351,13 +387,18 @@ int nn_score(const struct nn_model *m, const struct rank_data *d, float *out)
 
     int blas_threads = openblas_get_num_threads();
     openblas_set_num_threads(1); /* parallel over tasks instead */
+    double t_setup = hm_seconds_since(t0);
     hm_parallel_chunks(nt, j.n_distinct, ART_CHUNK, article_task, &j);
+    double t_art = hm_seconds_since(t0) - t_setup;
     rc = report_bad(&j, j.bad, n_art_tasks);
     if (!rc) {
         hm_parallel_chunks(nt, j.n_chunks, 1, group_task, &j);
         rc = report_bad(&j, j.bad, j.n_chunks);
     }
     openblas_set_num_threads(blas_threads);
+    hm_debug("nn: scored %llu rows of %u groups: setup %.3f s, %u distinct articles %.3f s, rows %.3f s",
+             (unsigned long long)d->n_rows, d->n_groups, t_setup, j.n_distinct, t_art,
+             hm_seconds_since(t0) - t_setup - t_art);
 
     for (int t = 0; t < nt; t++)
         free(j.s[t].mem);
@@ -365,6 +406,7 @@ int nn_score(const struct nn_model *m, const struct rank_data *d, float *out)
     free(j.bad);
     free(j.chunk_g);
     free(j.apart);
+    free(j.ahash);
     free(j.rep);
     free(j.rep_art);
     free(j.slot);
@@ -395,7 +437,7 @@ int nn_score_plain(const struct nn_model *m, const struct rank_data *d, float *o
             size_t bad;
             if (t == NN_IMAGE) {
                 memcpy(art, d->item + r0, n * sizeof *art);
-                bad = nn_gather_image(m, d, art, n, w.x[t]);
+                bad = nn_gather_image(m, d, art, n, w.x[t], 1);
             } else {
                 bad = nn_gather(m, col, d, t, NULL, r0, n, w.x[t]);
             }
