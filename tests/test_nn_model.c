@@ -478,6 +478,32 @@ TEST(test_training_learns)
     CHECK_NEAR(c2.epoch[c.n - 1].loss, c.epoch[c.n - 1].loss, 0);
     nn_free(&m2);
     nn_curve_release(&c2);
+    /* the pair tower trains too (here p0 carries a noisy a.b, so it should help) */
+    p.pair_tower = 1;
+    CHECK_EQ_INT(nn_train(&p, &tr.s.d, &va.s.d, &m2, &c2), 0);
+    CHECK_EQ_INT(m2->a.in[NN_PAIR], 2);
+    fprintf(stderr, "  with the pair tower: validation MAP@12 %.4f (best epoch %u)\n",
+            c2.epoch[c2.best].map12, c2.best + 1);
+    CHECK(c2.epoch[c2.best].map12 > 3 * random);
+    nn_free(&m2);
+    nn_curve_release(&c2);
+    p.pair_tower = 0;
+    /* the loop stops early and restores the best epoch: a high learning rate that is cut after
+     * every epoch without a better MAP@12 (lr_patience 0), stopping after the second */
+    p.lr = 0.05, p.lr_patience = 0, p.patience = 2, p.epochs = 40;
+    CHECK_EQ_INT(nn_train(&p, &tr.s.d, &va.s.d, &m2, &c2), 0);
+    fprintf(stderr, "  early stopping: %u epochs, best %u, lr", c2.n, c2.best + 1);
+    for (uint32_t e = 0; e < c2.n; e++)
+        fprintf(stderr, " %.3g", c2.epoch[e].lr);
+    fprintf(stderr, "\n");
+    CHECK(c2.stopped_early && c2.n < 40);
+    CHECK_EQ_INT(c2.best, c2.n - 3); /* two epochs without improvement, then the stop */
+    CHECK(c2.epoch[c2.n - 1].lr < c2.epoch[c2.best].lr); /* cut after a bad epoch */
+    CHECK_EQ_INT(nn_score(m2, &va.s.d, s), 0);
+    CHECK_NEAR(rank_map12(&va.s.d, s, NULL), c2.epoch[c2.best].map12, 1e-12);
+    nn_free(&m2);
+    nn_curve_release(&c2);
+    train_params(&p);
     /* another seed gives another network */
     p.seed = 43;
     p.epochs = 1;
