@@ -11,7 +11,7 @@ runs=${RUNS:-3}
 make build BUILD="$build" JOBS=2 >/dev/null
 cc -O2 -g -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread \
    bench/bench_nn.c "$build/libhmrec_lib.a" -o "$build/bench_nn" \
-   -lopenblas -llapacke -lxgboost -lpng -lz -ljpeg -lpthread -lm
+   $(pkg-config --libs xgboost openblas libpng) -llapacke -lz -ljpeg -lpthread -lm
 # OPENBLAS_CORETYPE: bench_nn sets it and re-executes itself when this CPU needs it.
 out="$build/bench_nn.txt"
 : >"$out"

@@ -392,6 +392,11 @@ TEST(test_input_errors)
     CHECK_EQ_INT(nn_score(m, &y.s.d, out), HM_EINVAL);
     CHECK(strstr(hm_last_error(), "item column 'i0' differs from row"));
     y.s.x[r2 * nc + 1] = was;
+    /* groups that do not cover the rows */
+    y.s.d.n_groups--;
+    CHECK_EQ_INT(nn_score(m, &y.s.d, out), HM_EINVAL);
+    CHECK(strstr(hm_last_error(), "the groups do not cover"));
+    y.s.d.n_groups++;
     /* an infinite value (user column u1 of the first group) */
     for (uint64_t r = 0; r < y.s.d.group_off[1]; r++)
         y.s.x[r * nc + 3] = INFINITY;

@@ -16,7 +16,7 @@
 
 #define TILE 1024          /* rows per GEMM tile; also the most groups in a chunk */
 #define CHUNK_ROWS 4096    /* a chunk of groups ends once it has this many rows */
-#define ART_CHUNK 256      /* articles per task of the article parts */
+#define ART_CHUNK TILE     /* articles per task of the article parts */
 #define PREFETCH 4         /* rows ahead whose article parts are prefetched */
 
 /* ---- BatchNorm folded into the Linear layers ---------------------------------------------- */
@@ -330,12 +330,26 @@ static int report_bad(const struct job *j, const struct bad *bad, size_t n)
     return 0;
 }
 
+/* The groups must partition the rows in order. */
+static int check_groups(const struct rank_data *d)
+{
+    if (!d->group_off || d->group_off[0] != 0 || d->group_off[d->n_groups] != d->n_rows)
+        return hm_error(HM_EINVAL, "nn: the groups do not cover the %llu rows",
+                        (unsigned long long)d->n_rows);
+    for (uint32_t g = 0; g < d->n_groups; g++)
+        if (d->group_off[g + 1] < d->group_off[g])
+            return hm_error(HM_EINVAL, "nn: group %u ends before it starts", g);
+    return 0;
+}
+
 int nn_score(const struct nn_model *m, const struct rank_data *d, float *out)
 {
     const struct nn_arch *a = &m->a;
     struct job j = {.m = m, .d = d, .out = out, .h1 = a->blk[a->fusion_first].out};
     uint32_t *col = hm_xcalloc((size_t)m->n_in + 1, sizeof *col);
     int rc = nn_map_columns(m, d, col);
+    if (!rc)
+        rc = check_groups(d);
     if (rc || !d->n_rows) {
         free(col);
         return rc;

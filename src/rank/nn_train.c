@@ -124,6 +124,11 @@ int nn_train(const struct nn_params *p, const struct rank_data *train, const str
     hm_info("nn: %llu training rows, %u user, %u item, %u image, %u pair inputs, %zu parameters",
             (unsigned long long)train->n_rows, m->a.in[NN_USER], m->a.in[NN_ITEM], m->a.in[NN_IMAGE],
             m->a.in[NN_PAIR], m->a.n_params);
+    uint32_t unused = train->n_cols - m->n_in;
+    if (unused)
+        hm_info("nn: %u pair columns not used (nn.pair_tower = 0)", unused);
+    if (!train->image && p->image_tower)
+        hm_info("nn: no image embeddings: no image tower");
 
     /* nb batches of nearly equal size (they differ by at most one row), none below 2 rows */
     uint64_t n = train->n_rows;
