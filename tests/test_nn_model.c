@@ -493,22 +493,6 @@ TEST(test_training_learns)
     nn_free(&m2);
     nn_curve_release(&c2);
     p.pair_tower = 0;
-    /* the loop stops early and restores the best epoch: a high learning rate that is cut after
-     * every epoch without a better MAP@12 (lr_patience 0), stopping after the second */
-    p.lr = 0.05, p.lr_patience = 0, p.patience = 2, p.epochs = 40;
-    CHECK_EQ_INT(nn_train(&p, &tr.s.d, &va.s.d, &m2, &c2), 0);
-    fprintf(stderr, "  early stopping: %u epochs, best %u, lr", c2.n, c2.best + 1);
-    for (uint32_t e = 0; e < c2.n; e++)
-        fprintf(stderr, " %.3g", c2.epoch[e].lr);
-    fprintf(stderr, "\n");
-    CHECK(c2.stopped_early && c2.n < 40);
-    CHECK_EQ_INT(c2.best, c2.n - 3); /* two epochs without improvement, then the stop */
-    CHECK(c2.epoch[c2.n - 1].lr < c2.epoch[c2.best].lr); /* cut after a bad epoch */
-    CHECK_EQ_INT(nn_score(m2, &va.s.d, s), 0);
-    CHECK_NEAR(rank_map12(&va.s.d, s, NULL), c2.epoch[c2.best].map12, 1e-12);
-    nn_free(&m2);
-    nn_curve_release(&c2);
-    train_params(&p);
     /* another seed gives another network */
     p.seed = 43;
     p.epochs = 1;
@@ -531,6 +515,42 @@ TEST(test_training_learns)
     free_data(&va);
 }
 
+TEST(test_training_stops_early)
+{
+    /* a high learning rate that is cut after every epoch without a better MAP@12
+     * (lr_patience 0), stopping after the second such epoch */
+    struct synth tr, va;
+    struct gen g = {.nu = 5, .ni = 6, .np = 2, .dim = 8, .groups = 250, .rows_min = 20, .rows_max = 30,
+                    .articles = 800, .seed = 21};
+    make_data(&tr, &g);
+    g.groups = 120, g.seed = 22;
+    make_data(&va, &g);
+    va.s.d.image = tr.image;
+    struct nn_params p;
+    train_params(&p);
+    p.lr = 0.05, p.lr_patience = 0, p.patience = 2, p.epochs = 40;
+    struct nn_model *m;
+    struct nn_curve c;
+    CHECK_EQ_INT(nn_train(&p, &tr.s.d, &va.s.d, &m, &c), 0);
+    fprintf(stderr, "  %u epochs, best %u, lr", c.n, c.best + 1);
+    for (uint32_t e = 0; e < c.n; e++)
+        fprintf(stderr, " %.3g", c.epoch[e].lr);
+    fprintf(stderr, "\n");
+    CHECK(c.stopped_early && c.n < 40);
+    CHECK_EQ_INT(c.best, c.n - 3); /* two epochs without improvement, then the stop */
+    CHECK(c.epoch[c.n - 1].lr < c.epoch[c.best].lr); /* cut after a bad epoch */
+    /* the model holds the best epoch's weights */
+    float *s = hm_xmalloc_array(va.s.d.n_rows, sizeof *s);
+    CHECK_EQ_INT(nn_score(m, &va.s.d, s), 0);
+    CHECK_NEAR(rank_map12(&va.s.d, s, NULL), c.epoch[c.best].map12, 1e-12);
+    free(s);
+    nn_free(&m);
+    nn_curve_release(&c);
+    free_data(&tr);
+    va.s.d.image = va.image;
+    free_data(&va);
+}
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -542,5 +562,6 @@ int main(int argc, char **argv)
     RUN(test_model_file);
     RUN(test_input_errors);
     RUN(test_training_learns);
+    RUN(test_training_stops_early);
     TEST_EXIT();
 }
