@@ -17,6 +17,7 @@
 
 #include "test.h"
 
+#include <pthread.h>
 #include <unistd.h>
 
 /* ---- helpers ------------------------------------------------------------------------------ */
@@ -76,7 +77,7 @@ struct lin_ctx {
 static double lin_loss(void *p) /* sum of r * out: its gradient wrt out is r */
 {
     struct lin_ctx *c = p;
-    nnd_linear_forward(c->out, c->inp, c->w, c->b, B_, C_, OC_);
+    nnd_linear_forward(c->out, OC_, c->inp, C_, c->w, c->b, B_, C_, OC_);
     return dot(c->r, c->out, B_ * OC_);
 }
 
@@ -98,7 +99,8 @@ TEST(test_linear_gradients)
         dw[i] = 0.5; /* accumulates: start from a known value */
     for (int i = 0; i < OC_; i++)
         db[i] = 0.25;
-    nnd_linear_backward(dinp, dw, db, c.r, c.inp, c.w, B_, C_, OC_);
+    nnd_linear_backward_params(dw, db, c.r, OC_, c.inp, C_, B_, C_, OC_);
+    nnd_linear_backward_input(dinp, C_, c.r, OC_, c.w, C_, B_, C_, OC_);
     for (int i = 0; i < OC_ * C_; i++)
         dw[i] -= 0.5;
     for (int i = 0; i < OC_; i++)
@@ -106,11 +108,20 @@ TEST(test_linear_gradients)
     CHECK(fd_error(c.inp, B_ * C_, dinp, lin_loss, &c) < 1e-8);
     CHECK(fd_error(c.w, OC_ * C_, dw, lin_loss, &c) < 1e-8);
     CHECK(fd_error(c.b, OC_, db, lin_loss, &c) < 1e-8);
-    /* without the input gradient the parameter gradients are the same */
-    double dw2[OC_ * C_] = {0}, db2[OC_] = {0};
-    nnd_linear_backward(NULL, dw2, db2, c.r, c.inp, c.w, B_, C_, OC_);
-    CHECK_NEAR(dw2[7], dw[7], 1e-14);
-    CHECK_NEAR(db2[1], db[1], 1e-14);
+    /* slices of columns with strides give the same numbers: outputs [1, 4), input gradient
+     * columns [2, 5) */
+    double out2[B_ * OC_] = {0}, dw2[OC_ * C_] = {0}, db2[OC_] = {0}, dinp2[B_ * C_] = {0};
+    nnd_linear_forward(out2 + 1, OC_, c.inp, C_, c.w + 1 * C_, c.b + 1, B_, C_, 3);
+    nnd_linear_backward_params(dw2 + 1 * C_, db2 + 1, c.r + 1, OC_, c.inp, C_, B_, C_, 3);
+    nnd_linear_backward_input(dinp2 + 2, C_, c.r, OC_, c.w + 2, C_, B_, 3, OC_);
+    lin_loss(&c);
+    CHECK_NEAR(out2[5 * OC_ + 2], c.out[5 * OC_ + 2], 1e-14);
+    CHECK(out2[5 * OC_ + 0] == 0);
+    CHECK_NEAR(dw2[3 * C_ + 4], dw[3 * C_ + 4], 1e-14);
+    CHECK_NEAR(db2[2], db[2], 1e-14);
+    CHECK(dw2[0] == 0 && db2[0] == 0);
+    CHECK_NEAR(dinp2[4 * C_ + 3], dinp[4 * C_ + 3], 1e-14);
+    CHECK(dinp2[4 * C_ + 1] == 0);
 }
 
 /* ---- BatchNorm --------------------------------------------------------------------------------- */
@@ -123,8 +134,8 @@ struct bn_ctx {
 static double bn_loss(void *p)
 {
     struct bn_ctx *c = p;
-    nnd_batchnorm_forward(c->out, c->mean, c->rstd, c->inp, c->gamma, c->beta, c->rm, c->rv, B_, C_,
-                          0.1, 1e-5, 1);
+    nnd_batchnorm_forward(c->out, c->mean, c->rstd, c->inp, C_, c->gamma, c->beta, c->rm, c->rv, B_,
+                          C_, 0.1, 1e-5, 1);
     return dot(c->r, c->out, B_ * C_);
 }
 
@@ -150,7 +161,7 @@ TEST(test_batchnorm_gradients)
         CHECK_NEAR(sqrt(q / B_), c.gamma[j], 1e-4 * c.gamma[j]);
     }
     double dinp[B_ * C_], dgamma[C_] = {0}, dbeta[C_] = {0};
-    nnd_batchnorm_backward(dinp, dgamma, dbeta, c.r, c.inp, c.mean, c.rstd, c.gamma, B_, C_);
+    nnd_batchnorm_backward(dinp, dgamma, dbeta, c.r, c.inp, C_, c.mean, c.rstd, c.gamma, B_, C_);
     CHECK(fd_error(c.inp, B_ * C_, dinp, bn_loss, &c) < 1e-7);
     CHECK(fd_error(c.gamma, C_, dgamma, bn_loss, &c) < 1e-7);
     CHECK(fd_error(c.beta, C_, dbeta, bn_loss, &c) < 1e-7);
@@ -161,7 +172,7 @@ TEST(test_batchnorm_train_and_eval)
     /* one column, rows 1 and 3: mean 2, biased variance 1, unbiased 2 */
     double x[2] = {1, 3}, y[2], mean, rstd, gamma = 2, beta = 0.5, rm = 0, rv = 1;
     const double eps = 1e-5;
-    nnd_batchnorm_forward(y, &mean, &rstd, x, &gamma, &beta, &rm, &rv, 2, 1, 0.1, eps, 1);
+    nnd_batchnorm_forward(y, &mean, &rstd, x, 1, &gamma, &beta, &rm, &rv, 2, 1, 0.1, eps, 1);
     CHECK_NEAR(mean, 2, 1e-15);
     CHECK_NEAR(rstd, 1 / sqrt(1 + eps), 1e-15);
     CHECK_NEAR(y[0], 2 * (-1 / sqrt(1 + eps)) + 0.5, 1e-14);
@@ -170,7 +181,7 @@ TEST(test_batchnorm_train_and_eval)
     CHECK_NEAR(rm, 0.2, 1e-15);
     CHECK_NEAR(rv, 1.1, 1e-15);
     /* eval: the running statistics, untouched */
-    nnd_batchnorm_forward(y, NULL, NULL, x, &gamma, &beta, &rm, &rv, 2, 1, 0.1, eps, 0);
+    nnd_batchnorm_forward(y, NULL, NULL, x, 1, &gamma, &beta, &rm, &rv, 2, 1, 0.1, eps, 0);
     CHECK_NEAR(y[0], 2 * (1 - 0.2) / sqrt(1.1 + eps) + 0.5, 1e-14);
     CHECK_NEAR(y[1], 2 * (3 - 0.2) / sqrt(1.1 + eps) + 0.5, 1e-14);
     CHECK_NEAR(rm, 0.2, 0);
@@ -178,12 +189,12 @@ TEST(test_batchnorm_train_and_eval)
     /* momentum 1: the running statistics are the batch's, so eval differs from training only
      * by the unbiased variance: y = gamma (x - 2) / sqrt(2 + eps) + beta */
     rm = 0, rv = 1;
-    nnd_batchnorm_forward(y, &mean, &rstd, x, &gamma, &beta, &rm, &rv, 2, 1, 1.0, eps, 1);
-    nnd_batchnorm_forward(y, NULL, NULL, x, &gamma, &beta, &rm, &rv, 2, 1, 1.0, eps, 0);
+    nnd_batchnorm_forward(y, &mean, &rstd, x, 1, &gamma, &beta, &rm, &rv, 2, 1, 1.0, eps, 1);
+    nnd_batchnorm_forward(y, NULL, NULL, x, 1, &gamma, &beta, &rm, &rv, 2, 1, 1.0, eps, 0);
     CHECK_NEAR(y[0], 2 * (-1) / sqrt(2 + eps) + 0.5, 1e-14);
     /* the float instance agrees */
     float xf[2] = {1, 3}, yf[2], mf, sf, gf = 2, bf = 0.5f, rmf = 0, rvf = 1;
-    nn_batchnorm_forward(yf, &mf, &sf, xf, &gf, &bf, &rmf, &rvf, 2, 1, 0.1f, 1e-5f, 1);
+    nn_batchnorm_forward(yf, &mf, &sf, xf, 1, &gf, &bf, &rmf, &rvf, 2, 1, 0.1f, 1e-5f, 1);
     CHECK_NEAR(yf[1], 2 / sqrt(1 + eps) + 0.5, 1e-6);
     CHECK_NEAR(rvf, 1.1, 1e-6);
 }
@@ -202,11 +213,12 @@ struct ew_ctx {
 static double ew_loss(void *p)
 {
     struct ew_ctx *c = p;
+    /* as a (4, 6) matrix */
     if (c->kind == 0) {
-        nnd_relu_forward(c->y, c->x, N_);
+        nnd_relu_forward(c->y, c->x, 6, 4, 6);
     } else {
         memcpy(c->y, c->x, sizeof c->y);
-        nnd_dropout_forward(c->y, c->mask, c->scale, N_);
+        nnd_dropout_forward(c->y, c->mask, 6, c->scale, 4, 6);
     }
     return dot(c->r, c->y, N_);
 }
@@ -222,14 +234,14 @@ TEST(test_relu_and_dropout_gradients)
     CHECK(c.y[0] == (c.x[0] > 0 ? c.x[0] : 0));
     double d[N_];
     memcpy(d, c.r, sizeof d);
-    nnd_relu_backward(d, c.x, N_);
+    nnd_relu_backward(d, c.x, 6, 4, 6);
     CHECK(fd_error(c.x, N_, d, ew_loss, &c) < 1e-8);
     c.kind = 1;
     ew_loss(&c);
     CHECK_NEAR(c.y[1], c.x[1] / 0.7, 1e-14);
     CHECK(c.y[3] == 0);
     memcpy(d, c.r, sizeof d);
-    nnd_dropout_backward(d, c.mask, c.scale, N_);
+    nnd_dropout_backward(d, c.mask, 6, c.scale, 4, 6);
     CHECK(fd_error(c.x, N_, d, ew_loss, &c) < 1e-8);
 }
 
@@ -254,7 +266,7 @@ TEST(test_bce_gradients)
     }
     CHECK_NEAR(bce_loss(&c), want / 8, 1e-12);
     double d[8];
-    nnd_bce_backward(d, c.z, c.y, 8);
+    nnd_bce_backward(d, c.z, c.y, 8, 8);
     CHECK_NEAR(d[2], (0.5 - 1) / 8, 1e-15);
     CHECK(fd_error(c.z, 8, d, bce_loss, &c) < 1e-8);
 }
@@ -277,7 +289,7 @@ static double net_loss(void *p)
         if (c->a.in[t])
             memcpy(c->w.x[t], c->x[t], c->B * c->a.in[t] * sizeof(double));
     /* the same seed and step: the same dropout masks in every evaluation */
-    nnd_net_forward(&c->a, c->params, c->running, &c->w, c->B, 1, 7, 3);
+    nnd_net_forward(&c->a, c->params, c->running, &c->w, c->B, 1, 7, 3, NULL);
     return nnd_bce_forward(c->w.logit, c->label, c->B);
 }
 
@@ -307,7 +319,7 @@ TEST(test_network_gradients)
     nnd_acts_init(&c.w, &c.a, c.B);
     double *g = hm_xcalloc(np, sizeof(double));
     double loss = net_loss(&c);
-    double loss2 = nnd_net_backward(&c.a, c.params, g, &c.w, c.label, c.B);
+    double loss2 = nnd_net_backward(&c.a, c.params, g, &c.w, c.label, c.B, NULL);
     CHECK_NEAR(loss, loss2, 0);
     /* dropout really dropped something in the check */
     size_t dropped = 0;
@@ -328,9 +340,9 @@ TEST(test_network_gradients)
     /* eval mode leaves the running statistics alone and uses no dropout: twice the same */
     double *keep = hm_xmalloc_array(c.a.n_running, sizeof(double));
     memcpy(keep, c.running, c.a.n_running * sizeof(double));
-    nnd_net_forward(&c.a, c.params, c.running, &c.w, c.B, 0, 1, 1);
+    nnd_net_forward(&c.a, c.params, c.running, &c.w, c.B, 0, 1, 1, NULL);
     double first = c.w.logit[4];
-    nnd_net_forward(&c.a, c.params, c.running, &c.w, c.B, 0, 2, 2);
+    nnd_net_forward(&c.a, c.params, c.running, &c.w, c.B, 0, 2, 2, NULL);
     CHECK_NEAR(c.w.logit[4], first, 0);
     CHECK(memcmp(keep, c.running, c.a.n_running * sizeof(double)) == 0);
     free(keep);
@@ -365,16 +377,16 @@ TEST(test_float_matches_double)
     for (int t = 0; t < 2; t++)
         for (size_t i = 0; i < B * in[t]; i++)
             wd.x[t][i] = wf.x[t][i] = (float)(2 * hm_rng_uniform(&rng) - 1);
-    nnd_net_forward(&a, pd, rd, &wd, B, 1, 5, 9);
-    nn_net_forward(&a, pf, rf, &wf, B, 1, 5, 9);
+    nnd_net_forward(&a, pd, rd, &wd, B, 1, 5, 9, NULL);
+    nn_net_forward(&a, pf, rf, &wf, B, 1, 5, 9, NULL);
     double lab[16];
     float labf[16];
     for (size_t i = 0; i < B; i++)
         lab[i] = labf[i] = (float)(i % 2);
     double *gd = hm_xcalloc(np, sizeof *gd);
     float *gf = hm_xcalloc(np, sizeof *gf);
-    double ld = nnd_net_backward(&a, pd, gd, &wd, lab, B);
-    double lf = nn_net_backward(&a, pf, gf, &wf, labf, B);
+    double ld = nnd_net_backward(&a, pd, gd, &wd, lab, B, NULL);
+    double lf = nn_net_backward(&a, pf, gf, &wf, labf, B, NULL);
     CHECK_NEAR(lf, ld, 1e-5);
     double worst = 0;
     for (size_t i = 0; i < np; i++)
@@ -394,25 +406,135 @@ TEST(test_float_matches_double)
 
 TEST(test_dropout_mask)
 {
-    size_t n = 200000;
-    uint8_t *a = hm_xmalloc(n), *b = hm_xmalloc(n);
-    nn_dropout_mask(a, n, 0.3f, 11, 5);
+    size_t B = 1000, C = 200;
+    uint8_t *a = hm_xmalloc(B * C), *b = hm_xmalloc(B * C);
+    nn_dropout_mask(a, C, B, C, 0, 0.3f, 11, 5);
     size_t zeros = 0;
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < B * C; i++)
         zeros += !a[i];
-    CHECK_NEAR((double)zeros / n, 0.3, 0.005);
-    nn_dropout_mask(b, n, 0.3f, 11, 5);
-    CHECK(memcmp(a, b, n) == 0);
-    /* a prefix is the same whatever the length (blocks are independent streams) */
-    nn_dropout_mask(b, 5000, 0.3f, 11, 5);
-    CHECK(memcmp(a, b, 5000) == 0);
-    nn_dropout_mask(b, n, 0.3f, 11, 6);
-    CHECK(memcmp(a, b, n) != 0);
-    nn_dropout_mask(b, n, 0.0f, 11, 6);
-    for (size_t i = 0; i < n; i++)
+    CHECK_NEAR((double)zeros / (B * C), 0.3, 0.005);
+    /* the same marks again, and from two slices of columns [0, 64) and [64, 200) */
+    memset(b, 7, B * C);
+    nn_dropout_mask(b, C, B, 64, 0, 0.3f, 11, 5);
+    nn_dropout_mask(b + 64, C, B, C - 64, 64, 0.3f, 11, 5);
+    CHECK(memcmp(a, b, B * C) == 0);
+    /* another stream, and p = 0 */
+    nn_dropout_mask(b, C, B, C, 0, 0.3f, 11, 6);
+    CHECK(memcmp(a, b, B * C) != 0);
+    nn_dropout_mask(b, C, B, C, 0, 0.0f, 11, 6);
+    for (size_t i = 0; i < B * C; i++)
         CHECK(b[i] == 1);
     free(a);
     free(b);
+}
+
+/* ---- a team of threads ------------------------------------------------------------------------ */
+
+struct team_run {
+    const struct nn_arch *a;
+    const double *params;
+    double *running, *grads, *label, loss;
+    struct nnd_acts *w;
+    size_t B;
+    pthread_barrier_t bar;
+    int T;
+};
+
+static void team_barrier(void *ctx)
+{
+    pthread_barrier_wait(&((struct team_run *)ctx)->bar);
+}
+
+struct team_arg {
+    struct team_run *run;
+    int t;
+};
+
+static void *team_pass(void *p)
+{
+    struct team_arg *arg = p;
+    struct team_run *r = arg->run;
+    struct nn_team team = {arg->t, r->T, team_barrier, r};
+    nnd_net_forward(r->a, r->params, r->running, r->w, r->B, 1, 3, 8, &team);
+    double loss = nnd_net_backward(r->a, r->params, r->grads, r->w, r->label, r->B, &team);
+    if (arg->t == 0)
+        r->loss = loss;
+    return NULL;
+}
+
+/* Runs a training forward and backward on T threads (T = 1: without a team). */
+static void run_team(struct team_run *r, int T)
+{
+    r->T = T;
+    if (T == 1) {
+        nnd_net_forward(r->a, r->params, r->running, r->w, r->B, 1, 3, 8, NULL);
+        r->loss = nnd_net_backward(r->a, r->params, r->grads, r->w, r->label, r->B, NULL);
+        return;
+    }
+    pthread_barrier_init(&r->bar, NULL, (unsigned)T);
+    pthread_t id[4];
+    struct team_arg args[4];
+    for (int t = 0; t < T; t++) {
+        args[t] = (struct team_arg){r, t};
+        if (t)
+            pthread_create(&id[t], NULL, team_pass, &args[t]);
+    }
+    team_pass(&args[0]);
+    for (int t = 1; t < T; t++)
+        pthread_join(id[t], NULL);
+    pthread_barrier_destroy(&r->bar);
+}
+
+/* Two and three threads, each on its slices of columns and rows, compute what one thread does
+ * (to the rounding of GEMMs cut differently). */
+TEST(test_team_matches_one_thread)
+{
+    uint32_t in[NN_NTOWERS] = {37, 21, 50, 9};
+    uint32_t hidden[NN_NTOWERS + 1][NN_MAX_DEPTH] = {{40, 20}, {24}, {36, 20}, {18}, {48, 32}};
+    uint32_t depth[NN_NTOWERS + 1] = {2, 1, 2, 1, 2};
+    struct nn_arch a;
+    CHECK_EQ_INT(nn_arch_build(&a, in, (const uint32_t(*)[NN_MAX_DEPTH])hidden, depth, 0.3f, 0.1f,
+                               1e-5f), 0);
+    size_t B = 70, np = a.n_params, nr = a.n_running;
+    double *params = hm_xcalloc(np, sizeof *params), *label = hm_xcalloc(B, sizeof *label);
+    fill(params, np, -0.4, 0.4);
+    for (size_t i = 0; i < B; i++)
+        label[i] = i % 4 == 0;
+    double *run1 = hm_xcalloc(nr, sizeof *run1), *g1 = hm_xcalloc(np, sizeof *g1);
+    struct nnd_acts w1, wt;
+    nnd_acts_init(&w1, &a, B);
+    nnd_acts_init(&wt, &a, B);
+    for (int t = 0; t < NN_NTOWERS; t++) {
+        fill(w1.x[t], B * in[t], -1, 1);
+        memcpy(wt.x[t], w1.x[t], B * in[t] * sizeof(double));
+    }
+    struct team_run one = {.a = &a, .params = params, .running = run1, .grads = g1, .label = label,
+                           .w = &w1, .B = B};
+    run_team(&one, 1);
+    for (int T = 2; T <= 3; T++) {
+        double *runt = hm_xcalloc(nr, sizeof *runt), *gt = hm_xcalloc(np, sizeof *gt);
+        struct team_run many = {.a = &a, .params = params, .running = runt, .grads = gt,
+                                .label = label, .w = &wt, .B = B};
+        run_team(&many, T);
+        double worst = 0;
+        for (size_t i = 0; i < np; i++)
+            worst = fmax(worst, fabs(gt[i] - g1[i]) / fmax(1e-3, fabs(g1[i])));
+        for (size_t i = 0; i < nr; i++)
+            worst = fmax(worst, fabs(runt[i] - run1[i]));
+        for (size_t i = 0; i < B; i++)
+            worst = fmax(worst, fabs(wt.logit[i] - w1.logit[i]));
+        fprintf(stderr, "  %d threads vs 1: largest difference %.3g\n", T, worst);
+        CHECK(worst < 1e-12);
+        CHECK_NEAR(many.loss, one.loss, 1e-13);
+        free(runt);
+        free(gt);
+    }
+    nnd_acts_release(&w1);
+    nnd_acts_release(&wt);
+    free(run1);
+    free(g1);
+    free(params);
+    free(label);
 }
 
 /* ---- AdamW ---------------------------------------------------------------------------------------- */
@@ -536,6 +658,7 @@ int main(int argc, char **argv)
     RUN(test_network_gradients);
     RUN(test_float_matches_double);
     RUN(test_dropout_mask);
+    RUN(test_team_matches_one_thread);
     RUN(test_adamw_hand_computed);
     RUN(test_plateau_schedule);
     RUN(test_early_stopping);

@@ -117,6 +117,30 @@ size_t nn_gather(const struct nn_model *m, const uint32_t *col, const struct ran
 size_t nn_gather_image(const struct nn_model *m, const struct rank_data *d, const uint32_t *art,
                        size_t n, float *out, int check);
 
+/* ---- teams of threads ------------------------------------------------------------------------ */
+
+/* A team runs one network pass together: thread t of T does its share of every step (a slice
+ * of columns or rows) and calls sync, which returns when all T threads have called it. */
+struct nn_team {
+    int t, T;
+    void (*sync)(void *ctx);
+    void *ctx;
+};
+
+/* Thread t's share [lo, hi) of n columns or rows: contiguous, cut at multiples of 16 (NULL
+ * team: everything). */
+static inline void nn_team_range(const struct nn_team *team, size_t n, size_t *lo, size_t *hi)
+{
+    if (!team || team->T <= 1) {
+        *lo = 0, *hi = n;
+        return;
+    }
+    size_t units = (n + 15) / 16, a = units * (size_t)team->t / (size_t)team->T;
+    size_t b = units * (size_t)(team->t + 1) / (size_t)team->T;
+    *lo = a * 16 < n ? a * 16 : n;
+    *hi = b * 16 < n ? b * 16 : n;
+}
+
 /* ---- layers and network passes, float instance (nn_kernels.inc) --------------------------- */
 
 #define NN_REAL float
@@ -125,9 +149,11 @@ size_t nn_gather_image(const struct nn_model *m, const struct rank_data *d, cons
 #undef NN_REAL
 #undef NN_
 
-/* Dropout keep marks: mask[i] = 0 with probability p (quantised to 1/65536), else 1, drawn
- * from (seed, stream) in fixed blocks of elements (the same for any thread count). */
-void nn_dropout_mask(uint8_t *mask, size_t n, float p, uint64_t seed, uint64_t stream);
+/* Dropout keep marks for a slice of columns: mask (B, C; stride ld) gets 0 with probability p
+ * (quantised to 1/65536), else 1. Column col0 + j of the whole matrix draws from its own stream
+ * (seed, stream, column), so the marks do not depend on how columns are split. */
+void nn_dropout_mask(uint8_t *mask, size_t ld, size_t B, size_t C, size_t col0, float p,
+                     uint64_t seed, uint64_t stream);
 
 /* ---- optimizer and schedules (nn_optim.c) -------------------------------------------------- */
 
@@ -139,6 +165,10 @@ struct nn_adamw {
 void nn_adamw_init(struct nn_adamw *o, double lr, double weight_decay);
 /* One step over n parameters p with gradients g and moments m, v (each (n)). */
 void nn_adamw_step(struct nn_adamw *o, float *p, const float *g, float *m, float *v, size_t n);
+/* Step number t (1, 2, ...) over a range of the parameters, o unchanged: threads of a team
+ * update disjoint ranges of the same step. */
+void nn_adamw_apply(const struct nn_adamw *o, uint64_t t, float *p, const float *g, float *m,
+                    float *v, size_t n);
 
 /* ReduceLROnPlateau in mode "max" with a relative threshold, as in PyTorch: a score is an
  * improvement when it beats best * (1 + threshold); after more than patience epochs without

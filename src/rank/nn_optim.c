@@ -16,10 +16,16 @@ void nn_adamw_init(struct nn_adamw *o, double lr, double weight_decay)
 void nn_adamw_step(struct nn_adamw *o, float *p, const float *g, float *m, float *v, size_t n)
 {
     o->t++;
+    nn_adamw_apply(o, o->t, p, g, m, v, n);
+}
+
+void nn_adamw_apply(const struct nn_adamw *o, uint64_t t, float *p, const float *g, float *m,
+                    float *v, size_t n)
+{
     /* p <- p (1 - lr wd); m, v <- moving averages of g, g^2;
      * p <- p - lr mhat / (sqrt(vhat) + eps) with the bias corrections mhat = m / (1 - beta1^t),
      * vhat = v / (1 - beta2^t), written as step = lr / c1 and a denominator scaled by sqrt(c2) */
-    double c1 = 1 - pow(o->beta1, (double)o->t), c2 = 1 - pow(o->beta2, (double)o->t);
+    double c1 = 1 - pow(o->beta1, (double)t), c2 = 1 - pow(o->beta2, (double)t);
     float decay = (float)(1 - o->lr * o->weight_decay);
     float b1 = (float)o->beta1, b2 = (float)o->beta2;
     float ob1 = (float)(1 - o->beta1), ob2 = (float)(1 - o->beta2); /* in double, then rounded */

@@ -74,7 +74,8 @@ static const float *run_blocks(const struct folded *f, const struct nn_arch *a, 
 {
     for (uint32_t k = first; k < first + depth; k++) {
         float *y = (k - first) % 2 ? tb : ta;
-        nn_linear_forward(y, x, f->w[k], f->b[k], n, a->blk[k].in, a->blk[k].out);
+        nn_linear_forward(y, a->blk[k].out, x, a->blk[k].in, f->w[k], f->b[k], n, a->blk[k].in,
+                          a->blk[k].out);
         relu_inplace(y, n * a->blk[k].out);
         x = y;
     }
@@ -260,7 +261,8 @@ static void score_tile(struct job *j, struct scratch *s, uint64_t r0, size_t n, 
     uint32_t last = a->fusion_first + a->fusion_depth;
     for (uint32_t k = a->fusion_first + 1; k < last; k++) {
         float *o = (k - a->fusion_first) % 2 ? s->tb : s->ta;
-        nn_linear_forward(o, y, j->f.w[k], j->f.b[k], n, a->blk[k].in, a->blk[k].out);
+        nn_linear_forward(o, a->blk[k].out, y, a->blk[k].in, j->f.w[k], j->f.b[k], n, a->blk[k].in,
+                          a->blk[k].out);
         relu_inplace(o, n * a->blk[k].out);
         y = o;
     }
@@ -462,7 +464,7 @@ int nn_score_plain(const struct nn_model *m, const struct rank_data *d, float *o
         if (rc)
             break;
         /* eval mode reads the running statistics and does not change them */
-        nn_net_forward(a, m->params, (float *)m->running, &w, n, 0, 0, 0);
+        nn_net_forward(a, m->params, (float *)m->running, &w, n, 0, 0, 0, NULL);
         memcpy(out + r0, w.logit, n * sizeof *out);
     }
     free(art);

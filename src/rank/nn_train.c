@@ -5,6 +5,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,30 +41,98 @@ struct trainer {
     uint64_t *order;            /* (n_rows) shuffled rows */
     uint64_t nb;                /* batches per epoch */
     struct nn_adamw opt;
-    uint64_t step;
+    uint64_t step;              /* batches done before this epoch */
 };
 
-/* Fills the activations' inputs and the labels for rows rows[0..n). */
-static void load_batch(struct trainer *tr, const uint64_t *rows, size_t n)
+/* Fills rows [r0, r1) of the batch whose rows of the data are rows[0..): the activations'
+ * inputs, the articles and the labels. */
+static void load_batch(struct trainer *tr, const uint64_t *rows, size_t r0, size_t r1)
 {
     const struct nn_model *m = tr->m;
+    size_t n = r1 - r0;
     for (int t = 0; t < NN_NTOWERS; t++) {
         if (!m->a.in[t] || t == NN_IMAGE)
             continue;
         /* infinite values were rejected by the standardisation fit */
-        if (nn_gather(m, tr->col, tr->d, t, rows, 0, n, tr->w.x[t]) != n)
+        if (nn_gather(m, tr->col, tr->d, t, rows + r0, 0, n, tr->w.x[t] + r0 * m->a.in[t]) != n)
             HM_BUG("nn: an infinite value in training data after the checks");
     }
-    if (m->a.in[NN_IMAGE]) {
-        for (size_t i = 0; i < n; i++)
-            tr->art[i] = tr->d->item[rows[i]];
-        nn_gather_image(m, tr->d, tr->art, n, tr->w.x[NN_IMAGE], 0);
-    }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = r0; i < r1; i++) {
+        tr->art[i] = tr->d->item[rows[i]];
         tr->label[i] = tr->d->label[rows[i]];
+    }
+    if (m->a.in[NN_IMAGE])
+        nn_gather_image(m, tr->d, tr->art + r0, n, tr->w.x[NN_IMAGE] + r0 * m->image_dim, 0);
 }
 
-/* One epoch at learning rate lr; returns the mean loss over the batches (weighted by rows). */
+/* ---- an epoch, run by a team of threads ------------------------------------------------------ */
+
+/* One epoch: every thread of the team loads its rows of each batch, does its share of the
+ * forward and backward passes (columns of every block: nn_kernels.inc) and the AdamW update of
+ * its range of the parameters. Threads meet at a barrier between dependent steps. */
+struct epoch_run {
+    struct trainer *tr;
+    int T;                  /* threads in the team */
+    pthread_barrier_t bar;
+    pthread_mutex_t lock;   /* the start gate: T is known once every thread is started */
+    pthread_cond_t cond;
+    int go;
+    double loss;            /* sum over batches of the batch loss times its rows (thread 0) */
+    struct hm_progress prog;
+};
+
+static void epoch_sync(void *ctx)
+{
+    pthread_barrier_wait(&((struct epoch_run *)ctx)->bar);
+}
+
+static void epoch_part(struct epoch_run *er, int t)
+{
+    struct trainer *tr = er->tr;
+    struct nn_model *m = tr->m;
+    struct nn_team team = {t, er->T, epoch_sync, er};
+    uint64_t n = tr->d->n_rows, nb = tr->nb;
+    size_t p0, p1, np = m->a.n_params;
+    nn_team_range(&team, np, &p0, &p1);
+    for (uint64_t b = 0; b < nb; b++) {
+        uint64_t lo = n * b / nb, hi = n * (b + 1) / nb, step = tr->step + b;
+        size_t B = (size_t)(hi - lo), r0, r1;
+        nn_team_range(&team, B, &r0, &r1);
+        load_batch(tr, tr->order + lo, r0, r1);
+        epoch_sync(er);
+        nn_net_forward(&m->a, m->params, m->running, &tr->w, B, 1, (uint64_t)tr->p->seed, step, &team);
+        double loss = nn_net_backward(&m->a, m->params, tr->grads, &tr->w, tr->label, B, &team);
+        /* the backward pass ends at a barrier: every gradient is complete */
+        nn_adamw_apply(&tr->opt, step + 1, m->params + p0, tr->grads + p0, tr->mom1 + p0,
+                       tr->mom2 + p0, p1 - p0);
+        memset(tr->grads + p0, 0, (p1 - p0) * sizeof *tr->grads);
+        if (t == 0) {
+            er->loss += loss * (double)B;
+            hm_progress_add(&er->prog, B);
+        }
+        epoch_sync(er); /* parameters updated before the next forward pass */
+    }
+}
+
+struct worker {
+    struct epoch_run *er;
+    int t;
+    pthread_t id;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    pthread_mutex_lock(&w->er->lock);
+    while (!w->er->go)
+        pthread_cond_wait(&w->er->cond, &w->er->lock);
+    pthread_mutex_unlock(&w->er->lock);
+    epoch_part(w->er, w->t);
+    return NULL;
+}
+
+/* One epoch at learning rate lr on hm_threads() threads; returns the mean loss over the
+ * batches (weighted by rows). */
 static double run_epoch(struct trainer *tr, uint32_t epoch, double lr)
 {
     uint64_t n = tr->d->n_rows;
@@ -74,24 +143,36 @@ static double run_epoch(struct trainer *tr, uint32_t epoch, double lr)
         tr->order[i] = tr->order[j];
         tr->order[j] = t;
     }
-    uint64_t nb = tr->nb;
     tr->opt.lr = lr;
-    double loss = 0;
-    struct hm_progress prog;
-    hm_progress_begin(&prog, "nn epoch", n);
-    for (uint64_t b = 0; b < nb; b++) {
-        uint64_t lo = n * b / nb, hi = n * (b + 1) / nb;
-        size_t B = (size_t)(hi - lo);
-        load_batch(tr, tr->order + lo, B);
-        memset(tr->grads, 0, tr->m->a.n_params * sizeof *tr->grads);
-        nn_net_forward(&tr->m->a, tr->m->params, tr->m->running, &tr->w, B, 1,
-                       (uint64_t)tr->p->seed, tr->step++);
-        loss += nn_net_backward(&tr->m->a, tr->m->params, tr->grads, &tr->w, tr->label, B) * (double)B;
-        nn_adamw_step(&tr->opt, tr->m->params, tr->grads, tr->mom1, tr->mom2, tr->m->a.n_params);
-        hm_progress_add(&prog, B);
+    struct epoch_run er = {.tr = tr};
+    pthread_mutex_init(&er.lock, NULL);
+    pthread_cond_init(&er.cond, NULL);
+    int want = hm_threads() < 64 ? hm_threads() : 64, started = 0;
+    struct worker w[64];
+    for (int t = 1; t < want; t++) {
+        w[t] = (struct worker){.er = &er, .t = t};
+        if (pthread_create(&w[t].id, NULL, worker_main, &w[t]) != 0)
+            break;
+        started++;
     }
-    hm_progress_end(&prog);
-    return loss / (double)n;
+    if (started + 1 < want)
+        hm_warn("nn: could not start %d threads; training on %d", want, started + 1);
+    er.T = started + 1;
+    pthread_barrier_init(&er.bar, NULL, (unsigned)er.T);
+    hm_progress_begin(&er.prog, "nn epoch", n);
+    pthread_mutex_lock(&er.lock);
+    er.go = 1;
+    pthread_cond_broadcast(&er.cond);
+    pthread_mutex_unlock(&er.lock);
+    epoch_part(&er, 0);
+    for (int t = 1; t <= started; t++)
+        pthread_join(w[t].id, NULL);
+    hm_progress_end(&er.prog);
+    pthread_barrier_destroy(&er.bar);
+    pthread_cond_destroy(&er.cond);
+    pthread_mutex_destroy(&er.lock);
+    tr->step += tr->nb;
+    return er.loss / (double)n;
 }
 
 int nn_train(const struct nn_params *p, const struct rank_data *train, const struct rank_data *valid,
@@ -153,8 +234,9 @@ int nn_train(const struct nn_params *p, const struct rank_data *train, const str
     nn_plateau_init(&plateau, p->lr_factor, p->lr_patience, p->lr_min);
     nn_early_init(&early, p->patience);
     HM_VEC(struct nn_epoch) ep = {0};
+    /* the team splits the GEMMs itself: OpenBLAS on one thread in each */
     int blas_threads = openblas_get_num_threads();
-    openblas_set_num_threads(hm_threads());
+    openblas_set_num_threads(1);
     double fit_seconds = hm_seconds_since(t0), lr = p->lr;
     int stopped = 0;
     for (uint32_t e = 0; e < (uint32_t)p->epochs; e++) {
@@ -171,7 +253,6 @@ int nn_train(const struct nn_params *p, const struct rank_data *train, const str
         if (valid) {
             if ((rc = nn_score(m, valid, vscore)) != 0)
                 break;
-            openblas_set_num_threads(hm_threads());
             rec.map12 = rank_map12(valid, vscore, NULL);
             stopped = nn_early_step(&early, e, rec.map12, &improved);
             lr = nn_plateau_step(&plateau, rec.map12, lr);
