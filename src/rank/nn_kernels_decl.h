@@ -70,7 +70,6 @@ void NN_(bce_backward)(NN_REAL *dlogit, const NN_REAL *logit, const NN_REAL *lab
  * allocation (mem) with pointers into it. */
 struct NN_(acts) {
     size_t cap;
-    size_t B;                        /* rows of the batch in the backward pass */
     NN_REAL *x[NN_NTOWERS];          /* (B, in[t]) standardised inputs, filled by the caller */
     NN_REAL *lin[NN_MAX_BLOCKS];     /* (B, out) Linear outputs = BatchNorm inputs */
     NN_REAL *bn[NN_MAX_BLOCKS];      /* (B, out) BatchNorm outputs = ReLU inputs */
