@@ -2,7 +2,10 @@
  *
  *   bench_nn [train_rows] [score_rows]      (defaults 700000 and 3000000)
  *
- * 1. sgemm peak: the best of 3 square 4096 sgemm calls on hm_threads() OpenBLAS threads.
+ * 1. sgemm peak: the best of 3 square 4096 sgemm calls on hm_threads() OpenBLAS threads; and
+ *    the forward and backward GEMMs of one training batch at the reference shapes, for 2 s
+ *    each way: one caller with OpenBLAS on hm_threads() threads, and hm_threads() threads each
+ *    computing its share of every product's columns with OpenBLAS on one (what training does).
  * 2. One training epoch (default settings: batch 2048, the reference widths) on synthetic rows
  *    with 43 user, 29 item and 8 pair columns and 512-d image embeddings of 105,542 articles:
  *    the FLOPs of the forward and backward GEMMs (nn_arch_train_flops) over the epoch's wall
@@ -18,6 +21,9 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -70,6 +76,110 @@ static double sgemm_peak(void)
     free(b);
     free(c);
     return best;
+}
+
+/* ---- the GEMMs of one training batch: OpenBLAS's threads against a split by columns ------- */
+
+/* (in, out) of every Linear at the reference widths; first: a tower's first (no dinp) */
+static const int gemm_shape[9][3] = {{43, 256, 1}, {256, 128, 0}, {29, 128, 1}, {128, 64, 0},
+                                     {512, 256, 1}, {256, 128, 0}, {320, 256, 0}, {256, 128, 0},
+                                     {128, 64, 0}};
+#define GB 2048
+
+struct gemm_run {
+    float *a, *w, *c, *dw;
+    int T;
+    pthread_barrier_t bar;
+    _Atomic int stop;
+    int reps;
+};
+
+/* One batch's forward and backward GEMMs; thread t of T computes its share of the columns
+ * (T = 1: all of them, with OpenBLAS free to use its own threads). */
+static void batch_gemms(struct gemm_run *g, int t)
+{
+    for (int l = 0; l < 9; l++) {
+        int C = gemm_shape[l][0], O = gemm_shape[l][1];
+        int o0 = O * t / g->T, o1 = O * (t + 1) / g->T, c0 = C * t / g->T, c1 = C * (t + 1) / g->T;
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, GB, o1 - o0, C, 1, g->a, C,
+                    g->w + (size_t)o0 * C, C, 0, g->c + o0, O);
+        if (g->T > 1)
+            pthread_barrier_wait(&g->bar);
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, o1 - o0, C, GB, 1, g->c + o0, O, g->a, C,
+                    1, g->dw + (size_t)o0 * C, C);
+        if (!gemm_shape[l][2])
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, GB, c1 - c0, O, 1, g->c, O, g->w + c0,
+                        C, 0, g->a + c0, C);
+        if (g->T > 1)
+            pthread_barrier_wait(&g->bar);
+    }
+}
+
+static void *gemm_worker(void *arg)
+{
+    struct gemm_run *g = ((void **)arg)[0];
+    int t = (int)(intptr_t)((void **)arg)[1];
+    for (;;) {
+        batch_gemms(g, t);
+        pthread_barrier_wait(&g->bar);
+        if (g->stop)
+            return NULL;
+        pthread_barrier_wait(&g->bar);
+    }
+}
+
+/* GFLOP/s of the batch GEMMs for about 2 s: split = 0, one caller and OpenBLAS on hm_threads()
+ * threads; split = 1, hm_threads() threads each on its columns with OpenBLAS on one. */
+static double gemm_rate(int split)
+{
+    struct gemm_run g = {.T = split ? hm_threads() : 1};
+    g.a = hm_xcalloc((size_t)GB * 512, sizeof *g.a);
+    g.w = hm_xcalloc((size_t)512 * 512, sizeof *g.w);
+    g.c = hm_xcalloc((size_t)GB * 512, sizeof *g.c);
+    g.dw = hm_xcalloc((size_t)512 * 512, sizeof *g.dw);
+    for (size_t i = 0; i < (size_t)GB * 512; i++)
+        g.a[i] = (float)(i % 7) * 0.1f;
+    for (size_t i = 0; i < (size_t)512 * 512; i++)
+        g.w[i] = (float)(i % 5) * 0.01f;
+    double flop = 0;
+    for (int l = 0; l < 9; l++)
+        flop += (gemm_shape[l][2] ? 4.0 : 6.0) * GB * gemm_shape[l][0] * gemm_shape[l][1];
+    openblas_set_num_threads(split ? 1 : hm_threads());
+    pthread_t id[64];
+    void *args[64][2];
+    if (g.T > 64)
+        g.T = 64;
+    if (g.T > 1)
+        pthread_barrier_init(&g.bar, NULL, (unsigned)g.T);
+    for (int t = 1; t < g.T; t++) {
+        args[t][0] = &g, args[t][1] = (void *)(intptr_t)t;
+        pthread_create(&id[t], NULL, gemm_worker, args[t]);
+    }
+    int64_t t0 = hm_now_ns();
+    for (;;) {
+        batch_gemms(&g, 0);
+        g.reps++;
+        int done = hm_seconds_since(t0) > 2;
+        if (g.T > 1) {
+            g.stop = done;
+            pthread_barrier_wait(&g.bar);
+            if (done)
+                break;
+            pthread_barrier_wait(&g.bar);
+        } else if (done) {
+            break;
+        }
+    }
+    double rate = flop * g.reps / hm_seconds_since(t0) / 1e9;
+    for (int t = 1; t < g.T; t++)
+        pthread_join(id[t], NULL);
+    if (g.T > 1)
+        pthread_barrier_destroy(&g.bar);
+    free(g.a);
+    free(g.w);
+    free(g.c);
+    free(g.dw);
+    return rate;
 }
 
 /* Synthetic rows in groups of group_rows: user columns from a per-group vector, item columns
@@ -165,6 +275,7 @@ int main(int argc, char **argv)
     }
 
     double peak = sgemm_peak();
+    double gemm_blas = gemm_rate(0), gemm_split = gemm_rate(1);
 
     /* one training epoch */
     struct data tr;
@@ -197,11 +308,12 @@ int main(int argc, char **argv)
     double score_s = hm_seconds_since(t0), rate = (double)score_rows / t_rows;
     double full_s = t_setup * FULL_PAIRS / (double)score_rows + t_art + FULL_PAIRS / rate;
 
-    printf("kernel=%s threads=%d sgemm_peak_gflops=%.1f params=%zu train_rows=%llu epoch_s=%.3f "
+    printf("kernel=%s threads=%d sgemm_peak_gflops=%.1f batch_gemms_openblas_threads_gflops=%.1f "
+           "batch_gemms_split_gflops=%.1f params=%zu train_rows=%llu epoch_s=%.3f "
            "train_gflop=%.1f train_gflops=%.1f share_of_peak=%.3f train_cpu_s=%.2f loss=%.5f "
            "score_rows=%llu score_s=%.3f score_cpu_s=%.2f setup_s=%.3f articles_s=%.3f rows_s=%.3f rows_per_s=%.0f full_200m_s=%.1f "
            "peak_rss_mib=%.0f\n",
-           hm_blas_corename(), hm_threads(), peak, nn_n_params(m), (unsigned long long)train_rows,
+           hm_blas_corename(), hm_threads(), peak, gemm_blas, gemm_split, nn_n_params(m), (unsigned long long)train_rows,
            epoch_s, flops / 1e9, gflops, gflops / peak, train_cpu, curve.epoch[0].loss,
            (unsigned long long)score_rows, score_s, score_cpu, t_setup, t_art, t_rows, rate, full_s,
            hm_peak_rss() / 1048576.0);

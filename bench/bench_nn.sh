@@ -18,7 +18,7 @@ out="$build/bench_nn.txt"
 for i in $(seq "$runs"); do
     flock /tmp/hmrec-bench.lock sh -c "echo \"load: \$(cut -d' ' -f1-3 /proc/loadavg)\"; \"$build/bench_nn\" $train_rows $score_rows" | tee -a "$out"
 done
-for key in sgemm_peak_gflops epoch_s train_gflops share_of_peak setup_s articles_s rows_s rows_per_s full_200m_s peak_rss_mib; do
+for key in sgemm_peak_gflops batch_gemms_openblas_threads_gflops batch_gemms_split_gflops epoch_s train_gflops share_of_peak setup_s articles_s rows_s rows_per_s full_200m_s peak_rss_mib; do
     grep -o " $key=[0-9.]*" "$out" | cut -d= -f2 | sort -n |
         awk -v key="$key" '{v[NR]=$1} END {printf "median %s=%s (of %d)\n", key, v[int((NR+1)/2)], NR}'
 done
