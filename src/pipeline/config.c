@@ -18,6 +18,17 @@ static const struct hm_setting run_settings[] = {
 };
 #undef R
 
+#define K(f) offsetof(struct pipeline_rank_params, f)
+static const struct hm_setting rank_settings[] = {
+    {"rank.models", HM_SET_STRING, K(models), "classifier,ndcg,map,xendcg,deep,nn", 0, 0, 0,
+     "models the rank stage trains: classifier, ndcg, map, lambdarank, xendcg, deep, nn"},
+    {"rank.block", HM_SET_INT, K(block), "4096", 1, 1 << 20, 0,
+     "customers per block when streamed candidates are scored"},
+    {"rank.holdout_max", HM_SET_INT, K(holdout_max), "20000", 100, 1e9, 0,
+     "held-out customers (over all training weeks) whose full candidate lists early stopping scores"},
+};
+#undef K
+
 static struct hm_setting *table;
 static size_t table_n;
 
@@ -41,6 +52,11 @@ const struct hm_setting *pipeline_config_table(size_t *n)
         add_rows(text_settings, text_n_settings, offsetof(struct pipeline_config, text));
         add_rows(recall_base_settings, recall_base_n_settings, offsetof(struct pipeline_config, base));
         add_rows(recall, nr, offsetof(struct pipeline_config, recall));
+        add_rows(feat_settings, feat_n_settings, offsetof(struct pipeline_config, feat));
+        add_rows(gbm_settings, gbm_n_settings, offsetof(struct pipeline_config, gbm));
+        add_rows(nn_settings, nn_n_settings, offsetof(struct pipeline_config, nn));
+        add_rows(rank_settings, sizeof rank_settings / sizeof rank_settings[0],
+                 offsetof(struct pipeline_config, rank));
     }
     *n = table_n;
     return table;

@@ -174,39 +174,68 @@ char *pipeline_oracle_path(const char *data_dir, int32_t start)
 
 /* ---- the metrics table ----------------------------------------------------------------- */
 
+static int by_map12_desc(const void *a, const void *b)
+{
+    double x = eval_map12(&((const struct eval_row *)a)->sum), y = eval_map12(&((const struct eval_row *)b)->sum);
+    return x > y ? -1 : x < y ? 1 : strcmp(((const struct eval_row *)a)->name, ((const struct eval_row *)b)->name);
+}
+
 int pipeline_metrics_table(struct pipeline *p, const struct prep_truth *truth, const char *names,
-                           const char *oracle, char **table)
+                           const char *oracle, const struct pipeline_result *extra, int n_extra, char **table)
 {
     *table = NULL;
     const struct data_set *ds;
     int rc = pipeline_data(p, &ds);
     if (rc)
         return rc;
-    struct eval_row rows[RECALL_NBASELINES + 1];
-    int n = 0;
-    double ref = 0;
+    struct eval_row *rows = hm_xcalloc(RECALL_NBASELINES + 2 + (size_t)n_extra, sizeof *rows);
+    int n = 0, n_ref = 0;
+    double refs[2] = {0, 0};
+    const char *ref_names[2] = {"oracle", "ceiling"};
+    /* the two ceilings first: the oracle (synthetic data) and a perfect ranker of the pool */
     if (oracle) {
         rows[n].name = "oracle";
         if ((rc = pipeline_evaluate_file(ds, truth, oracle, &rows[n].sum)) == 0)
-            ref = eval_map12(&rows[n++].sum);
+            refs[0] = eval_map12(&rows[n++].sum);
     }
+    for (int k = 0; k < n_extra; k++)
+        if (!strcmp(extra[k].kind, "ceiling")) {
+            rows[n].name = extra[k].name;
+            rows[n].sum = extra[k].sum;
+            refs[1] = eval_map12(&rows[n++].sum);
+        }
+    int first = n;
     char list[HM_SETTING_STRLEN];
     snprintf(list, sizeof list, "%s", names);
     for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
         int kind = recall_baseline_find(tok);
         if (kind < 0)
             rc = hm_error(HM_EINVAL, "unknown baseline '%s' (popular, decayed, recent)", tok);
-        else if (n < RECALL_NBASELINES + 1)
+        else if (n < first + RECALL_NBASELINES)
             rc = pipeline_baseline_eval(p, kind, truth, &rows[n++]);
     }
+    for (int k = 0; k < n_extra; k++)
+        if (strcmp(extra[k].kind, "ceiling")) {
+            rows[n].name = extra[k].name;
+            rows[n++].sum = extra[k].sum;
+        }
+    /* the rest ranked by MAP@12 */
+    qsort(rows + first, (size_t)(n - first), sizeof *rows, by_map12_desc);
     if (!rc) {
-        char *body = eval_table_format(rows, (size_t)n, ref);
+        n_ref = refs[1] > 0 ? 2 : refs[0] > 0 ? 1 : 0;
+        if (refs[0] <= 0 && refs[1] > 0) { /* no oracle: the pool ceiling alone */
+            refs[0] = refs[1];
+            ref_names[0] = ref_names[1];
+            n_ref = 1;
+        }
+        char *body = eval_table_format_refs(rows, (size_t)n, refs, ref_names, n_ref);
         char day0[11], day1[11];
         hm_date_format(ds->tx.day_max - 6, day0);
         hm_date_format(ds->tx.day_max, day1);
         *table = hm_xasprintf("validation week %s..%s: %u customers bought\n%s", day0, day1, truth->n_users, body);
         free(body);
     }
+    free(rows);
     return rc;
 }
 
@@ -224,7 +253,14 @@ int pipeline_evaluate_stage(struct pipeline *p)
         return rc;
     }
     char *path = pipeline_path(p, "metrics.txt");
-    if ((rc = pipeline_metrics_table(p, &truth, p->c.run.baselines, oracle, &table)) == 0) {
+    /* the rank stage's models, ensembles and pool ceiling, when it ran */
+    struct pipeline_result *res = NULL;
+    int n_res = 0;
+    char *rp = pipeline_path(p, "rank_results.tsv");
+    if (access(rp, F_OK) == 0)
+        rc = pipeline_rank_results(p, &res, &n_res);
+    free(rp);
+    if (!rc && (rc = pipeline_metrics_table(p, &truth, p->c.run.baselines, oracle, res, n_res, &table)) == 0) {
         struct hm_awriter w;
         if ((rc = hm_awriter_open(&w, path)) == 0) {
             hm_awriter_write(&w, table, strlen(table));
@@ -232,6 +268,7 @@ int pipeline_evaluate_stage(struct pipeline *p)
         }
     }
     prep_truth_release(&truth);
+    free(res);
     free(table);
     free(oracle);
     free(path);

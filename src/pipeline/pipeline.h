@@ -15,7 +15,12 @@
 #include "core/core.h"
 #include "data/data.h"
 #include "eval/eval.h"
+#include "features/features.h"
 #include "prep/prep.h"
+#include "rank/ensemble.h"
+#include "rank/gbm.h"
+#include "rank/nn.h"
+#include "rank/rank.h"
 #include "recall/recall.h"
 #include "text/text.h"
 
@@ -30,6 +35,15 @@ struct run_params {
     char submission[HM_SETTING_STRLEN]; /* "" = <work>/submission.csv.gz */
 };
 
+/* The rank stage's own settings (keys rank.*). */
+struct pipeline_rank_params {
+    char models[HM_SETTING_STRLEN]; /* comma-separated models to train: classifier, ndcg, map,
+                                       lambdarank, xendcg, deep (boosted), nn (the network) */
+    long block;                     /* customers per block when scoring streamed candidates */
+    long holdout_max;               /* held-out customers kept for early stopping, over all
+                                       training weeks (their full lists are large) */
+};
+
 /* Every module's settings, gathered: one config file, one table (docs/config.md). */
 struct pipeline_config {
     struct run_params run;
@@ -37,6 +51,10 @@ struct pipeline_config {
     struct text_params text;
     struct recall_base_params base;
     struct recall_params recall;
+    struct feat_params feat;
+    struct gbm_params gbm;
+    struct nn_params nn;
+    struct pipeline_rank_params rank;
 };
 /* The combined table (built once). */
 const struct hm_setting *pipeline_config_table(size_t *n);
@@ -58,6 +76,9 @@ struct pipeline {
     uint64_t fp[PIPELINE_MAX_STAGES];  /* fingerprints of the stages run or checked */
     uint8_t fp_known[PIPELINE_MAX_STAGES];
     uint8_t done[PIPELINE_MAX_STAGES];  /* checked or run in this process */
+    struct data_article_matrix text;     /* loaded on first use (pipeline_inputs) */
+    struct feat_image image;
+    int text_loaded, image_loaded;
 };
 /* Copies the config; opens nothing yet. */
 void pipeline_init(struct pipeline *p, const struct pipeline_config *c);
@@ -100,6 +121,12 @@ int pipeline_run(struct pipeline *p);
 int pipeline_require(struct pipeline *p, const char *stage);
 /* The stage's fingerprint (its inputs' are computed first). */
 int pipeline_fingerprint(struct pipeline *p, int stage, uint64_t *fp);
+
+/* The inputs beside the transactions that later stages read, loaded once: the text stage's
+ * article embeddings (running that stage first when needed) and, when features.image names a
+ * file, the image embeddings (*image NULL otherwise). */
+int pipeline_inputs(struct pipeline *p, const struct data_article_matrix **text,
+                    const struct feat_image **image);
 
 /* ---- the stages' drivers, also used by the single commands ---------------------------- */
 
@@ -153,6 +180,7 @@ char *pipeline_candidates_path(const struct pipeline *p, struct pipeline_week w)
 int pipeline_week_days(struct pipeline *p, struct pipeline_week w, struct prep_week *out);
 
 /* Evaluation (evaluate.c). */
+struct pipeline_result;
 /* Scores a baseline on the week whose purchases are truth; fills row. */
 int pipeline_baseline_eval(struct pipeline *p, int kind, const struct prep_truth *truth,
                            struct eval_row *row);
@@ -167,9 +195,47 @@ char *pipeline_oracle_path(const char *data_dir, int32_t start);
 /* The metrics table of the baselines in `names` (comma-separated) and the oracle file (when
  * not NULL) on the validation week, whose purchases are truth (caller frees *table). */
 int pipeline_metrics_table(struct pipeline *p, const struct prep_truth *truth, const char *names,
-                           const char *oracle, char **table);
+                           const char *oracle, const struct pipeline_result *extra, int n_extra, char **table);
 /* The evaluate stage: <work>/metrics.txt. */
 int pipeline_evaluate_stage(struct pipeline *p);
+
+/* Stage 3 (features.c): the training set of every training week. */
+char *pipeline_features_path(const struct pipeline *p, int week, int holdout);
+/* Labels of c's rows from a week's purchases: label (c->n) 1 when bought, group_truth
+ * (c->n_users) the customer's distinct purchases in the week. */
+int pipeline_label_rows(const struct prep_truth *truth, const struct recall_candidates *c, float *label,
+                        uint32_t *group_truth);
+/* The features of every row of c (cutoff: the context's), computed block customers at a
+ * time: *x (c->n, feat_n_cols()) malloc'ed. */
+int pipeline_features_of(const struct feat_ctx *ctx, const struct recall_candidates *c, uint32_t block,
+                         float **x);
+int pipeline_features_stage(struct pipeline *p);
+
+/* Stage 4 (rank.c): models, ensembles, the validation week. */
+#define PIPELINE_MAX_MODELS 16
+struct pipeline_model {
+    char name[32];              /* "classifier", "map", ..., "nn" */
+    int is_nn;
+    enum gbm_kind kind;         /* boosted models */
+    struct gbm_model *gbm;      /* one of these two */
+    struct nn_model *nn;
+    float *curve;               /* (n_curve) held-out MAP@12 per round / epoch */
+    uint32_t n_curve, best;     /* best: rounds / epochs kept */
+    double holdout_map12;
+};
+void pipeline_model_release(struct pipeline_model *m);
+int pipeline_model_score(const struct pipeline_model *m, const struct rank_data *d, float *out);
+char *pipeline_model_path(const struct pipeline *p, const char *name);
+int pipeline_model_load(struct pipeline *p, const char *name, struct pipeline_model *m);
+int pipeline_rank_stage(struct pipeline *p);
+/* One row of rank_results.tsv: a model's, ensemble's or the pool ceiling's metric sums on the
+ * validation week. */
+struct pipeline_result {
+    char name[32];
+    char kind[16];   /* "model", "ensemble", "ceiling" */
+    struct eval_sum sum;
+};
+int pipeline_rank_results(struct pipeline *p, struct pipeline_result **out, int *n);
 
 /* The submission (submit.c): 12 articles for every customer, cutoff the day after the data. */
 int pipeline_submit(struct pipeline *p, const char *path);

@@ -15,8 +15,38 @@ void pipeline_init(struct pipeline *p, const struct pipeline_config *c)
     p->store = c->run.store[0] ? hm_xstrdup(c->run.store) : hm_path_join(c->run.work, "store");
 }
 
+int pipeline_inputs(struct pipeline *p, const struct data_article_matrix **text,
+                    const struct feat_image **image)
+{
+    int rc = 0;
+    if (text && !p->text_loaded) {
+        if ((rc = pipeline_require(p, "text")) != 0 || (rc = pipeline_text_load(p, &p->text)) != 0)
+            return rc;
+        p->text_loaded = 1;
+    }
+    if (image && !p->image_loaded && p->c.feat.image[0]) {
+        const struct data_set *ds = NULL;
+        if ((rc = pipeline_data(p, &ds)) != 0 ||
+            (rc = feat_image_load(&p->image, ds, p->c.feat.image, FEAT_IMAGE_DIM)) != 0)
+            return rc;
+        p->image_loaded = 1;
+        if (p->image.n_missing)
+            hm_info("image embeddings: %u of %u articles have none (imputed)", p->image.n_missing,
+                    p->image.n_articles);
+    }
+    if (text)
+        *text = &p->text;
+    if (image)
+        *image = p->image_loaded ? &p->image : NULL;
+    return 0;
+}
+
 void pipeline_release(struct pipeline *p)
 {
+    if (p->text_loaded)
+        data_article_matrix_release(&p->text);
+    if (p->image_loaded)
+        feat_image_release(&p->image);
     if (p->ds_open)
         data_set_release(&p->ds);
     free(p->work);

@@ -50,6 +50,44 @@ static char **candidates_outputs(const struct pipeline *p)
     return out;
 }
 
+static char **features_outputs(const struct pipeline *p)
+{
+    long n = p->c.prep.train_weeks;
+    char **out = hm_xcalloc(2 * (size_t)n + 1, sizeof *out);
+    for (long i = 1; i <= n; i++) {
+        out[2 * (i - 1)] = pipeline_features_path(p, (int)i, 0);
+        out[2 * (i - 1) + 1] = pipeline_features_path(p, (int)i, 1);
+    }
+    return out;
+}
+
+static char **rank_outputs(const struct pipeline *p)
+{
+    struct hm_buf names = {0};
+    char list[HM_SETTING_STRLEN];
+    snprintf(list, sizeof list, "%s", p->c.rank.models);
+    size_t n = 0;
+    for (char *save = NULL, *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+        n++;
+    char **out = hm_xcalloc(n + 6, sizeof *out);
+    size_t k = 0;
+    out[k++] = pipeline_path(p, "rank_results.tsv");
+    out[k++] = pipeline_path(p, "rank_curves.tsv");
+    out[k++] = pipeline_path(p, "rank_importance.txt");
+    out[k++] = pipeline_path(p, "models/ensemble.tsv");
+    snprintf(list, sizeof list, "%s", p->c.rank.models);
+    for (char *save = NULL, *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        enum gbm_kind kind;
+        const char *name = tok;
+        if (strcmp(tok, "nn") && gbm_kind_parse(tok, &p->c.gbm, &kind) == 0)
+            name = gbm_kind_name(kind);
+        hm_clear_error();
+        out[k++] = pipeline_model_path(p, name);
+    }
+    hm_buf_release(&names);
+    return out;
+}
+
 static char **evaluate_outputs(const struct pipeline *p)
 {
     return work_files(p, (const char *const[]){"metrics.txt", NULL});
@@ -133,9 +171,15 @@ const struct pipeline_stage pipeline_stages[] = {
     {"candidates", "Stage 2: the merged candidate pools of the validation and training weeks",
      (const char *const[]){"recall.", NULL}, (const char *const[]){"prepare", "text", NULL},
      candidates_outputs, pipeline_candidates_stage, NULL, NULL},
+    {"features", "Stage 3: the training weeks' features, down-sampled, and the held-out customers'",
+     (const char *const[]){"features.", "gbm.neg_share", "gbm.holdout", "gbm.seed", NULL},
+     (const char *const[]){"candidates", "text", NULL}, features_outputs, pipeline_features_stage, NULL, NULL},
+    {"rank", "Stage 4: the models, ensembles, and every model on the validation week",
+     (const char *const[]){"gbm.", "nn.", "rank.models", "rank.holdout_max", NULL},
+     (const char *const[]){"features", NULL}, rank_outputs, pipeline_rank_stage, NULL, NULL},
     {"evaluate", "the metrics table of the validation week",
-     (const char *const[]){"baseline.", "run.baselines", "run.data", NULL}, (const char *const[]){"ingest", NULL},
-     evaluate_outputs, pipeline_evaluate_stage, NULL, NULL},
+     (const char *const[]){"baseline.", "run.baselines", "run.data", NULL},
+     (const char *const[]){"ingest", "rank", NULL}, evaluate_outputs, pipeline_evaluate_stage, NULL, NULL},
     {"submit", "12 articles for every customer, the week after the data",
      (const char *const[]){"baseline.", "run.submit_model", "run.submission", NULL},
      (const char *const[]){"ingest", NULL}, submit_outputs, pipeline_submit_stage, NULL, NULL},

@@ -259,6 +259,14 @@ void recall_candidates_clear(struct recall_candidates *c);
 void recall_candidates_append(struct recall_candidates *dst, const struct recall_candidates *src,
                               uint32_t pool);
 
+/* Appends to dst the rows of src that keep marks (keep: src->n; NULL keeps all), customer by
+ * customer; a customer none of whose rows is kept is left out. */
+void recall_candidates_subset(struct recall_candidates *dst, const struct recall_candidates *src,
+                              const uint8_t *keep);
+/* dst = customers [i0, i1) of src (dst is cleared first). */
+void recall_candidates_slice(struct recall_candidates *dst, const struct recall_candidates *src, uint32_t i0,
+                             uint32_t i1);
+
 /* The merge's per-thread scratch for one engine, reused across calls. */
 struct recall_merger;
 struct recall_merger *recall_merger_new(const struct recall_engine *e, uint32_t pool);

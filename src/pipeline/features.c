@@ -1,0 +1,192 @@
+/* Stage 3's driver: the training set. For each training week, the candidates of its buyers
+ * (Stage 2's candidates_train_<i>.hmt) are labelled with what each customer bought that week,
+ * split into training and held-out customers, the training customers' negatives are
+ * down-sampled, and the features of the kept rows are computed as of the week's cutoff and
+ * written: features_train_<i>.hmt (down-sampled) and features_holdout_<i>.hmt (every row of
+ * the held-out buyers, for early stopping on their full lists). Labels are not stored: they
+ * are the week's purchases, recomputed from the store by whoever reads the tables. */
+#include "pipeline/pipeline.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+char *pipeline_features_path(const struct pipeline *p, int week, int holdout)
+{
+    char name[64];
+    snprintf(name, sizeof name, "features_%s_%d.hmt", holdout ? "holdout" : "train", week);
+    return pipeline_path(p, name);
+}
+
+/* ---- labels ----------------------------------------------------------------------------- */
+
+int pipeline_label_rows(const struct prep_truth *truth, const struct recall_candidates *c, float *label,
+                        uint32_t *group_truth)
+{
+    for (uint32_t i = 0; i < c->n_users; i++) {
+        uint32_t x = prep_truth_find(truth, c->user[i]);
+        const uint32_t *bought = x == UINT32_MAX ? NULL : truth->items + truth->off[x];
+        uint64_t nb = x == UINT32_MAX ? 0 : truth->off[x + 1] - truth->off[x];
+        group_truth[i] = (uint32_t)nb;
+        for (uint64_t r = c->off[i]; r < c->off[i + 1]; r++) {
+            label[r] = 0;
+            for (uint64_t k = 0; k < nb; k++)
+                if (bought[k] == c->item[r]) {
+                    label[r] = 1;
+                    break;
+                }
+        }
+    }
+    return 0;
+}
+
+/* A rank_data over a candidates block with its labels (no feature matrix yet). */
+static void keys_view(struct rank_data *d, const struct recall_candidates *c, const float *label,
+                      const uint32_t *group_truth)
+{
+    memset(d, 0, sizeof *d);
+    d->n_rows = c->n;
+    d->n_groups = c->n_users;
+    d->group_off = c->off;
+    d->group_user = c->user;
+    d->group_truth = group_truth;
+    d->item = c->item;
+    d->label = label;
+}
+
+/* ---- features of a set of candidates ----------------------------------------------------- */
+
+int pipeline_features_of(const struct feat_ctx *ctx, const struct recall_candidates *c, uint32_t block,
+                         float **x)
+{
+    uint32_t nc = feat_n_cols();
+    *x = hm_xmalloc_array((size_t)c->n * nc + 1, sizeof **x);
+    struct recall_candidates part;
+    recall_candidates_init(&part);
+    int rc = 0;
+    for (uint32_t i = 0; i < c->n_users && !rc; i += block) {
+        uint32_t e = c->n_users - i < block ? c->n_users : i + block;
+        recall_candidates_slice(&part, c, i, e);
+        rc = feat_block(ctx, &part, *x + c->off[i] * nc);
+    }
+    recall_candidates_release(&part);
+    if (rc) {
+        free(*x);
+        *x = NULL;
+    }
+    return rc;
+}
+
+/* ---- one training week -------------------------------------------------------------------- */
+
+static int features_week(struct pipeline *p, int w, const struct feat_inputs *in, struct hm_buf *summary)
+{
+    const struct data_set *ds;
+    int rc = pipeline_data(p, &ds);
+    struct pipeline_week week = {PIPELINE_WEEK_TRAIN, w};
+    struct prep_week days;
+    if (rc || (rc = pipeline_week_days(p, week, &days)) != 0)
+        return rc;
+    char *cpath = pipeline_candidates_path(p, week);
+    struct recall_candidates c;
+    rc = recall_candidates_read(&c, cpath);
+    free(cpath);
+    if (rc)
+        return rc;
+    struct prep_truth truth;
+    if ((rc = prep_truth_build(&truth, ds, days)) != 0) {
+        recall_candidates_release(&c);
+        return rc;
+    }
+    float *label = hm_xmalloc_array(c.n + 1, sizeof *label);
+    uint32_t *gtruth = hm_xmalloc_array((size_t)c.n_users + 1, sizeof *gtruth);
+    pipeline_label_rows(&truth, &c, label, gtruth);
+    struct rank_data keys;
+    keys_view(&keys, &c, label, gtruth);
+    /* held-out customers keep every row (when they bought); the others keep their positives and
+     * a sample of their negatives */
+    const struct gbm_params *g = &p->c.gbm;
+    uint8_t *held = hm_xcalloc((size_t)c.n_users + 1, 1);
+    uint8_t *keep = hm_xcalloc(c.n + 1, 1), *use = hm_xcalloc((size_t)c.n_users + 1, 1);
+    rank_split(&keys, g->holdout, (uint64_t)g->seed + (uint64_t)w, held);
+    for (uint32_t i = 0; i < c.n_users; i++)
+        use[i] = !held[i];
+    uint64_t kept = rank_downsample(&keys, use, g->neg_share, (uint64_t)g->seed + (uint64_t)w, keep);
+    uint8_t *keep_held = hm_xcalloc(c.n + 1, 1);
+    uint64_t n_pos = 0, n_held = 0;
+    for (uint32_t i = 0; i < c.n_users; i++)
+        for (uint64_t r = c.off[i]; r < c.off[i + 1]; r++) {
+            keep_held[r] = held[i] && gtruth[i] > 0;
+            n_held += keep_held[r];
+            n_pos += keep[r] && label[r] > 0;
+        }
+    struct recall_candidates tr, ho;
+    recall_candidates_init(&tr);
+    recall_candidates_init(&ho);
+    recall_candidates_subset(&tr, &c, keep);
+    recall_candidates_subset(&ho, &c, keep_held);
+    struct feat_ctx ctx;
+    float *xt = NULL, *xh = NULL;
+    if ((rc = feat_ctx_init(&ctx, in, days.start, &p->c.feat)) == 0) {
+        uint32_t block = (uint32_t)p->c.rank.block;
+        if ((rc = pipeline_features_of(&ctx, &tr, block, &xt)) == 0)
+            rc = pipeline_features_of(&ctx, &ho, block, &xh);
+        feat_ctx_release(&ctx);
+    }
+    char *pt = pipeline_features_path(p, w, 0), *ph = pipeline_features_path(p, w, 1);
+    if (!rc && (rc = feat_table_write(pt, &tr, xt)) == 0)
+        rc = feat_table_write(ph, &ho, xh);
+    if (!rc) {
+        char a[11];
+        hm_date_format(days.start, a);
+        hm_buf_printf(summary, "  week %2d (cutoff %s): %6u buyers, %9llu candidates -> train %8llu rows (%llu positive), "
+                      "held out %8llu rows of %u buyers\n",
+                      w, a, c.n_users, (unsigned long long)c.n, (unsigned long long)kept, (unsigned long long)n_pos,
+                      (unsigned long long)n_held, ho.n_users);
+    }
+    free(pt);
+    free(ph);
+    free(xt);
+    free(xh);
+    recall_candidates_release(&tr);
+    recall_candidates_release(&ho);
+    free(held);
+    free(keep);
+    free(use);
+    free(keep_held);
+    free(label);
+    free(gtruth);
+    prep_truth_release(&truth);
+    recall_candidates_release(&c);
+    return rc;
+}
+
+int pipeline_features_stage(struct pipeline *p)
+{
+    const struct data_article_matrix *text;
+    const struct feat_image *image;
+    const struct data_set *ds;
+    int rc = pipeline_data(p, &ds);
+    if (rc || (rc = pipeline_inputs(p, &text, &image)) != 0)
+        return rc;
+    if ((rc = gbm_params_check(&p->c.gbm)) != 0)
+        return rc;
+    struct feat_inputs in = {.ds = ds, .text = text->x, .text_rows = ds->articles.n, .text_dim = text->dim,
+                             .image = image};
+    struct hm_buf summary = {0};
+    int64_t t0 = hm_now_ns();
+    struct hm_progress prog;
+    hm_progress_begin(&prog, "features", (uint64_t)p->c.prep.train_weeks);
+    for (long w = 1; w <= p->c.prep.train_weeks && !rc; w++) {
+        rc = features_week(p, (int)w, &in, &summary);
+        hm_progress_add(&prog, 1);
+    }
+    hm_progress_end(&prog);
+    if (!rc)
+        hm_report("features: %u columns (%u user, %u item), image embeddings %s; %ld training weeks in %.1fs\n%.*s",
+                  feat_n_cols(), FEAT_NUSER, FEAT_NITEM, image ? p->c.feat.image : "none (image features imputed)",
+                  p->c.prep.train_weeks, hm_seconds_since(t0),
+                  (int)(summary.len && summary.s[summary.len - 1] == '\n' ? summary.len - 1 : summary.len),
+                  summary.s ? summary.s : "");
+    hm_buf_release(&summary);
+    return rc;
+}

@@ -1,0 +1,513 @@
+/* Stage 4's driver: the models of rank.models trained on the training set of Stage 3 (the
+ * boosted models share one XGBoost dataset; the network trains on the same rows), ensembles
+ * fitted on the held-out customers, then every model and ensemble scored on the validation
+ * week, streamed block by block through the features (nothing of the week is held whole).
+ *
+ * Outputs (work directory): models/<name>.model for every model, models/ensemble.tsv (the
+ * weights), rank_results.tsv (every model's and ensemble's metric sums on the validation week,
+ * with the pool ceiling; read by the evaluate and submit stages), rank_curves.tsv (held-out
+ * MAP@12 per round or epoch) and rank_importance.txt (the boosted models' top features). */
+#include "pipeline/pipeline.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- models --------------------------------------------------------------------------------- */
+
+void pipeline_model_release(struct pipeline_model *m)
+{
+    gbm_free(&m->gbm);
+    nn_free(&m->nn);
+    free(m->curve);
+    memset(m, 0, sizeof *m);
+}
+
+int pipeline_model_score(const struct pipeline_model *m, const struct rank_data *d, float *out)
+{
+    if (m->gbm)
+        return gbm_predict_data(m->gbm, d, out);
+    return nn_score(m->nn, d, out);
+}
+
+char *pipeline_model_path(const struct pipeline *p, const char *name)
+{
+    char file[96];
+    snprintf(file, sizeof file, "models/%s.model", name);
+    return pipeline_path(p, file);
+}
+
+int pipeline_model_load(struct pipeline *p, const char *name, struct pipeline_model *m)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->name, sizeof m->name, "%s", name);
+    char *path = pipeline_model_path(p, name);
+    int rc = !strcmp(name, "nn") ? nn_load(path, &m->nn) : gbm_load(path, &m->gbm);
+    free(path);
+    return rc;
+}
+
+/* The models rank.models names, parsed (names checked before anything is trained). */
+static int parse_models(const struct pipeline *p, struct pipeline_model *out, int *n)
+{
+    char list[HM_SETTING_STRLEN];
+    snprintf(list, sizeof list, "%s", p->c.rank.models);
+    *n = 0;
+    for (char *save = NULL, *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        if (*n == PIPELINE_MAX_MODELS)
+            return hm_error(HM_EINVAL, "rank.models: at most %d models", PIPELINE_MAX_MODELS);
+        struct pipeline_model *m = &out[*n];
+        memset(m, 0, sizeof *m);
+        if (!strcmp(tok, "nn")) {
+            m->is_nn = 1;
+        } else {
+            int rc = gbm_kind_parse(tok, &p->c.gbm, &m->kind);
+            if (rc)
+                return hm_error_wrap(rc, "rank.models");
+        }
+        /* "lambdarank" is saved under the objective it resolves to */
+        snprintf(m->name, sizeof m->name, "%s", m->is_nn ? "nn" : gbm_kind_name(m->kind));
+        for (int k = 0; k < *n; k++)
+            if (!strcmp(out[k].name, m->name))
+                return hm_error(HM_EINVAL, "rank.models: '%s' named twice", m->name);
+        (*n)++;
+    }
+    if (*n == 0)
+        return hm_error(HM_EINVAL, "rank.models is empty: name at least one model");
+    return 0;
+}
+
+/* ---- the training set --------------------------------------------------------------------- */
+
+/* The tower of each feature column. */
+static const uint8_t *column_towers(void)
+{
+    static uint8_t towers[FEAT_MAX_COLS];
+    const struct feat_column *cols = feat_columns();
+    for (uint32_t c = 0; c < feat_n_cols(); c++)
+        towers[c] = cols[c].group == FEAT_G_USER ? RANK_TOWER_USER
+                    : cols[c].group == FEAT_G_ITEM ? RANK_TOWER_ITEM
+                                                   : RANK_TOWER_PAIR;
+    return towers;
+}
+
+/* Appends the groups of a features table of training week w (labelled from the week's
+ * purchases) to s; only the groups that keep marks when keep is not NULL. */
+static int add_table(struct pipeline *p, int w, int holdout, struct rank_set *s, uint64_t seed, uint32_t *budget)
+{
+    const struct data_set *ds;
+    struct prep_week days;
+    int rc = pipeline_data(p, &ds);
+    if (rc || (rc = pipeline_week_days(p, (struct pipeline_week){PIPELINE_WEEK_TRAIN, w}, &days)) != 0)
+        return rc;
+    char *path = pipeline_features_path(p, w, holdout);
+    struct feat_table t;
+    rc = feat_table_read(&t, path);
+    free(path);
+    if (rc)
+        return rc;
+    struct prep_truth truth;
+    if ((rc = prep_truth_build(&truth, ds, days)) != 0) {
+        feat_table_release(&t);
+        return rc;
+    }
+    uint32_t nc = t.n_cols;
+    float *x = NULL, *label = NULL;
+    uint64_t cap = 0;
+    for (uint32_t i = 0; i < t.n_users; i++) {
+        /* held-out customers beyond the budget are skipped, chosen by a hash, not by order */
+        if (budget && hm_mix64(seed ^ ((uint64_t)w << 32 | t.user[i])) % t.n_users >= *budget)
+            continue;
+        uint64_t b = t.off[i], e = t.off[i + 1], n = e - b;
+        if (n > cap) {
+            cap = hm_grow_cap(cap, n);
+            x = hm_xrealloc(x, cap * nc * sizeof *x);
+            label = hm_xrealloc(label, cap * sizeof *label);
+        }
+        feat_table_rows(&t, b, e, x);
+        uint32_t k = prep_truth_find(&truth, t.user[i]);
+        uint64_t nb = k == UINT32_MAX ? 0 : truth.off[k + 1] - truth.off[k];
+        for (uint64_t r = 0; r < n; r++) {
+            label[r] = 0;
+            for (uint64_t j = 0; j < nb; j++)
+                if (truth.items[truth.off[k] + j] == t.item[b + r])
+                    label[r] = 1;
+        }
+        rank_set_add_group(s, t.user[i], (uint32_t)nb, n, x, t.item + b, label);
+    }
+    free(x);
+    free(label);
+    prep_truth_release(&truth);
+    feat_table_release(&t);
+    return 0;
+}
+
+static int load_training_set(struct pipeline *p, const struct feat_image *image, struct rank_set *train,
+                             struct rank_set *holdout)
+{
+    const struct data_set *ds;
+    int rc = pipeline_data(p, &ds);
+    if (rc)
+        return rc;
+    const uint8_t *towers = column_towers();
+    for (int h = 0; h < 2; h++)
+        rank_set_init(h ? holdout : train, feat_n_cols(), feat_column_names(), towers, image ? image->emb : NULL,
+                      image ? image->dim : 0, ds->articles.n);
+    /* the held-out customers' full lists dominate memory at scale: rank.holdout_max bounds them,
+     * spread evenly over the weeks */
+    long weeks = p->c.prep.train_weeks;
+    uint32_t per_week = p->c.rank.holdout_max > 0 ? (uint32_t)((p->c.rank.holdout_max + weeks - 1) / weeks) : 0;
+    for (long w = 1; w <= weeks && !rc; w++) {
+        if ((rc = add_table(p, (int)w, 0, train, 0, NULL)) != 0)
+            break;
+        /* budget: per_week customers of this week's table (all when the table is smaller) */
+        char *path = pipeline_features_path(p, (int)w, 1);
+        struct feat_table t;
+        if ((rc = feat_table_read(&t, path)) == 0) {
+            uint32_t budget = per_week && t.n_users > per_week ? per_week : t.n_users;
+            feat_table_release(&t);
+            rc = add_table(p, (int)w, 1, holdout, (uint64_t)p->c.gbm.seed, &budget);
+        }
+        free(path);
+    }
+    return rc;
+}
+
+/* ---- results ------------------------------------------------------------------------------- */
+
+static void sum_write(struct hm_buf *b, const char *name, const char *kind, const struct eval_sum *s)
+{
+    hm_buf_printf(b, "%s\t%s\t%llu", name, kind, (unsigned long long)s->users);
+    for (int k = 0; k < EVAL_NK; k++)
+        hm_buf_printf(b, "\t%.17g\t%.17g\t%.17g\t%.17g", s->ap[k], s->precision[k], s->recall[k], s->ndcg[k]);
+    hm_buf_puts(b, "\n");
+}
+
+int pipeline_rank_results(struct pipeline *p, struct pipeline_result **out, int *n)
+{
+    *out = NULL;
+    *n = 0;
+    char *path = pipeline_path(p, "rank_results.tsv"), *text = NULL;
+    int rc = hm_read_file(path, &text, NULL);
+    if (rc) {
+        free(path);
+        return rc;
+    }
+    HM_VEC(struct pipeline_result) v = {0};
+    int line = 0;
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && !rc; l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        if (l[0] == '#')
+            continue;
+        struct pipeline_result r;
+        memset(&r, 0, sizeof r);
+        char *f[3 + 4 * EVAL_NK];
+        int nf = 0;
+        for (char *s2 = NULL, *t = strtok_r(l, "\t", &s2); t && nf < 3 + 4 * EVAL_NK; t = strtok_r(NULL, "\t", &s2))
+            f[nf++] = t;
+        if (nf != 3 + 4 * EVAL_NK) {
+            rc = hm_error(HM_EFORMAT, "%s:%d: expected %d tab-separated fields, found %d", path, line,
+                          3 + 4 * EVAL_NK, nf);
+            break;
+        }
+        snprintf(r.name, sizeof r.name, "%s", f[0]);
+        snprintf(r.kind, sizeof r.kind, "%s", f[1]);
+        r.sum.users = strtoull(f[2], NULL, 10);
+        for (int k = 0; k < EVAL_NK; k++) {
+            r.sum.ap[k] = strtod(f[3 + 4 * k], NULL);
+            r.sum.precision[k] = strtod(f[4 + 4 * k], NULL);
+            r.sum.recall[k] = strtod(f[5 + 4 * k], NULL);
+            r.sum.ndcg[k] = strtod(f[6 + 4 * k], NULL);
+        }
+        HM_VEC_PUSH(&v, r);
+    }
+    free(text);
+    free(path);
+    if (rc) {
+        free(v.v);
+        return rc;
+    }
+    *out = v.v;
+    *n = (int)v.n;
+    return 0;
+}
+
+/* ---- the validation week, streamed --------------------------------------------------------- */
+
+struct val_job {
+    struct pipeline_model *models;
+    int n_models;
+    const struct ensemble *ens;   /* (2) weighted, average */
+    struct eval_sum *sums;        /* (n_models + 3): models, ensembles, pool ceiling */
+};
+
+static int score_block(struct val_job *j, const struct rank_data *d)
+{
+    int nm = j->n_models;
+    float **scores = hm_xcalloc((size_t)nm + 1, sizeof *scores);
+    float *tmp = hm_xmalloc_array(d->n_rows + 1, sizeof *tmp);
+    int rc = 0;
+    for (int m = 0; m < nm && !rc; m++) {
+        scores[m] = hm_xmalloc_array(d->n_rows + 1, sizeof(float));
+        if ((rc = pipeline_model_score(&j->models[m], d, scores[m])) == 0) {
+            struct eval_sum s;
+            rank_eval(d, scores[m], &s);
+            eval_sum_merge(&j->sums[m], &s);
+        }
+    }
+    for (int e = 0; e < 2 && !rc; e++) {
+        struct eval_sum s;
+        ensemble_score(&j->ens[e], d, (const float *const *)scores, tmp);
+        rank_eval(d, tmp, &s);
+        eval_sum_merge(&j->sums[nm + e], &s);
+    }
+    if (!rc) {
+        struct eval_sum s;
+        for (uint64_t r = 0; r < d->n_rows; r++)
+            tmp[r] = d->label[r];
+        rank_eval(d, tmp, &s);
+        eval_sum_merge(&j->sums[nm + 2], &s);
+    }
+    for (int m = 0; m < nm; m++)
+        free(scores[m]);
+    free(scores);
+    free(tmp);
+    return rc;
+}
+
+/* Every model and ensemble on the validation week's buyers, block by block. */
+static int validate(struct pipeline *p, struct val_job *j, const struct feat_inputs *in)
+{
+    const struct data_set *ds;
+    struct prep_week days;
+    int rc = pipeline_data(p, &ds);
+    if (rc || (rc = pipeline_week_days(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0}, &days)) != 0)
+        return rc;
+    char *cpath = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0});
+    struct recall_candidates pool, buyers, blk;
+    rc = recall_candidates_read(&pool, cpath);
+    free(cpath);
+    if (rc)
+        return rc;
+    struct prep_truth truth;
+    if ((rc = prep_truth_build(&truth, ds, days)) != 0) {
+        recall_candidates_release(&pool);
+        return rc;
+    }
+    /* the week's buyers: the customers that are scored */
+    uint8_t *keep = hm_xcalloc(pool.n + 1, 1);
+    for (uint32_t i = 0; i < pool.n_users; i++)
+        if (prep_truth_find(&truth, pool.user[i]) != UINT32_MAX)
+            memset(keep + pool.off[i], 1, pool.off[i + 1] - pool.off[i]);
+    recall_candidates_init(&buyers);
+    recall_candidates_subset(&buyers, &pool, keep);
+    free(keep);
+    recall_candidates_release(&pool);
+    struct feat_ctx ctx;
+    if ((rc = feat_ctx_init(&ctx, in, days.start, &p->c.feat)) != 0) {
+        recall_candidates_release(&buyers);
+        prep_truth_release(&truth);
+        return rc;
+    }
+    recall_candidates_init(&blk);
+    const uint8_t *towers = column_towers();
+    uint32_t block = (uint32_t)p->c.rank.block, nc = feat_n_cols();
+    struct hm_progress prog;
+    hm_progress_begin(&prog, "validation", buyers.n_users);
+    for (uint32_t i = 0; i < buyers.n_users && !rc; i += block) {
+        uint32_t e = buyers.n_users - i < block ? buyers.n_users : i + block;
+        recall_candidates_slice(&blk, &buyers, i, e);
+        float *x = hm_xmalloc_array(blk.n * nc + 1, sizeof *x), *label = hm_xmalloc_array(blk.n + 1, sizeof *label);
+        uint32_t *gt = hm_xmalloc_array((size_t)blk.n_users + 1, sizeof *gt);
+        pipeline_label_rows(&truth, &blk, label, gt);
+        if ((rc = feat_block(&ctx, &blk, x)) == 0) {
+            struct rank_data d = {.n_rows = blk.n, .n_cols = nc, .x = x, .col_name = feat_column_names(),
+                                  .col_tower = towers, .n_groups = blk.n_users, .group_off = blk.off,
+                                  .group_user = blk.user, .group_truth = gt, .item = blk.item, .label = label,
+                                  .image = in->image ? in->image->emb : NULL,
+                                  .image_dim = in->image ? in->image->dim : 0, .n_articles = ds->articles.n};
+            rc = score_block(j, &d);
+        }
+        free(x);
+        free(label);
+        free(gt);
+        hm_progress_add(&prog, e - i);
+    }
+    hm_progress_end(&prog);
+    recall_candidates_release(&blk);
+    feat_ctx_release(&ctx);
+    recall_candidates_release(&buyers);
+    prep_truth_release(&truth);
+    return rc;
+}
+
+/* ---- the stage ------------------------------------------------------------------------------ */
+
+static int write_file(const char *path, const char *text, size_t len)
+{
+    struct hm_awriter w;
+    int rc = hm_awriter_open(&w, path);
+    if (rc)
+        return rc;
+    hm_awriter_write(&w, text, len);
+    return hm_awriter_commit(&w);
+}
+
+int pipeline_rank_stage(struct pipeline *p)
+{
+    const struct data_article_matrix *text;
+    const struct feat_image *image;
+    const struct data_set *ds;
+    struct pipeline_model models[PIPELINE_MAX_MODELS];
+    int n_models = 0;
+    int rc = pipeline_data(p, &ds);
+    if (rc || (rc = parse_models(p, models, &n_models)) != 0 || (rc = gbm_params_check(&p->c.gbm)) != 0 ||
+        (rc = nn_params_check(&p->c.nn)) != 0 || (rc = pipeline_inputs(p, &text, &image)) != 0)
+        return rc;
+    int64_t t0 = hm_now_ns();
+    struct rank_set train, holdout;
+    if ((rc = load_training_set(p, image, &train, &holdout)) != 0) {
+        rank_set_release(&train);
+        rank_set_release(&holdout);
+        return rc;
+    }
+    uint64_t pos = 0;
+    for (uint64_t r = 0; r < train.d.n_rows; r++)
+        pos += train.d.label[r] > 0;
+    hm_report("rank: training set %llu rows of %u customers (%.1f%% positive), held out %llu rows of %u customers "
+              "(pool ceiling %.5f), %u columns, image embeddings %s",
+              (unsigned long long)train.d.n_rows, train.d.n_groups,
+              train.d.n_rows ? 100.0 * (double)pos / (double)train.d.n_rows : 0.0, (unsigned long long)holdout.d.n_rows,
+              holdout.d.n_groups, rank_pool_ceiling(&holdout.d), train.d.n_cols, image ? "yes" : "no");
+    char *mdir = pipeline_path(p, "models");
+    rc = hm_mkdirs(mdir);
+    free(mdir);
+    /* train: the boosted models on one shared dataset, then the network */
+    struct gbm_dataset *gds = NULL;
+    struct hm_buf curves = {0}, importance = {0};
+    hm_buf_puts(&curves, "# model\tround\theld-out MAP@12\n");
+    float **hs = hm_xcalloc((size_t)n_models + 1, sizeof *hs); /* held-out scores */
+    for (int m = 0; m < n_models && !rc; m++) {
+        struct pipeline_model *pm = &models[m];
+        int64_t t1 = hm_now_ns();
+        if (pm->is_nn) {
+            struct nn_curve curve;
+            memset(&curve, 0, sizeof curve);
+            if ((rc = nn_train(&p->c.nn, &train.d, &holdout.d, &pm->nn, &curve)) == 0) {
+                pm->n_curve = curve.n;
+                pm->curve = hm_xmalloc_array(curve.n + 1, sizeof *pm->curve);
+                for (uint32_t e = 0; e < curve.n; e++) {
+                    pm->curve[e] = (float)curve.epoch[e].map12;
+                    hm_buf_printf(&curves, "nn\t%u\t%.6f\n", e + 1, curve.epoch[e].map12);
+                }
+                pm->best = curve.best + 1;
+                hm_report("rank: nn: %u epochs (best %u), %.1fs", curve.n, curve.best + 1, hm_seconds_since(t1));
+            }
+            nn_curve_release(&curve);
+        } else {
+            if (!gds && (rc = gbm_dataset_new(&p->c.gbm, &train.d, &holdout.d, &gds)) != 0)
+                break;
+            struct gbm_report rep;
+            memset(&rep, 0, sizeof rep);
+            if ((rc = gbm_train_on(pm->kind, &p->c.gbm, gds, &pm->gbm, &rep)) == 0) {
+                pm->n_curve = rep.rounds;
+                pm->curve = hm_xmalloc_array((size_t)rep.rounds + 1, sizeof *pm->curve);
+                memcpy(pm->curve, rep.curve, rep.rounds * sizeof *pm->curve);
+                for (uint32_t r = 0; r < rep.rounds; r++)
+                    if (!isnan(rep.curve[r]))
+                        hm_buf_printf(&curves, "%s\t%u\t%.6f\n", pm->name, r + 1, rep.curve[r]);
+                pm->best = rep.best_rounds;
+                double outside = rep.seconds > 0 ? 1 - rep.seconds_xgb / rep.seconds : 0;
+                hm_report("rank: %s: %u rounds (best %u, held-out MAP@12 %.5f), %.1fs, %.1f%% outside XGBoost",
+                          pm->name, rep.rounds, rep.best_rounds, rep.best_map12, rep.seconds, 100 * outside);
+                char *imp = gbm_importance_format(pm->gbm, 30);
+                if (imp) {
+                    hm_buf_printf(&importance, "%s: the top features by gain\n%s\n", pm->name, imp);
+                    free(imp);
+                }
+            }
+            gbm_report_release(&rep);
+        }
+        if (!rc) {
+            char *path = pipeline_model_path(p, pm->name);
+            rc = pm->is_nn ? nn_save(pm->nn, path) : gbm_save(pm->gbm, path);
+            free(path);
+        }
+        if (!rc) {
+            hs[m] = hm_xmalloc_array(holdout.d.n_rows + 1, sizeof(float));
+            rc = pipeline_model_score(pm, &holdout.d, hs[m]);
+            pm->holdout_map12 = rc ? 0 : rank_map12(&holdout.d, hs[m], NULL);
+        }
+    }
+    gbm_dataset_free(&gds);
+    /* the ensembles, fitted on the held-out customers (never on the validation week) */
+    struct ensemble ens[2];
+    memset(ens, 0, sizeof ens);
+    if (!rc) {
+        struct ensemble_params ep;
+        ensemble_params_defaults(&ep);
+        rc = ensemble_fit(&holdout.d, (const float *const *)hs, (uint32_t)n_models, &ep, &ens[0]);
+        ensemble_average(&ens[1], (uint32_t)n_models);
+    }
+    if (!rc) {
+        struct hm_buf b = {0};
+        hm_buf_puts(&b, "# ensemble\tmodel\tweight\n");
+        for (int e = 0; e < 2; e++)
+            for (int m = 0; m < n_models; m++)
+                hm_buf_printf(&b, "%s\t%s\t%.17g\n", e ? "average" : "weighted", models[m].name, ens[e].w[m]);
+        char *path = pipeline_path(p, "models/ensemble.tsv");
+        rc = write_file(path, b.s, b.len);
+        free(path);
+        hm_buf_release(&b);
+    }
+    for (int m = 0; m <= n_models; m++)
+        free(hs[m]);
+    free(hs);
+    double train_seconds = hm_seconds_since(t0);
+    rank_set_release(&train);
+    rank_set_release(&holdout);
+    /* the validation week */
+    struct eval_sum *sums = hm_xcalloc((size_t)n_models + 3, sizeof *sums);
+    if (!rc) {
+        struct feat_inputs in = {.ds = ds, .text = text->x, .text_rows = ds->articles.n, .text_dim = text->dim,
+                                 .image = image};
+        struct val_job j = {models, n_models, ens, sums};
+        rc = validate(p, &j, &in);
+    }
+    if (!rc) {
+        struct hm_buf b = {0};
+        hm_buf_puts(&b, "# name\tkind\tusers\tthen per k in 1,3,5,10,12: sums of AP, precision, recall, NDCG\n");
+        for (int m = 0; m < n_models; m++)
+            sum_write(&b, models[m].name, "model", &sums[m]);
+        sum_write(&b, "ensemble", "ensemble", &sums[n_models]);
+        sum_write(&b, "average", "ensemble", &sums[n_models + 1]);
+        sum_write(&b, "pool ceiling", "ceiling", &sums[n_models + 2]);
+        char *rp = pipeline_path(p, "rank_results.tsv"), *cp = pipeline_path(p, "rank_curves.tsv"),
+             *ip = pipeline_path(p, "rank_importance.txt");
+        if ((rc = write_file(rp, b.s, b.len)) == 0 && (rc = write_file(cp, curves.s, curves.len)) == 0)
+            rc = write_file(ip, importance.s ? importance.s : "", importance.len);
+        free(rp);
+        free(cp);
+        free(ip);
+        hm_buf_release(&b);
+        if (!rc) {
+            for (int m = 0; m < n_models; m++)
+                hm_report("rank: %-12s held-out MAP@12 %.5f, validation MAP@12 %.5f", models[m].name,
+                          models[m].holdout_map12, eval_map12(&sums[m]));
+            hm_report("rank: ensemble (weighted) validation MAP@12 %.5f, average %.5f; pool ceiling %.5f; "
+                      "training %.1fs, in all %.1fs",
+                      eval_map12(&sums[n_models]), eval_map12(&sums[n_models + 1]), eval_map12(&sums[n_models + 2]),
+                      train_seconds, hm_seconds_since(t0));
+            if (importance.len)
+                hm_report("%.*s", (int)importance.len - 1, importance.s);
+        }
+    }
+    free(sums);
+    for (int e = 0; e < 2; e++)
+        ensemble_release(&ens[e]);
+    for (int m = 0; m < n_models; m++)
+        pipeline_model_release(&models[m]);
+    hm_buf_release(&curves);
+    hm_buf_release(&importance);
+    return rc;
+}
