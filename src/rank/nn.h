@@ -102,9 +102,11 @@ int nn_train(const struct nn_params *p, const struct rank_data *train, const str
 /* Scores every row of d: out (d->n_rows) gets the logit of each candidate (sigmoid gives the
  * probability; logits keep the order where float probabilities would saturate). d's columns
  * are found by name; a column the model was trained on that d lacks, or a tower tag that
- * differs, is an error. User columns must be equal within a group and item columns equal for
- * all rows of one article (they are what the split computes once). Parallel over groups with
- * hm_threads() threads; the same output for any thread count. */
+ * differs, is an error. User columns must be equal within a group (the split computes them
+ * once per group); the item and image parts are computed once per distinct pair of article and
+ * item column values (one per article for one cutoff; one per article and week when training
+ * weeks are stacked). Parallel over groups with hm_threads() threads; the same output for any
+ * thread count. */
 int nn_score(const struct nn_model *m, const struct rank_data *d, float *out);
 
 /* ---- model files -------------------------------------------------------------------------- */

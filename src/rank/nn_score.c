@@ -109,13 +109,14 @@ struct job {
     const uint32_t *col;    /* (n_in) */
     struct folded f;
     uint32_t h1;            /* width of the first fusion block */
-    /* articles */
-    uint32_t *slot;         /* (n_art) slot of each article in the data, UINT32_MAX when absent */
-    uint64_t *rep;          /* (n_distinct) the first row of each distinct article */
+    /* articles: one slot per distinct (article, item column values); one per article when the
+     * rows come from one cutoff, one per article and cutoff when weeks are stacked */
+    uint32_t *row_slot;     /* (n_rows) slot of each row */
+    uint64_t *rep;          /* (n_distinct) the first row of each slot */
     uint32_t *rep_art;      /* (n_distinct) the article */
     uint32_t n_distinct;
     float *apart;           /* (n_distinct, h1) item + image parts */
-    uint64_t *ahash;        /* (n_distinct) hash of the item columns of each article's first row */
+    uint64_t *ahash;        /* (n_distinct) hash of the item columns of each slot's first row */
     /* groups */
     uint32_t *chunk_g;      /* (n_chunks + 1) chunk c is groups [chunk_g[c], chunk_g[c + 1]) */
     size_t n_chunks;
@@ -187,8 +188,8 @@ static int article_task(size_t begin, size_t end, int tid, void *ud)
     float *part = j->apart + begin * j->h1;
     int have = 0;
     uint32_t nu = a->in[NN_USER], ni = a->in[NN_ITEM];
-    for (size_t i = begin; i < end; i++)
-        j->ahash[i] = columns_hash(j->d->x + j->rep[i] * j->d->n_cols, j->col, nu, nu + ni);
+    (void)nu;
+    (void)ni;
     if (a->in[NN_ITEM]) {
         add_part(j, NN_ITEM, tower_rows(j, s, NN_ITEM, j->rep + begin, 0, n, bad), n, part, 0);
         have = 1;
@@ -235,9 +236,7 @@ static void score_tile(struct job *j, struct scratch *s, uint64_t r0, size_t n, 
         add_part(j, NN_PAIR, tower_rows(j, s, NN_PAIR, NULL, r0, n, bad), n, s->pp, 0);
     /* h1 = relu(user part + article part (+ pair part)), into ta; the article parts are rows of
      * a large table read in random order, so they are prefetched a few rows ahead */
-    uint32_t *slot = s->art;
-    for (size_t i = 0; i < n; i++)
-        slot[i] = j->slot[d->item[r0 + i]];
+    const uint32_t *slot = j->row_slot + r0;
     uint32_t g = g0;
     for (size_t i = 0; i < n; i++) {
         uint64_t r = r0 + i;
@@ -250,11 +249,11 @@ static void score_tile(struct job *j, struct scratch *s, uint64_t r0, size_t n, 
             g++;
         sum_relu(s->ta + i * h1, s->u + (size_t)(g - g0) * h1, j->apart + (size_t)slot[i] * h1,
                  a->in[NN_PAIR] ? s->pp + i * h1 : NULL, h1);
-        /* user columns as in the group's first row; item columns as in the article's first row
-         * (by hash: that row is far away in the data; a mismatch is then located exactly) */
+        /* user columns as in the group's first row; item columns as in the slot's first row
+         * (slots are keyed by a hash of the item columns: a collision is caught here) */
         if (nu)
             check_same(j, r, d->group_off[g], 0, nu, BAD_USER, bad);
-        if (ni && columns_hash(d->x + r * d->n_cols, j->col, nu, nu + ni) != j->ahash[slot[i]])
+        if (ni)
             check_same(j, r, j->rep[slot[i]], nu, nu + ni, BAD_ITEM, bad);
     }
     const float *y = s->ta;
@@ -324,7 +323,7 @@ static int report_bad(const struct job *j, const struct bad *bad, size_t n)
         case BAD_ITEM:
             return hm_error(HM_EINVAL,
                             "nn: row %llu: item column '%s' differs from row %llu of the same article %u "
-                            "(item columns must depend on the article only)",
+                            "(a hash collision of two articles' item columns)",
                             (unsigned long long)b->row, j->m->in_name[b->col],
                             (unsigned long long)b->other, d->item[b->row]);
         }
@@ -360,26 +359,43 @@ int nn_score(const struct nn_model *m, const struct rank_data *d, float *out)
     int64_t t0 = hm_now_ns();
     fold(m, &j.f);
 
-    /* distinct articles, each with the first row that names it */
-    uint32_t n_art = d->n_articles;
-    for (uint64_t r = 0; r < d->n_rows; r++)
-        if (d->item[r] >= n_art)
-            n_art = d->item[r] + 1;
-    j.slot = hm_xmalloc_array((size_t)n_art + 1, sizeof *j.slot);
-    memset(j.slot, 0xff, ((size_t)n_art + 1) * sizeof *j.slot);
+    /* distinct (article, item column values), each with the first row that has them: an open
+     * addressing table keyed by the article and a hash of its item columns */
+    uint32_t nu = a->in[NN_USER], ni = a->in[NN_ITEM];
+    uint64_t cap = 64;
+    while (cap < 2 * d->n_rows + 2)
+        cap *= 2;
+    uint32_t *table = hm_xmalloc_array(cap, sizeof *table); /* slot + 1, 0 = empty */
+    memset(table, 0, cap * sizeof *table);
+    j.row_slot = hm_xmalloc_array(d->n_rows + 1, sizeof *j.row_slot);
     HM_VEC(uint64_t) rep = {0};
     HM_VEC(uint32_t) rep_art = {0};
-    for (uint64_t r = 0; r < d->n_rows; r++)
-        if (j.slot[d->item[r]] == UINT32_MAX) {
-            j.slot[d->item[r]] = (uint32_t)rep.n;
-            HM_VEC_PUSH(&rep, r);
-            HM_VEC_PUSH(&rep_art, d->item[r]);
+    HM_VEC(uint64_t) ahash = {0};
+    for (uint64_t r = 0; r < d->n_rows; r++) {
+        uint64_t h = ni ? columns_hash(d->x + r * d->n_cols, col, nu, nu + ni) : 0;
+        uint64_t k = hm_mix64(h ^ ((uint64_t)d->item[r] * 0x9e3779b97f4a7c15ULL)) & (cap - 1);
+        for (;; k = (k + 1) & (cap - 1)) {
+            uint32_t s = table[k];
+            if (s == 0) {
+                table[k] = (uint32_t)rep.n + 1;
+                j.row_slot[r] = (uint32_t)rep.n;
+                HM_VEC_PUSH(&rep, r);
+                HM_VEC_PUSH(&rep_art, d->item[r]);
+                HM_VEC_PUSH(&ahash, h);
+                break;
+            }
+            if (rep_art.v[s - 1] == d->item[r] && ahash.v[s - 1] == h) {
+                j.row_slot[r] = s - 1;
+                break;
+            }
         }
+    }
+    free(table);
     j.rep = rep.v;
     j.rep_art = rep_art.v;
+    j.ahash = ahash.v;
     j.n_distinct = (uint32_t)rep.n;
     j.apart = hm_xmalloc_array((size_t)j.n_distinct * j.h1, sizeof *j.apart);
-    j.ahash = hm_xmalloc_array((size_t)j.n_distinct + 1, sizeof *j.ahash);
 
     /* chunks of whole groups: fixed by the data, not by the thread count */
     HM_VEC(uint32_t) cg = {0};
@@ -425,7 +441,7 @@ int nn_score(const struct nn_model *m, const struct rank_data *d, float *out)
     free(j.ahash);
     free(j.rep);
     free(j.rep_art);
-    free(j.slot);
+    free(j.row_slot);
     free(j.f.mem);
     free(col);
     return rc;
