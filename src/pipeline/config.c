@@ -12,7 +12,9 @@ static const struct hm_setting run_settings[] = {
     {"run.work", HM_SET_STRING, R(work), "work", 0, 0, 0, "work directory"},
     {"run.baselines", HM_SET_STRING, R(baselines), "popular,decayed,recent", 0, 0, 0,
      "baselines in the metrics table"},
-    {"run.submit_model", HM_SET_STRING, R(submit_model), "recent", 0, 0, 0, "model that writes the submission"},
+    {"run.submit_model", HM_SET_STRING, R(submit_model), "best", 0, 0, 0,
+     "what writes the submission: best (the best model or ensemble on the validation week), a model "
+     "of rank.models, ensemble, average, or a baseline"},
     {"run.submission", HM_SET_STRING, R(submission), "", 0, 0, 0,
      "submission file (empty: <work>/submission.csv.gz)"},
 };

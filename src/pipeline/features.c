@@ -124,13 +124,38 @@ static int features_week(struct pipeline *p, int w, const struct feat_inputs *in
     recall_candidates_init(&ho);
     recall_candidates_subset(&tr, &c, keep);
     recall_candidates_subset(&ho, &c, keep_held);
+    /* features of the customers' whole lists (a feature may depend on the list, e.g. the
+     * position in it), then the kept rows gathered: the rows a model learns from are exactly
+     * those it will score later */
     struct feat_ctx ctx;
-    float *xt = NULL, *xh = NULL;
+    uint32_t nc = feat_n_cols();
+    float *xt = hm_xmalloc_array(tr.n * nc + 1, sizeof *xt), *xh = hm_xmalloc_array(ho.n * nc + 1, sizeof *xh);
     if ((rc = feat_ctx_init(&ctx, in, days.start, &p->c.feat)) == 0) {
         uint32_t block = (uint32_t)p->c.rank.block;
-        if ((rc = pipeline_features_of(&ctx, &tr, block, &xt)) == 0)
-            rc = pipeline_features_of(&ctx, &ho, block, &xh);
+        struct recall_candidates part;
+        recall_candidates_init(&part);
+        float *xb = NULL;
+        uint64_t cap = 0, pt = 0, ph = 0;
+        for (uint32_t i = 0; i < c.n_users && !rc; i += block) {
+            uint32_t e = c.n_users - i < block ? c.n_users : i + block;
+            recall_candidates_slice(&part, &c, i, e);
+            HM_GROW(xb, cap, part.n * nc + 1);
+            if ((rc = feat_block(&ctx, &part, xb)) != 0)
+                break;
+            for (uint64_t r = c.off[i]; r < c.off[e]; r++) {
+                const float *src = xb + (r - c.off[i]) * nc;
+                if (keep[r])
+                    memcpy(xt + pt++ * nc, src, nc * sizeof *src);
+                if (keep_held[r])
+                    memcpy(xh + ph++ * nc, src, nc * sizeof *src);
+            }
+        }
+        free(xb);
+        recall_candidates_release(&part);
         feat_ctx_release(&ctx);
+        if (!rc && (pt != tr.n || ph != ho.n))
+            HM_BUG("features: gathered %llu + %llu rows for %llu + %llu", (unsigned long long)pt,
+                   (unsigned long long)ph, (unsigned long long)tr.n, (unsigned long long)ho.n);
     }
     char *pt = pipeline_features_path(p, w, 0), *ph = pipeline_features_path(p, w, 1);
     if (!rc && (rc = feat_table_write(pt, &tr, xt)) == 0)

@@ -94,6 +94,10 @@ char *pipeline_submission_path(const struct pipeline *p);
 
 struct pipeline_stage {
     const char *name;
+    /* The version of what the stage writes: raised when a new hmrec writes different outputs
+     * from the same inputs and settings (a fixed feature, a new column), so that a work
+     * directory of an older hmrec reruns the stage instead of reusing stale outputs. */
+    int version;
     const char *summary;                /* one line */
     const char *const *settings;        /* key prefixes it reads ("prepare.", "run.baselines") */
     const char *const *deps;            /* stages whose outputs it reads */
@@ -236,6 +240,20 @@ struct pipeline_result {
     struct eval_sum sum;
 };
 int pipeline_rank_results(struct pipeline *p, struct pipeline_result **out, int *n);
+/* The model or ensemble with the best validation MAP@12 (rank_results.tsv). */
+int pipeline_best_model(struct pipeline *p, char *name, size_t n);
+
+/* A model, or an ensemble ("ensemble": the weighted one, "average") of the rank stage's
+ * models, loaded from the work directory, that scores ranking data. */
+struct pipeline_scorer {
+    char name[32];
+    struct pipeline_model models[PIPELINE_MAX_MODELS];
+    int n_models;
+    struct ensemble ens;     /* weights when an ensemble */
+};
+int pipeline_scorer_load(struct pipeline *p, const char *name, struct pipeline_scorer *s);
+int pipeline_scorer_score(const struct pipeline_scorer *s, const struct rank_data *d, float *out);
+void pipeline_scorer_release(struct pipeline_scorer *s);
 
 /* The submission (submit.c): 12 articles for every customer, cutoff the day after the data. */
 int pipeline_submit(struct pipeline *p, const char *path);

@@ -438,6 +438,13 @@ int pipeline_rank_stage(struct pipeline *p)
             rc = pipeline_model_score(pm, &holdout.d, hs[m]);
             pm->holdout_map12 = rc ? 0 : rank_map12(&holdout.d, hs[m], NULL);
         }
+        if (!rc) { /* the training rows' MAP@12 next to the held-out one shows over- or underfitting */
+            float *ts = hm_xmalloc_array(train.d.n_rows + 1, sizeof *ts);
+            if ((rc = pipeline_model_score(pm, &train.d, ts)) == 0)
+                hm_info("rank: %s: MAP@12 on its (down-sampled) training rows %.5f, held out %.5f", pm->name,
+                        rank_map12(&train.d, ts, NULL), pm->holdout_map12);
+            free(ts);
+        }
     }
     gbm_dataset_free(&gds);
     /* the ensembles, fitted on the held-out customers (never on the validation week) */
@@ -510,4 +517,88 @@ int pipeline_rank_stage(struct pipeline *p)
     hm_buf_release(&curves);
     hm_buf_release(&importance);
     return rc;
+}
+
+/* ---- scorers: a model or an ensemble, loaded from the work directory ------------------------- */
+
+void pipeline_scorer_release(struct pipeline_scorer *s)
+{
+    for (int m = 0; m < s->n_models; m++)
+        pipeline_model_release(&s->models[m]);
+    ensemble_release(&s->ens);
+    memset(s, 0, sizeof *s);
+}
+
+int pipeline_scorer_load(struct pipeline *p, const char *name, struct pipeline_scorer *s)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    if (strcmp(name, "ensemble") && strcmp(name, "average")) {
+        s->n_models = 1;
+        return pipeline_model_load(p, name, &s->models[0]);
+    }
+    /* models/ensemble.tsv: "<ensemble>\t<model>\t<weight>" lines */
+    char *path = pipeline_path(p, "models/ensemble.tsv"), *text = NULL;
+    int rc = hm_read_file(path, &text, NULL);
+    free(path);
+    if (rc)
+        return rc;
+    double w[PIPELINE_MAX_MODELS];
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && !rc; l = strtok_r(NULL, "\n", &save)) {
+        char ens[32], model[32];
+        double weight;
+        if (l[0] == '#' || sscanf(l, "%31s %31s %lf", ens, model, &weight) != 3 || strcmp(ens, name))
+            continue;
+        if (s->n_models == PIPELINE_MAX_MODELS)
+            rc = hm_error(HM_EFORMAT, "models/ensemble.tsv: more than %d models", PIPELINE_MAX_MODELS);
+        else if ((rc = pipeline_model_load(p, model, &s->models[s->n_models])) == 0)
+            w[s->n_models++] = weight;
+    }
+    free(text);
+    if (!rc && s->n_models == 0)
+        rc = hm_error(HM_EFORMAT, "models/ensemble.tsv has no weights of '%s'", name);
+    if (!rc) {
+        s->ens.n_models = (uint32_t)s->n_models;
+        s->ens.w = hm_xmalloc_array((size_t)s->n_models, sizeof *s->ens.w);
+        memcpy(s->ens.w, w, (size_t)s->n_models * sizeof *w);
+    }
+    if (rc)
+        pipeline_scorer_release(s);
+    return rc;
+}
+
+int pipeline_scorer_score(const struct pipeline_scorer *s, const struct rank_data *d, float *out)
+{
+    if (s->n_models == 1 && !s->ens.w)
+        return pipeline_model_score(&s->models[0], d, out);
+    float **scores = hm_xcalloc((size_t)s->n_models + 1, sizeof *scores);
+    int rc = 0;
+    for (int m = 0; m < s->n_models && !rc; m++) {
+        scores[m] = hm_xmalloc_array(d->n_rows + 1, sizeof(float));
+        rc = pipeline_model_score(&s->models[m], d, scores[m]);
+    }
+    if (!rc)
+        ensemble_score(&s->ens, d, (const float *const *)scores, out);
+    for (int m = 0; m < s->n_models; m++)
+        free(scores[m]);
+    free(scores);
+    return rc;
+}
+
+int pipeline_best_model(struct pipeline *p, char *name, size_t n)
+{
+    struct pipeline_result *res;
+    int nr, rc = pipeline_rank_results(p, &res, &nr);
+    if (rc)
+        return rc;
+    double best = -1;
+    for (int i = 0; i < nr; i++)
+        if (strcmp(res[i].kind, "ceiling") && eval_map12(&res[i].sum) > best) {
+            best = eval_map12(&res[i].sum);
+            snprintf(name, n, "%s", res[i].name);
+        }
+    free(res);
+    if (best < 0)
+        return hm_error(HM_EFORMAT, "rank_results.tsv names no model");
+    return 0;
 }

@@ -101,6 +101,12 @@ static int stage_inputs(struct pipeline *p, int i, struct stage_inputs *in)
     memset(in, 0, sizeof *in);
     uint64_t h = 0x5eed;
     int first = 1;
+    if (st->version > 1) {
+        uint64_t v = (uint64_t)st->version;
+        h = hm_hash64(&v, sizeof v, h);
+        hm_buf_printf(&in->record, "version %d\n", st->version);
+        first = 0;
+    }
     if (st->external) {
         h = st->external(p);
         hm_buf_printf(&in->record, "external %016llx\n", (unsigned long long)h);
@@ -218,6 +224,10 @@ static void explain_change(const char *old, const char *now, struct hm_buf *why)
             else if (ol != vl || strncmp(ov, v, vl))
                 hm_buf_printf(why, "%s%s %.*s -> %.*s", why->len > before ? "; " : "", key, (int)ol, ov,
                               (int)vl, v);
+        } else if (!strncmp(l, "version ", 8)) {
+            if (!strstr(old, l))
+                hm_buf_printf(why, "%sthis hmrec writes version %.*s of its outputs", why->len > before ? "; " : "",
+                              (int)(n - 8), l + 8);
         } else if (!strncmp(l, "input ", 6) || !strncmp(l, "external ", 9)) {
             /* the same line in the old record: unchanged */
             int found = 0;

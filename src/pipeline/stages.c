@@ -162,27 +162,27 @@ int pipeline_ingest(struct pipeline *p)
 /* ---- the table ----------------------------------------------------------------------------- */
 
 const struct pipeline_stage pipeline_stages[] = {
-    {"ingest", "the CSV files into the columnar store", NULL, NULL, ingest_outputs, pipeline_ingest,
+    {"ingest", 1, "the CSV files into the columnar store", NULL, NULL, ingest_outputs, pipeline_ingest,
      csv_fingerprint, store_fingerprint},
-    {"prepare", "Stage 1: windows, user sample, item filter", (const char *const[]){"prepare.", NULL},
+    {"prepare", 1, "Stage 1: windows, user sample, item filter", (const char *const[]){"prepare.", NULL},
      (const char *const[]){"ingest", NULL}, prepare_outputs, pipeline_prepare, NULL, NULL},
-    {"text", "article text embeddings (TF-IDF + SVD)", (const char *const[]){"text.", NULL},
+    {"text", 1, "article text embeddings (TF-IDF + SVD)", (const char *const[]){"text.", NULL},
      (const char *const[]){"ingest", NULL}, text_outputs, pipeline_text, NULL, NULL},
-    {"candidates", "Stage 2: the merged candidate pools of the validation and training weeks",
+    {"candidates", 1, "Stage 2: the merged candidate pools of the validation and training weeks",
      (const char *const[]){"recall.", NULL}, (const char *const[]){"prepare", "text", NULL},
      candidates_outputs, pipeline_candidates_stage, NULL, NULL},
-    {"features", "Stage 3: the training weeks' features, down-sampled, and the held-out customers'",
+    {"features", 1, "Stage 3: the training weeks' features, down-sampled, and the held-out customers'",
      (const char *const[]){"features.", "gbm.neg_share", "gbm.holdout", "gbm.seed", NULL},
      (const char *const[]){"candidates", "text", NULL}, features_outputs, pipeline_features_stage, NULL, NULL},
-    {"rank", "Stage 4: the models, ensembles, and every model on the validation week",
+    {"rank", 1, "Stage 4: the models, ensembles, and every model on the validation week",
      (const char *const[]){"gbm.", "nn.", "rank.models", "rank.holdout_max", NULL},
      (const char *const[]){"features", NULL}, rank_outputs, pipeline_rank_stage, NULL, NULL},
-    {"evaluate", "the metrics table of the validation week",
+    {"evaluate", 1, "the metrics table of the validation week",
      (const char *const[]){"baseline.", "run.baselines", "run.data", NULL},
      (const char *const[]){"ingest", "rank", NULL}, evaluate_outputs, pipeline_evaluate_stage, NULL, NULL},
-    {"submit", "12 articles for every customer, the week after the data",
+    {"submit", 1, "12 articles for every customer, the week after the data",
      (const char *const[]){"baseline.", "run.submit_model", "run.submission", NULL},
-     (const char *const[]){"ingest", NULL}, submit_outputs, pipeline_submit_stage, NULL, NULL},
+     (const char *const[]){"ingest", "rank", NULL}, submit_outputs, pipeline_submit_stage, NULL, NULL},
 };
 const int pipeline_n_stages = (int)(sizeof pipeline_stages / sizeof pipeline_stages[0]);
 _Static_assert(sizeof pipeline_stages / sizeof pipeline_stages[0] <= PIPELINE_MAX_STAGES, "stage table");
