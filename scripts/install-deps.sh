@@ -10,6 +10,7 @@ PACKAGES=(
   zlib1g-dev libzstd-dev                       # .csv.gz submissions, compression
   python3 python3-numpy python3-pandas python3-pil  # benchmarks' baselines, golden vectors
   time                                         # GNU time -v: peak RSS in bench/bench_synth.sh
+  chromium libxml2-utils                       # the report's browser test (headless), xmllint
 )
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi

@@ -396,6 +396,12 @@ TEST(test_merge)
     char *text = recall_stats_format(&st), *svg = recall_stats_svg(&st);
     CHECK(strstr(text, "merged pool") != NULL);
     CHECK(strstr(svg, "<svg") != NULL && strstr(svg, "</svg>") != NULL);
+    /* the pool of 150 sits between the sizes 100 and 200: 1 of 2 pairs */
+    CHECK(strstr(svg, ">configured pool: 0.5 at 150</text>") != NULL);
+    char *bars = recall_stats_strategy_svg(&st);
+    CHECK(strstr(bars, ">merged pool 0.5</text>") != NULL);
+    CHECK(strstr(bars, recall_strategies[S_CO]->name) != NULL);
+    free(bars);
     free(text);
     free(svg);
     recall_candidates_release(&capped);

@@ -317,8 +317,10 @@ void recall_stats_add(struct recall_stats *st, const struct recall_candidates *c
                       const struct prep_truth *truth);
 /* The stats as a text table (malloc'ed). */
 char *recall_stats_format(const struct recall_stats *st);
-/* A small SVG plot of recall vs pool size (malloc'ed). */
+/* SVG charts (eval's, malloc'ed): recall of the first N merged candidates against N with
+ * the configured pool marked; recall of each strategy's list against the merged pool's. */
 char *recall_stats_svg(const struct recall_stats *st);
+char *recall_stats_strategy_svg(const struct recall_stats *st);
 
 /* ---- the artifact (candidates.c) ------------------------------------------------------ */
 

@@ -1,6 +1,7 @@
 /* Statistics of a candidate pool against a week's purchases: recall overall, per strategy,
  * each strategy's unique contribution and recall at pool sizes; as text and as an SVG plot. */
 #include "recall/recall.h"
+#include "eval/eval.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -69,43 +70,58 @@ char *recall_stats_format(const struct recall_stats *st)
 
 char *recall_stats_svg(const struct recall_stats *st)
 {
-    /* 480 x 300, x: pool size 0..200 (linear), y: recall 0..ymax */
-    double ymax = 0;
-    for (int z = 0; z < RECALL_NSIZES; z++)
-        if (share(st->hits_size[z], st->truth_pairs) > ymax)
-            ymax = share(st->hits_size[z], st->truth_pairs);
-    ymax = ymax > 0 ? ceil(ymax * 20 + 0.5) / 20 : 0.05;
-    struct hm_buf b = {0};
-#define OUT(...) hm_buf_printf(&b, __VA_ARGS__)
-#define X(v) (60.0 + (double)(v) / 200.0 * 390.0)
-#define Y(v) (250.0 - (v) / ymax * 220.0)
-    OUT("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"480\" height=\"300\" font-family=\"sans-serif\" "
-        "font-size=\"11\">\n<rect width=\"480\" height=\"300\" fill=\"white\"/>\n");
-    OUT("<text x=\"240\" y=\"18\" text-anchor=\"middle\" font-size=\"13\">candidate recall vs pool size</text>\n");
-    OUT("<line x1=\"60\" y1=\"250\" x2=\"450\" y2=\"250\" stroke=\"black\"/>\n"
-        "<line x1=\"60\" y1=\"250\" x2=\"60\" y2=\"30\" stroke=\"black\"/>\n");
-    for (int k = 0; k <= 4; k++) {
-        double v = ymax * k / 4;
-        OUT("<line x1=\"56\" y1=\"%.1f\" x2=\"450\" y2=\"%.1f\" stroke=\"#ddd\"/>"
-            "<text x=\"52\" y=\"%.1f\" text-anchor=\"end\">%.3f</text>\n", Y(v), Y(v), Y(v) + 4, v);
+    /* recall of the first 25/50/100/200 merged candidates, with the configured pool
+     * inserted in its place and marked */
+    double x[RECALL_NSIZES + 1], y[RECALL_NSIZES + 1];
+    size_t n = 0, mark = SIZE_MAX;
+    for (int z = 0; z <= RECALL_NSIZES; z++) {
+        uint32_t size = z < RECALL_NSIZES ? recall_stat_sizes[z] : UINT32_MAX;
+        if (st->pool && mark == SIZE_MAX && st->pool <= size) {
+            mark = n;
+            x[n] = st->pool;
+            y[n++] = share(st->hits, st->truth_pairs);
+            if (st->pool == size)
+                continue;
+        }
+        if (z < RECALL_NSIZES) {
+            x[n] = size;
+            y[n++] = share(st->hits_size[z], st->truth_pairs);
+        }
     }
-    for (int z = 0; z < RECALL_NSIZES; z++)
-        OUT("<text x=\"%.1f\" y=\"266\" text-anchor=\"middle\">%u</text>\n", X(recall_stat_sizes[z]),
-            recall_stat_sizes[z]);
-    OUT("<text x=\"255\" y=\"288\" text-anchor=\"middle\">candidates per customer</text>\n");
-    OUT("<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" points=\"%.1f,%.1f", X(0), Y(0.0));
-    for (int z = 0; z < RECALL_NSIZES; z++)
-        OUT(" %.1f,%.1f", X(recall_stat_sizes[z]), Y(share(st->hits_size[z], st->truth_pairs)));
-    OUT("\"/>\n");
-    for (int z = 0; z < RECALL_NSIZES; z++) {
-        double r = share(st->hits_size[z], st->truth_pairs);
-        OUT("<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#1f77b4\"/>"
-            "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">%.4f</text>\n",
-            X(recall_stat_sizes[z]), Y(r), X(recall_stat_sizes[z]), Y(r) - 7, r);
+    struct eval_series merged = {"merged pool", y};
+    struct eval_ref all = {"all candidates", share(st->hits, st->truth_pairs)};
+    struct eval_line_chart c = {.title = "Candidate recall against pool size",
+                                .x_label = "candidates per customer (first N of the merged pool)",
+                                .y_label = "recall (share of the week's purchases)",
+                                .x = x, .n = n, .series = &merged, .n_series = 1, .y_zero = 1,
+                                .x_unit = EVAL_COUNT, .y_unit = EVAL_NUMBER};
+    if (mark != SIZE_MAX) {
+        c.mark_label = "configured pool";
+        c.mark_index = mark;
+    } else { /* pool 0: the whole union, as a line */
+        c.refs = &all;
+        c.n_refs = 1;
     }
-    OUT("</svg>\n");
-#undef X
-#undef Y
-#undef OUT
-    return hm_buf_take(&b);
+    char *svg = eval_plot_line(&c);
+    if (!svg)
+        HM_BUG("recall plot: %s", hm_last_error());
+    return svg;
+}
+
+char *recall_stats_strategy_svg(const struct recall_stats *st)
+{
+    const char *names[RECALL_MAX_STRATEGIES];
+    double v[RECALL_MAX_STRATEGIES];
+    for (int s = 0; s < recall_n_strategies; s++) {
+        names[s] = recall_strategies[s]->name;
+        v[s] = share(st->hits_strategy[s], st->truth_pairs);
+    }
+    struct eval_ref pool = {"merged pool", share(st->hits, st->truth_pairs)};
+    struct eval_bar_chart c = {.title = "Candidate recall per strategy", .category_label = "strategy",
+                               .value_label = "recall of the strategy's whole list", .names = names,
+                               .values = v, .n = (size_t)recall_n_strategies, .refs = &pool, .n_refs = 1};
+    char *svg = eval_plot_bars(&c);
+    if (!svg)
+        HM_BUG("recall plot: %s", hm_last_error());
+    return svg;
 }

@@ -18,7 +18,7 @@ printf 'customer_id,prediction\n' > "$tmp/empty.csv"
 out=$("$bin" evaluate --store "$tmp/store" --pred "$tmp/empty.csv" 2>&1)
 grep -q "empty.csv: no prediction rows" <<< "$out"
 # cut off in the middle of an article id, and two buyers' rows dropped
-{ head -n 4 "$oracle"; tail -n +7 "$oracle" | head -n 1 | cut -c 1-88 | tr -d '\n'; } > "$tmp/cut.csv"
+{ head -n 4 "$oracle"; sed -n 7p "$oracle" | cut -c 1-88 | tr -d '\n'; } > "$tmp/cut.csv"
 out=$("$bin" evaluate --store "$tmp/store" --pred "$tmp/cut.csv" 2>&1)
 grep -q "cut.csv:5: the last line has no newline" <<< "$out"
 grep -q "cut.csv: 1 predictions name articles the store does not know" <<< "$out"
