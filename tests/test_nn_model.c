@@ -140,6 +140,7 @@ static void free_data(struct synth *y)
 static void default_params(struct nn_params *p)
 {
     hm_settings_defaults(nn_settings, nn_n_settings, p);
+    p->pair_tower = 0; /* the tests choose the pair tower explicitly */
 }
 
 /* ---- summary ----------------------------------------------------------------------------------- */
@@ -153,6 +154,7 @@ TEST(test_summary_reference_widths)
     make_data(&y, &g);
     struct nn_params p;
     default_params(&p);
+    p.pair_tower = 0; /* the reference's three towers */
     struct nn_model *m;
     CHECK_EQ_INT(nn_new(&p, &y.s.d, &m), 0);
     CHECK_EQ_INT(nn_n_params(m), 346689);

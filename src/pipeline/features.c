@@ -215,3 +215,60 @@ int pipeline_features_stage(struct pipeline *p)
     hm_buf_release(&summary);
     return rc;
 }
+
+/* ---- the wide CSV view ------------------------------------------------------------------------ */
+
+int pipeline_features_export(struct pipeline *p, struct pipeline_week week, uint32_t n_users, const char *path)
+{
+    const struct data_set *ds;
+    const struct data_article_matrix *text;
+    const struct feat_image *image;
+    struct prep_week days;
+    int rc = pipeline_data(p, &ds);
+    if (rc || (rc = pipeline_inputs(p, &text, &image)) != 0 || (rc = pipeline_week_days(p, week, &days)) != 0)
+        return rc;
+    int32_t cutoff = days.start, start = prep_history_start(ds, &p->c.prep, cutoff);
+    /* the week's first buyers (every customer for the week after the data, which has none) */
+    struct prep_truth truth;
+    if ((rc = prep_truth_build(&truth, ds, days)) != 0)
+        return rc;
+    uint32_t *users = hm_xmalloc_array((size_t)n_users + 1, sizeof *users), n = 0;
+    if (truth.n_users)
+        for (; n < n_users && n < truth.n_users; n++)
+            users[n] = truth.user[n];
+    else
+        for (; n < n_users && n < ds->customers.n; n++)
+            users[n] = n;
+    prep_truth_release(&truth);
+    struct prep_items items;
+    struct recall_engine e;
+    struct recall_candidates c;
+    struct feat_ctx ctx;
+    memset(&e, 0, sizeof e);
+    recall_candidates_init(&c);
+    if ((rc = prep_items_filter(&items, ds, start, cutoff, p->c.prep.min_item_purchases)) == 0) {
+        struct recall_inputs in = {.keep = items.keep, .text_emb = text->x, .text_dim = text->dim};
+        if ((rc = recall_engine_init(&e, ds, &p->c.recall, start, cutoff, &in)) == 0 &&
+            (rc = recall_candidates_build(&e, users, n, (uint32_t)p->c.recall.pool, &c, NULL)) == 0) {
+            struct feat_inputs fin = {.ds = ds, .text = text->x, .text_rows = ds->articles.n,
+                                      .text_dim = text->dim, .image = image};
+            if ((rc = feat_ctx_init(&ctx, &fin, cutoff, &p->c.feat)) == 0) {
+                rc = feat_export_csv(&ctx, &c, NULL, path);
+                feat_ctx_release(&ctx);
+            }
+        }
+        if (e.ds)
+            recall_engine_release(&e);
+        prep_items_release(&items);
+    }
+    if (!rc) {
+        char day[11];
+        hm_date_format(cutoff, day);
+        hm_report("features: wrote %s: %llu rows (the candidates of %u customers as of %s), %u features%s", path,
+                  (unsigned long long)c.n, c.n_users, day, feat_n_cols(),
+                  image ? " and the 512 image dimensions" : "");
+    }
+    recall_candidates_release(&c);
+    free(users);
+    return rc;
+}

@@ -214,6 +214,10 @@ int pipeline_label_rows(const struct prep_truth *truth, const struct recall_cand
 int pipeline_features_of(const struct feat_ctx *ctx, const struct recall_candidates *c, uint32_t block,
                          float **x);
 int pipeline_features_stage(struct pipeline *p);
+/* The wide view of a week's features for a pandas user: the candidates of the week's first
+ * n_users buyers (of every customer for the test week) as of its cutoff, every feature and the
+ * image dimensions, as CSV (feat_export_csv). */
+int pipeline_features_export(struct pipeline *p, struct pipeline_week week, uint32_t n_users, const char *path);
 
 /* Stage 4 (rank.c): models, ensembles, the validation week. */
 #define PIPELINE_MAX_MODELS 16

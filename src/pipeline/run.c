@@ -301,13 +301,15 @@ static int stage_fresh(struct pipeline *p, int i, const struct stage_inputs *in,
 /* Removes what killed runs left half-written in the directories a run writes to. */
 static int remove_stale(const struct pipeline *p)
 {
-    char *stages = pipeline_path(p, "stages"), *sub = pipeline_submission_path(p);
+    char *stages = pipeline_path(p, "stages"), *models = pipeline_path(p, "models"),
+         *sub = pipeline_submission_path(p);
     char *sub_dir = hm_xstrdup(dirname(sub));
-    const char *dirs[] = {p->work, stages, p->store, sub_dir};
+    const char *dirs[] = {p->work, stages, models, p->store, sub_dir};
     int rc = 0;
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] && !rc; i++)
         rc = hm_remove_stale_temporaries(dirs[i], NULL, NULL);
     free(stages);
+    free(models);
     free(sub);
     free(sub_dir);
     return rc;
@@ -357,6 +359,16 @@ int pipeline_require(struct pipeline *p, const char *name)
         int rc = pipeline_require(p, st->deps[d]);
         if (rc)
             return rc;
+    }
+    if (st->external && !p->c.run.data[0]) {
+        /* no CSV files to read: the store is the run's input as it is */
+        const struct data_set *ds;
+        int rc = pipeline_data(p, &ds);
+        if (!rc) {
+            hm_report("[%s] no run.data: the store %s is the input", st->name, p->store);
+            p->done[i] = 1;
+        }
+        return rc;
     }
     int rc = run_stage(p, i);
     if (!rc)

@@ -32,7 +32,7 @@ struct nn_params {
     char pair_hidden[HM_SETTING_STRLEN];   /* pair tower widths ("64,32") */
     char fusion_hidden[HM_SETTING_STRLEN]; /* fusion widths ("256,128,64") */
     long image_tower;    /* 1: an image tower when the data has image embeddings (1) */
-    long pair_tower;     /* 1: a fourth tower over the user-item (pair) columns (0) */
+    long pair_tower;     /* 1: a fourth tower over the user-item (pair) columns (1) */
     double dropout;      /* dropout probability after every block (0.3) */
     double bn_momentum;  /* BatchNorm running-statistics momentum (0.1) */
     double lr;           /* AdamW learning rate (1e-3) */

@@ -16,8 +16,9 @@ const struct hm_setting nn_settings[] = {
      "fusion over the concatenated towers: block widths (then a Linear to one logit)"},
     {"nn.image_tower", HM_SET_INT, P(image_tower), "1", 0, 1, 0,
      "1: an image tower over the articles' image embeddings when there are any"},
-    {"nn.pair_tower", HM_SET_INT, P(pair_tower), "0", 0, 1, 0,
-     "1: a fourth tower over the columns that depend on both customer and article"},
+    {"nn.pair_tower", HM_SET_INT, P(pair_tower), "1", 0, 1, 0,
+     "1: a fourth tower over the columns that depend on both customer and article (user-item, "
+     "recall, text and image similarity); 0: the reference's three towers"},
     {"nn.dropout", HM_SET_DOUBLE, P(dropout), "0.3", 0, 0.95, 0, "dropout probability after every block"},
     {"nn.bn_momentum", HM_SET_DOUBLE, P(bn_momentum), "0.1", 0, 1, 0,
      "BatchNorm: weight of the batch in the running statistics"},

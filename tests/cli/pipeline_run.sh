@@ -24,7 +24,7 @@ test -f "$tmp/work/submission.csv.gz"
 
 # nothing changed: every stage is skipped
 out=$("$bin" run --config "$conf" 2>/dev/null)
-[ "$(echo "$out" | grep -c 'up to date, skipped')" -eq 6 ]
+[ "$(echo "$out" | grep -c 'up to date, skipped')" -eq 8 ]
 
 # a prepare setting changed: prepare and candidates (which depends on prepare.*) run again
 out=$("$bin" run --config "$conf" --set prepare.users=100 2>/dev/null)
@@ -32,7 +32,7 @@ grep -q '^\[prepare\] running: prepare.users 200 -> 100$' <<< "$out"
 grep -q '^\[candidates\] running: prepare changed$' <<< "$out"
 grep -q '^\[ingest\] up to date' <<< "$out"
 grep -q '^\[text\] up to date' <<< "$out"
-grep -q '^\[evaluate\] up to date' <<< "$out"
+grep -q '^\[evaluate\] running: rank changed' <<< "$out"
 
 # an interrupted stage (no record) resumes; a missing output reruns its stage
 rm "$tmp/work/stages/submit.fp"
