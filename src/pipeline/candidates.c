@@ -387,7 +387,9 @@ int pipeline_candidates_stage(struct pipeline *p)
 {
     struct data_article_matrix text;
     int rc = load_text_if_needed(p, &text);
-    struct pipeline_cand_opts o = {.week = {PIPELINE_WEEK_VALIDATION, 0}, .users = PIPELINE_USERS_POOL,
+    /* the validation week's buyers: the customers every model is scored on (statistics count
+     * them only anyway); with prepare.users = all the sample is everyone, too many to write */
+    struct pipeline_cand_opts o = {.week = {PIPELINE_WEEK_VALIDATION, 0}, .users = PIPELINE_USERS_BUYERS,
                                    .stats = 1, .write = 1};
     if (!rc)
         rc = candidates_week(p, &o, &text);

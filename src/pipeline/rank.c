@@ -461,7 +461,7 @@ int pipeline_rank_stage(struct pipeline *p)
         hm_buf_puts(&b, "# ensemble\tmodel\tweight\n");
         for (int e = 0; e < 2; e++)
             for (int m = 0; m < n_models; m++)
-                hm_buf_printf(&b, "%s\t%s\t%.17g\n", e ? "average" : "weighted", models[m].name, ens[e].w[m]);
+                hm_buf_printf(&b, "%s\t%s\t%.17g\n", e ? "average" : "ensemble", models[m].name, ens[e].w[m]);
         char *path = pipeline_path(p, "models/ensemble.tsv");
         rc = write_file(path, b.s, b.len);
         free(path);
