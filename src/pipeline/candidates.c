@@ -217,6 +217,78 @@ static int write_text(const char *path, const char *text)
     return hm_awriter_commit(&w);
 }
 
+/* ---- the statistics as numbers (candidates_stats.tsv, read by the report) ------------------ */
+
+static char *stats_tsv(const struct recall_stats *st)
+{
+    struct hm_buf b = {0};
+    hm_buf_printf(&b, "# recall statistics of the validation week's pool: key <TAB> value\npool\t%u\nusers\t%llu\n"
+                  "rows\t%llu\ntruth_users\t%llu\ntruth_pairs\t%llu\nhits\t%llu\n",
+                  st->pool, (unsigned long long)st->users, (unsigned long long)st->rows,
+                  (unsigned long long)st->truth_users, (unsigned long long)st->truth_pairs, (unsigned long long)st->hits);
+    for (int s = 0; s < recall_n_strategies; s++)
+        hm_buf_printf(&b, "strategy.%s\t%llu %llu %llu\n", recall_strategies[s]->name,
+                      (unsigned long long)st->hits_strategy[s], (unsigned long long)st->unique[s],
+                      (unsigned long long)st->strat_rows[s]);
+    for (int z = 0; z < RECALL_NSIZES; z++)
+        hm_buf_printf(&b, "size.%u\t%llu %llu\n", recall_stat_sizes[z], (unsigned long long)st->hits_size[z],
+                      (unsigned long long)st->rows_size[z]);
+    return hm_buf_take(&b);
+}
+
+int pipeline_candidates_stats(struct pipeline *p, struct recall_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    char *path = pipeline_path(p, "candidates_stats.tsv"), *text = NULL;
+    int rc = hm_read_file(path, &text, NULL);
+    if (rc) {
+        free(path);
+        return rc;
+    }
+    int line = 0;
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && !rc; l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        char key[96];
+        unsigned long long a = 0, b = 0, c = 0;
+        if (l[0] == '#')
+            continue;
+        int n = sscanf(l, "%95s %llu %llu %llu", key, &a, &b, &c);
+        if (n < 2) {
+            rc = hm_error(HM_EFORMAT, "%s:%d: expected a key and numbers", path, line);
+            break;
+        }
+        if (!strcmp(key, "pool"))
+            st->pool = (uint32_t)a;
+        else if (!strcmp(key, "users"))
+            st->users = a;
+        else if (!strcmp(key, "rows"))
+            st->rows = a;
+        else if (!strcmp(key, "truth_users"))
+            st->truth_users = a;
+        else if (!strcmp(key, "truth_pairs"))
+            st->truth_pairs = a;
+        else if (!strcmp(key, "hits"))
+            st->hits = a;
+        else if (!strncmp(key, "strategy.", 9)) {
+            int s = recall_strategy_find(key + 9);
+            if (s >= 0) { /* a strategy this build does not know is left out */
+                st->hits_strategy[s] = a;
+                st->unique[s] = b;
+                st->strat_rows[s] = c;
+            }
+        } else if (!strncmp(key, "size.", 5)) {
+            for (int z = 0; z < RECALL_NSIZES; z++)
+                if ((unsigned)atoi(key + 5) == recall_stat_sizes[z]) {
+                    st->hits_size[z] = a;
+                    st->rows_size[z] = b;
+                }
+        }
+    }
+    free(text);
+    free(path);
+    return rc;
+}
+
 static const char *week_label(struct pipeline_week w, char *buf, size_t n)
 {
     if (w.kind == PIPELINE_WEEK_TRAIN)
@@ -350,10 +422,14 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
             }
             hm_report("%.*s", (int)(full.len && full.s[full.len - 1] == '\n' ? full.len - 1 : full.len), full.s);
             char *tp = pipeline_path(p, "candidates_stats.txt"), *sp = pipeline_path(p, "candidates_recall.svg");
-            if ((rc = hm_mkdirs(p->work)) == 0 && (rc = write_text(tp, full.s)) == 0 && (rc = write_text(sp, svg)) == 0)
+            char *kp = pipeline_path(p, "candidates_stats.tsv"), *kv = stats_tsv(&st);
+            if ((rc = hm_mkdirs(p->work)) == 0 && (rc = write_text(tp, full.s)) == 0 && (rc = write_text(sp, svg)) == 0 &&
+                (rc = write_text(kp, kv)) == 0)
                 hm_report("candidates: wrote %s and %s", tp, sp);
             free(tp);
             free(sp);
+            free(kp);
+            free(kv);
             hm_buf_release(&full);
             free(text_stats);
             free(svg);

@@ -31,6 +31,15 @@ static const struct hm_setting rank_settings[] = {
 };
 #undef K
 
+#define Q(f) offsetof(struct pipeline_report_params, f)
+static const struct hm_setting report_settings[] = {
+    {"report.examples", HM_SET_INT, Q(examples), "4", 0, 100, 0,
+     "example customers in the report: their last purchases and their recommendations"},
+    {"report.images", HM_SET_STRING, Q(images), "", 0, 0, 0,
+     "article images for the report's thumbnails (DIR/0XX/0XXXXXXXXX.jpg; empty: run.data/images)"},
+};
+#undef Q
+
 static struct hm_setting *table;
 static size_t table_n;
 
@@ -59,6 +68,8 @@ const struct hm_setting *pipeline_config_table(size_t *n)
         add_rows(nn_settings, nn_n_settings, offsetof(struct pipeline_config, nn));
         add_rows(rank_settings, sizeof rank_settings / sizeof rank_settings[0],
                  offsetof(struct pipeline_config, rank));
+        add_rows(report_settings, sizeof report_settings / sizeof report_settings[0],
+                 offsetof(struct pipeline_config, report));
     }
     *n = table_n;
     return table;

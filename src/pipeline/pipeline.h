@@ -44,6 +44,12 @@ struct pipeline_rank_params {
                                        training weeks (their full lists are large) */
 };
 
+/* The report stage's settings (keys report.*). */
+struct pipeline_report_params {
+    long examples;                   /* example customers in the report (4) */
+    char images[HM_SETTING_STRLEN];  /* article images (DIR/0XX/0XXXXXXXXX.jpg); "" = run.data/images */
+};
+
 /* Every module's settings, gathered: one config file, one table (docs/config.md). */
 struct pipeline_config {
     struct run_params run;
@@ -55,6 +61,7 @@ struct pipeline_config {
     struct gbm_params gbm;
     struct nn_params nn;
     struct pipeline_rank_params rank;
+    struct pipeline_report_params report;
 };
 /* The combined table (built once). */
 const struct hm_setting *pipeline_config_table(size_t *n);
@@ -123,6 +130,9 @@ int pipeline_run(struct pipeline *p);
 /* Makes sure the stage's outputs are up to date: its dependencies first, then the stage
  * itself runs unless its record matches (single commands call this for what they read). */
 int pipeline_require(struct pipeline *p, const char *stage);
+/* What the stage took when it last ran (its record): wall seconds and the process's peak
+ * resident bytes at its end. 1 when known, 0 otherwise (zeros). */
+int pipeline_stage_took(const struct pipeline *p, const char *stage, double *seconds, uint64_t *peak_rss);
 /* The stage's fingerprint (its inputs' are computed first). */
 int pipeline_fingerprint(struct pipeline *p, int stage, uint64_t *fp);
 
@@ -178,6 +188,9 @@ int pipeline_candidates(struct pipeline *p, const struct pipeline_cand_opts *o);
 /* The candidates stage: the validation week (pool and buyers, with statistics) and every
  * training week (their buyers in the training population). */
 int pipeline_candidates_stage(struct pipeline *p);
+/* The validation week's recall statistics as the candidates stage left them
+ * (candidates_stats.tsv). */
+int pipeline_candidates_stats(struct pipeline *p, struct recall_stats *st);
 /* The artifact of a week: <work>/candidates.hmt (validation), candidates_train_<i>.hmt. */
 char *pipeline_candidates_path(const struct pipeline *p, struct pipeline_week w);
 /* The week's first and last day (its cutoff is the first). */
@@ -196,10 +209,14 @@ int pipeline_evaluate_file(const struct data_set *ds, const struct prep_truth *t
                            struct eval_sum *sum);
 /* The oracle file hmrec synth wrote for the week starting on `start` in data_dir, or NULL. */
 char *pipeline_oracle_path(const char *data_dir, int32_t start);
-/* The metrics table of the baselines in `names` (comma-separated) and the oracle file (when
- * not NULL) on the validation week, whose purchases are truth (caller frees *table). */
+/* The metrics table of the baselines in `names` (comma-separated), the oracle file (when not
+ * NULL) and the rows of `extra` (the rank stage's models, ensembles and pool ceiling) on the
+ * validation week, whose purchases are truth: the ceilings first, then every row ranked by
+ * MAP@12, with each row's share of the oracle and of the pool ceiling (caller frees *table).
+ * tsv (may be NULL) gets every row as a metrics.tsv line. */
 int pipeline_metrics_table(struct pipeline *p, const struct prep_truth *truth, const char *names,
-                           const char *oracle, const struct pipeline_result *extra, int n_extra, char **table);
+                           const char *oracle, const struct pipeline_result *extra, int n_extra, char **table,
+                           struct hm_buf *tsv);
 /* The evaluate stage: <work>/metrics.txt. */
 int pipeline_evaluate_stage(struct pipeline *p);
 
@@ -240,10 +257,13 @@ int pipeline_rank_stage(struct pipeline *p);
  * validation week. */
 struct pipeline_result {
     char name[32];
-    char kind[16];   /* "model", "ensemble", "ceiling" */
+    char kind[16];   /* "model", "ensemble", "ceiling", "baseline", "oracle" */
     struct eval_sum sum;
 };
-int pipeline_rank_results(struct pipeline *p, struct pipeline_result **out, int *n);
+/* One line of such a file (results.c): name, kind, then the sums (%.17g). */
+void pipeline_result_format(struct hm_buf *b, const char *name, const char *kind, const struct eval_sum *s);
+/* Reads every row of a rank_results.tsv or metrics.tsv (errors name the file and line). */
+int pipeline_results_read(const char *path, struct pipeline_result **out, int *n);
 /* The model or ensemble with the best validation MAP@12 (rank_results.tsv). */
 int pipeline_best_model(struct pipeline *p, char *name, size_t n);
 
@@ -258,6 +278,9 @@ struct pipeline_scorer {
 int pipeline_scorer_load(struct pipeline *p, const char *name, struct pipeline_scorer *s);
 int pipeline_scorer_score(const struct pipeline_scorer *s, const struct rank_data *d, float *out);
 void pipeline_scorer_release(struct pipeline_scorer *s);
+
+/* The report (report.c): report.html and report.txt from what the stages left. */
+int pipeline_report_stage(struct pipeline *p);
 
 /* The submission (submit.c): 12 articles for every customer, cutoff the day after the data. */
 int pipeline_submit(struct pipeline *p, const char *path);

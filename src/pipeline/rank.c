@@ -175,63 +175,6 @@ static int load_training_set(struct pipeline *p, const struct feat_image *image,
 
 /* ---- results ------------------------------------------------------------------------------- */
 
-static void sum_write(struct hm_buf *b, const char *name, const char *kind, const struct eval_sum *s)
-{
-    hm_buf_printf(b, "%s\t%s\t%llu", name, kind, (unsigned long long)s->users);
-    for (int k = 0; k < EVAL_NK; k++)
-        hm_buf_printf(b, "\t%.17g\t%.17g\t%.17g\t%.17g", s->ap[k], s->precision[k], s->recall[k], s->ndcg[k]);
-    hm_buf_puts(b, "\n");
-}
-
-int pipeline_rank_results(struct pipeline *p, struct pipeline_result **out, int *n)
-{
-    *out = NULL;
-    *n = 0;
-    char *path = pipeline_path(p, "rank_results.tsv"), *text = NULL;
-    int rc = hm_read_file(path, &text, NULL);
-    if (rc) {
-        free(path);
-        return rc;
-    }
-    HM_VEC(struct pipeline_result) v = {0};
-    int line = 0;
-    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && !rc; l = strtok_r(NULL, "\n", &save)) {
-        line++;
-        if (l[0] == '#')
-            continue;
-        struct pipeline_result r;
-        memset(&r, 0, sizeof r);
-        char *f[3 + 4 * EVAL_NK];
-        int nf = 0;
-        for (char *s2 = NULL, *t = strtok_r(l, "\t", &s2); t && nf < 3 + 4 * EVAL_NK; t = strtok_r(NULL, "\t", &s2))
-            f[nf++] = t;
-        if (nf != 3 + 4 * EVAL_NK) {
-            rc = hm_error(HM_EFORMAT, "%s:%d: expected %d tab-separated fields, found %d", path, line,
-                          3 + 4 * EVAL_NK, nf);
-            break;
-        }
-        snprintf(r.name, sizeof r.name, "%s", f[0]);
-        snprintf(r.kind, sizeof r.kind, "%s", f[1]);
-        r.sum.users = strtoull(f[2], NULL, 10);
-        for (int k = 0; k < EVAL_NK; k++) {
-            r.sum.ap[k] = strtod(f[3 + 4 * k], NULL);
-            r.sum.precision[k] = strtod(f[4 + 4 * k], NULL);
-            r.sum.recall[k] = strtod(f[5 + 4 * k], NULL);
-            r.sum.ndcg[k] = strtod(f[6 + 4 * k], NULL);
-        }
-        HM_VEC_PUSH(&v, r);
-    }
-    free(text);
-    free(path);
-    if (rc) {
-        free(v.v);
-        return rc;
-    }
-    *out = v.v;
-    *n = (int)v.n;
-    return 0;
-}
-
 /* ---- the validation week, streamed --------------------------------------------------------- */
 
 struct val_job {
@@ -485,10 +428,10 @@ int pipeline_rank_stage(struct pipeline *p)
         struct hm_buf b = {0};
         hm_buf_puts(&b, "# name\tkind\tusers\tthen per k in 1,3,5,10,12: sums of AP, precision, recall, NDCG\n");
         for (int m = 0; m < n_models; m++)
-            sum_write(&b, models[m].name, "model", &sums[m]);
-        sum_write(&b, "ensemble", "ensemble", &sums[n_models]);
-        sum_write(&b, "average", "ensemble", &sums[n_models + 1]);
-        sum_write(&b, "pool ceiling", "ceiling", &sums[n_models + 2]);
+            pipeline_result_format(&b, models[m].name, "model", &sums[m]);
+        pipeline_result_format(&b, "ensemble", "ensemble", &sums[n_models]);
+        pipeline_result_format(&b, "average", "ensemble", &sums[n_models + 1]);
+        pipeline_result_format(&b, "pool ceiling", "ceiling", &sums[n_models + 2]);
         char *rp = pipeline_path(p, "rank_results.tsv"), *cp = pipeline_path(p, "rank_curves.tsv"),
              *ip = pipeline_path(p, "rank_importance.txt");
         if ((rc = write_file(rp, b.s, b.len)) == 0 && (rc = write_file(cp, curves.s, curves.len)) == 0)
@@ -588,7 +531,10 @@ int pipeline_scorer_score(const struct pipeline_scorer *s, const struct rank_dat
 int pipeline_best_model(struct pipeline *p, char *name, size_t n)
 {
     struct pipeline_result *res;
-    int nr, rc = pipeline_rank_results(p, &res, &nr);
+    int nr;
+    char *path = pipeline_path(p, "rank_results.tsv");
+    int rc = pipeline_results_read(path, &res, &nr);
+    free(path);
     if (rc)
         return rc;
     double best = -1;

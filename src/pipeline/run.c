@@ -169,10 +169,30 @@ static char *record_path(const struct pipeline *p, const char *stage)
     return pipeline_path(p, name);
 }
 
-static int write_record(const struct pipeline *p, const char *stage, const struct stage_inputs *in)
+static char *took_path(const struct pipeline *p, const char *stage)
 {
-    char *dir = pipeline_path(p, "stages"), *path = record_path(p, stage);
+    char name[96];
+    snprintf(name, sizeof name, "stages/%s.took", stage);
+    return pipeline_path(p, name);
+}
+
+/* The record (deterministic: the same inputs give the same bytes), and beside it what the run
+ * took (wall seconds, the process's peak resident bytes at its end). */
+static int write_record(const struct pipeline *p, const char *stage, const struct stage_inputs *in,
+                        double seconds, uint64_t peak_rss)
+{
+    char *dir = pipeline_path(p, "stages"), *path = record_path(p, stage), *tp = took_path(p, stage);
     int rc = hm_mkdirs(dir);
+    if (!rc) {
+        struct hm_awriter w;
+        char text[96];
+        int n = snprintf(text, sizeof text, "%.3f %llu\n", seconds, (unsigned long long)peak_rss);
+        if ((rc = hm_awriter_open(&w, tp)) == 0) {
+            hm_awriter_write(&w, text, (size_t)n);
+            rc = hm_awriter_commit(&w);
+        }
+    }
+    free(tp);
     if (!rc) {
         struct hm_buf b = {0};
         hm_buf_printf(&b, "%016llx\n# the inputs and settings this fingerprint was made of\n%s",
@@ -330,10 +350,11 @@ static int run_stage(struct pipeline *p, int i)
         hm_report("[%s] running: %s", st->name, why.s);
         int64_t t0 = hm_now_ns();
         if ((rc = st->run(p)) == 0) {
+            double secs = hm_seconds_since(t0);
+            uint64_t rss = hm_peak_rss();
             hm_fault_point("stage");
-            rc = write_record(p, st->name, &in);
-            hm_report("[%s] done in %.1fs (peak RSS %.0f MiB)", st->name, hm_seconds_since(t0),
-                      (double)hm_peak_rss() / (1024.0 * 1024.0));
+            rc = write_record(p, st->name, &in, secs, rss);
+            hm_report("[%s] done in %.1fs (peak RSS %.0f MiB)", st->name, secs, (double)rss / (1024.0 * 1024.0));
         } else {
             hm_error_wrap(rc, "stage %s", st->name);
         }
@@ -384,7 +405,12 @@ int pipeline_run(struct pipeline *p)
     for (int i = 0; i < pipeline_n_stages && !rc; i++)
         rc = pipeline_require(p, pipeline_stages[i].name);
     if (!rc) {
-        char *path = pipeline_path(p, "metrics.txt"), *text;
+        /* the report's text twin (the metrics table when there is no report) */
+        char *path = pipeline_path(p, "report.txt"), *text;
+        if (access(path, F_OK) != 0) {
+            free(path);
+            path = pipeline_path(p, "metrics.txt");
+        }
         size_t len;
         if ((rc = hm_read_file(path, &text, &len)) == 0) {
             hm_report("\n%.*s", (int)(len && text[len - 1] == '\n' ? len - 1 : len), text);
@@ -393,4 +419,22 @@ int pipeline_run(struct pipeline *p)
         free(path);
     }
     return rc;
+}
+
+int pipeline_stage_took(const struct pipeline *p, const char *stage, double *seconds, uint64_t *peak_rss)
+{
+    char *path = took_path(p, stage), *text = NULL;
+    int rc = hm_read_file(path, &text, NULL);
+    free(path);
+    *seconds = 0;
+    *peak_rss = 0;
+    if (rc) {
+        hm_clear_error();
+        return 0;
+    }
+    unsigned long long r = 0;
+    int found = sscanf(text, "%lf %llu", seconds, &r) == 2;
+    *peak_rss = r;
+    free(text);
+    return found;
 }

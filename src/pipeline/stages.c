@@ -41,12 +41,13 @@ static char **text_outputs(const struct pipeline *p)
 static char **candidates_outputs(const struct pipeline *p)
 {
     long n = p->c.prep.train_weeks;
-    char **out = hm_xcalloc((size_t)n + 4, sizeof *out);
+    char **out = hm_xcalloc((size_t)n + 5, sizeof *out);
     out[0] = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0});
     out[1] = pipeline_path(p, "candidates_stats.txt");
     out[2] = pipeline_path(p, "candidates_recall.svg");
+    out[3] = pipeline_path(p, "candidates_stats.tsv");
     for (long i = 1; i <= n; i++)
-        out[2 + i] = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_TRAIN, (int)i});
+        out[3 + i] = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_TRAIN, (int)i});
     return out;
 }
 
@@ -90,7 +91,12 @@ static char **rank_outputs(const struct pipeline *p)
 
 static char **evaluate_outputs(const struct pipeline *p)
 {
-    return work_files(p, (const char *const[]){"metrics.txt", NULL});
+    return work_files(p, (const char *const[]){"metrics.txt", "metrics.tsv", NULL});
+}
+
+static char **report_outputs(const struct pipeline *p)
+{
+    return work_files(p, (const char *const[]){"report.html", "report.txt", NULL});
 }
 
 static char **submit_outputs(const struct pipeline *p)
@@ -183,6 +189,9 @@ const struct pipeline_stage pipeline_stages[] = {
     {"submit", 1, "12 articles for every customer, the week after the data",
      (const char *const[]){"baseline.", "run.submit_model", "run.submission", NULL},
      (const char *const[]){"ingest", "rank", NULL}, submit_outputs, pipeline_submit_stage, NULL, NULL},
+    {"report", 1, "report.html and report.txt: the metrics, plots, example customers",
+     (const char *const[]){"report.", NULL}, (const char *const[]){"evaluate", "rank", NULL}, report_outputs,
+     pipeline_report_stage, NULL, NULL},
 };
 const int pipeline_n_stages = (int)(sizeof pipeline_stages / sizeof pipeline_stages[0]);
 _Static_assert(sizeof pipeline_stages / sizeof pipeline_stages[0] <= PIPELINE_MAX_STAGES, "stage table");

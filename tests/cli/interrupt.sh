@@ -12,7 +12,7 @@ rm -rf "$tmp"
 mkdir -p "$tmp"
 "$bin" synth --preset tiny "$tmp/data" >/dev/null 2>&1
 conf() { printf '[run]\ndata = %s\nwork = %s\n[prepare]\ntrain_weeks = 3\nusers = 200\n' "$tmp/data" "$1"; }
-sums() { (cd "$1" && find . -type f | LC_ALL=C sort | xargs md5sum); }
+sums() { (cd "$1" && find . -type f ! -name '*.took' ! -name 'report.*' | LC_ALL=C sort | xargs md5sum); }
 
 conf "$tmp/ref" > "$tmp/ref.conf"
 "$bin" run --config "$tmp/ref.conf" >/dev/null 2>&1

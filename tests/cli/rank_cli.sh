@@ -18,12 +18,16 @@ n_list=$("$bin" features --list | grep -c -E '^ *[0-9]+  ')
 [ "$n_list" -ge 100 ]
 out=$("$bin" run --config "$conf" 2>&1)
 grep -q '^\[rank\] done' <<< "$out"
-grep -q '^pool ceiling ' <<< "$out"
-grep -q '^ensemble ' <<< "$out"
-grep -q '^nn ' <<< "$out"
-grep -q '%ceiling' <<< "$out"
+grep -q '^pool ceiling ' "$tmp/work/metrics.txt"
+grep -q '^ensemble ' "$tmp/work/metrics.txt"
+grep -q '^nn ' "$tmp/work/metrics.txt"
+grep -q '%ceiling' "$tmp/work/metrics.txt"
 grep -q "^submit: wrote 400 customers .*(model " <<< "$out"
 for m in classifier map nn; do test -s "$tmp/work/models/$m.model"; done
+# the report: the page and its text twin, which the run ends with
+grep -q '<svg' "$tmp/work/report.html"
+grep -q '^Metrics on the validation week' "$tmp/work/report.txt"
+grep -q '^Metrics on the validation week' <<< "$out"
 gzip -dc "$tmp/work/submission.csv.gz" | tail -n +2 | grep -c -E '^[0-9a-f]{64},([0-9]{10} ){11}[0-9]{10}$' > "$tmp/n"
 [ "$(cat "$tmp/n")" -eq 400 ]
 "$bin" features --store "$tmp/work/store" --work "$tmp/work" --week val --users 5 --out "$tmp/f.csv" \
