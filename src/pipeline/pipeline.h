@@ -42,6 +42,9 @@ struct pipeline_rank_params {
     long block;                     /* customers per block when scoring streamed candidates */
     long holdout_max;               /* held-out customers kept for early stopping, over all
                                        training weeks (their full lists are large) */
+    long score_pool;                /* candidates per customer the models score on the
+                                       validation week and for the submission: the first of
+                                       the merged order (all: the whole pool) */
 };
 
 /* The report stage's settings (keys report.*). */

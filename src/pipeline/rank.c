@@ -182,6 +182,8 @@ struct val_job {
     int n_models;
     const struct ensemble *ens;   /* (2) weighted, average */
     struct eval_sum *sums;        /* (n_models + 3): models, ensembles, pool ceiling */
+    double *seconds;              /* (n_models + 1): each model's scoring, then the features */
+    uint64_t rows;
 };
 
 static int score_block(struct val_job *j, const struct rank_data *d)
@@ -192,7 +194,10 @@ static int score_block(struct val_job *j, const struct rank_data *d)
     int rc = 0;
     for (int m = 0; m < nm && !rc; m++) {
         scores[m] = hm_xmalloc_array(d->n_rows + 1, sizeof(float));
-        if ((rc = pipeline_model_score(&j->models[m], d, scores[m])) == 0) {
+        int64_t t0 = hm_now_ns();
+        rc = pipeline_model_score(&j->models[m], d, scores[m]);
+        j->seconds[m] += hm_seconds_since(t0);
+        if (!rc) {
             struct eval_sum s;
             rank_eval(d, scores[m], &s);
             eval_sum_merge(&j->sums[m], &s);
@@ -237,11 +242,15 @@ static int validate(struct pipeline *p, struct val_job *j, const struct feat_inp
         recall_candidates_release(&pool);
         return rc;
     }
-    /* the week's buyers: the customers that are scored */
+    /* the week's buyers: the customers that are scored; of each, the first rank.score_pool
+     * candidates of the merged order, as the submission scores them */
     uint8_t *keep = hm_xcalloc(pool.n + 1, 1);
+    uint64_t k = (uint64_t)p->c.rank.score_pool;
     for (uint32_t i = 0; i < pool.n_users; i++)
-        if (prep_truth_find(&truth, pool.user[i]) != UINT32_MAX)
-            memset(keep + pool.off[i], 1, pool.off[i + 1] - pool.off[i]);
+        if (prep_truth_find(&truth, pool.user[i]) != UINT32_MAX) {
+            uint64_t n = pool.off[i + 1] - pool.off[i];
+            memset(keep + pool.off[i], 1, n < k ? n : k);
+        }
     recall_candidates_init(&buyers);
     recall_candidates_subset(&buyers, &pool, keep);
     free(keep);
@@ -263,7 +272,11 @@ static int validate(struct pipeline *p, struct val_job *j, const struct feat_inp
         float *x = hm_xmalloc_array(blk.n * nc + 1, sizeof *x), *label = hm_xmalloc_array(blk.n + 1, sizeof *label);
         uint32_t *gt = hm_xmalloc_array((size_t)blk.n_users + 1, sizeof *gt);
         pipeline_label_rows(&truth, &blk, label, gt);
-        if ((rc = feat_block(&ctx, &blk, x)) == 0) {
+        int64_t t0 = hm_now_ns();
+        rc = feat_block(&ctx, &blk, x);
+        j->seconds[j->n_models] += hm_seconds_since(t0);
+        j->rows += blk.n;
+        if (!rc) {
             struct rank_data d = {.n_rows = blk.n, .n_cols = nc, .x = x, .col_name = feat_column_names(),
                                   .col_tower = towers, .n_groups = blk.n_users, .group_off = blk.off,
                                   .group_user = blk.user, .group_truth = gt, .item = blk.item, .label = label,
@@ -421,8 +434,21 @@ int pipeline_rank_stage(struct pipeline *p)
     if (!rc) {
         struct feat_inputs in = {.ds = ds, .text = text->x, .text_rows = ds->articles.n, .text_dim = text->dim,
                                  .image = image};
-        struct val_job j = {models, n_models, ens, sums};
+        double *secs = hm_xcalloc((size_t)n_models + 1, sizeof *secs);
+        struct val_job j = {models, n_models, ens, sums, secs, 0};
         rc = validate(p, &j, &in);
+        if (!rc) {
+            struct hm_buf b = {0};
+            hm_buf_printf(&b, "rank: the validation week's %llu candidates: features %.1fs (%.2f M rows/s)",
+                          (unsigned long long)j.rows, secs[n_models],
+                          secs[n_models] > 0 ? (double)j.rows / secs[n_models] / 1e6 : 0);
+            for (int m = 0; m < n_models; m++)
+                hm_buf_printf(&b, ", %s %.1fs (%.2f M rows/s)", models[m].name, secs[m],
+                              secs[m] > 0 ? (double)j.rows / secs[m] / 1e6 : 0);
+            hm_report("%s", b.s);
+            hm_buf_release(&b);
+        }
+        free(secs);
     }
     if (!rc) {
         struct hm_buf b = {0};

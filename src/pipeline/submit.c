@@ -110,7 +110,9 @@ static int submit_model(struct pipeline *p, const char *model, const char *path)
         struct hm_progress prog;
         hm_progress_begin(&prog, "submission", n);
         struct recall_stream st;
-        recall_stream_init(&st, &e, users, n, (uint32_t)p->c.rank.block, (uint32_t)p->c.recall.pool, &prog);
+        long sp = p->c.rank.score_pool;
+        uint32_t pool = (uint32_t)(sp > 0 && sp < p->c.recall.pool ? sp : p->c.recall.pool);
+        recall_stream_init(&st, &e, users, n, (uint32_t)p->c.rank.block, pool, &prog);
         struct submit_job j = {ds, &ctx, &scorer, image, fill, n_fill, &w, NULL, NULL, 0};
         const struct recall_candidates *c;
         while ((rc = recall_stream_next(&st, &c)) > 0)
