@@ -78,11 +78,37 @@ int pipeline_features_of(const struct feat_ctx *ctx, const struct recall_candida
 
 /* ---- one training week -------------------------------------------------------------------- */
 
-static int features_week(struct pipeline *p, int w, const struct feat_inputs *in, struct hm_buf *summary)
+/* Keeps the customers of c that are in the prepare sample (the training population; the
+ * validation week's pool holds every buyer). */
+static int keep_sample(struct pipeline *p, const struct data_set *ds, struct recall_candidates *c)
+{
+    struct prep_week val;
+    int rc = pipeline_week_days(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0}, &val);
+    struct prep_sample s;
+    if (rc || (rc = prep_sample_draw(&s, ds, &p->c.prep, val.start)) != 0)
+        return rc;
+    uint8_t *keep = hm_xcalloc(c->n + 1, 1);
+    for (uint32_t i = 0, k = 0; i < c->n_users; i++) {
+        while (k < s.n && s.user[k] < c->user[i])
+            k++;
+        if (k < s.n && s.user[k] == c->user[i])
+            memset(keep + c->off[i], 1, c->off[i + 1] - c->off[i]);
+    }
+    struct recall_candidates kept;
+    recall_candidates_init(&kept);
+    recall_candidates_subset(&kept, c, keep);
+    free(keep);
+    prep_sample_release(&s);
+    recall_candidates_release(c);
+    *c = kept;
+    return 0;
+}
+
+int pipeline_features_week(struct pipeline *p, int w, const struct feat_inputs *in, struct hm_buf *summary)
 {
     const struct data_set *ds;
     int rc = pipeline_data(p, &ds);
-    struct pipeline_week week = {PIPELINE_WEEK_TRAIN, w};
+    struct pipeline_week week = pipeline_train_week(w);
     struct prep_week days;
     if (rc || (rc = pipeline_week_days(p, week, &days)) != 0)
         return rc;
@@ -92,6 +118,10 @@ static int features_week(struct pipeline *p, int w, const struct feat_inputs *in
     free(cpath);
     if (rc)
         return rc;
+    if (w == 0 && p->c.prep.users >= 0 && (rc = keep_sample(p, ds, &c)) != 0) {
+        recall_candidates_release(&c);
+        return rc;
+    }
     struct prep_truth truth;
     if ((rc = prep_truth_build(&truth, ds, days)) != 0) {
         recall_candidates_release(&c);
@@ -202,7 +232,7 @@ int pipeline_features_stage(struct pipeline *p)
     struct hm_progress prog;
     hm_progress_begin(&prog, "features", (uint64_t)p->c.prep.train_weeks);
     for (long w = 1; w <= p->c.prep.train_weeks && !rc; w++) {
-        rc = features_week(p, (int)w, &in, &summary);
+        rc = pipeline_features_week(p, (int)w, &in, &summary);
         hm_progress_add(&prog, 1);
     }
     hm_progress_end(&prog);

@@ -42,6 +42,8 @@ struct pipeline_rank_params {
     long block;                     /* customers per block when scoring streamed candidates */
     long holdout_max;               /* held-out customers kept for early stopping, over all
                                        training weeks (their full lists are large) */
+    long retrain;                   /* 1: retrain the submission's models with the validation
+                                       week before the submission */
     long score_pool;                /* candidates per customer the models score on the
                                        validation week and for the submission: the first of
                                        the merged order (all: the whole pool) */
@@ -196,6 +198,12 @@ int pipeline_candidates_stage(struct pipeline *p);
 int pipeline_candidates_stats(struct pipeline *p, struct recall_stats *st);
 /* The artifact of a week: <work>/candidates.hmt (validation), candidates_train_<i>.hmt. */
 char *pipeline_candidates_path(const struct pipeline *p, struct pipeline_week w);
+/* Training week w as a week: w >= 1 the training weeks, 0 the validation week (which the
+ * retrain stage trains on before the submission). */
+static inline struct pipeline_week pipeline_train_week(int w)
+{
+    return w ? (struct pipeline_week){PIPELINE_WEEK_TRAIN, w} : (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0};
+}
 /* The week's first and last day (its cutoff is the first). */
 int pipeline_week_days(struct pipeline *p, struct pipeline_week w, struct prep_week *out);
 
@@ -234,6 +242,9 @@ int pipeline_label_rows(const struct prep_truth *truth, const struct recall_cand
 int pipeline_features_of(const struct feat_ctx *ctx, const struct recall_candidates *c, uint32_t block,
                          float **x);
 int pipeline_features_stage(struct pipeline *p);
+/* One week's tables (w >= 1 a training week, 0 the validation week's buyers in the training
+ * population); summary gets a line. */
+int pipeline_features_week(struct pipeline *p, int w, const struct feat_inputs *in, struct hm_buf *summary);
 /* The wide view of a week's features for a pandas user: the candidates of the week's first
  * n_users buyers (of every customer for the test week) as of its cutoff, every feature and the
  * image dimensions, as CSV (feat_export_csv). */
@@ -254,7 +265,9 @@ struct pipeline_model {
 void pipeline_model_release(struct pipeline_model *m);
 int pipeline_model_score(const struct pipeline_model *m, const struct rank_data *d, float *out);
 char *pipeline_model_path(const struct pipeline *p, const char *name);
-int pipeline_model_load(struct pipeline *p, const char *name, struct pipeline_model *m);
+/* <work>/<dir>/<name>.model: dir "models" (the rank stage) or "models/final" (retrain). */
+char *pipeline_model_path_in(const struct pipeline *p, const char *dir, const char *name);
+int pipeline_model_load(struct pipeline *p, const char *dir, const char *name, struct pipeline_model *m);
 int pipeline_rank_stage(struct pipeline *p);
 /* One row of rank_results.tsv: a model's, ensemble's or the pool ceiling's metric sums on the
  * validation week. */
@@ -278,7 +291,10 @@ struct pipeline_scorer {
     int n_models;
     struct ensemble ens;     /* weights when an ensemble */
 };
-int pipeline_scorer_load(struct pipeline *p, const char *name, struct pipeline_scorer *s);
+int pipeline_scorer_load(struct pipeline *p, const char *dir, const char *name, struct pipeline_scorer *s);
+/* The retrain stage: the submission's model(s) trained once more on the training weeks
+ * shifted by one week (the validation week as the newest), into models/final/. */
+int pipeline_retrain_stage(struct pipeline *p);
 int pipeline_scorer_score(const struct pipeline_scorer *s, const struct rank_data *d, float *out);
 void pipeline_scorer_release(struct pipeline_scorer *s);
 

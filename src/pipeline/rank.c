@@ -32,16 +32,22 @@ int pipeline_model_score(const struct pipeline_model *m, const struct rank_data 
 
 char *pipeline_model_path(const struct pipeline *p, const char *name)
 {
-    char file[96];
-    snprintf(file, sizeof file, "models/%s.model", name);
-    return pipeline_path(p, file);
+    return pipeline_model_path_in(p, "models", name);
 }
 
-int pipeline_model_load(struct pipeline *p, const char *name, struct pipeline_model *m)
+char *pipeline_model_path_in(const struct pipeline *p, const char *dir, const char *name)
+{
+    char *file = hm_xasprintf("%s/%s.model", dir, name), *path = pipeline_path(p, file);
+    free(file);
+    return path;
+}
+
+int pipeline_model_load(struct pipeline *p, const char *dir, const char *name, struct pipeline_model *m)
 {
     memset(m, 0, sizeof *m);
     snprintf(m->name, sizeof m->name, "%s", name);
-    char *path = pipeline_model_path(p, name);
+    m->is_nn = !strcmp(name, "nn");
+    char *path = pipeline_model_path_in(p, dir, name);
     int rc = !strcmp(name, "nn") ? nn_load(path, &m->nn) : gbm_load(path, &m->gbm);
     free(path);
     return rc;
@@ -98,7 +104,7 @@ static int add_table(struct pipeline *p, int w, int holdout, struct rank_set *s,
     const struct data_set *ds;
     struct prep_week days;
     int rc = pipeline_data(p, &ds);
-    if (rc || (rc = pipeline_week_days(p, (struct pipeline_week){PIPELINE_WEEK_TRAIN, w}, &days)) != 0)
+    if (rc || (rc = pipeline_week_days(p, pipeline_train_week(w), &days)) != 0)
         return rc;
     char *path = pipeline_features_path(p, w, holdout);
     struct feat_table t;
@@ -142,8 +148,10 @@ static int add_table(struct pipeline *p, int w, int holdout, struct rank_set *s,
     return 0;
 }
 
-static int load_training_set(struct pipeline *p, const struct feat_image *image, struct rank_set *train,
-                             struct rank_set *holdout)
+/* Weeks first..last of the features stage's tables (week 0: the validation week, as the
+ * retrain stage writes it). */
+static int load_training_set(struct pipeline *p, const struct feat_image *image, int first, int last,
+                             struct rank_set *train, struct rank_set *holdout)
 {
     const struct data_set *ds;
     int rc = pipeline_data(p, &ds);
@@ -155,9 +163,9 @@ static int load_training_set(struct pipeline *p, const struct feat_image *image,
                       image ? image->dim : 0, ds->articles.n);
     /* the held-out customers' full lists dominate memory at scale: rank.holdout_max bounds them,
      * spread evenly over the weeks */
-    long weeks = p->c.prep.train_weeks;
+    long weeks = last - first + 1;
     uint32_t per_week = p->c.rank.holdout_max > 0 ? (uint32_t)((p->c.rank.holdout_max + weeks - 1) / weeks) : 0;
-    for (long w = 1; w <= weeks && !rc; w++) {
+    for (long w = first; w <= last && !rc; w++) {
         if ((rc = add_table(p, (int)w, 0, train, 0, NULL)) != 0)
             break;
         /* budget: per_week customers of this week's table (all when the table is smaller) */
@@ -309,6 +317,83 @@ static int write_file(const char *path, const char *text, size_t len)
     return hm_awriter_commit(&w);
 }
 
+/* Trains models[0..n) on train, early-stopping on holdout (the boosted models share one
+ * XGBoost dataset), saves each as <dir>/<name>.model and fills hs[m] (malloc'ed) with its
+ * held-out scores; curves and importance get their text. */
+static int train_models(struct pipeline *p, struct pipeline_model *models, int n_models, const struct rank_set *train_set,
+                        const struct rank_set *holdout_set, const char *dir, const char *who, struct hm_buf *curves,
+                        struct hm_buf *importance, float **hs)
+{
+    const struct rank_set *tr = train_set, *ho = holdout_set;
+    char *mdir = pipeline_path(p, dir);
+    int rc = hm_mkdirs(mdir);
+    free(mdir);
+    struct gbm_dataset *gds = NULL;
+    for (int m = 0; m < n_models && !rc; m++) {
+        struct pipeline_model *pm = &models[m];
+        int64_t t1 = hm_now_ns();
+        if (pm->is_nn) {
+            struct nn_curve curve;
+            memset(&curve, 0, sizeof curve);
+            if ((rc = nn_train(&p->c.nn, &tr->d, &ho->d, &pm->nn, &curve)) == 0) {
+                pm->n_curve = curve.n;
+                pm->curve = hm_xmalloc_array(curve.n + 1, sizeof *pm->curve);
+                for (uint32_t e = 0; e < curve.n; e++) {
+                    pm->curve[e] = (float)curve.epoch[e].map12;
+                    hm_buf_printf(curves, "nn\t%u\t%.6f\n", e + 1, curve.epoch[e].map12);
+                }
+                pm->best = curve.best + 1;
+                hm_report("%s: nn: %u epochs (best %u), %.1fs", who, curve.n, curve.best + 1, hm_seconds_since(t1));
+            }
+            nn_curve_release(&curve);
+        } else {
+            if (!gds && (rc = gbm_dataset_new(&p->c.gbm, &tr->d, &ho->d, &gds)) != 0)
+                break;
+            struct gbm_report rep;
+            memset(&rep, 0, sizeof rep);
+            if ((rc = gbm_train_on(pm->kind, &p->c.gbm, gds, &pm->gbm, &rep)) == 0) {
+                pm->n_curve = rep.rounds;
+                pm->curve = hm_xmalloc_array((size_t)rep.rounds + 1, sizeof *pm->curve);
+                memcpy(pm->curve, rep.curve, rep.rounds * sizeof *pm->curve);
+                for (uint32_t r = 0; r < rep.rounds; r++)
+                    if (!isnan(rep.curve[r]))
+                        hm_buf_printf(curves, "%s\t%u\t%.6f\n", pm->name, r + 1, rep.curve[r]);
+                pm->best = rep.best_rounds;
+                double outside = rep.seconds > 0 ? 1 - rep.seconds_xgb / rep.seconds : 0;
+                hm_report("%s: %s: %u rounds (best %u, held-out MAP@12 %.5f), %.1fs, %.1f%% outside XGBoost",
+                          who, pm->name, rep.rounds, rep.best_rounds, rep.best_map12, rep.seconds, 100 * outside);
+                char *imp = gbm_importance_format(pm->gbm, 30);
+                if (imp) {
+                    hm_buf_printf(importance, "%s: the top features by gain\n%s\n", pm->name, imp);
+                    free(imp);
+                }
+            }
+            gbm_report_release(&rep);
+        }
+        if (!rc) {
+            char *file = hm_xasprintf("%s/%s.model", dir, pm->name);
+            char *path = pipeline_path(p, file);
+            free(file);
+            rc = pm->is_nn ? nn_save(pm->nn, path) : gbm_save(pm->gbm, path);
+            free(path);
+        }
+        if (!rc) {
+            hs[m] = hm_xmalloc_array(ho->d.n_rows + 1, sizeof(float));
+            rc = pipeline_model_score(pm, &ho->d, hs[m]);
+            pm->holdout_map12 = rc ? 0 : rank_map12(&ho->d, hs[m], NULL);
+        }
+        if (!rc) { /* the training rows' MAP@12 next to the held-out one shows over- or underfitting */
+            float *ts = hm_xmalloc_array(tr->d.n_rows + 1, sizeof *ts);
+            if ((rc = pipeline_model_score(pm, &tr->d, ts)) == 0)
+                hm_info("%s: %s: MAP@12 on its (down-sampled) training rows %.5f, held out %.5f", who, pm->name,
+                        rank_map12(&tr->d, ts, NULL), pm->holdout_map12);
+            free(ts);
+        }
+    }
+    gbm_dataset_free(&gds);
+    return rc;
+}
+
 int pipeline_rank_stage(struct pipeline *p)
 {
     const struct data_article_matrix *text;
@@ -322,7 +407,7 @@ int pipeline_rank_stage(struct pipeline *p)
         return rc;
     int64_t t0 = hm_now_ns();
     struct rank_set train, holdout;
-    if ((rc = load_training_set(p, image, &train, &holdout)) != 0) {
+    if ((rc = load_training_set(p, image, 1, (int)p->c.prep.train_weeks, &train, &holdout)) != 0) {
         rank_set_release(&train);
         rank_set_release(&holdout);
         return rc;
@@ -335,74 +420,11 @@ int pipeline_rank_stage(struct pipeline *p)
               (unsigned long long)train.d.n_rows, train.d.n_groups,
               train.d.n_rows ? 100.0 * (double)pos / (double)train.d.n_rows : 0.0, (unsigned long long)holdout.d.n_rows,
               holdout.d.n_groups, rank_pool_ceiling(&holdout.d), train.d.n_cols, image ? "yes" : "no");
-    char *mdir = pipeline_path(p, "models");
-    rc = hm_mkdirs(mdir);
-    free(mdir);
-    /* train: the boosted models on one shared dataset, then the network */
-    struct gbm_dataset *gds = NULL;
     struct hm_buf curves = {0}, importance = {0};
     hm_buf_puts(&curves, "# model\tround\theld-out MAP@12\n");
     float **hs = hm_xcalloc((size_t)n_models + 1, sizeof *hs); /* held-out scores */
-    for (int m = 0; m < n_models && !rc; m++) {
-        struct pipeline_model *pm = &models[m];
-        int64_t t1 = hm_now_ns();
-        if (pm->is_nn) {
-            struct nn_curve curve;
-            memset(&curve, 0, sizeof curve);
-            if ((rc = nn_train(&p->c.nn, &train.d, &holdout.d, &pm->nn, &curve)) == 0) {
-                pm->n_curve = curve.n;
-                pm->curve = hm_xmalloc_array(curve.n + 1, sizeof *pm->curve);
-                for (uint32_t e = 0; e < curve.n; e++) {
-                    pm->curve[e] = (float)curve.epoch[e].map12;
-                    hm_buf_printf(&curves, "nn\t%u\t%.6f\n", e + 1, curve.epoch[e].map12);
-                }
-                pm->best = curve.best + 1;
-                hm_report("rank: nn: %u epochs (best %u), %.1fs", curve.n, curve.best + 1, hm_seconds_since(t1));
-            }
-            nn_curve_release(&curve);
-        } else {
-            if (!gds && (rc = gbm_dataset_new(&p->c.gbm, &train.d, &holdout.d, &gds)) != 0)
-                break;
-            struct gbm_report rep;
-            memset(&rep, 0, sizeof rep);
-            if ((rc = gbm_train_on(pm->kind, &p->c.gbm, gds, &pm->gbm, &rep)) == 0) {
-                pm->n_curve = rep.rounds;
-                pm->curve = hm_xmalloc_array((size_t)rep.rounds + 1, sizeof *pm->curve);
-                memcpy(pm->curve, rep.curve, rep.rounds * sizeof *pm->curve);
-                for (uint32_t r = 0; r < rep.rounds; r++)
-                    if (!isnan(rep.curve[r]))
-                        hm_buf_printf(&curves, "%s\t%u\t%.6f\n", pm->name, r + 1, rep.curve[r]);
-                pm->best = rep.best_rounds;
-                double outside = rep.seconds > 0 ? 1 - rep.seconds_xgb / rep.seconds : 0;
-                hm_report("rank: %s: %u rounds (best %u, held-out MAP@12 %.5f), %.1fs, %.1f%% outside XGBoost",
-                          pm->name, rep.rounds, rep.best_rounds, rep.best_map12, rep.seconds, 100 * outside);
-                char *imp = gbm_importance_format(pm->gbm, 30);
-                if (imp) {
-                    hm_buf_printf(&importance, "%s: the top features by gain\n%s\n", pm->name, imp);
-                    free(imp);
-                }
-            }
-            gbm_report_release(&rep);
-        }
-        if (!rc) {
-            char *path = pipeline_model_path(p, pm->name);
-            rc = pm->is_nn ? nn_save(pm->nn, path) : gbm_save(pm->gbm, path);
-            free(path);
-        }
-        if (!rc) {
-            hs[m] = hm_xmalloc_array(holdout.d.n_rows + 1, sizeof(float));
-            rc = pipeline_model_score(pm, &holdout.d, hs[m]);
-            pm->holdout_map12 = rc ? 0 : rank_map12(&holdout.d, hs[m], NULL);
-        }
-        if (!rc) { /* the training rows' MAP@12 next to the held-out one shows over- or underfitting */
-            float *ts = hm_xmalloc_array(train.d.n_rows + 1, sizeof *ts);
-            if ((rc = pipeline_model_score(pm, &train.d, ts)) == 0)
-                hm_info("rank: %s: MAP@12 on its (down-sampled) training rows %.5f, held out %.5f", pm->name,
-                        rank_map12(&train.d, ts, NULL), pm->holdout_map12);
-            free(ts);
-        }
-    }
-    gbm_dataset_free(&gds);
+    if (!rc)
+        rc = train_models(p, models, n_models, &train, &holdout, "models", "rank", &curves, &importance, hs);
     /* the ensembles, fitted on the held-out customers (never on the validation week) */
     struct ensemble ens[2];
     memset(ens, 0, sizeof ens);
@@ -498,16 +520,17 @@ void pipeline_scorer_release(struct pipeline_scorer *s)
     memset(s, 0, sizeof *s);
 }
 
-int pipeline_scorer_load(struct pipeline *p, const char *name, struct pipeline_scorer *s)
+int pipeline_scorer_load(struct pipeline *p, const char *dir, const char *name, struct pipeline_scorer *s)
 {
     memset(s, 0, sizeof *s);
     snprintf(s->name, sizeof s->name, "%s", name);
     if (strcmp(name, "ensemble") && strcmp(name, "average")) {
         s->n_models = 1;
-        return pipeline_model_load(p, name, &s->models[0]);
+        return pipeline_model_load(p, dir, name, &s->models[0]);
     }
-    /* models/ensemble.tsv: "<ensemble>\t<model>\t<weight>" lines */
-    char *path = pipeline_path(p, "models/ensemble.tsv"), *text = NULL;
+    /* <dir>/ensemble.tsv: "<ensemble>\t<model>\t<weight>" lines */
+    char *file = hm_xasprintf("%s/ensemble.tsv", dir), *path = pipeline_path(p, file), *text = NULL;
+    free(file);
     int rc = hm_read_file(path, &text, NULL);
     free(path);
     if (rc)
@@ -520,7 +543,7 @@ int pipeline_scorer_load(struct pipeline *p, const char *name, struct pipeline_s
             continue;
         if (s->n_models == PIPELINE_MAX_MODELS)
             rc = hm_error(HM_EFORMAT, "models/ensemble.tsv: more than %d models", PIPELINE_MAX_MODELS);
-        else if ((rc = pipeline_model_load(p, model, &s->models[s->n_models])) == 0)
+        else if ((rc = pipeline_model_load(p, dir, model, &s->models[s->n_models])) == 0)
             w[s->n_models++] = weight;
     }
     free(text);
@@ -573,4 +596,84 @@ int pipeline_best_model(struct pipeline *p, char *name, size_t n)
     if (best < 0)
         return hm_error(HM_EFORMAT, "rank_results.tsv names no model");
     return 0;
+}
+
+/* ---- retrain: the submission's models once more, the validation week included ------------- */
+
+int pipeline_retrain_stage(struct pipeline *p)
+{
+    if (!p->c.rank.retrain) {
+        hm_report("retrain: off (rank.retrain = 0): the submission scores with the rank stage's models");
+        return 0;
+    }
+    char best[32];
+    const char *name = p->c.run.submit_model;
+    int rc = 0;
+    if (!strcmp(name, "best")) {
+        if ((rc = pipeline_best_model(p, best, sizeof best)) != 0)
+            return rc;
+        name = best;
+    }
+    if (recall_baseline_find(name) >= 0) {
+        hm_report("retrain: the submission comes from the baseline %s: nothing to retrain", name);
+        return 0;
+    }
+    const struct data_article_matrix *text;
+    const struct feat_image *image;
+    const struct data_set *ds;
+    struct pipeline_scorer sc; /* which models, and the ensemble's weights (kept as fitted) */
+    if ((rc = pipeline_data(p, &ds)) != 0 || (rc = pipeline_inputs(p, &text, &image)) != 0 ||
+        (rc = pipeline_scorer_load(p, "models", name, &sc)) != 0)
+        return rc;
+    int64_t t0 = hm_now_ns();
+    struct pipeline_model models[PIPELINE_MAX_MODELS];
+    int n = sc.n_models;
+    for (int m = 0; m < n; m++) {
+        memset(&models[m], 0, sizeof models[m]);
+        snprintf(models[m].name, sizeof models[m].name, "%s", sc.models[m].name);
+        models[m].is_nn = sc.models[m].is_nn;
+        if (!models[m].is_nn)
+            models[m].kind = gbm_model_kind(sc.models[m].gbm);
+    }
+    /* the validation week becomes training week 0; the oldest training week goes */
+    struct feat_inputs in = {.ds = ds, .text = text->x, .text_rows = ds->articles.n, .text_dim = text->dim,
+                             .image = image};
+    struct hm_buf summary = {0}, curves = {0}, importance = {0};
+    rc = pipeline_features_week(p, 0, &in, &summary);
+    struct rank_set train, holdout;
+    memset(&train, 0, sizeof train);
+    memset(&holdout, 0, sizeof holdout);
+    if (!rc)
+        rc = load_training_set(p, image, 0, (int)p->c.prep.train_weeks - 1, &train, &holdout);
+    float **hs = hm_xcalloc((size_t)n + 1, sizeof *hs);
+    if (!rc) {
+        hm_report("retrain: %s on the training weeks shifted by one (the validation week included): %llu rows of %u "
+                  "customers, held out %u",
+                  name, (unsigned long long)train.d.n_rows, train.d.n_groups, holdout.d.n_groups);
+        rc = train_models(p, models, n, &train, &holdout, "models/final", "retrain", &curves, &importance, hs);
+    }
+    if (!rc) {
+        struct hm_buf b = {0};
+        hm_buf_puts(&b, "# ensemble\tmodel\tweight (the rank stage's weights; the models retrained)\n");
+        for (int m = 0; m < n; m++)
+            hm_buf_printf(&b, "%s\t%s\t%.17g\n", name, models[m].name, sc.ens.w ? sc.ens.w[m] : 1.0);
+        char *path = pipeline_path(p, "models/final/ensemble.tsv");
+        rc = write_file(path, b.s, b.len);
+        free(path);
+        hm_buf_release(&b);
+    }
+    if (!rc)
+        hm_report("retrain: %d model%s in %.1fs", n, n == 1 ? "" : "s", hm_seconds_since(t0));
+    for (int m = 0; m <= n; m++)
+        free(hs[m]);
+    free(hs);
+    for (int m = 0; m < n; m++)
+        pipeline_model_release(&models[m]);
+    rank_set_release(&train);
+    rank_set_release(&holdout);
+    hm_buf_release(&summary);
+    hm_buf_release(&curves);
+    hm_buf_release(&importance);
+    pipeline_scorer_release(&sc);
+    return rc;
 }

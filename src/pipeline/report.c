@@ -415,7 +415,7 @@ static void examples_section(struct pipeline *p, struct eval_page *pg, const str
         hm_clear_error();
         return;
     }
-    if ((rc = pipeline_scorer_load(p, m->r[m->best].name, &scorer)) != 0) {
+    if ((rc = pipeline_scorer_load(p, "models", m->r[m->best].name, &scorer)) != 0) {
         hm_clear_error();
         recall_candidates_release(&all);
         return;

@@ -99,6 +99,13 @@ static char **report_outputs(const struct pipeline *p)
     return work_files(p, (const char *const[]){"report.html", "report.txt", NULL});
 }
 
+static char **retrain_outputs(const struct pipeline *p)
+{
+    if (!p->c.rank.retrain)
+        return work_files(p, (const char *const[]){NULL});
+    return work_files(p, (const char *const[]){"models/final/ensemble.tsv", "features_train_0.hmt", NULL});
+}
+
 static char **submit_outputs(const struct pipeline *p)
 {
     char **out = hm_xcalloc(2, sizeof *out);
@@ -186,9 +193,12 @@ const struct pipeline_stage pipeline_stages[] = {
     {"evaluate", 1, "the metrics table of the validation week",
      (const char *const[]){"baseline.", "run.baselines", "run.data", NULL},
      (const char *const[]){"ingest", "rank", NULL}, evaluate_outputs, pipeline_evaluate_stage, NULL, NULL},
+    {"retrain", 1, "the submission's models once more, the validation week included",
+     (const char *const[]){"rank.retrain", "run.submit_model", NULL}, (const char *const[]){"rank", NULL},
+     retrain_outputs, pipeline_retrain_stage, NULL, NULL},
     {"submit", 1, "12 articles for every customer, the week after the data",
      (const char *const[]){"baseline.", "run.submit_model", "run.submission", "rank.score_pool", NULL},
-     (const char *const[]){"ingest", "rank", NULL}, submit_outputs, pipeline_submit_stage, NULL, NULL},
+     (const char *const[]){"ingest", "rank", "retrain", NULL}, submit_outputs, pipeline_submit_stage, NULL, NULL},
     {"report", 1, "report.html and report.txt: the metrics, plots, example customers",
      (const char *const[]){"report.", NULL}, (const char *const[]){"evaluate", "rank", NULL}, report_outputs,
      pipeline_report_stage, NULL, NULL},

@@ -75,7 +75,8 @@ static int submit_model(struct pipeline *p, const char *model, const char *path)
     if (rc || (rc = pipeline_inputs(p, &text, &image)) != 0)
         return rc;
     struct pipeline_scorer scorer;
-    if ((rc = pipeline_scorer_load(p, model, &scorer)) != 0)
+    /* the retrained models when the retrain stage made them */
+    if ((rc = pipeline_scorer_load(p, p->c.rank.retrain ? "models/final" : "models", model, &scorer)) != 0)
         return rc;
     int64_t t0 = hm_now_ns();
     struct prep_week week;
@@ -131,9 +132,10 @@ static int submit_model(struct pipeline *p, const char *model, const char *path)
     if (!rc) {
         char day[11];
         hm_date_format(cutoff, day);
-        hm_report("submit: wrote %u customers to %s (model %s: candidates, features and scores of every "
+        hm_report("submit: wrote %u customers to %s (model %s%s: candidates, features and scores of every "
                   "customer as of %s) in %.1fs",
-                  ds->customers.n, path, model, day, hm_seconds_since(t0));
+                  ds->customers.n, path, model, p->c.rank.retrain ? ", retrained with the validation week" : "",
+                  day, hm_seconds_since(t0));
     }
     if (have_ctx)
         feat_ctx_release(&ctx);

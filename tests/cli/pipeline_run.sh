@@ -24,7 +24,7 @@ test -f "$tmp/work/submission.csv.gz"
 
 # nothing changed: every stage is skipped
 out=$("$bin" run --config "$conf" 2>/dev/null)
-[ "$(echo "$out" | grep -c 'up to date, skipped')" -eq 9 ]
+[ "$(echo "$out" | grep -c 'up to date, skipped')" -eq 10 ]
 
 # a prepare setting changed: prepare and candidates (which depends on prepare.*) run again
 out=$("$bin" run --config "$conf" --set prepare.users=100 2>/dev/null)
