@@ -9,6 +9,23 @@
 
 static double mib(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
 
+int pipeline_reference_labels(const struct pipeline *p)
+{
+    return !strcmp(p->c.rank.labels, "reference");
+}
+
+int pipeline_labels_check(const struct pipeline *p)
+{
+    if (strcmp(p->c.rank.labels, "weekly") && strcmp(p->c.rank.labels, "reference"))
+        return hm_error(HM_EINVAL, "rank.labels: expected weekly or reference, found \"%s\"", p->c.rank.labels);
+    return 0;
+}
+
+char *pipeline_candidates_reference_path(const struct pipeline *p)
+{
+    return pipeline_path(p, "candidates_reference.hmt");
+}
+
 char *pipeline_candidates_path(const struct pipeline *p, struct pipeline_week w)
 {
     char name[64];
@@ -98,8 +115,15 @@ static int week_users(struct pipeline *p, const struct data_set *ds, enum pipeli
     if ((rc = prep_sample_draw(&s, ds, &p->c.prep, val.start)) != 0)
         return rc;
     *users = hm_xmalloc_array((size_t)s.n + truth->n_users + 1, sizeof **users);
-    *n = kind == PIPELINE_USERS_POOL ? merge_sorted(s.user, s.n, truth->user, truth->n_users, *users)
-                                     : intersect_sorted(s.user, s.n, truth->user, truth->n_users, *users);
+    if (kind == PIPELINE_USERS_SAMPLE_ONLY) {
+        *n = 0;
+        for (uint32_t i = 0; i < s.n; i++)
+            if (prep_truth_find(truth, s.user[i]) == UINT32_MAX)
+                (*users)[(*n)++] = s.user[i];
+    } else {
+        *n = kind == PIPELINE_USERS_POOL ? merge_sorted(s.user, s.n, truth->user, truth->n_users, *users)
+                                         : intersect_sorted(s.user, s.n, truth->user, truth->n_users, *users);
+    }
     prep_sample_release(&s);
     return 0;
 }
@@ -469,7 +493,17 @@ int pipeline_candidates_stage(struct pipeline *p)
                                    .stats = 1, .write = 1};
     if (!rc)
         rc = candidates_week(p, &o, &text);
-    for (long i = 1; i <= p->c.prep.train_weeks && !rc; i++) {
+    if (!rc)
+        rc = pipeline_labels_check(p);
+    if (!rc && pipeline_reference_labels(p)) {
+        /* the reference labelling: the sample's other customers as of the validation cutoff */
+        char *path = pipeline_candidates_reference_path(p);
+        struct pipeline_cand_opts r = {.week = {PIPELINE_WEEK_VALIDATION, 0}, .users = PIPELINE_USERS_SAMPLE_ONLY,
+                                       .write = 1, .path = path};
+        rc = candidates_week(p, &r, &text);
+        free(path);
+    }
+    for (long i = 1; i <= p->c.prep.train_weeks && !rc && !pipeline_reference_labels(p); i++) {
         struct pipeline_cand_opts t = {.week = {PIPELINE_WEEK_TRAIN, (int)i}, .users = PIPELINE_USERS_TRAINING,
                                        .write = 1};
         rc = candidates_week(p, &t, &text);

@@ -26,6 +26,9 @@ static const struct hm_setting rank_settings[] = {
      "models the rank stage trains: classifier, ndcg, map, lambdarank, xendcg, deep, nn"},
     {"rank.block", HM_SET_INT, K(block), "4096", 1, 1 << 20, 0,
      "customers per block when streamed candidates are scored"},
+    {"rank.labels", HM_SET_STRING, K(labels), "weekly", 0, 0, 0,
+     "training labels: weekly (each training week's buyers labelled with that week's purchases) or reference "
+     "(the sample's other customers labelled with their purchases of the training weeks, as the original system)"},
     {"rank.retrain", HM_SET_INT, K(retrain), "1", 0, 1, 0,
      "1: before the submission, train its model(s) once more with the validation week as the newest training "
      "week (the weeks shifted by one); 0: submit with the models scored on the validation week"},

@@ -104,15 +104,32 @@ static int keep_sample(struct pipeline *p, const struct data_set *ds, struct rec
     return 0;
 }
 
+int pipeline_label_days(struct pipeline *p, int w, struct prep_week *cutoff_week, struct prep_week *labels)
+{
+    int rc;
+    if (!pipeline_reference_labels(p)) {
+        if ((rc = pipeline_week_days(p, pipeline_train_week(w), cutoff_week)) == 0)
+            *labels = *cutoff_week;
+        return rc;
+    }
+    /* the reference labelling: purchases of the training weeks, which the features' history
+     * (everything before the validation cutoff) also holds */
+    if ((rc = pipeline_week_days(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0}, cutoff_week)) != 0)
+        return rc;
+    labels->start = cutoff_week->start - 7 * (int32_t)p->c.prep.train_weeks;
+    labels->end = cutoff_week->start - 1;
+    return 0;
+}
+
 int pipeline_features_week(struct pipeline *p, int w, const struct feat_inputs *in, struct hm_buf *summary)
 {
     const struct data_set *ds;
     int rc = pipeline_data(p, &ds);
     struct pipeline_week week = pipeline_train_week(w);
-    struct prep_week days;
-    if (rc || (rc = pipeline_week_days(p, week, &days)) != 0)
+    struct prep_week days, label_days;
+    if (rc || (rc = pipeline_label_days(p, w, &days, &label_days)) != 0)
         return rc;
-    char *cpath = pipeline_candidates_path(p, week);
+    char *cpath = pipeline_reference_labels(p) ? pipeline_candidates_reference_path(p) : pipeline_candidates_path(p, week);
     struct recall_candidates c;
     rc = recall_candidates_read(&c, cpath);
     free(cpath);
@@ -123,7 +140,7 @@ int pipeline_features_week(struct pipeline *p, int w, const struct feat_inputs *
         return rc;
     }
     struct prep_truth truth;
-    if ((rc = prep_truth_build(&truth, ds, days)) != 0) {
+    if ((rc = prep_truth_build(&truth, ds, label_days)) != 0) {
         recall_candidates_release(&c);
         return rc;
     }
@@ -231,15 +248,21 @@ int pipeline_features_stage(struct pipeline *p)
     int64_t t0 = hm_now_ns();
     struct hm_progress prog;
     hm_progress_begin(&prog, "features", (uint64_t)p->c.prep.train_weeks);
-    for (long w = 1; w <= p->c.prep.train_weeks && !rc; w++) {
+    if (!rc)
+        rc = pipeline_labels_check(p);
+    /* the reference labelling has one set (its "week 1"), the weekly one a set per week */
+    long weeks = pipeline_reference_labels(p) ? 1 : p->c.prep.train_weeks;
+    for (long w = 1; w <= weeks && !rc; w++) {
         rc = pipeline_features_week(p, (int)w, &in, &summary);
         hm_progress_add(&prog, 1);
     }
     hm_progress_end(&prog);
     if (!rc)
-        hm_report("features: %u columns (%u user, %u item), image embeddings %s; %ld training weeks in %.1fs\n%.*s",
+        hm_report("features: %u columns (%u user, %u item), image embeddings %s; %s in %.1fs\n%.*s",
                   feat_n_cols(), FEAT_NUSER, FEAT_NITEM, image ? p->c.feat.image : "none (image features imputed)",
-                  p->c.prep.train_weeks, hm_seconds_since(t0),
+                  pipeline_reference_labels(p) ? "the reference labelling (labels: the training weeks' purchases)"
+                                               : "the training weeks",
+                  hm_seconds_since(t0),
                   (int)(summary.len && summary.s[summary.len - 1] == '\n' ? summary.len - 1 : summary.len),
                   summary.s ? summary.s : "");
     hm_buf_release(&summary);

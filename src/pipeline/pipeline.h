@@ -44,6 +44,9 @@ struct pipeline_rank_params {
                                        training weeks (their full lists are large) */
     long retrain;                   /* 1: retrain the submission's models with the validation
                                        week before the submission */
+    char labels[HM_SETTING_STRLEN]; /* "weekly": each training week's buyers labelled with that
+                                       week's purchases; "reference": the original system's
+                                       scheme (docs/rank.md) */
     long score_pool;                /* candidates per customer the models score on the
                                        validation week and for the submission: the first of
                                        the merged order (all: the whole pool) */
@@ -132,6 +135,9 @@ int pipeline_stage_find(const char *name);
 /* Runs every stage in table order, skipping those whose fingerprint and outputs are
  * unchanged (and saying why a stage runs), then reports the metrics table. */
 int pipeline_run(struct pipeline *p);
+/* Checks the settings that the settings table's ranges cannot (names of models, objectives,
+ * labellings; the network's widths): pipeline_run calls it before any stage. */
+int pipeline_check(const struct pipeline *p);
 /* Makes sure the stage's outputs are up to date: its dependencies first, then the stage
  * itself runs unless its record matches (single commands call this for what they read). */
 int pipeline_require(struct pipeline *p, const char *stage);
@@ -177,6 +183,8 @@ enum pipeline_users {
     PIPELINE_USERS_TRAINING,   /* the week's buyers within the training population (the
                                   sample, or everyone when prepare.users is "all") */
     PIPELINE_USERS_ALL,        /* every customer */
+    PIPELINE_USERS_SAMPLE_ONLY, /* the sample's customers who did not buy in the week (the
+                                   reference labelling's training-only customers) */
 };
 struct pipeline_cand_opts {
     struct pipeline_week week;
@@ -196,6 +204,12 @@ int pipeline_candidates_stage(struct pipeline *p);
 /* The validation week's recall statistics as the candidates stage left them
  * (candidates_stats.tsv). */
 int pipeline_candidates_stats(struct pipeline *p, struct recall_stats *st);
+/* 1 when rank.labels is "reference" (checked by pipeline_labels_check). */
+int pipeline_reference_labels(const struct pipeline *p);
+int pipeline_labels_check(const struct pipeline *p);
+/* The reference labelling's candidates: the sample's customers who did not buy in the
+ * validation week, as of its cutoff (<work>/candidates_reference.hmt). */
+char *pipeline_candidates_reference_path(const struct pipeline *p);
 /* The artifact of a week: <work>/candidates.hmt (validation), candidates_train_<i>.hmt. */
 char *pipeline_candidates_path(const struct pipeline *p, struct pipeline_week w);
 /* Training week w as a week: w >= 1 the training weeks, 0 the validation week (which the
@@ -245,6 +259,10 @@ int pipeline_features_stage(struct pipeline *p);
 /* One week's tables (w >= 1 a training week, 0 the validation week's buyers in the training
  * population); summary gets a line. */
 int pipeline_features_week(struct pipeline *p, int w, const struct feat_inputs *in, struct hm_buf *summary);
+/* The cutoff of training set w and the days its labels come from: training week w for both
+ * (weekly labels), or the validation week's cutoff and the training weeks before it
+ * (rank.labels = reference: the labels overlap the features' history). */
+int pipeline_label_days(struct pipeline *p, int w, struct prep_week *cutoff_week, struct prep_week *labels);
 /* The wide view of a week's features for a pandas user: the candidates of the week's first
  * n_users buyers (of every customer for the test week) as of its cutoff, every feature and the
  * image dimensions, as CSV (feat_export_csv). */
@@ -263,6 +281,8 @@ struct pipeline_model {
     double holdout_map12;
 };
 void pipeline_model_release(struct pipeline_model *m);
+/* The models rank.models names (unknown or repeated names are an error). */
+int pipeline_parse_models(const struct pipeline *p, struct pipeline_model *out, int *n);
 int pipeline_model_score(const struct pipeline_model *m, const struct rank_data *d, float *out);
 char *pipeline_model_path(const struct pipeline *p, const char *name);
 /* <work>/<dir>/<name>.model: dir "models" (the rank stage) or "models/final" (retrain). */

@@ -54,7 +54,7 @@ int pipeline_model_load(struct pipeline *p, const char *dir, const char *name, s
 }
 
 /* The models rank.models names, parsed (names checked before anything is trained). */
-static int parse_models(const struct pipeline *p, struct pipeline_model *out, int *n)
+int pipeline_parse_models(const struct pipeline *p, struct pipeline_model *out, int *n)
 {
     char list[HM_SETTING_STRLEN];
     snprintf(list, sizeof list, "%s", p->c.rank.models);
@@ -102,9 +102,9 @@ static const uint8_t *column_towers(void)
 static int add_table(struct pipeline *p, int w, int holdout, struct rank_set *s, uint64_t seed, uint32_t *budget)
 {
     const struct data_set *ds;
-    struct prep_week days;
+    struct prep_week cut, days;
     int rc = pipeline_data(p, &ds);
-    if (rc || (rc = pipeline_week_days(p, pipeline_train_week(w), &days)) != 0)
+    if (rc || (rc = pipeline_label_days(p, w, &cut, &days)) != 0)
         return rc;
     char *path = pipeline_features_path(p, w, holdout);
     struct feat_table t;
@@ -402,12 +402,13 @@ int pipeline_rank_stage(struct pipeline *p)
     struct pipeline_model models[PIPELINE_MAX_MODELS];
     int n_models = 0;
     int rc = pipeline_data(p, &ds);
-    if (rc || (rc = parse_models(p, models, &n_models)) != 0 || (rc = gbm_params_check(&p->c.gbm)) != 0 ||
+    if (rc || (rc = pipeline_parse_models(p, models, &n_models)) != 0 || (rc = gbm_params_check(&p->c.gbm)) != 0 ||
         (rc = nn_params_check(&p->c.nn)) != 0 || (rc = pipeline_inputs(p, &text, &image)) != 0)
         return rc;
     int64_t t0 = hm_now_ns();
     struct rank_set train, holdout;
-    if ((rc = load_training_set(p, image, 1, (int)p->c.prep.train_weeks, &train, &holdout)) != 0) {
+    if ((rc = load_training_set(p, image, 1, pipeline_reference_labels(p) ? 1 : (int)p->c.prep.train_weeks, &train,
+                                &holdout)) != 0) {
         rank_set_release(&train);
         rank_set_release(&holdout);
         return rc;
@@ -602,8 +603,9 @@ int pipeline_best_model(struct pipeline *p, char *name, size_t n)
 
 int pipeline_retrain_stage(struct pipeline *p)
 {
-    if (!p->c.rank.retrain) {
-        hm_report("retrain: off (rank.retrain = 0): the submission scores with the rank stage's models");
+    if (!p->c.rank.retrain || pipeline_reference_labels(p)) {
+        hm_report("retrain: off (%s): the submission scores with the rank stage's models",
+                  p->c.rank.retrain ? "the reference labelling has no weeks to shift" : "rank.retrain = 0");
         return 0;
     }
     char best[32];

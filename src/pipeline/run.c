@@ -397,9 +397,23 @@ int pipeline_require(struct pipeline *p, const char *name)
     return rc;
 }
 
+int pipeline_check(const struct pipeline *p)
+{
+    struct pipeline_model models[PIPELINE_MAX_MODELS];
+    int n, rc;
+    if ((rc = pipeline_labels_check(p)) != 0 || (rc = gbm_params_check(&p->c.gbm)) != 0 ||
+        (rc = nn_params_check(&p->c.nn)) != 0 || (rc = pipeline_parse_models(p, models, &n)) != 0)
+        return rc;
+    return 0;
+}
+
 int pipeline_run(struct pipeline *p)
 {
-    int rc = hm_mkdirs(p->work);
+    /* settings the table's ranges cannot check, before anything runs */
+    int rc = pipeline_check(p);
+    if (rc)
+        return rc;
+    rc = hm_mkdirs(p->work);
     if (!rc)
         rc = remove_stale(p);
     for (int i = 0; i < pipeline_n_stages && !rc; i++)

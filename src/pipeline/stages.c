@@ -40,20 +40,22 @@ static char **text_outputs(const struct pipeline *p)
 
 static char **candidates_outputs(const struct pipeline *p)
 {
-    long n = p->c.prep.train_weeks;
-    char **out = hm_xcalloc((size_t)n + 5, sizeof *out);
+    long n = pipeline_reference_labels(p) ? 0 : p->c.prep.train_weeks;
+    char **out = hm_xcalloc((size_t)n + 6, sizeof *out);
     out[0] = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0});
     out[1] = pipeline_path(p, "candidates_stats.txt");
     out[2] = pipeline_path(p, "candidates_recall.svg");
     out[3] = pipeline_path(p, "candidates_stats.tsv");
     for (long i = 1; i <= n; i++)
         out[3 + i] = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_TRAIN, (int)i});
+    if (pipeline_reference_labels(p))
+        out[4] = pipeline_candidates_reference_path(p);
     return out;
 }
 
 static char **features_outputs(const struct pipeline *p)
 {
-    long n = p->c.prep.train_weeks;
+    long n = pipeline_reference_labels(p) ? 1 : p->c.prep.train_weeks;
     char **out = hm_xcalloc(2 * (size_t)n + 1, sizeof *out);
     for (long i = 1; i <= n; i++) {
         out[2 * (i - 1)] = pipeline_features_path(p, (int)i, 0);
@@ -101,7 +103,7 @@ static char **report_outputs(const struct pipeline *p)
 
 static char **retrain_outputs(const struct pipeline *p)
 {
-    if (!p->c.rank.retrain)
+    if (!p->c.rank.retrain || pipeline_reference_labels(p))
         return work_files(p, (const char *const[]){NULL});
     return work_files(p, (const char *const[]){"models/final/ensemble.tsv", "features_train_0.hmt", NULL});
 }
@@ -182,10 +184,10 @@ const struct pipeline_stage pipeline_stages[] = {
     {"text", 1, "article text embeddings (TF-IDF + SVD)", (const char *const[]){"text.", NULL},
      (const char *const[]){"ingest", NULL}, text_outputs, pipeline_text, NULL, NULL},
     {"candidates", 1, "Stage 2: the merged candidate pools of the validation and training weeks",
-     (const char *const[]){"recall.", NULL}, (const char *const[]){"prepare", "text", NULL},
+     (const char *const[]){"recall.", "rank.labels", NULL}, (const char *const[]){"prepare", "text", NULL},
      candidates_outputs, pipeline_candidates_stage, NULL, NULL},
     {"features", 1, "Stage 3: the training weeks' features, down-sampled, and the held-out customers'",
-     (const char *const[]){"features.", "gbm.neg_share", "gbm.holdout", "gbm.seed", NULL},
+     (const char *const[]){"features.", "gbm.neg_share", "gbm.holdout", "gbm.seed", "rank.labels", NULL},
      (const char *const[]){"candidates", "text", NULL}, features_outputs, pipeline_features_stage, NULL, NULL},
     {"rank", 1, "Stage 4: the models, ensembles, and every model on the validation week",
      (const char *const[]){"gbm.", "nn.", "rank.models", "rank.holdout_max", "rank.score_pool", NULL},

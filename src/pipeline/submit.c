@@ -76,7 +76,8 @@ static int submit_model(struct pipeline *p, const char *model, const char *path)
         return rc;
     struct pipeline_scorer scorer;
     /* the retrained models when the retrain stage made them */
-    if ((rc = pipeline_scorer_load(p, p->c.rank.retrain ? "models/final" : "models", model, &scorer)) != 0)
+    int retrained = p->c.rank.retrain && !pipeline_reference_labels(p);
+    if ((rc = pipeline_scorer_load(p, retrained ? "models/final" : "models", model, &scorer)) != 0)
         return rc;
     int64_t t0 = hm_now_ns();
     struct prep_week week;
@@ -134,7 +135,7 @@ static int submit_model(struct pipeline *p, const char *model, const char *path)
         hm_date_format(cutoff, day);
         hm_report("submit: wrote %u customers to %s (model %s%s: candidates, features and scores of every "
                   "customer as of %s) in %.1fs",
-                  ds->customers.n, path, model, p->c.rank.retrain ? ", retrained with the validation week" : "",
+                  ds->customers.n, path, model, retrained ? ", retrained with the validation week" : "",
                   day, hm_seconds_since(t0));
     }
     if (have_ctx)

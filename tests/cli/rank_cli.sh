@@ -56,4 +56,18 @@ set -e
 [ $rc -ne 0 ]
 grep -q "map.model" <<< "$err"
 test ! -e "$tmp/sub.csv"
+# the reference labelling: one training set of the sample's other customers, labelled with their
+# purchases of the training weeks; a wrong value is refused before anything runs
+"$bin" run --config "$conf" --set run.work="$tmp/wref" --set rank.labels=reference >"$tmp/ref.log" 2>&1
+test -s "$tmp/wref/candidates_reference.hmt"
+test -s "$tmp/wref/features_train_1.hmt"
+test ! -e "$tmp/wref/features_train_2.hmt"
+grep -q '^ensemble ' "$tmp/wref/metrics.txt"
+set +e
+err=$("$bin" run --config "$conf" --set run.work="$tmp/wbad" --set rank.labels=monthly 2>&1)
+rc=$?
+set -e
+[ $rc -ne 0 ]
+grep -q 'rank.labels: expected weekly or reference, found "monthly"' <<< "$err"
+test ! -e "$tmp/wbad"
 echo "rank cli ok"
