@@ -158,14 +158,32 @@ int pipeline_features_week(struct pipeline *p, int w, const struct feat_inputs *
     for (uint32_t i = 0; i < c.n_users; i++)
         use[i] = !held[i];
     uint64_t kept = rank_downsample(&keys, use, g->neg_share, (uint64_t)g->seed + (uint64_t)w, keep);
+    /* the held-out buyers whose full lists early stopping scores: at most this week's share of
+     * rank.holdout_max (their lists are large at scale), the first by a hash of the customer;
+     * the others are used for neither */
+    long weeks = pipeline_reference_labels(p) ? 1 : p->c.prep.train_weeks;
+    uint64_t budget = p->c.rank.holdout_max > 0 ? (uint64_t)((p->c.rank.holdout_max + weeks - 1) / weeks) : UINT64_MAX;
+    uint64_t n_scored = 0;
+    for (uint32_t i = 0; i < c.n_users; i++)
+        n_scored += held[i] && gtruth[i] > 0;
+    uint64_t *order = hm_xmalloc_array(n_scored + 1, sizeof *order), m = 0;
+    for (uint32_t i = 0; i < c.n_users; i++)
+        if (held[i] && gtruth[i] > 0)
+            order[m++] = (hm_mix64((uint64_t)g->seed ^ ((uint64_t)w << 40) ^ c.user[i]) & ~(uint64_t)0xffffffff) | i;
+    hm_sort_u64(order, m);
+    uint8_t *use_held = hm_xcalloc((size_t)c.n_users + 1, 1);
+    for (uint64_t k = 0; k < m && k < budget; k++)
+        use_held[(uint32_t)order[k]] = 1;
+    free(order);
     uint8_t *keep_held = hm_xcalloc(c.n + 1, 1);
     uint64_t n_pos = 0, n_held = 0;
     for (uint32_t i = 0; i < c.n_users; i++)
         for (uint64_t r = c.off[i]; r < c.off[i + 1]; r++) {
-            keep_held[r] = held[i] && gtruth[i] > 0;
+            keep_held[r] = use_held[i];
             n_held += keep_held[r];
             n_pos += keep[r] && label[r] > 0;
         }
+    free(use_held);
     struct recall_candidates tr, ho;
     recall_candidates_init(&tr);
     recall_candidates_init(&ho);

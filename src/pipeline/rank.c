@@ -99,7 +99,7 @@ static const uint8_t *column_towers(void)
 
 /* Appends the groups of a features table of training week w (labelled from the week's
  * purchases) to s; only the groups that keep marks when keep is not NULL. */
-static int add_table(struct pipeline *p, int w, int holdout, struct rank_set *s, uint64_t seed, uint32_t *budget)
+static int add_table(struct pipeline *p, int w, int holdout, struct rank_set *s)
 {
     const struct data_set *ds;
     struct prep_week cut, days;
@@ -121,9 +121,6 @@ static int add_table(struct pipeline *p, int w, int holdout, struct rank_set *s,
     float *x = NULL, *label = NULL;
     uint64_t cap = 0;
     for (uint32_t i = 0; i < t.n_users; i++) {
-        /* held-out customers beyond the budget are skipped, chosen by a hash, not by order */
-        if (budget && hm_mix64(seed ^ ((uint64_t)w << 32 | t.user[i])) % t.n_users >= *budget)
-            continue;
         uint64_t b = t.off[i], e = t.off[i + 1], n = e - b;
         if (n > cap) {
             cap = hm_grow_cap(cap, n);
@@ -161,23 +158,10 @@ static int load_training_set(struct pipeline *p, const struct feat_image *image,
     for (int h = 0; h < 2; h++)
         rank_set_init(h ? holdout : train, feat_n_cols(), feat_column_names(), towers, image ? image->emb : NULL,
                       image ? image->dim : 0, ds->articles.n);
-    /* the held-out customers' full lists dominate memory at scale: rank.holdout_max bounds them,
-     * spread evenly over the weeks */
-    long weeks = last - first + 1;
-    uint32_t per_week = p->c.rank.holdout_max > 0 ? (uint32_t)((p->c.rank.holdout_max + weeks - 1) / weeks) : 0;
-    for (long w = first; w <= last && !rc; w++) {
-        if ((rc = add_table(p, (int)w, 0, train, 0, NULL)) != 0)
-            break;
-        /* budget: per_week customers of this week's table (all when the table is smaller) */
-        char *path = pipeline_features_path(p, (int)w, 1);
-        struct feat_table t;
-        if ((rc = feat_table_read(&t, path)) == 0) {
-            uint32_t budget = per_week && t.n_users > per_week ? per_week : t.n_users;
-            feat_table_release(&t);
-            rc = add_table(p, (int)w, 1, holdout, (uint64_t)p->c.gbm.seed, &budget);
-        }
-        free(path);
-    }
+    /* (the features stage bounded the held-out customers by rank.holdout_max) */
+    for (int w = first; w <= last && !rc; w++)
+        if ((rc = add_table(p, w, 0, train)) == 0)
+            rc = add_table(p, w, 1, holdout);
     return rc;
 }
 
