@@ -34,6 +34,8 @@ int cmd_config(int argc, char **argv);
 /* candidates: cmd_candidates.c (issue 5) */
 int cmd_candidates(int argc, char **argv);
 int cmd_synth(int argc, char **argv);
+int cmd_features(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
 
 #endif

@@ -153,7 +153,7 @@ int cmd_baseline(int argc, char **argv)
     for (int k = first; k <= last; k++)
         snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", k > first ? "," : "",
                  recall_baseline_name[k]);
-    if ((rc = pipeline_metrics_table(&o.p, &truth, names, o.oracle, &table)) == 0)
+    if ((rc = pipeline_metrics_table(&o.p, &truth, names, o.oracle, NULL, 0, &table, NULL)) == 0)
         fputs(table, stdout);
     free(table);
     if (!rc && o.out) {

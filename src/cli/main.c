@@ -18,6 +18,8 @@ static const struct {
     {"prepare", cmd_prepare, "Stage 1: time windows, user sample, item filter"},
     {"baseline", cmd_baseline, "score the baselines (popular, decayed, recent); write predictions"},
     {"candidates", cmd_candidates, "Stage 2: recall strategies merged into a candidate pool; --stats"},
+    {"features", cmd_features, "Stage 3: the feature table (--list), a week's features as CSV"},
+    {"model", cmd_model, "the network's layers and parameters (--summary), a model's top features"},
     {"evaluate", cmd_evaluate, "score submission-format files against the validation week"},
     {"submit", cmd_submit, "write the Kaggle submission for every customer"},
     {"config", cmd_config, "print the effective settings as a config file"},

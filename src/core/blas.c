@@ -43,12 +43,22 @@ const char *hm_blas_corename(void)
 
 void hm_blas_ensure_coretype(char **argv)
 {
-    if (getenv("OPENBLAS_CORETYPE") || getenv("HMREC_NO_REEXEC"))
+    if (getenv("HMREC_NO_REEXEC"))
         return;
-    const char *want = hm_blas_wanted_coretype();
-    if (!want)
+    int changed = 0;
+    const char *want = getenv("OPENBLAS_CORETYPE") ? NULL : hm_blas_wanted_coretype();
+    if (want) {
+        setenv("OPENBLAS_CORETYPE", want, 1);
+        changed = 1;
+    }
+    /* XGBoost's OpenMP threads spin while they wait for work unless told otherwise; on a
+     * machine whose cores are busy with anything else that slows training ten times or more */
+    if (!getenv("OMP_WAIT_POLICY")) {
+        setenv("OMP_WAIT_POLICY", "passive", 1);
+        changed = 1;
+    }
+    if (!changed)
         return;
-    setenv("OPENBLAS_CORETYPE", want, 1);
     setenv("HMREC_NO_REEXEC", "1", 1);
     execv("/proc/self/exe", argv);
 }

@@ -306,9 +306,11 @@ char *hm_path_join(const char *dir, const char *name);
  * when OpenBLAS's own detection is fine. Reads /proc/cpuinfo. */
 const char *hm_blas_wanted_coretype(void);
 /* For program entry points only (main of hmrec, tests, benchmarks), before any BLAS call:
- * when this CPU needs a core type and OPENBLAS_CORETYPE is not set, sets it and re-executes
- * the program once (HMREC_NO_REEXEC guards the loop); returns when nothing needs doing or
- * the exec failed (then OpenBLAS keeps the kernel it picked). */
+ * when this CPU needs a core type and OPENBLAS_CORETYPE is not set, sets it, and when
+ * OMP_WAIT_POLICY is not set, sets it to passive (XGBoost's OpenMP threads then sleep instead
+ * of spinning while they wait); both are read only when the libraries load, so the program
+ * is re-executed once (HMREC_NO_REEXEC guards the loop). Preset values are honoured. Returns
+ * when nothing needs doing or the exec failed (then the libraries keep their defaults). */
 void hm_blas_ensure_coretype(char **argv);
 /* The kernel OpenBLAS actually loaded (openblas_get_corename), e.g. "Cooperlake". */
 const char *hm_blas_corename(void);

@@ -52,6 +52,10 @@ struct eval_row {
  * when ref_map12 > 0 a column gives each row's MAP@12 as a share of it (the oracle).
  * Returns a malloc'ed string. */
 char *eval_table_format(const struct eval_row *rows, size_t n, double ref_map12);
+/* The same with any number of reference columns: refs[k] > 0 adds a column "%<ref_names[k]>"
+ * with each row's MAP@12 as a share of refs[k] (e.g. the oracle and the pool ceiling). */
+char *eval_table_format_refs(const struct eval_row *rows, size_t n, const double *refs,
+                             const char *const *ref_names, int n_refs);
 
 /* Candidate recall: the share of (customer, article) purchase pairs of the target week
  * that the customer's candidate set contains. Accumulate with eval_recall_add. */

@@ -41,6 +41,13 @@ double eval_map12(const struct eval_sum *s)
 
 char *eval_table_format(const struct eval_row *rows, size_t n, double ref_map12)
 {
+    static const char *const name[1] = {"oracle"};
+    return eval_table_format_refs(rows, n, &ref_map12, name, ref_map12 > 0);
+}
+
+char *eval_table_format_refs(const struct eval_row *rows, size_t n, const double *refs,
+                             const char *const *ref_names, int n_refs)
+{
     size_t w = 8;
     struct hm_buf b = {0};
     for (size_t r = 0; r < n; r++)
@@ -48,16 +55,22 @@ char *eval_table_format(const struct eval_row *rows, size_t n, double ref_map12)
             w = strlen(rows[r].name);
     /* the headline: MAP@12 (and its share of the reference) */
     hm_buf_printf(&b, "%-*s %8s %7s", (int)w, "model", "users", "MAP@12");
-    if (ref_map12 > 0)
-        hm_buf_printf(&b, " %8s", "%oracle");
+    for (int k = 0; k < n_refs; k++) {
+        char h[40];
+        snprintf(h, sizeof h, "%%%s", ref_names[k]);
+        hm_buf_printf(&b, " %8s", h);
+    }
     hm_buf_printf(&b, " %7s %7s %7s\n", "P@12", "R@12", "NDCG@12");
     for (size_t r = 0; r < n; r++) {
         const struct eval_sum *s = &rows[r].sum;
         double u = s->users ? (double)s->users : 1.0;
         hm_buf_printf(&b, "%-*s %8llu %7.5f", (int)w, rows[r].name, (unsigned long long)s->users,
                eval_map12(s));
-        if (ref_map12 > 0)
-            hm_buf_printf(&b, " %7.1f%%", 100.0 * eval_map12(s) / ref_map12);
+        for (int k = 0; k < n_refs; k++)
+            if (refs[k] > 0)
+                hm_buf_printf(&b, " %7.1f%%", 100.0 * eval_map12(s) / refs[k]);
+            else
+                hm_buf_printf(&b, " %8s", "-");
         hm_buf_printf(&b, " %7.4f %7.4f %7.4f\n", s->precision[EVAL_NK - 1] / u,
                s->recall[EVAL_NK - 1] / u, s->ndcg[EVAL_NK - 1] / u);
     }

@@ -10,6 +10,23 @@
 
 static double mib(uint64_t bytes) { return (double)bytes / (1024.0 * 1024.0); }
 
+int pipeline_reference_labels(const struct pipeline *p)
+{
+    return !strcmp(p->c.rank.labels, "reference");
+}
+
+int pipeline_labels_check(const struct pipeline *p)
+{
+    if (strcmp(p->c.rank.labels, "weekly") && strcmp(p->c.rank.labels, "reference"))
+        return hm_error(HM_EINVAL, "rank.labels: expected weekly or reference, found \"%s\"", p->c.rank.labels);
+    return 0;
+}
+
+char *pipeline_candidates_reference_path(const struct pipeline *p)
+{
+    return pipeline_path(p, "candidates_reference.hmt");
+}
+
 char *pipeline_candidates_path(const struct pipeline *p, struct pipeline_week w)
 {
     char name[64];
@@ -99,8 +116,15 @@ static int week_users(struct pipeline *p, const struct data_set *ds, enum pipeli
     if ((rc = prep_sample_draw(&s, ds, &p->c.prep, val.start)) != 0)
         return rc;
     *users = hm_xmalloc_array((size_t)s.n + truth->n_users + 1, sizeof **users);
-    *n = kind == PIPELINE_USERS_POOL ? merge_sorted(s.user, s.n, truth->user, truth->n_users, *users)
-                                     : intersect_sorted(s.user, s.n, truth->user, truth->n_users, *users);
+    if (kind == PIPELINE_USERS_SAMPLE_ONLY) {
+        *n = 0;
+        for (uint32_t i = 0; i < s.n; i++)
+            if (prep_truth_find(truth, s.user[i]) == UINT32_MAX)
+                (*users)[(*n)++] = s.user[i];
+    } else {
+        *n = kind == PIPELINE_USERS_POOL ? merge_sorted(s.user, s.n, truth->user, truth->n_users, *users)
+                                         : intersect_sorted(s.user, s.n, truth->user, truth->n_users, *users);
+    }
     prep_sample_release(&s);
     return 0;
 }
@@ -218,6 +242,78 @@ static int write_text(const char *path, const char *text)
     return hm_awriter_commit(&w);
 }
 
+/* ---- the statistics as numbers (candidates_stats.tsv, read by the report) ------------------ */
+
+static char *stats_tsv(const struct recall_stats *st)
+{
+    struct hm_buf b = {0};
+    hm_buf_printf(&b, "# recall statistics of the validation week's pool: key <TAB> value\npool\t%u\nusers\t%llu\n"
+                  "rows\t%llu\ntruth_users\t%llu\ntruth_pairs\t%llu\nhits\t%llu\n",
+                  st->pool, (unsigned long long)st->users, (unsigned long long)st->rows,
+                  (unsigned long long)st->truth_users, (unsigned long long)st->truth_pairs, (unsigned long long)st->hits);
+    for (int s = 0; s < recall_n_strategies; s++)
+        hm_buf_printf(&b, "strategy.%s\t%llu %llu %llu\n", recall_strategies[s]->name,
+                      (unsigned long long)st->hits_strategy[s], (unsigned long long)st->unique[s],
+                      (unsigned long long)st->strat_rows[s]);
+    for (int z = 0; z < RECALL_NSIZES; z++)
+        hm_buf_printf(&b, "size.%u\t%llu %llu\n", recall_stat_sizes[z], (unsigned long long)st->hits_size[z],
+                      (unsigned long long)st->rows_size[z]);
+    return hm_buf_take(&b);
+}
+
+int pipeline_candidates_stats(struct pipeline *p, struct recall_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    char *path = pipeline_path(p, "candidates_stats.tsv"), *text = NULL;
+    int rc = hm_read_file(path, &text, NULL);
+    if (rc) {
+        free(path);
+        return rc;
+    }
+    int line = 0;
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && !rc; l = strtok_r(NULL, "\n", &save)) {
+        line++;
+        char key[96];
+        unsigned long long a = 0, b = 0, c = 0;
+        if (l[0] == '#')
+            continue;
+        int n = sscanf(l, "%95s %llu %llu %llu", key, &a, &b, &c);
+        if (n < 2) {
+            rc = hm_error(HM_EFORMAT, "%s:%d: expected a key and numbers", path, line);
+            break;
+        }
+        if (!strcmp(key, "pool"))
+            st->pool = (uint32_t)a;
+        else if (!strcmp(key, "users"))
+            st->users = a;
+        else if (!strcmp(key, "rows"))
+            st->rows = a;
+        else if (!strcmp(key, "truth_users"))
+            st->truth_users = a;
+        else if (!strcmp(key, "truth_pairs"))
+            st->truth_pairs = a;
+        else if (!strcmp(key, "hits"))
+            st->hits = a;
+        else if (!strncmp(key, "strategy.", 9)) {
+            int s = recall_strategy_find(key + 9);
+            if (s >= 0) { /* a strategy this build does not know is left out */
+                st->hits_strategy[s] = a;
+                st->unique[s] = b;
+                st->strat_rows[s] = c;
+            }
+        } else if (!strncmp(key, "size.", 5)) {
+            for (int z = 0; z < RECALL_NSIZES; z++)
+                if ((unsigned)atoi(key + 5) == recall_stat_sizes[z]) {
+                    st->hits_size[z] = a;
+                    st->rows_size[z] = b;
+                }
+        }
+    }
+    free(text);
+    free(path);
+    return rc;
+}
+
 static const char *week_label(struct pipeline_week w, char *buf, size_t n)
 {
     if (w.kind == PIPELINE_WEEK_TRAIN)
@@ -229,11 +325,12 @@ static const char *week_label(struct pipeline_week w, char *buf, size_t n)
 
 /* ---- one week -------------------------------------------------------------------------- */
 
-/* The engine's inputs that do not depend on the week: the text embeddings when a strategy
- * needs them, and the image embeddings of recall.image when one needs them and the file is
- * configured. */
+/* The engine's inputs that do not depend on the week, borrowed from the pipeline (which loads
+ * them once): the text embeddings when a strategy needs them, and the image embeddings of
+ * features.image when one needs them and the file is configured. */
 struct cand_inputs {
-    struct data_article_matrix text, image;
+    const struct data_article_matrix *text;
+    const struct feat_image *image;
 };
 
 static int strategy_needs(const struct pipeline *p, unsigned what)
@@ -244,51 +341,15 @@ static int strategy_needs(const struct pipeline *p, unsigned what)
     return 0;
 }
 
-/* The row ids of an embeddings file X.npy: X.ids.txt (hmrec embed) or X_ids.txt (hmrec
- * synth's image_embeddings.npy). */
-static char *ids_path_of(const char *npy)
-{
-    size_t n = strlen(npy);
-    if (n > 4 && !strcmp(npy + n - 4, ".npy"))
-        n -= 4;
-    char *a = hm_xasprintf("%.*s.ids.txt", (int)n, npy);
-    if (access(a, F_OK) == 0)
-        return a;
-    char *b = hm_xasprintf("%.*s_ids.txt", (int)n, npy);
-    if (access(b, F_OK) == 0) {
-        free(a);
-        return b;
-    }
-    free(b);
-    return a; /* missing: the loader names it */
-}
-
 static int load_inputs(struct pipeline *p, struct cand_inputs *in)
 {
     memset(in, 0, sizeof *in);
-    int rc = 0;
-    if (strategy_needs(p, RECALL_NEEDS_TEXT) && (rc = pipeline_require(p, "text")) == 0)
-        rc = pipeline_text_load(p, &in->text);
-    if (!rc && p->c.recall.image[0] && strategy_needs(p, RECALL_NEEDS_IMAGE)) {
-        const struct data_set *ds;
-        if ((rc = pipeline_data(p, &ds)) == 0) {
-            char *ids = ids_path_of(p->c.recall.image);
-            rc = data_article_matrix_load(&in->image, ds, p->c.recall.image, ids);
-            if (rc)
-                hm_error_wrap(rc, "recall.image");
-            else
-                hm_info("candidates: image embeddings %s (%u dimensions, %u articles without one)",
-                        p->c.recall.image, in->image.dim, in->image.n_missing);
-            free(ids);
-        }
-    }
+    int need_text = strategy_needs(p, RECALL_NEEDS_TEXT), need_image = strategy_needs(p, RECALL_NEEDS_IMAGE);
+    int rc = pipeline_inputs(p, need_text ? &in->text : NULL, need_image ? &in->image : NULL);
+    if (!rc && in->image)
+        hm_info("candidates: image embeddings %s (%u dimensions, %u articles without one)", p->c.feat.image,
+                in->image->dim, in->image->n_missing);
     return rc;
-}
-
-static void release_inputs(struct cand_inputs *in)
-{
-    data_article_matrix_release(&in->text);
-    data_article_matrix_release(&in->image);
 }
 
 static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *o,
@@ -327,9 +388,16 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
                   items.n);
     struct recall_engine e;
     memset(&e, 0, sizeof e);
-    struct recall_inputs in = {.keep = items.keep, .text_emb = ci->text.x, .text_dim = ci->text.dim,
-                               .image_emb = ci->image.x, .image_missing = ci->image.missing,
-                               .image_dim = ci->image.dim};
+    struct recall_inputs in = {.keep = items.keep};
+    if (ci->text) {
+        in.text_emb = ci->text->x;
+        in.text_dim = ci->text->dim;
+    }
+    if (ci->image) {
+        in.image_emb = ci->image->emb;
+        in.image_missing = ci->image->missing;
+        in.image_dim = ci->image->dim;
+    }
     int64_t t1 = hm_now_ns();
     if (!rc)
         rc = recall_engine_init(&e, ds, &p->c.recall, start, cutoff, &in);
@@ -409,10 +477,14 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
             }
             hm_report("%.*s", (int)(full.len && full.s[full.len - 1] == '\n' ? full.len - 1 : full.len), full.s);
             char *tp = pipeline_path(p, "candidates_stats.txt"), *sp = pipeline_path(p, "candidates_recall.svg");
-            if ((rc = hm_mkdirs(p->work)) == 0 && (rc = write_text(tp, full.s)) == 0 && (rc = write_text(sp, svg)) == 0)
+            char *kp = pipeline_path(p, "candidates_stats.tsv"), *kv = stats_tsv(&st);
+            if ((rc = hm_mkdirs(p->work)) == 0 && (rc = write_text(tp, full.s)) == 0 && (rc = write_text(sp, svg)) == 0 &&
+                (rc = write_text(kp, kv)) == 0)
                 hm_report("candidates: wrote %s and %s", tp, sp);
             free(tp);
             free(sp);
+            free(kp);
+            free(kv);
             hm_buf_release(&full);
             free(text_stats);
             free(svg);
@@ -438,7 +510,6 @@ int pipeline_candidates(struct pipeline *p, const struct pipeline_cand_opts *o)
     int rc = load_inputs(p, &in);
     if (!rc)
         rc = candidates_week(p, o, &in);
-    release_inputs(&in);
     return rc;
 }
 
@@ -446,15 +517,26 @@ int pipeline_candidates_stage(struct pipeline *p)
 {
     struct cand_inputs in;
     int rc = load_inputs(p, &in);
-    struct pipeline_cand_opts o = {.week = {PIPELINE_WEEK_VALIDATION, 0}, .users = PIPELINE_USERS_POOL,
+    /* the validation week's buyers: the customers every model is scored on (statistics count
+     * them only anyway); with prepare.users = all the sample is everyone, too many to write */
+    struct pipeline_cand_opts o = {.week = {PIPELINE_WEEK_VALIDATION, 0}, .users = PIPELINE_USERS_BUYERS,
                                    .stats = 1, .write = 1};
     if (!rc)
         rc = candidates_week(p, &o, &in);
-    for (long i = 1; i <= p->c.prep.train_weeks && !rc; i++) {
+    if (!rc)
+        rc = pipeline_labels_check(p);
+    if (!rc && pipeline_reference_labels(p)) {
+        /* the reference labelling: the sample's other customers as of the validation cutoff */
+        char *path = pipeline_candidates_reference_path(p);
+        struct pipeline_cand_opts r = {.week = {PIPELINE_WEEK_VALIDATION, 0}, .users = PIPELINE_USERS_SAMPLE_ONLY,
+                                       .write = 1, .path = path};
+        rc = candidates_week(p, &r, &in);
+        free(path);
+    }
+    for (long i = 1; i <= p->c.prep.train_weeks && !rc && !pipeline_reference_labels(p); i++) {
         struct pipeline_cand_opts t = {.week = {PIPELINE_WEEK_TRAIN, (int)i}, .users = PIPELINE_USERS_TRAINING,
                                        .write = 1};
         rc = candidates_week(p, &t, &in);
     }
-    release_inputs(&in);
     return rc;
 }

@@ -174,39 +174,90 @@ char *pipeline_oracle_path(const char *data_dir, int32_t start)
 
 /* ---- the metrics table ----------------------------------------------------------------- */
 
+/* A row of the table and what it is ("oracle", "ceiling", "baseline", "model", "ensemble"). */
+struct table_row {
+    struct eval_row r;
+    const char *kind;
+};
+
+static int by_map12_desc(const void *a, const void *b)
+{
+    const struct table_row *x = a, *y = b;
+    double u = eval_map12(&x->r.sum), v = eval_map12(&y->r.sum);
+    return u > v ? -1 : u < v ? 1 : strcmp(x->r.name, y->r.name);
+}
+
 int pipeline_metrics_table(struct pipeline *p, const struct prep_truth *truth, const char *names,
-                           const char *oracle, char **table)
+                           const char *oracle, const struct pipeline_result *extra, int n_extra, char **table,
+                           struct hm_buf *tsv)
 {
     *table = NULL;
     const struct data_set *ds;
     int rc = pipeline_data(p, &ds);
     if (rc)
         return rc;
-    struct eval_row rows[RECALL_NBASELINES + 1];
+    struct table_row *rows = hm_xcalloc(RECALL_NBASELINES + 2 + (size_t)n_extra, sizeof *rows);
     int n = 0;
-    double ref = 0;
+    double refs[2] = {0, 0};
+    const char *ref_names[2] = {"oracle", "ceiling"};
+    /* the two ceilings first: the oracle (synthetic data) and a perfect ranker of the pool */
     if (oracle) {
-        rows[n].name = "oracle";
-        if ((rc = pipeline_evaluate_file(ds, truth, oracle, &rows[n].sum)) == 0)
-            ref = eval_map12(&rows[n++].sum);
+        rows[n].r.name = "oracle";
+        rows[n].kind = "oracle";
+        if ((rc = pipeline_evaluate_file(ds, truth, oracle, &rows[n].r.sum)) == 0)
+            refs[0] = eval_map12(&rows[n++].r.sum);
     }
+    for (int k = 0; k < n_extra; k++)
+        if (!strcmp(extra[k].kind, "ceiling")) {
+            rows[n].r.name = extra[k].name;
+            rows[n].r.sum = extra[k].sum;
+            rows[n].kind = "ceiling";
+            refs[1] = eval_map12(&rows[n++].r.sum);
+        }
+    int first = n;
     char list[HM_SETTING_STRLEN];
     snprintf(list, sizeof list, "%s", names);
     for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok && !rc; tok = strtok_r(NULL, ",", &save)) {
         int kind = recall_baseline_find(tok);
         if (kind < 0)
             rc = hm_error(HM_EINVAL, "unknown baseline '%s' (popular, decayed, recent)", tok);
-        else if (n < RECALL_NBASELINES + 1)
-            rc = pipeline_baseline_eval(p, kind, truth, &rows[n++]);
+        else if (n < first + RECALL_NBASELINES) {
+            rows[n].kind = "baseline";
+            rc = pipeline_baseline_eval(p, kind, truth, &rows[n++].r);
+        }
     }
+    for (int k = 0; k < n_extra; k++)
+        if (strcmp(extra[k].kind, "ceiling")) {
+            rows[n].r.name = extra[k].name;
+            rows[n].r.sum = extra[k].sum;
+            rows[n++].kind = extra[k].kind;
+        }
+    /* the rest ranked by MAP@12 */
+    qsort(rows + first, (size_t)(n - first), sizeof *rows, by_map12_desc);
     if (!rc) {
-        char *body = eval_table_format(rows, (size_t)n, ref);
+        int n_ref = 0;
+        double r2[2];
+        const char *rn[2];
+        for (int k = 0; k < 2; k++)
+            if (refs[k] > 0) {
+                r2[n_ref] = refs[k];
+                rn[n_ref++] = ref_names[k];
+            }
+        struct eval_row *plain = hm_xmalloc_array((size_t)n + 1, sizeof *plain);
+        for (int i = 0; i < n; i++) {
+            plain[i] = rows[i].r;
+            if (tsv)
+                pipeline_result_format(tsv, rows[i].r.name, rows[i].kind, &rows[i].r.sum);
+        }
+        char *body = eval_table_format_refs(plain, (size_t)n, r2, rn, n_ref);
+        free(plain);
         char day0[11], day1[11];
         hm_date_format(ds->tx.day_max - 6, day0);
         hm_date_format(ds->tx.day_max, day1);
         *table = hm_xasprintf("validation week %s..%s: %u customers bought\n%s", day0, day1, truth->n_users, body);
         free(body);
     }
+    free(rows);
     return rc;
 }
 
@@ -224,14 +275,31 @@ int pipeline_evaluate_stage(struct pipeline *p)
         return rc;
     }
     char *path = pipeline_path(p, "metrics.txt");
-    if ((rc = pipeline_metrics_table(p, &truth, p->c.run.baselines, oracle, &table)) == 0) {
+    /* the rank stage's models, ensembles and pool ceiling, when it ran */
+    struct pipeline_result *res = NULL;
+    int n_res = 0;
+    char *rp = pipeline_path(p, "rank_results.tsv");
+    if (access(rp, F_OK) == 0)
+        rc = pipeline_results_read(rp, &res, &n_res);
+    free(rp);
+    struct hm_buf tsv = {0};
+    hm_buf_puts(&tsv, "# name\tkind\tusers\tthen per k in 1,3,5,10,12: sums of AP, precision, recall, NDCG\n");
+    if (!rc && (rc = pipeline_metrics_table(p, &truth, p->c.run.baselines, oracle, res, n_res, &table, &tsv)) == 0) {
         struct hm_awriter w;
         if ((rc = hm_awriter_open(&w, path)) == 0) {
             hm_awriter_write(&w, table, strlen(table));
             rc = hm_awriter_commit(&w);
         }
+        char *tp = pipeline_path(p, "metrics.tsv");
+        if (!rc && (rc = hm_awriter_open(&w, tp)) == 0) {
+            hm_awriter_write(&w, tsv.s, tsv.len);
+            rc = hm_awriter_commit(&w);
+        }
+        free(tp);
     }
+    hm_buf_release(&tsv);
     prep_truth_release(&truth);
+    free(res);
     free(table);
     free(oracle);
     free(path);

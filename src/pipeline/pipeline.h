@@ -15,7 +15,12 @@
 #include "core/core.h"
 #include "data/data.h"
 #include "eval/eval.h"
+#include "features/features.h"
 #include "prep/prep.h"
+#include "rank/ensemble.h"
+#include "rank/gbm.h"
+#include "rank/nn.h"
+#include "rank/rank.h"
 #include "recall/recall.h"
 #include "text/text.h"
 
@@ -30,6 +35,29 @@ struct run_params {
     char submission[HM_SETTING_STRLEN]; /* "" = <work>/submission.csv.gz */
 };
 
+/* The rank stage's own settings (keys rank.*). */
+struct pipeline_rank_params {
+    char models[HM_SETTING_STRLEN]; /* comma-separated models to train: classifier, ndcg, map,
+                                       lambdarank, xendcg, deep (boosted), nn (the network) */
+    long block;                     /* customers per block when scoring streamed candidates */
+    long holdout_max;               /* held-out customers kept for early stopping, over all
+                                       training weeks (their full lists are large) */
+    long retrain;                   /* 1: retrain the submission's models with the validation
+                                       week before the submission */
+    char labels[HM_SETTING_STRLEN]; /* "weekly": each training week's buyers labelled with that
+                                       week's purchases; "reference": the original system's
+                                       scheme (docs/rank.md) */
+    long score_pool;                /* candidates per customer the models score on the
+                                       validation week and for the submission: the first of
+                                       the merged order (all: the whole pool) */
+};
+
+/* The report stage's settings (keys report.*). */
+struct pipeline_report_params {
+    long examples;                   /* example customers in the report (4) */
+    char images[HM_SETTING_STRLEN];  /* article images (DIR/0XX/0XXXXXXXXX.jpg); "" = run.data/images */
+};
+
 /* Every module's settings, gathered: one config file, one table (docs/config.md). */
 struct pipeline_config {
     struct run_params run;
@@ -37,6 +65,11 @@ struct pipeline_config {
     struct text_params text;
     struct recall_base_params base;
     struct recall_params recall;
+    struct feat_params feat;
+    struct gbm_params gbm;
+    struct nn_params nn;
+    struct pipeline_rank_params rank;
+    struct pipeline_report_params report;
 };
 /* The combined table (built once). */
 const struct hm_setting *pipeline_config_table(size_t *n);
@@ -58,6 +91,9 @@ struct pipeline {
     uint64_t fp[PIPELINE_MAX_STAGES];  /* fingerprints of the stages run or checked */
     uint8_t fp_known[PIPELINE_MAX_STAGES];
     uint8_t done[PIPELINE_MAX_STAGES];  /* checked or run in this process */
+    struct data_article_matrix text;     /* loaded on first use (pipeline_inputs) */
+    struct feat_image image;
+    int text_loaded, image_loaded;
 };
 /* Copies the config; opens nothing yet. */
 void pipeline_init(struct pipeline *p, const struct pipeline_config *c);
@@ -73,6 +109,10 @@ char *pipeline_submission_path(const struct pipeline *p);
 
 struct pipeline_stage {
     const char *name;
+    /* The version of what the stage writes: raised when a new hmrec writes different outputs
+     * from the same inputs and settings (a fixed feature, a new column), so that a work
+     * directory of an older hmrec reruns the stage instead of reusing stale outputs. */
+    int version;
     const char *summary;                /* one line */
     const char *const *settings;        /* key prefixes it reads ("prepare.", "run.baselines") */
     const char *const *deps;            /* stages whose outputs it reads */
@@ -95,11 +135,23 @@ int pipeline_stage_find(const char *name);
 /* Runs every stage in table order, skipping those whose fingerprint and outputs are
  * unchanged (and saying why a stage runs), then reports the metrics table. */
 int pipeline_run(struct pipeline *p);
+/* Checks the settings that the settings table's ranges cannot (names of models, objectives,
+ * labellings; the network's widths): pipeline_run calls it before any stage. */
+int pipeline_check(const struct pipeline *p);
 /* Makes sure the stage's outputs are up to date: its dependencies first, then the stage
  * itself runs unless its record matches (single commands call this for what they read). */
 int pipeline_require(struct pipeline *p, const char *stage);
+/* What the stage took when it last ran (its record): wall seconds and the process's peak
+ * resident bytes at its end. 1 when known, 0 otherwise (zeros). */
+int pipeline_stage_took(const struct pipeline *p, const char *stage, double *seconds, uint64_t *peak_rss);
 /* The stage's fingerprint (its inputs' are computed first). */
 int pipeline_fingerprint(struct pipeline *p, int stage, uint64_t *fp);
+
+/* The inputs beside the transactions that later stages read, loaded once: the text stage's
+ * article embeddings (running that stage first when needed) and, when features.image names a
+ * file, the image embeddings (*image NULL otherwise). */
+int pipeline_inputs(struct pipeline *p, const struct data_article_matrix **text,
+                    const struct feat_image **image);
 
 /* ---- the stages' drivers, also used by the single commands ---------------------------- */
 
@@ -131,6 +183,8 @@ enum pipeline_users {
     PIPELINE_USERS_TRAINING,   /* the week's buyers within the training population (the
                                   sample, or everyone when prepare.users is "all") */
     PIPELINE_USERS_ALL,        /* every customer */
+    PIPELINE_USERS_SAMPLE_ONLY, /* the sample's customers who did not buy in the week (the
+                                   reference labelling's training-only customers) */
 };
 struct pipeline_cand_opts {
     struct pipeline_week week;
@@ -149,12 +203,28 @@ int pipeline_candidates(struct pipeline *p, const struct pipeline_cand_opts *o);
 /* The candidates stage: the validation week (pool and buyers, with statistics) and every
  * training week (their buyers in the training population). */
 int pipeline_candidates_stage(struct pipeline *p);
+/* The validation week's recall statistics as the candidates stage left them
+ * (candidates_stats.tsv). */
+int pipeline_candidates_stats(struct pipeline *p, struct recall_stats *st);
+/* 1 when rank.labels is "reference" (checked by pipeline_labels_check). */
+int pipeline_reference_labels(const struct pipeline *p);
+int pipeline_labels_check(const struct pipeline *p);
+/* The reference labelling's candidates: the sample's customers who did not buy in the
+ * validation week, as of its cutoff (<work>/candidates_reference.hmt). */
+char *pipeline_candidates_reference_path(const struct pipeline *p);
 /* The artifact of a week: <work>/candidates.hmt (validation), candidates_train_<i>.hmt. */
 char *pipeline_candidates_path(const struct pipeline *p, struct pipeline_week w);
+/* Training week w as a week: w >= 1 the training weeks, 0 the validation week (which the
+ * retrain stage trains on before the submission). */
+static inline struct pipeline_week pipeline_train_week(int w)
+{
+    return w ? (struct pipeline_week){PIPELINE_WEEK_TRAIN, w} : (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0};
+}
 /* The week's first and last day (its cutoff is the first). */
 int pipeline_week_days(struct pipeline *p, struct pipeline_week w, struct prep_week *out);
 
 /* Evaluation (evaluate.c). */
+struct pipeline_result;
 /* Scores a baseline on the week whose purchases are truth; fills row. */
 int pipeline_baseline_eval(struct pipeline *p, int kind, const struct prep_truth *truth,
                            struct eval_row *row);
@@ -166,12 +236,92 @@ int pipeline_evaluate_file(const struct data_set *ds, const struct prep_truth *t
                            struct eval_sum *sum);
 /* The oracle file hmrec synth wrote for the week starting on `start` in data_dir, or NULL. */
 char *pipeline_oracle_path(const char *data_dir, int32_t start);
-/* The metrics table of the baselines in `names` (comma-separated) and the oracle file (when
- * not NULL) on the validation week, whose purchases are truth (caller frees *table). */
+/* The metrics table of the baselines in `names` (comma-separated), the oracle file (when not
+ * NULL) and the rows of `extra` (the rank stage's models, ensembles and pool ceiling) on the
+ * validation week, whose purchases are truth: the ceilings first, then every row ranked by
+ * MAP@12, with each row's share of the oracle and of the pool ceiling (caller frees *table).
+ * tsv (may be NULL) gets every row as a metrics.tsv line. */
 int pipeline_metrics_table(struct pipeline *p, const struct prep_truth *truth, const char *names,
-                           const char *oracle, char **table);
+                           const char *oracle, const struct pipeline_result *extra, int n_extra, char **table,
+                           struct hm_buf *tsv);
 /* The evaluate stage: <work>/metrics.txt. */
 int pipeline_evaluate_stage(struct pipeline *p);
+
+/* Stage 3 (features.c): the training set of every training week. */
+char *pipeline_features_path(const struct pipeline *p, int week, int holdout);
+/* Labels of c's rows from a week's purchases: label (c->n) 1 when bought, group_truth
+ * (c->n_users) the customer's distinct purchases in the week. */
+int pipeline_label_rows(const struct prep_truth *truth, const struct recall_candidates *c, float *label,
+                        uint32_t *group_truth);
+/* The features of every row of c (cutoff: the context's), computed block customers at a
+ * time: *x (c->n, feat_n_cols()) malloc'ed. */
+int pipeline_features_of(const struct feat_ctx *ctx, const struct recall_candidates *c, uint32_t block,
+                         float **x);
+int pipeline_features_stage(struct pipeline *p);
+/* One week's tables (w >= 1 a training week, 0 the validation week's buyers in the training
+ * population); summary gets a line. */
+int pipeline_features_week(struct pipeline *p, int w, const struct feat_inputs *in, struct hm_buf *summary);
+/* The cutoff of training set w and the days its labels come from: training week w for both
+ * (weekly labels), or the validation week's cutoff and the training weeks before it
+ * (rank.labels = reference: the labels overlap the features' history). */
+int pipeline_label_days(struct pipeline *p, int w, struct prep_week *cutoff_week, struct prep_week *labels);
+/* The wide view of a week's features for a pandas user: the candidates of the week's first
+ * n_users buyers (of every customer for the test week) as of its cutoff, every feature and the
+ * image dimensions, as CSV (feat_export_csv). */
+int pipeline_features_export(struct pipeline *p, struct pipeline_week week, uint32_t n_users, const char *path);
+
+/* Stage 4 (rank.c): models, ensembles, the validation week. */
+#define PIPELINE_MAX_MODELS 16
+struct pipeline_model {
+    char name[32];              /* "classifier", "map", ..., "nn" */
+    int is_nn;
+    enum gbm_kind kind;         /* boosted models */
+    struct gbm_model *gbm;      /* one of these two */
+    struct nn_model *nn;
+    float *curve;               /* (n_curve) held-out MAP@12 per round / epoch */
+    uint32_t n_curve, best;     /* best: rounds / epochs kept */
+    double holdout_map12;
+};
+void pipeline_model_release(struct pipeline_model *m);
+/* The models rank.models names (unknown or repeated names are an error). */
+int pipeline_parse_models(const struct pipeline *p, struct pipeline_model *out, int *n);
+int pipeline_model_score(const struct pipeline_model *m, const struct rank_data *d, float *out);
+char *pipeline_model_path(const struct pipeline *p, const char *name);
+/* <work>/<dir>/<name>.model: dir "models" (the rank stage) or "models/final" (retrain). */
+char *pipeline_model_path_in(const struct pipeline *p, const char *dir, const char *name);
+int pipeline_model_load(struct pipeline *p, const char *dir, const char *name, struct pipeline_model *m);
+int pipeline_rank_stage(struct pipeline *p);
+/* One row of rank_results.tsv: a model's, ensemble's or the pool ceiling's metric sums on the
+ * validation week. */
+struct pipeline_result {
+    char name[32];
+    char kind[16];   /* "model", "ensemble", "ceiling", "baseline", "oracle" */
+    struct eval_sum sum;
+};
+/* One line of such a file (results.c): name, kind, then the sums (%.17g). */
+void pipeline_result_format(struct hm_buf *b, const char *name, const char *kind, const struct eval_sum *s);
+/* Reads every row of a rank_results.tsv or metrics.tsv (errors name the file and line). */
+int pipeline_results_read(const char *path, struct pipeline_result **out, int *n);
+/* The model or ensemble with the best validation MAP@12 (rank_results.tsv). */
+int pipeline_best_model(struct pipeline *p, char *name, size_t n);
+
+/* A model, or an ensemble ("ensemble": the weighted one, "average") of the rank stage's
+ * models, loaded from the work directory, that scores ranking data. */
+struct pipeline_scorer {
+    char name[32];
+    struct pipeline_model models[PIPELINE_MAX_MODELS];
+    int n_models;
+    struct ensemble ens;     /* weights when an ensemble */
+};
+int pipeline_scorer_load(struct pipeline *p, const char *dir, const char *name, struct pipeline_scorer *s);
+/* The retrain stage: the submission's model(s) trained once more on the training weeks
+ * shifted by one week (the validation week as the newest), into models/final/. */
+int pipeline_retrain_stage(struct pipeline *p);
+int pipeline_scorer_score(const struct pipeline_scorer *s, const struct rank_data *d, float *out);
+void pipeline_scorer_release(struct pipeline_scorer *s);
+
+/* The report (report.c): report.html and report.txt from what the stages left. */
+int pipeline_report_stage(struct pipeline *p);
 
 /* The submission (submit.c): 12 articles for every customer, cutoff the day after the data. */
 int pipeline_submit(struct pipeline *p, const char *path);

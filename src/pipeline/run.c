@@ -15,8 +15,38 @@ void pipeline_init(struct pipeline *p, const struct pipeline_config *c)
     p->store = c->run.store[0] ? hm_xstrdup(c->run.store) : hm_path_join(c->run.work, "store");
 }
 
+int pipeline_inputs(struct pipeline *p, const struct data_article_matrix **text,
+                    const struct feat_image **image)
+{
+    int rc = 0;
+    if (text && !p->text_loaded) {
+        if ((rc = pipeline_require(p, "text")) != 0 || (rc = pipeline_text_load(p, &p->text)) != 0)
+            return rc;
+        p->text_loaded = 1;
+    }
+    if (image && !p->image_loaded && p->c.feat.image[0]) {
+        const struct data_set *ds = NULL;
+        if ((rc = pipeline_data(p, &ds)) != 0 ||
+            (rc = feat_image_load(&p->image, ds, p->c.feat.image, FEAT_IMAGE_DIM)) != 0)
+            return rc;
+        p->image_loaded = 1;
+        if (p->image.n_missing)
+            hm_info("image embeddings: %u of %u articles have none (imputed)", p->image.n_missing,
+                    p->image.n_articles);
+    }
+    if (text)
+        *text = &p->text;
+    if (image)
+        *image = p->image_loaded ? &p->image : NULL;
+    return 0;
+}
+
 void pipeline_release(struct pipeline *p)
 {
+    if (p->text_loaded)
+        data_article_matrix_release(&p->text);
+    if (p->image_loaded)
+        feat_image_release(&p->image);
     if (p->ds_open)
         data_set_release(&p->ds);
     free(p->work);
@@ -71,6 +101,12 @@ static int stage_inputs(struct pipeline *p, int i, struct stage_inputs *in)
     memset(in, 0, sizeof *in);
     uint64_t h = 0x5eed;
     int first = 1;
+    if (st->version > 1) {
+        uint64_t v = (uint64_t)st->version;
+        h = hm_hash64(&v, sizeof v, h);
+        hm_buf_printf(&in->record, "version %d\n", st->version);
+        first = 0;
+    }
     if (st->external) {
         h = st->external(p);
         hm_buf_printf(&in->record, "external %016llx\n", (unsigned long long)h);
@@ -133,10 +169,30 @@ static char *record_path(const struct pipeline *p, const char *stage)
     return pipeline_path(p, name);
 }
 
-static int write_record(const struct pipeline *p, const char *stage, const struct stage_inputs *in)
+static char *took_path(const struct pipeline *p, const char *stage)
 {
-    char *dir = pipeline_path(p, "stages"), *path = record_path(p, stage);
+    char name[96];
+    snprintf(name, sizeof name, "stages/%s.took", stage);
+    return pipeline_path(p, name);
+}
+
+/* The record (deterministic: the same inputs give the same bytes), and beside it what the run
+ * took (wall seconds, the process's peak resident bytes at its end). */
+static int write_record(const struct pipeline *p, const char *stage, const struct stage_inputs *in,
+                        double seconds, uint64_t peak_rss)
+{
+    char *dir = pipeline_path(p, "stages"), *path = record_path(p, stage), *tp = took_path(p, stage);
     int rc = hm_mkdirs(dir);
+    if (!rc) {
+        struct hm_awriter w;
+        char text[96];
+        int n = snprintf(text, sizeof text, "%.3f %llu\n", seconds, (unsigned long long)peak_rss);
+        if ((rc = hm_awriter_open(&w, tp)) == 0) {
+            hm_awriter_write(&w, text, (size_t)n);
+            rc = hm_awriter_commit(&w);
+        }
+    }
+    free(tp);
     if (!rc) {
         struct hm_buf b = {0};
         hm_buf_printf(&b, "%016llx\n# the inputs and settings this fingerprint was made of\n%s",
@@ -167,6 +223,15 @@ static const char *record_setting(const char *record, const char *key, size_t *l
     return NULL;
 }
 
+/* 1 when the record text holds the line l (n bytes, without its newline). */
+static int record_has_line(const char *text, const char *l, size_t n)
+{
+    for (const char *o = text; o && *o; o = strchr(o, '\n') ? strchr(o, '\n') + 1 : NULL)
+        if (!strncmp(o, l, n) && (o[n] == '\n' || o[n] == '\0'))
+            return 1;
+    return 0;
+}
+
 /* Appends to why what differs between an old record and the new one. */
 static void explain_change(const char *old, const char *now, struct hm_buf *why)
 {
@@ -188,12 +253,13 @@ static void explain_change(const char *old, const char *now, struct hm_buf *why)
             else if (ol != vl || strncmp(ov, v, vl))
                 hm_buf_printf(why, "%s%s %.*s -> %.*s", why->len > before ? "; " : "", key, (int)ol, ov,
                               (int)vl, v);
+        } else if (!strncmp(l, "version ", 8)) {
+            if (!record_has_line(old, l, n))
+                hm_buf_printf(why, "%sthis hmrec writes version %.*s of its outputs", why->len > before ? "; " : "",
+                              (int)(n - 8), l + 8);
         } else if (!strncmp(l, "input ", 6) || !strncmp(l, "external ", 9)) {
             /* the same line in the old record: unchanged */
-            int found = 0;
-            for (const char *o = old; o && *o && !found; o = strchr(o, '\n') ? strchr(o, '\n') + 1 : NULL)
-                found = !strncmp(o, l, n) && (o[n] == '\n' || o[n] == '\0');
-            if (!found) {
+            if (!record_has_line(old, l, n)) {
                 if (l[0] == 'e')
                     hm_buf_printf(why, "%sits input files changed", why->len > before ? "; " : "");
                 else
@@ -261,13 +327,15 @@ static int stage_fresh(struct pipeline *p, int i, const struct stage_inputs *in,
 /* Removes what killed runs left half-written in the directories a run writes to. */
 static int remove_stale(const struct pipeline *p)
 {
-    char *stages = pipeline_path(p, "stages"), *sub = pipeline_submission_path(p);
+    char *stages = pipeline_path(p, "stages"), *models = pipeline_path(p, "models"),
+         *sub = pipeline_submission_path(p);
     char *sub_dir = hm_xstrdup(dirname(sub));
-    const char *dirs[] = {p->work, stages, p->store, sub_dir};
+    const char *dirs[] = {p->work, stages, models, p->store, sub_dir};
     int rc = 0;
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] && !rc; i++)
         rc = hm_remove_stale_temporaries(dirs[i], NULL, NULL);
     free(stages);
+    free(models);
     free(sub);
     free(sub_dir);
     return rc;
@@ -288,10 +356,11 @@ static int run_stage(struct pipeline *p, int i)
         hm_report("[%s] running: %s", st->name, why.s);
         int64_t t0 = hm_now_ns();
         if ((rc = st->run(p)) == 0) {
+            double secs = hm_seconds_since(t0);
+            uint64_t rss = hm_peak_rss();
             hm_fault_point("stage");
-            rc = write_record(p, st->name, &in);
-            hm_report("[%s] done in %.1fs (peak RSS %.0f MiB)", st->name, hm_seconds_since(t0),
-                      (double)hm_peak_rss() / (1024.0 * 1024.0));
+            rc = write_record(p, st->name, &in, secs, rss);
+            hm_report("[%s] done in %.1fs (peak RSS %.0f MiB)", st->name, secs, (double)rss / (1024.0 * 1024.0));
         } else {
             hm_error_wrap(rc, "stage %s", st->name);
         }
@@ -318,21 +387,51 @@ int pipeline_require(struct pipeline *p, const char *name)
         if (rc)
             return rc;
     }
+    if (st->output_fp && !p->c.run.data[0]) {
+        /* ingest without CSV files to read: the store, whose content is what dependents see,
+         * is the run's input as it is */
+        const struct data_set *ds;
+        int rc = pipeline_data(p, &ds);
+        if (!rc) {
+            hm_report("[%s] no run.data: the store %s is the input", st->name, p->store);
+            p->done[i] = 1;
+        }
+        return rc;
+    }
     int rc = run_stage(p, i);
     if (!rc)
         p->done[i] = 1;
     return rc;
 }
 
+int pipeline_check(const struct pipeline *p)
+{
+    struct pipeline_model models[PIPELINE_MAX_MODELS];
+    int n, rc;
+    if ((rc = pipeline_labels_check(p)) != 0 || (rc = gbm_params_check(&p->c.gbm)) != 0 ||
+        (rc = nn_params_check(&p->c.nn)) != 0 || (rc = pipeline_parse_models(p, models, &n)) != 0)
+        return rc;
+    return 0;
+}
+
 int pipeline_run(struct pipeline *p)
 {
-    int rc = hm_mkdirs(p->work);
+    /* settings the table's ranges cannot check, before anything runs */
+    int rc = pipeline_check(p);
+    if (rc)
+        return rc;
+    rc = hm_mkdirs(p->work);
     if (!rc)
         rc = remove_stale(p);
     for (int i = 0; i < pipeline_n_stages && !rc; i++)
         rc = pipeline_require(p, pipeline_stages[i].name);
     if (!rc) {
-        char *path = pipeline_path(p, "metrics.txt"), *text;
+        /* the report's text twin (the metrics table when there is no report) */
+        char *path = pipeline_path(p, "report.txt"), *text;
+        if (access(path, F_OK) != 0) {
+            free(path);
+            path = pipeline_path(p, "metrics.txt");
+        }
         size_t len;
         if ((rc = hm_read_file(path, &text, &len)) == 0) {
             hm_report("\n%.*s", (int)(len && text[len - 1] == '\n' ? len - 1 : len), text);
@@ -341,4 +440,22 @@ int pipeline_run(struct pipeline *p)
         free(path);
     }
     return rc;
+}
+
+int pipeline_stage_took(const struct pipeline *p, const char *stage, double *seconds, uint64_t *peak_rss)
+{
+    char *path = took_path(p, stage), *text = NULL;
+    int rc = hm_read_file(path, &text, NULL);
+    free(path);
+    *seconds = 0;
+    *peak_rss = 0;
+    if (rc) {
+        hm_clear_error();
+        return 0;
+    }
+    unsigned long long r = 0;
+    int found = sscanf(text, "%lf %llu", seconds, &r) == 2;
+    *peak_rss = r;
+    free(text);
+    return found;
 }

@@ -40,19 +40,72 @@ static char **text_outputs(const struct pipeline *p)
 
 static char **candidates_outputs(const struct pipeline *p)
 {
-    long n = p->c.prep.train_weeks;
-    char **out = hm_xcalloc((size_t)n + 4, sizeof *out);
+    long n = pipeline_reference_labels(p) ? 0 : p->c.prep.train_weeks;
+    char **out = hm_xcalloc((size_t)n + 6, sizeof *out);
     out[0] = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0});
     out[1] = pipeline_path(p, "candidates_stats.txt");
     out[2] = pipeline_path(p, "candidates_recall.svg");
+    out[3] = pipeline_path(p, "candidates_stats.tsv");
     for (long i = 1; i <= n; i++)
-        out[2 + i] = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_TRAIN, (int)i});
+        out[3 + i] = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_TRAIN, (int)i});
+    if (pipeline_reference_labels(p))
+        out[4] = pipeline_candidates_reference_path(p);
+    return out;
+}
+
+static char **features_outputs(const struct pipeline *p)
+{
+    long n = pipeline_reference_labels(p) ? 1 : p->c.prep.train_weeks;
+    char **out = hm_xcalloc(2 * (size_t)n + 1, sizeof *out);
+    for (long i = 1; i <= n; i++) {
+        out[2 * (i - 1)] = pipeline_features_path(p, (int)i, 0);
+        out[2 * (i - 1) + 1] = pipeline_features_path(p, (int)i, 1);
+    }
+    return out;
+}
+
+static char **rank_outputs(const struct pipeline *p)
+{
+    struct hm_buf names = {0};
+    char list[HM_SETTING_STRLEN];
+    snprintf(list, sizeof list, "%s", p->c.rank.models);
+    size_t n = 0;
+    for (char *save = NULL, *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
+        n++;
+    char **out = hm_xcalloc(n + 6, sizeof *out);
+    size_t k = 0;
+    out[k++] = pipeline_path(p, "rank_results.tsv");
+    out[k++] = pipeline_path(p, "rank_curves.tsv");
+    out[k++] = pipeline_path(p, "rank_importance.txt");
+    out[k++] = pipeline_path(p, "models/ensemble.tsv");
+    snprintf(list, sizeof list, "%s", p->c.rank.models);
+    for (char *save = NULL, *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
+        enum gbm_kind kind;
+        const char *name = tok;
+        if (strcmp(tok, "nn") && gbm_kind_parse(tok, &p->c.gbm, &kind) == 0)
+            name = gbm_kind_name(kind);
+        hm_clear_error();
+        out[k++] = pipeline_model_path(p, name);
+    }
+    hm_buf_release(&names);
     return out;
 }
 
 static char **evaluate_outputs(const struct pipeline *p)
 {
-    return work_files(p, (const char *const[]){"metrics.txt", NULL});
+    return work_files(p, (const char *const[]){"metrics.txt", "metrics.tsv", NULL});
+}
+
+static char **report_outputs(const struct pipeline *p)
+{
+    return work_files(p, (const char *const[]){"report.html", "report.txt", NULL});
+}
+
+static char **retrain_outputs(const struct pipeline *p)
+{
+    if (!p->c.rank.retrain || pipeline_reference_labels(p))
+        return work_files(p, (const char *const[]){NULL});
+    return work_files(p, (const char *const[]){"models/final/ensemble.tsv", "features_train_0.hmt", NULL});
 }
 
 static char **submit_outputs(const struct pipeline *p)
@@ -99,11 +152,11 @@ static uint64_t stat_hash(const char *path, uint64_t h)
     return hm_hash64(path, strlen(path), h);
 }
 
-/* The candidates' outside input: the image embeddings of recall.image (the .npy and both
- * spellings of its ids file), when configured. */
+/* The outside input of the candidates and features: the image embeddings of features.image
+ * (the file and, for a .npy, both spellings of its ids file), when configured. */
 static uint64_t image_fingerprint(const struct pipeline *p)
 {
-    const char *npy = p->c.recall.image;
+    const char *npy = p->c.feat.image;
     if (!npy[0])
         return 0;
     size_t n = strlen(npy);
@@ -155,21 +208,35 @@ int pipeline_ingest(struct pipeline *p)
 /* ---- the table ----------------------------------------------------------------------------- */
 
 const struct pipeline_stage pipeline_stages[] = {
-    {"ingest", "the CSV files into the columnar store", NULL, NULL, ingest_outputs, pipeline_ingest,
+    {"ingest", 1, "the CSV files into the columnar store", NULL, NULL, ingest_outputs, pipeline_ingest,
      csv_fingerprint, store_fingerprint},
-    {"prepare", "Stage 1: windows, user sample, item filter", (const char *const[]){"prepare.", NULL},
+    {"prepare", 1, "Stage 1: windows, user sample, item filter", (const char *const[]){"prepare.", NULL},
      (const char *const[]){"ingest", NULL}, prepare_outputs, pipeline_prepare, NULL, NULL},
-    {"text", "article text embeddings (TF-IDF + SVD)", (const char *const[]){"text.", NULL},
+    {"text", 1, "article text embeddings (TF-IDF + SVD)", (const char *const[]){"text.", NULL},
      (const char *const[]){"ingest", NULL}, text_outputs, pipeline_text, NULL, NULL},
-    {"candidates", "Stage 2: the merged candidate pools of the validation and training weeks",
-     (const char *const[]){"recall.", NULL}, (const char *const[]){"prepare", "text", NULL},
+    {"candidates", 2, "Stage 2: the merged candidate pools of the validation and training weeks",
+     (const char *const[]){"recall.", "rank.labels", "features.image", NULL}, (const char *const[]){"prepare", "text", NULL},
      candidates_outputs, pipeline_candidates_stage, image_fingerprint, NULL},
-    {"evaluate", "the metrics table of the validation week",
-     (const char *const[]){"baseline.", "run.baselines", "run.data", NULL}, (const char *const[]){"ingest", NULL},
-     evaluate_outputs, pipeline_evaluate_stage, NULL, NULL},
-    {"submit", "12 articles for every customer, the week after the data",
-     (const char *const[]){"baseline.", "run.submit_model", "run.submission", NULL},
-     (const char *const[]){"ingest", NULL}, submit_outputs, pipeline_submit_stage, NULL, NULL},
+    {"features", 2, "Stage 3: the training weeks' features, down-sampled, and the held-out customers'",
+     (const char *const[]){"features.", "gbm.neg_share", "gbm.holdout", "gbm.seed", "rank.labels", "rank.holdout_max",
+                           NULL},
+     (const char *const[]){"candidates", "text", NULL}, features_outputs, pipeline_features_stage, image_fingerprint,
+     NULL},
+    {"rank", 1, "Stage 4: the models, ensembles, and every model on the validation week",
+     (const char *const[]){"gbm.", "nn.", "rank.models", "rank.score_pool", NULL},
+     (const char *const[]){"features", NULL}, rank_outputs, pipeline_rank_stage, NULL, NULL},
+    {"evaluate", 1, "the metrics table of the validation week",
+     (const char *const[]){"baseline.", "run.baselines", "run.data", NULL},
+     (const char *const[]){"ingest", "rank", NULL}, evaluate_outputs, pipeline_evaluate_stage, NULL, NULL},
+    {"retrain", 1, "the submission's models once more, the validation week included",
+     (const char *const[]){"rank.retrain", "run.submit_model", NULL}, (const char *const[]){"rank", NULL},
+     retrain_outputs, pipeline_retrain_stage, NULL, NULL},
+    {"submit", 1, "12 articles for every customer, the week after the data",
+     (const char *const[]){"baseline.", "run.submit_model", "run.submission", "rank.score_pool", NULL},
+     (const char *const[]){"ingest", "rank", "retrain", NULL}, submit_outputs, pipeline_submit_stage, NULL, NULL},
+    {"report", 1, "report.html and report.txt: the metrics, plots, example customers",
+     (const char *const[]){"report.", NULL}, (const char *const[]){"evaluate", "rank", NULL}, report_outputs,
+     pipeline_report_stage, NULL, NULL},
 };
 const int pipeline_n_stages = (int)(sizeof pipeline_stages / sizeof pipeline_stages[0]);
 _Static_assert(sizeof pipeline_stages / sizeof pipeline_stages[0] <= PIPELINE_MAX_STAGES, "stage table");

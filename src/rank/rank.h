@@ -2,9 +2,10 @@
  *
  * This header holds what every ranker shares: the ranking data (rows grouped by customer,
  * a dense feature matrix, labels), an owned set that training data is assembled into, and
- * Kaggle's MAP@12 (and the other metrics) of a score vector over the groups. The models have
- * their own headers: rank/gbm.h (the XGBoost models and ensembles; gbm.c is the only file
- * that includes xgboost/c_api.h) and rank/nn.h (the three-tower network).
+ * Kaggle's MAP@12 (and the other metrics) of a score vector over the groups, and the sampling
+ * of training sets. The models have their own headers: rank/gbm.h (the XGBoost models; gbm.c
+ * is the only file that includes xgboost/c_api.h), rank/nn.h (the three-tower network) and
+ * rank/ensemble.h (ensembles of any of them). docs/rank.md describes them.
  *
  * A group is one customer's candidate list as of one cutoff: its rows are contiguous. The
  * MAP@12 of a group counts every article the customer bought in the target week, also those
@@ -88,5 +89,45 @@ void rank_eval(const struct rank_data *d, const float *score, struct eval_sum *s
 /* The pool ceiling: MAP@12 of a perfect ranker that sees only the pool (each group's
  * positive rows first). */
 double rank_pool_ceiling(const struct rank_data *d);
+
+/* ---- training-set sampling (sample.c) ----------------------------------------------------- */
+
+/* How training groups are split and down-sampled. Everything is deterministic: the same data
+ * and seed give the same sets, for any thread count. */
+struct rank_sample_params {
+    double holdout;     /* share of groups held out for early stopping, per stratum (0.15) */
+    double neg_share;   /* share of negatives among the kept training rows (0.6: "40/60");
+                           1: keep every negative */
+    int keep_empty;     /* 1: keep training groups without a positive row (the classifier);
+                           0: drop them (the rankers learn nothing from them) */
+    uint64_t seed;
+};
+
+/* The stratum of group g for the split: 0 = not a buyer (group_truth 0), 1 = a buyer whose
+ * purchases the pool missed (no positive row), 2 + min(positive rows, 5) - 1 otherwise
+ * (1, 2, 3, 4, 5 or more positives: strata 2..6). */
+#define RANK_STRATA 7
+uint32_t rank_stratum(const struct rank_data *d, uint32_t g);
+
+/* Marks held-out groups (held_out: n_groups, 1 = held out): in each stratum, the
+ * round(holdout * size) groups with the smallest hash of (seed, group, customer). */
+void rank_split(const struct rank_data *d, double holdout, uint64_t seed, uint8_t *held_out);
+
+/* Negative down-sampling over the groups that use marks (NULL: all): marks keep (n_rows) for
+ * every positive row of those groups and for exactly min(N, round(P * neg_share /
+ * (1 - neg_share))) of their N negative rows (P positives), those with the smallest hash of
+ * (seed, group, row within the group); rows of other groups get 0. neg_share >= 1 keeps
+ * every negative. Returns the number of kept rows. */
+uint64_t rank_downsample(const struct rank_data *d, const uint8_t *use, double neg_share,
+                         uint64_t seed, uint8_t *keep);
+
+/* Splits labelled data d into a down-sampled training set and a held-out set. train gets the
+ * groups that are not held out (without the groups that have no positive unless keep_empty;
+ * groups left without rows are skipped), with every positive row and the sampled negatives.
+ * holdout gets the held-out groups that are scored (group_truth > 0) with all their rows,
+ * so that its MAP@12 is the full candidate lists' one. Both sets are initialised here (the
+ * caller releases them). Fails when d is unlabelled or a share is out of range. */
+int rank_sample(const struct rank_data *d, const struct rank_sample_params *p,
+                struct rank_set *train, struct rank_set *holdout);
 
 #endif

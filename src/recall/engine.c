@@ -49,8 +49,6 @@ static const struct hm_setting common_settings[] = {
      "best history items of a customer that seed co-purchase and user-KNN"},
     {"recall.tau", HM_SET_DOUBLE, P(tau), "60", 0.01, 1e6, 0,
      "recency time constant (days) of a customer's history: each row weighs exp(-age / tau)"},
-    {"recall.image", HM_SET_STRING, P(image), "", 0, 0, 0,
-     "image embeddings (.npy; article ids in X.ids.txt or X_ids.txt); empty: the image strategy is off"},
 };
 #undef P
 

@@ -26,7 +26,7 @@ _Static_assert(sizeof(struct image_params) <= RECALL_PARAMS_BYTES, "params slot"
 #define P(f) offsetof(struct image_params, f)
 static const struct hm_setting image_settings[] = {
     {"recall.image_n", HM_SET_INT, P(list.n), "100", 0, 255, 0,
-     "image similarity: candidates per customer (needs recall.image)"},
+     "image similarity: candidates per customer (needs features.image)"},
     {"recall.image_items", HM_SET_INT, P(items), "10000", 1, 1e9, 0,
      "image similarity: most popular kept items searched"},
     {"recall.image_weeks", HM_SET_INT, P(weeks), "4", 1, 520, 0,

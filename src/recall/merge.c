@@ -86,6 +86,49 @@ void recall_candidates_append(struct recall_candidates *dst, const struct recall
     dst->cutoff = src->cutoff;
 }
 
+void recall_candidates_subset(struct recall_candidates *dst, const struct recall_candidates *src,
+                              const uint8_t *keep)
+{
+    uint64_t rows = dst->n;
+    for (uint64_t r = 0; r < src->n; r++)
+        rows += !keep || keep[r];
+    candidates_reserve(dst, rows, dst->n_users + src->n_users);
+    for (uint32_t i = 0; i < src->n_users; i++) {
+        uint64_t o = dst->n;
+        for (uint64_t r = src->off[i]; r < src->off[i + 1]; r++) {
+            if (keep && !keep[r])
+                continue;
+            dst->item[o] = src->item[r];
+            dst->merged[o] = src->merged[r];
+            dst->flags[o] = src->flags[r];
+            dst->n_strat[o] = src->n_strat[r];
+            for (int s = 0; s < recall_n_strategies; s++) {
+                dst->score[s][o] = src->score[s][r];
+                dst->rank[s][o] = src->rank[s][r];
+            }
+            o++;
+        }
+        if (o == dst->n)
+            continue;
+        dst->user[dst->n_users] = src->user[i];
+        dst->off[dst->n_users] = dst->n;
+        dst->n = o;
+        dst->off[++dst->n_users] = o;
+    }
+    dst->cutoff = src->cutoff;
+}
+
+void recall_candidates_slice(struct recall_candidates *dst, const struct recall_candidates *src, uint32_t i0,
+                             uint32_t i1)
+{
+    struct recall_candidates view = *src;
+    view.user = src->user + i0;
+    view.off = src->off + i0;
+    view.n_users = i1 - i0;
+    recall_candidates_clear(dst);
+    recall_candidates_append(dst, &view, 0);
+}
+
 /* ---- one block of customers --------------------------------------------------------- */
 
 /* One distinct article of a customer's union. Its per-strategy ranks and scores live beside,

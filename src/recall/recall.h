@@ -83,8 +83,6 @@ struct recall_params {
     long window_items;      /* most recent distinct items per customer in that index (50) */
     long query_items;       /* a customer's best history items that seed co-purchase/KNN (30) */
     double tau;             /* recency time constant (days) of a customer's history (60) */
-    char image[HM_SETTING_STRLEN]; /* image embeddings file (.npy), "" when none: the callers
-                                      that load it (the pipeline) read this path */
     /* (strategy s) its params struct, recall_strategies[s]->params_size bytes */
     _Alignas(8) unsigned char strategy[RECALL_MAX_STRATEGIES][RECALL_PARAMS_BYTES];
 };
@@ -327,6 +325,14 @@ void recall_candidates_clear(struct recall_candidates *c);
 /* Appends the first `pool` rows of each customer of src to dst (pool 0: all). */
 void recall_candidates_append(struct recall_candidates *dst, const struct recall_candidates *src,
                               uint32_t pool);
+
+/* Appends to dst the rows of src that keep marks (keep: src->n; NULL keeps all), customer by
+ * customer; a customer none of whose rows is kept is left out. */
+void recall_candidates_subset(struct recall_candidates *dst, const struct recall_candidates *src,
+                              const uint8_t *keep);
+/* dst = customers [i0, i1) of src (dst is cleared first). */
+void recall_candidates_slice(struct recall_candidates *dst, const struct recall_candidates *src, uint32_t i0,
+                             uint32_t i1);
 
 /* The merge's per-thread scratch for one engine, reused across calls. */
 struct recall_merger;

@@ -1,0 +1,98 @@
+/* hmrec model: what a model is made of. The network's layers and parameter count (of a model
+ * file, or of the network the settings describe for the pipeline's feature set), a boosted
+ * model's most important features. */
+#include "cli.h"
+#include "pipeline/pipeline.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage_text[] =
+    "usage: hmrec model --summary [FILE] [--config FILE] [--set KEY=VALUE]...\n"
+    "       hmrec model --importance FILE [--top N]\n"
+    "--summary prints every layer of the three-tower network with its shape and parameter count:\n"
+    "of a model file written by the rank stage (WORK/models/nn.model), or, without FILE, of the\n"
+    "network the nn.* settings build for the pipeline's feature set (43 user, 29 item, 512 image\n"
+    "inputs; --set nn.pair_tower=0 gives the reference's 346,689 parameters).\n"
+    "--importance prints a boosted model's top features by gain (default 30).\n";
+
+int cmd_model(int argc, char **argv)
+{
+    enum { O_SUMMARY = 1000, O_IMPORTANCE, O_TOP, O_CONFIG, O_SET, O_HELP };
+    static const struct option opts[] = {
+        {"summary", no_argument, 0, O_SUMMARY}, {"importance", required_argument, 0, O_IMPORTANCE},
+        {"top", required_argument, 0, O_TOP},   {"config", required_argument, 0, O_CONFIG},
+        {"set", required_argument, 0, O_SET},   {"help", no_argument, 0, O_HELP},
+        {0, 0, 0, 0},
+    };
+    const char *config = NULL, *importance = NULL;
+    char **sets = calloc((size_t)argc + 1, sizeof *sets);
+    int n_sets = 0, c, code = 0, summary = 0;
+    long top = 30;
+    optind = 1;
+    while (!code && (c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case O_SUMMARY: summary = 1; break;
+        case O_IMPORTANCE: importance = optarg; break;
+        case O_TOP:
+            if (cli_parse_long(argv[0], "--top", optarg, &top) != 0)
+                code = 2;
+            break;
+        case O_CONFIG: config = optarg; break;
+        case O_SET: sets[n_sets++] = optarg; break;
+        case O_HELP: fputs(usage_text, stdout); free(sets); return 0;
+        default: code = cli_usage_error(argv[0], "unknown option"); break;
+        }
+    }
+    if (!code && summary == !!importance)
+        code = cli_usage_error(argv[0], "--summary or --importance FILE");
+    if (code) {
+        free(sets);
+        return code;
+    }
+    int rc = 0;
+    if (importance) {
+        struct gbm_model *m;
+        if ((rc = gbm_load(importance, &m)) == 0) {
+            char *text = gbm_importance_format(m, (uint32_t)top);
+            if (text)
+                fputs(text, stdout);
+            else
+                rc = HM_EINVAL;
+            free(text);
+            gbm_free(&m);
+        }
+        free(sets);
+        return rc ? cli_fail() : 0;
+    }
+    struct nn_model *m = NULL;
+    if (optind < argc) {
+        rc = nn_load(argv[optind], &m);
+    } else {
+        struct pipeline_config cfg;
+        if ((rc = pipeline_config_load(&cfg, config, sets, n_sets)) == 0 && (rc = nn_params_check(&cfg.nn)) == 0) {
+            /* one empty group shaped like the feature set, with 512-d image embeddings */
+            static uint8_t towers[FEAT_MAX_COLS];
+            const struct feat_column *cols = feat_columns();
+            for (uint32_t k = 0; k < feat_n_cols(); k++)
+                towers[k] = cols[k].group == FEAT_G_USER ? RANK_TOWER_USER
+                            : cols[k].group == FEAT_G_ITEM ? RANK_TOWER_ITEM
+                                                           : RANK_TOWER_PAIR;
+            static const uint64_t off[2] = {0, 0};
+            static const float image[FEAT_IMAGE_DIM];
+            struct rank_data d = {.n_cols = feat_n_cols(), .col_name = feat_column_names(), .col_tower = towers,
+                                  .n_groups = 0, .group_off = off, .image = image,
+                                  .image_dim = FEAT_IMAGE_DIM, .n_articles = 1};
+            rc = nn_new(&cfg.nn, &d, &m);
+        }
+    }
+    free(sets);
+    if (rc)
+        return cli_fail();
+    char *text = nn_summary(m);
+    fputs(text, stdout);
+    free(text);
+    nn_free(&m);
+    return 0;
+}
