@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # docs/config.md's settings table stays true: every setting `hmrec config` prints is in the
-# table with the same default, and the table names no setting that does not exist.
+# table with the same default, and the table names no setting that does not exist; and
+# configs/reference.conf is the defaults.
 set -euo pipefail
 bin=$1
 tmp=$2
@@ -16,6 +17,12 @@ awk -F'|' '/^\| [a-z_]+\.[a-z_]+ \|/ {k = $2; d = $3; gsub(/ /, "", k); gsub(/^ 
   | sort > "$tmp/doc.txt"
 if ! diff "$tmp/bin.txt" "$tmp/doc.txt"; then
   echo "docs/config.md's settings table differs from 'hmrec config' (< binary, > docs)"
+  exit 1
+fi
+# configs/reference.conf is the defaults as `hmrec config` prints them (after its comment header)
+conf=$(cd "$(dirname "$0")/../.." && pwd)/configs/reference.conf
+if ! diff <(grep -v '^#' "$conf" | sed '/^$/d') <("$bin" config | sed '/^$/d'); then
+  echo "configs/reference.conf differs from 'hmrec config' (> binary): regenerate it"
   exit 1
 fi
 echo "docs config ok ($(wc -l < "$tmp/bin.txt") settings)"
