@@ -3,6 +3,7 @@
 #include "pipeline/pipeline.h"
 
 #include <libgen.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -232,10 +233,31 @@ static int record_has_line(const char *text, const char *l, size_t n)
     return 0;
 }
 
+/* The reasons a stage reruns, joined by "; ": the first REASONS_SHOWN, then how many more
+ * (a new hmrec can change dozens of settings' defaults at once). */
+enum { REASONS_SHOWN = 6 };
+struct reasons {
+    struct hm_buf *why;
+    int n;
+};
+
+static void reason(struct reasons *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reason(struct reasons *r, const char *fmt, ...)
+{
+    if (r->n++ >= REASONS_SHOWN)
+        return;
+    if (r->n > 1)
+        hm_buf_puts(r->why, "; ");
+    va_list ap;
+    va_start(ap, fmt);
+    hm_buf_vprintf(r->why, fmt, ap);
+    va_end(ap);
+}
+
 /* Appends to why what differs between an old record and the new one. */
 static void explain_change(const char *old, const char *now, struct hm_buf *why)
 {
-    size_t before = why->len;
+    struct reasons r = {why, why->len > 0};
     for (const char *l = now; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
         const char *e = strchr(l, '\n');
         size_t n = e ? (size_t)(e - l) : strlen(l);
@@ -249,22 +271,20 @@ static void explain_change(const char *old, const char *now, struct hm_buf *why)
             const char *v = eq + 3, *ov = record_setting(old, key, &ol);
             vl = n - (size_t)(v - l);
             if (!ov)
-                hm_buf_printf(why, "%s%s is new (%.*s)", why->len > before ? "; " : "", key, (int)vl, v);
+                reason(&r, "%s is new (%.*s)", key, (int)vl, v);
             else if (ol != vl || strncmp(ov, v, vl))
-                hm_buf_printf(why, "%s%s %.*s -> %.*s", why->len > before ? "; " : "", key, (int)ol, ov,
+                reason(&r, "%s %.*s -> %.*s", key, (int)ol, ov,
                               (int)vl, v);
         } else if (!strncmp(l, "version ", 8)) {
             if (!record_has_line(old, l, n))
-                hm_buf_printf(why, "%sthis hmrec writes version %.*s of its outputs", why->len > before ? "; " : "",
-                              (int)(n - 8), l + 8);
+                reason(&r, "this hmrec writes version %.*s of its outputs", (int)(n - 8), l + 8);
         } else if (!strncmp(l, "input ", 6) || !strncmp(l, "external ", 9)) {
             /* the same line in the old record: unchanged */
             if (!record_has_line(old, l, n)) {
                 if (l[0] == 'e')
-                    hm_buf_printf(why, "%sits input files changed", why->len > before ? "; " : "");
+                    reason(&r, "its input files changed");
                 else
-                    hm_buf_printf(why, "%s%.*s changed", why->len > before ? "; " : "",
-                                  (int)(strchr(l + 6, ' ') - (l + 6)), l + 6);
+                    reason(&r, "%.*s changed", (int)(strchr(l + 6, ' ') - (l + 6)), l + 6);
             }
         }
     }
@@ -279,7 +299,7 @@ static void explain_change(const char *old, const char *now, struct hm_buf *why)
         snprintf(key, sizeof key, "%.*s", (int)(eq - l - 8), l + 8);
         size_t vl;
         if (!record_setting(now, key, &vl))
-            hm_buf_printf(why, "%s%s is gone", why->len > before ? "; " : "", key);
+            reason(&r, "%s is gone", key);
     }
 }
 
