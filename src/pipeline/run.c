@@ -301,6 +301,8 @@ static void explain_change(const char *old, const char *now, struct hm_buf *why)
         if (!record_setting(now, key, &vl))
             reason(&r, "%s is gone", key);
     }
+    if (r.n > REASONS_SHOWN)
+        hm_buf_printf(why, "; and %d more", r.n - REASONS_SHOWN);
 }
 
 /* 1 when the stage is up to date; else 0 with the reason in why. */

@@ -86,4 +86,10 @@ set -e
 [ $rc -eq 2 ]
 grep -q "nothing to run" <<< "$err"
 grep -q "make demo" <<< "$err"
+
+# many changes at once: the reason names six and counts the rest
+out=$("$bin" run --config "$conf" --set prepare.cold_share=0.2 --set prepare.cold_max=2 --set prepare.seed=7 \
+  --set prepare.min_item_purchases=2 --set prepare.history_weeks=40 --set prepare.train_weeks=3 \
+  --set prepare.users=150 --set report.examples=2 2>/dev/null)
+grep -q '^\[prepare\] running: prepare\.[a-z_]* [^;]*; [^;]*; [^;]*; [^;]*; [^;]*; [^;]*; and 1 more$' <<< "$out"
 echo "pipeline ok"
