@@ -1,7 +1,8 @@
 /* hmrec model: what a model is made of. The network's layers and parameter count (of a model
  * file, or of the network the settings describe for the pipeline's feature set), a boosted
- * model's most important features. */
+ * model's kind, columns and rounds, and its most important features. */
 #include "cli.h"
+#include "io/table.h"
 #include "pipeline/pipeline.h"
 
 #include <getopt.h>
@@ -14,8 +15,28 @@ static const char usage_text[] =
     "--summary prints every layer of the three-tower network with its shape and parameter count:\n"
     "of a model file written by the rank stage (WORK/models/nn.model), or, without FILE, of the\n"
     "network the nn.* settings build for the pipeline's feature set (43 user, 29 item, 512 image\n"
-    "inputs; --set nn.pair_tower=0 gives the reference's 346,689 parameters).\n"
+    "inputs; --set nn.pair_tower=0 gives the reference's 346,689 parameters). For a boosted\n"
+    "model's file (WORK/models/map.model, ...): its objective, columns, the rounds it trained and\n"
+    "kept, and its held-out MAP@12.\n"
     "--importance prints a boosted model's top features by gain (default 30).\n";
+
+/* A boosted model file: kind, columns, rounds trained and kept, held-out MAP@12. */
+static int gbm_summary(const char *path)
+{
+    struct gbm_model *g;
+    if (gbm_load(path, &g) != 0)
+        return cli_fail();
+    uint32_t trained = 0;
+    gbm_model_curve(g, &trained);
+    printf("boosted model %s\n", path);
+    printf("objective          %s\n", gbm_kind_name(gbm_model_kind(g)));
+    printf("feature columns    %u\n", gbm_model_n_cols(g));
+    printf("rounds trained     %u\n", trained);
+    printf("rounds kept        %u\n", gbm_model_rounds(g));
+    printf("held-out MAP@12    %.5f\n", gbm_model_map12(g));
+    gbm_free(&g);
+    return 0;
+}
 
 int cmd_model(int argc, char **argv)
 {
@@ -68,7 +89,16 @@ int cmd_model(int argc, char **argv)
     }
     struct nn_model *m = NULL;
     if (optind < argc) {
-        rc = nn_load(argv[optind], &m);
+        struct io_table t;
+        if ((rc = io_table_open(&t, argv[optind], NULL, IO_TABLE_NOVERIFY)) == 0) {
+            int boosted = !strcmp(t.table, "gbm_model");
+            io_table_release(&t);
+            if (boosted) {
+                free(sets);
+                return gbm_summary(argv[optind]);
+            }
+            rc = nn_load(argv[optind], &m);
+        }
     } else {
         struct pipeline_config cfg;
         if ((rc = pipeline_config_load(&cfg, config, sets, n_sets)) == 0 && (rc = nn_params_check(&cfg.nn)) == 0) {

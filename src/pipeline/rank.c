@@ -303,10 +303,11 @@ static int write_file(const char *path, const char *text, size_t len)
 
 /* Trains models[0..n) on train, early-stopping on holdout (the boosted models share one
  * XGBoost dataset), saves each as <dir>/<name>.model and fills hs[m] (malloc'ed) with its
- * held-out scores; curves and importance get their text. */
+ * held-out scores; curves and importance get their text. cap, when not NULL: cap[m] > 0 is
+ * the most rounds (epochs for the network) model m may train. */
 static int train_models(struct pipeline *p, struct pipeline_model *models, int n_models, const struct rank_set *train_set,
                         const struct rank_set *holdout_set, const char *dir, const char *who, struct hm_buf *curves,
-                        struct hm_buf *importance, float **hs)
+                        struct hm_buf *importance, float **hs, const uint32_t *cap)
 {
     const struct rank_set *tr = train_set, *ho = holdout_set;
     char *mdir = pipeline_path(p, dir);
@@ -316,10 +317,16 @@ static int train_models(struct pipeline *p, struct pipeline_model *models, int n
     for (int m = 0; m < n_models && !rc; m++) {
         struct pipeline_model *pm = &models[m];
         int64_t t1 = hm_now_ns();
+        struct gbm_params gp = p->c.gbm;
+        struct nn_params np = p->c.nn;
+        if (cap && cap[m] > 0) {
+            gp.rounds = gp.rounds < (long)cap[m] ? gp.rounds : (long)cap[m];
+            np.epochs = np.epochs < (long)cap[m] ? np.epochs : (long)cap[m];
+        }
         if (pm->is_nn) {
             struct nn_curve curve;
             memset(&curve, 0, sizeof curve);
-            if ((rc = nn_train(&p->c.nn, &tr->d, &ho->d, &pm->nn, &curve)) == 0) {
+            if ((rc = nn_train(&np, &tr->d, &ho->d, &pm->nn, &curve)) == 0) {
                 pm->n_curve = curve.n;
                 pm->curve = hm_xmalloc_array(curve.n + 1, sizeof *pm->curve);
                 for (uint32_t e = 0; e < curve.n; e++) {
@@ -335,7 +342,7 @@ static int train_models(struct pipeline *p, struct pipeline_model *models, int n
                 break;
             struct gbm_report rep;
             memset(&rep, 0, sizeof rep);
-            if ((rc = gbm_train_on(pm->kind, &p->c.gbm, gds, &pm->gbm, &rep)) == 0) {
+            if ((rc = gbm_train_on(pm->kind, &gp, gds, &pm->gbm, &rep)) == 0) {
                 pm->n_curve = rep.rounds;
                 pm->curve = hm_xmalloc_array((size_t)rep.rounds + 1, sizeof *pm->curve);
                 memcpy(pm->curve, rep.curve, rep.rounds * sizeof *pm->curve);
@@ -409,7 +416,7 @@ int pipeline_rank_stage(struct pipeline *p)
     hm_buf_puts(&curves, "# model\tround\theld-out MAP@12\n");
     float **hs = hm_xcalloc((size_t)n_models + 1, sizeof *hs); /* held-out scores */
     if (!rc)
-        rc = train_models(p, models, n_models, &train, &holdout, "models", "rank", &curves, &importance, hs);
+        rc = train_models(p, models, n_models, &train, &holdout, "models", "rank", &curves, &importance, hs, NULL);
     /* the ensembles, fitted on the held-out customers (never on the validation week) */
     struct ensemble ens[2];
     memset(ens, 0, sizeof ens);
@@ -585,6 +592,29 @@ int pipeline_best_model(struct pipeline *p, char *name, size_t n)
 
 /* ---- retrain: the submission's models once more, the validation week included ------------- */
 
+/* The epoch whose weights the rank stage's network kept: the first best of its held-out
+ * MAP@12 in rank_curves.tsv ("nn <TAB> epoch <TAB> MAP@12" lines); 0 when there is none. */
+static uint32_t nn_best_epoch(struct pipeline *p)
+{
+    char *path = pipeline_path(p, "rank_curves.tsv"), *text = NULL;
+    uint32_t best = 0;
+    double best_map = -1;
+    if (hm_read_file(path, &text, NULL) == 0) {
+        for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+            unsigned epoch;
+            double map;
+            if (sscanf(l, "nn\t%u\t%lf", &epoch, &map) == 2 && map > best_map) {
+                best_map = map;
+                best = epoch;
+            }
+        }
+    }
+    hm_clear_error();
+    free(text);
+    free(path);
+    return best;
+}
+
 int pipeline_retrain_stage(struct pipeline *p)
 {
     if (!p->c.rank.retrain || pipeline_reference_labels(p)) {
@@ -614,12 +644,16 @@ int pipeline_retrain_stage(struct pipeline *p)
     int64_t t0 = hm_now_ns();
     struct pipeline_model models[PIPELINE_MAX_MODELS];
     int n = sc.n_models;
+    /* each model trains for at most the rounds (epochs) it kept on the validation week: the
+     * length validated there, without the rounds that only waited for early stopping */
+    uint32_t cap[PIPELINE_MAX_MODELS];
     for (int m = 0; m < n; m++) {
         memset(&models[m], 0, sizeof models[m]);
         snprintf(models[m].name, sizeof models[m].name, "%s", sc.models[m].name);
         models[m].is_nn = sc.models[m].is_nn;
         if (!models[m].is_nn)
             models[m].kind = gbm_model_kind(sc.models[m].gbm);
+        cap[m] = models[m].is_nn ? nn_best_epoch(p) : gbm_model_rounds(sc.models[m].gbm);
     }
     /* the validation week becomes training week 0; the oldest training week goes */
     struct feat_inputs in = {.ds = ds, .text = text->x, .text_rows = ds->articles.n, .text_dim = text->dim,
@@ -636,7 +670,7 @@ int pipeline_retrain_stage(struct pipeline *p)
         hm_report("retrain: %s on the training weeks shifted by one (the validation week included): %llu rows of %u "
                   "customers, held out %u",
                   name, (unsigned long long)train.d.n_rows, train.d.n_groups, holdout.d.n_groups);
-        rc = train_models(p, models, n, &train, &holdout, "models/final", "retrain", &curves, &importance, hs);
+        rc = train_models(p, models, n, &train, &holdout, "models/final", "retrain", &curves, &importance, hs, cap);
     }
     if (!rc) {
         struct hm_buf b = {0};

@@ -228,7 +228,7 @@ const struct pipeline_stage pipeline_stages[] = {
     {"evaluate", 1, "the metrics table of the validation week",
      (const char *const[]){"baseline.", "run.baselines", "run.data", NULL},
      (const char *const[]){"ingest", "rank", NULL}, evaluate_outputs, pipeline_evaluate_stage, NULL, NULL},
-    {"retrain", 1, "the submission's models once more, the validation week included",
+    {"retrain", 2, "the submission's models once more, the validation week included",
      (const char *const[]){"rank.retrain", "run.submit_model", NULL}, (const char *const[]){"rank", NULL},
      retrain_outputs, pipeline_retrain_stage, NULL, NULL},
     {"submit", 1, "12 articles for every customer, the week after the data",

@@ -9,7 +9,7 @@
  *            sum of exp(-(cutoff - 1 - day) / recent_tau) over their rows of the article,
  *            filled up with `popular`
  *
- * Part 2, the six recall strategies (one file each), the per-cutoff engine that holds their
+ * Part 2, the recall strategies (one file and one table row each), the per-cutoff engine that holds their
  * shared state (engine.c), the merged candidate pool (merge.c) and its artifact
  * (candidates.c).
  *

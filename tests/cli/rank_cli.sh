@@ -37,6 +37,19 @@ gzip -dc "$tmp/work/submission.csv.gz" | tail -n +2 | grep -c -E '^[0-9a-f]{64},
 grep -q '^total trainable parameters *346,689$' <<< "$("$bin" model --summary --set nn.pair_tower=0)"
 grep -q '^total trainable parameters' <<< "$("$bin" model --summary "$tmp/work/models/nn.model")"
 grep -q '^ *1  ' <<< "$("$bin" model --importance "$tmp/work/models/map.model")"
+# a boosted model's summary; the retrained models train no longer than they kept on validation
+grep -q '^objective *map$' <<< "$("$bin" model --summary "$tmp/work/models/map.model")"
+n_final=0
+for f in "$tmp"/work/models/final/*.model; do
+  [ -e "$f" ] || continue
+  m=$(basename "$f" .model)
+  if [ "$m" = nn ]; then continue; fi
+  kept=$("$bin" model --summary "$tmp/work/models/$m.model" | awk '/^rounds kept/ {print $3}')
+  trained=$("$bin" model --summary "$f" | awk '/^rounds trained/ {print $3}')
+  [ "$trained" -ge 1 ] && [ "$trained" -le "$kept" ]
+  n_final=$((n_final + 1))
+done
+[ "$n_final" -ge 1 ] || grep -q '^nn' "$tmp/work/models/final/ensemble.tsv"
 
 # an unknown model: a clear error before anything is trained or overwritten
 cp "$tmp/work/models/map.model" "$tmp/map.before"
