@@ -368,6 +368,44 @@ static float *train_and_predict(enum gbm_kind kind, const struct gbm_params *p)
     return s;
 }
 
+/* The compiled forest gives the model's margins (missing values included), so it ranks the
+ * test customers as well as the model and far better than chance. */
+TEST(test_forest_equals_model)
+{
+    struct gbm_params p;
+    params_for_tests(&p);
+    p.rounds = 30;
+    p.depth = 4;
+    struct gbm_model *m = NULL;
+    CHECK_EQ_INT(gbm_train(GBM_CLASSIFIER, &p, &all.d, NULL, &m, NULL), 0);
+    struct gbm_forest *f = NULL;
+    CHECK_EQ_INT(gbm_forest_new(m, test.d.x, 200, &f), 0);
+    CHECK_EQ_INT(gbm_forest_n_cols(f), NC);
+    CHECK_EQ_INT(gbm_forest_n_trees(f), 30);
+    float *want = malloc(sizeof(float) * test.d.n_rows), *got = malloc(sizeof(float) * test.d.n_rows);
+    CHECK_EQ_INT(gbm_predict_data(m, &test.d, want), 0);
+    gbm_forest_predict(f, test.d.x, test.d.n_rows, got);
+    double worst = 0;
+    for (uint64_t r = 0; r < test.d.n_rows; r++)
+        if (fabs(got[r] - want[r]) > worst)
+            worst = fabs(got[r] - want[r]);
+    CHECK(worst < 1e-4);
+    double map_forest = rank_map12(&test.d, got, NULL), chance = random_map(&test.d);
+    CHECK(map_forest > 2 * chance);
+    /* and without check rows: the offset from a row of NaNs */
+    struct gbm_forest *g = NULL;
+    CHECK_EQ_INT(gbm_forest_new(m, NULL, 0, &g), 0);
+    gbm_forest_predict(g, test.d.x, 100, got);
+    for (uint64_t r = 0; r < 100; r++)
+        CHECK(fabs(got[r] - want[r]) < 1e-4);
+    gbm_forest_free(&g);
+    CHECK(g == NULL);
+    gbm_forest_free(&f);
+    gbm_free(&m);
+    free(want);
+    free(got);
+}
+
 TEST(test_determinism)
 {
     struct gbm_params p;
@@ -702,6 +740,7 @@ int main(int argc, char **argv)
     RUN(test_params);
     RUN(test_every_kind_learns);
     RUN(test_early_stopping_keeps_the_best_round);
+    RUN(test_forest_equals_model);
     RUN(test_determinism);
     RUN(test_shared_dataset);
     RUN(test_predict_from_threads);

@@ -605,6 +605,134 @@ static uint64_t row_of(const struct recall_candidates *c, uint32_t ui, int artic
     return UINT64_MAX;
 }
 
+/* A score for the learned cut's tests: a scramble of the article (ties are possible). */
+static float cut_test_score(uint32_t item) { return (float)(hm_mix64(item) % 97); }
+
+static int cut_test_hook(void *ud, const struct recall_candidates *c, uint32_t wide, float *score)
+{
+    (void)ud;
+    for (uint32_t i = 0; i < c->n_users; i++)
+        for (uint64_t r = c->off[i]; r < c->off[i + 1] && r - c->off[i] < wide; r++)
+            score[r] = cut_test_score(c->item[r]);
+    return 0;
+}
+
+/* The rows of dst's customer i are the best of src's first `wide` rows by score (ties: the
+ * earlier row), best first, each with its own columns; returns 1 when they are. */
+static int cut_is_right(const struct recall_candidates *dst, const struct recall_candidates *src, uint32_t wide,
+                        uint32_t pool)
+{
+    if (dst->n_users != src->n_users)
+        return 0;
+    for (uint32_t i = 0; i < src->n_users; i++) {
+        uint64_t n = src->off[i + 1] - src->off[i], scored = n < wide ? n : wide;
+        uint64_t want = pool ? (scored < pool ? scored : pool) : n, got = dst->off[i + 1] - dst->off[i];
+        if (dst->user[i] != src->user[i] || got != want)
+            return 0;
+        uint64_t prev = 0;
+        for (uint64_t x = 0; x < got; x++) {
+            uint64_t w = dst->off[i] + x, r = UINT64_MAX;
+            for (uint64_t k = src->off[i]; k < src->off[i + 1]; k++)
+                if (src->item[k] == dst->item[w])
+                    r = k;
+            if (r == UINT64_MAX || dst->merged[w] != src->merged[r] || dst->flags[w] != src->flags[r] ||
+                dst->n_strat[w] != src->n_strat[r])
+                return 0;
+            for (int s = 0; s < recall_n_strategies; s++)
+                if (dst->rank[s][w] != src->rank[s][r] || dst->score[s][w] != src->score[s][r] ||
+                    ((dst->flags[w] >> s & 1) != (dst->rank[s][w] > 0)))
+                    return 0;
+            uint64_t pos = r - src->off[i];
+            if (x < scored) {
+                if (pos >= scored)
+                    return 0;
+                if (x > 0) { /* ranked: a lower score, or the same and a later row */
+                    float a = cut_test_score(src->item[src->off[i] + prev]), b = cut_test_score(src->item[r]);
+                    if (b > a || (b == a && pos < prev))
+                        return 0;
+                }
+                /* nothing left out beats it */
+                for (uint64_t k = 0; k < scored && x + 1 == got && got < scored; k++) {
+                    int kept = 0;
+                    for (uint64_t y = dst->off[i]; y < dst->off[i + 1]; y++)
+                        kept |= dst->item[y] == src->item[src->off[i] + k];
+                    if (!kept && cut_test_score(src->item[src->off[i] + k]) > cut_test_score(src->item[r]))
+                        return 0;
+                }
+            } else if (pos != x) {
+                return 0; /* the rows after the wide ones keep their place */
+            }
+            prev = pos;
+        }
+    }
+    return 1;
+}
+
+TEST(test_learned_cut)
+{
+    struct data_set ds;
+    struct recall_engine e;
+    struct recall_params p = defaults();
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    uint32_t n = ds.customers.n;
+    uint32_t *users = malloc(sizeof *users * n);
+    for (uint32_t i = 0; i < n; i++)
+        users[i] = i;
+    struct recall_candidates all, cut;
+    recall_candidates_init(&all);
+    recall_candidates_init(&cut);
+    CHECK_EQ_INT(recall_candidates_build(&e, users, n, 0, &all, NULL), 0);
+    float *score = malloc(sizeof(float) * (all.n + 1));
+    for (uint64_t r = 0; r < all.n; r++)
+        score[r] = cut_test_score(all.item[r]);
+    /* the cut, and with pool 0 the reordered wide rows followed by the rest */
+    static const uint32_t wides[3] = {8, 5, 3}, pools[3] = {4, 0, 3};
+    for (int k = 0; k < 3; k++) {
+        recall_candidates_cut(&cut, &all, score, wides[k], pools[k]);
+        CHECK(cut_is_right(&cut, &all, wides[k], pools[k]));
+    }
+    /* the stream with a cut: the same rows as the cut of the wide merge, block by block, for
+     * 1 and 2 threads */
+    struct recall_cut hook = {8, cut_test_hook, NULL};
+    struct recall_candidates streamed[2];
+    for (int t = 0; t < 2; t++) {
+        hm_threads_set(t + 1);
+        recall_candidates_init(&streamed[t]);
+        struct recall_stream st;
+        recall_stream_init_cut(&st, &e, users, n, 7, 4, &hook, NULL);
+        const struct recall_candidates *b;
+        int rc;
+        while ((rc = recall_stream_next(&st, &b)) > 0)
+            recall_candidates_append(&streamed[t], b, 0);
+        CHECK_EQ_INT(rc, 0);
+        recall_stream_release(&st);
+    }
+    hm_threads_set(0);
+    CHECK(cut_is_right(&streamed[0], &all, 8, 4));
+    CHECK_EQ_INT(streamed[0].n, streamed[1].n);
+    CHECK(memcmp(streamed[0].item, streamed[1].item, streamed[0].n * sizeof(uint32_t)) == 0);
+    /* with pool 0 (statistics) the stream keeps every row, the wide ones reordered */
+    struct recall_candidates whole;
+    recall_candidates_init(&whole);
+    struct recall_stream st;
+    recall_stream_init_cut(&st, &e, users, n, 0, 0, &hook, NULL);
+    const struct recall_candidates *b;
+    while (recall_stream_next(&st, &b) > 0)
+        recall_candidates_append(&whole, b, 0);
+    recall_stream_release(&st);
+    CHECK(cut_is_right(&whole, &all, 8, 0));
+    CHECK_EQ_INT(whole.n, all.n);
+    for (int t = 0; t < 2; t++)
+        recall_candidates_release(&streamed[t]);
+    recall_candidates_release(&whole);
+    recall_candidates_release(&cut);
+    recall_candidates_release(&all);
+    free(score);
+    free(users);
+    recall_engine_release(&e);
+    data_set_release(&ds);
+}
+
 TEST(test_merge)
 {
     struct data_set ds;
@@ -911,6 +1039,7 @@ int main(void)
     RUN(test_ageband);
     RUN(test_image);
     RUN(test_merge);
+    RUN(test_learned_cut);
     RUN(test_determinism);
     RUN(test_cutoff_leaks_nothing);
     RUN(test_artifact);

@@ -352,6 +352,22 @@ static int load_inputs(struct pipeline *p, struct cand_inputs *in)
     return rc;
 }
 
+/* The engine's inputs: the item universe keep and the embeddings of ci. */
+static struct recall_inputs engine_inputs(const struct cand_inputs *ci, const uint8_t *keep)
+{
+    struct recall_inputs in = {.keep = keep};
+    if (ci->text) {
+        in.text_emb = ci->text->x;
+        in.text_dim = ci->text->dim;
+    }
+    if (ci->image) {
+        in.image_emb = ci->image->emb;
+        in.image_missing = ci->image->missing;
+        in.image_dim = ci->image->dim;
+    }
+    return in;
+}
+
 static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *o,
                            const struct cand_inputs *ci)
 {
@@ -388,16 +404,7 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
                   items.n);
     struct recall_engine e;
     memset(&e, 0, sizeof e);
-    struct recall_inputs in = {.keep = items.keep};
-    if (ci->text) {
-        in.text_emb = ci->text->x;
-        in.text_dim = ci->text->dim;
-    }
-    if (ci->image) {
-        in.image_emb = ci->image->emb;
-        in.image_missing = ci->image->missing;
-        in.image_dim = ci->image->dim;
-    }
+    struct recall_inputs in = engine_inputs(ci, items.keep);
     int64_t t1 = hm_now_ns();
     if (!rc)
         rc = recall_engine_init(&e, ds, &p->c.recall, start, cutoff, &in);
@@ -422,9 +429,16 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
     int64_t t2 = hm_now_ns();
     struct hm_progress prog;
     hm_progress_begin(&prog, "candidates", n_users);
+    struct pipeline_cut_ctx *cut_ctx = NULL;
+    struct recall_cut cut;
+    if (!rc && p->c.recall.wide > 0 && o->week.kind == PIPELINE_WEEK_TRAIN && o->week.index >= pipeline_cut_week(p))
+        rc = hm_error(HM_EINVAL, "training week %d: the two-stage scorer learns from week %d (recall.cut_week), "
+                                 "which must be earlier than every week it cuts", o->week.index, pipeline_cut_week(p));
+    if (!rc)
+        rc = pipeline_cut_begin(p, &e, &cut_ctx, &cut);
     if (!rc) {
         struct recall_stream stream;
-        recall_stream_init(&stream, &e, users, n_users, o->block, o->stats ? 0 : pool, &prog);
+        recall_stream_init_cut(&stream, &e, users, n_users, o->block, o->stats ? 0 : pool, &cut, &prog);
         const struct recall_candidates *c;
         while ((rc = recall_stream_next(&stream, &c)) > 0) {
             if (o->stats)
@@ -437,6 +451,7 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
         }
         recall_stream_release(&stream);
     }
+    pipeline_cut_end(&cut_ctx);
     hm_progress_end(&prog);
     double s_build = hm_seconds_since(t2);
     if (!rc) {
@@ -445,7 +460,8 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
         for (int s = 0; s < recall_n_strategies; s++)
             if (e.seconds_init[s] > 0)
                 hm_buf_printf(&b, ", %s %.2fs", recall_strategies[s]->name, e.seconds_init[s]);
-        hm_buf_printf(&b, "); per-customer lists and merge in %.1fs", s_build);
+        hm_buf_printf(&b, "); per-customer lists and merge%s in %.1fs",
+                      cut.wide ? " (wide pool, learned cut)" : "", s_build);
         hm_report("%s", b.s);
         hm_buf_release(&b);
     }
@@ -504,10 +520,20 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
     return rc;
 }
 
+/* The two-stage scorer, trained once with the week's engine inputs (nothing when
+ * recall.wide is 0). */
+static int train_cut(struct pipeline *p, const struct cand_inputs *ci)
+{
+    struct recall_inputs in = engine_inputs(ci, NULL);
+    return pipeline_cut_train(p, &in);
+}
+
 int pipeline_candidates(struct pipeline *p, const struct pipeline_cand_opts *o)
 {
     struct cand_inputs in;
     int rc = load_inputs(p, &in);
+    if (!rc)
+        rc = train_cut(p, &in);
     if (!rc)
         rc = candidates_week(p, o, &in);
     return rc;
@@ -517,6 +543,8 @@ int pipeline_candidates_stage(struct pipeline *p)
 {
     struct cand_inputs in;
     int rc = load_inputs(p, &in);
+    if (!rc)
+        rc = train_cut(p, &in);
     /* the validation week's buyers: the customers every model is scored on (statistics count
      * them only anyway); with prepare.users = all the sample is everyone, too many to write */
     struct pipeline_cand_opts o = {.week = {PIPELINE_WEEK_VALIDATION, 0}, .users = PIPELINE_USERS_BUYERS,

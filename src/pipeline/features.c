@@ -319,8 +319,20 @@ int pipeline_features_export(struct pipeline *p, struct pipeline_week week, uint
     recall_candidates_init(&c);
     if ((rc = prep_items_filter(&items, ds, start, cutoff, p->c.prep.min_item_purchases)) == 0) {
         struct recall_inputs in = {.keep = items.keep, .text_emb = text->x, .text_dim = text->dim};
+        struct pipeline_cut_ctx *cut_ctx = NULL;
+        struct recall_cut cut;
         if ((rc = recall_engine_init(&e, ds, &p->c.recall, start, cutoff, &in)) == 0 &&
-            (rc = recall_candidates_build(&e, users, n, (uint32_t)p->c.recall.pool, &c, NULL)) == 0) {
+            (rc = pipeline_cut_load(p)) == 0 && (rc = pipeline_cut_begin(p, &e, &cut_ctx, &cut)) == 0) {
+            /* the pool as the candidates stage makes it (with the learned cut when configured) */
+            struct recall_stream st;
+            recall_stream_init_cut(&st, &e, users, n, 0, (uint32_t)p->c.recall.pool, &cut, NULL);
+            const struct recall_candidates *b;
+            while ((rc = recall_stream_next(&st, &b)) > 0)
+                recall_candidates_append(&c, b, 0);
+            recall_stream_release(&st);
+        }
+        pipeline_cut_end(&cut_ctx);
+        if (!rc) {
             struct feat_inputs fin = {.ds = ds, .text = text->x, .text_rows = ds->articles.n,
                                       .text_dim = text->dim, .image = image};
             if ((rc = feat_ctx_init(&ctx, &fin, cutoff, &p->c.feat)) == 0) {

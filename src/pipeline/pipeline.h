@@ -94,6 +94,7 @@ struct pipeline {
     struct data_article_matrix text;     /* loaded on first use (pipeline_inputs) */
     struct feat_image image;
     int text_loaded, image_loaded;
+    struct pipeline_cut *cut;            /* the two-stage scorer, trained or loaded (cut.c) */
 };
 /* Copies the config; opens nothing yet. */
 void pipeline_init(struct pipeline *p, const struct pipeline_config *c);
@@ -222,6 +223,31 @@ static inline struct pipeline_week pipeline_train_week(int w)
 }
 /* The week's first and last day (its cutoff is the first). */
 int pipeline_week_days(struct pipeline *p, struct pipeline_week w, struct prep_week *out);
+
+/* The two-stage pool (cut.c, recall.wide > 0): a light boosted scorer of the wide merged
+ * pool, trained on training week pipeline_cut_week (earlier than every week the pipeline
+ * scores) and written to pipeline_cut_path, cuts every customer's rows to recall.pool. */
+struct pipeline_cut;
+struct pipeline_cut_ctx;
+void pipeline_cut_free(struct pipeline_cut **c);
+/* The scorer's feature columns: every strategy's rank and score, then 7 more. */
+uint32_t pipeline_cut_n_cols(void);
+/* <work>/candidates_scorer.model. */
+char *pipeline_cut_path(const struct pipeline *p);
+/* recall.cut_week, or prepare.train_weeks + 1 when it is 0. */
+int pipeline_cut_week(const struct pipeline *p);
+/* Trains the scorer (once per pipeline; nothing when recall.wide is 0) and writes it. base:
+ * the engine's inputs besides the item universe (text, image). */
+int pipeline_cut_train(struct pipeline *p, const struct recall_inputs *base);
+/* Loads the scorer the candidates stage wrote (nothing when recall.wide is 0 or it is
+ * there). */
+int pipeline_cut_load(struct pipeline *p);
+/* The stream's cut for an engine's cutoff: *hook gets wide 0 (no cut) when recall.wide is 0;
+ * otherwise the scorer must be trained or loaded. Release *ctx with pipeline_cut_end after
+ * the stream. */
+int pipeline_cut_begin(struct pipeline *p, const struct recall_engine *e, struct pipeline_cut_ctx **ctx,
+                       struct recall_cut *hook);
+void pipeline_cut_end(struct pipeline_cut_ctx **ctx);
 
 /* Evaluation (evaluate.c). */
 struct pipeline_result;

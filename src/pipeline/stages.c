@@ -41,15 +41,18 @@ static char **text_outputs(const struct pipeline *p)
 static char **candidates_outputs(const struct pipeline *p)
 {
     long n = pipeline_reference_labels(p) ? 0 : p->c.prep.train_weeks;
-    char **out = hm_xcalloc((size_t)n + 6, sizeof *out);
+    char **out = hm_xcalloc((size_t)n + 7, sizeof *out);
     out[0] = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0});
     out[1] = pipeline_path(p, "candidates_stats.txt");
     out[2] = pipeline_path(p, "candidates_recall.svg");
     out[3] = pipeline_path(p, "candidates_stats.tsv");
+    long k = 4;
     for (long i = 1; i <= n; i++)
-        out[3 + i] = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_TRAIN, (int)i});
+        out[k++] = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_TRAIN, (int)i});
     if (pipeline_reference_labels(p))
-        out[4] = pipeline_candidates_reference_path(p);
+        out[k++] = pipeline_candidates_reference_path(p);
+    if (p->c.recall.wide > 0)
+        out[k++] = pipeline_cut_path(p);
     return out;
 }
 

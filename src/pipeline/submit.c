@@ -114,13 +114,18 @@ static int submit_model(struct pipeline *p, const char *model, const char *path)
         struct recall_stream st;
         long sp = p->c.rank.score_pool;
         uint32_t pool = (uint32_t)(sp > 0 && sp < p->c.recall.pool ? sp : p->c.recall.pool);
-        recall_stream_init(&st, &e, users, n, (uint32_t)p->c.rank.block, pool, &prog);
+        struct pipeline_cut_ctx *cut_ctx = NULL;
+        struct recall_cut cut;
+        if ((rc = pipeline_cut_load(p)) == 0)
+            rc = pipeline_cut_begin(p, &e, &cut_ctx, &cut);
+        recall_stream_init_cut(&st, &e, users, n, (uint32_t)p->c.rank.block, pool, rc ? NULL : &cut, &prog);
         struct submit_job j = {ds, &ctx, &scorer, image, fill, n_fill, &w, NULL, NULL, 0};
         const struct recall_candidates *c;
-        while ((rc = recall_stream_next(&st, &c)) > 0)
+        while (!rc && (rc = recall_stream_next(&st, &c)) > 0)
             if ((rc = submit_block(&j, c)) != 0)
                 break;
         recall_stream_release(&st);
+        pipeline_cut_end(&cut_ctx);
         hm_progress_end(&prog);
         free(j.x);
         free(j.score);

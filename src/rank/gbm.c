@@ -723,6 +723,24 @@ done:
     return rc;
 }
 
+/* ---- tree dumps ------------------------------------------------------------------------------- */
+
+int gbm_dump_trees(const struct gbm_model *m, char ***trees, uint32_t *n)
+{
+    *trees = NULL;
+    *n = 0;
+    bst_ulong len;
+    const char **dump;
+    if (XGBoosterDumpModelEx(m->b, "", 0, "text", &len, &dump))
+        return xgb_fail("dumping the trees");
+    char **out = hm_xcalloc((size_t)len + 1, sizeof *out);
+    for (bst_ulong i = 0; i < len; i++)
+        out[i] = hm_xstrdup(dump[i]);
+    *trees = out;
+    *n = (uint32_t)len;
+    return 0;
+}
+
 /* ---- feature importance ------------------------------------------------------------------------- */
 
 static int feature_order(const void *a, const void *b)

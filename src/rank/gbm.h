@@ -174,6 +174,29 @@ int gbm_save(const struct gbm_model *m, const char *path);
  * naming the file and the problem. */
 int gbm_load(const char *path, struct gbm_model **out);
 
+/* The text dump of every kept tree (XGBoost's "text" format: one node a line, "id:[f<c><thr]
+ * yes=..,no=..,missing=.." or "id:leaf=v"): *trees (*n) malloc'ed strings, free each and the
+ * array. */
+int gbm_dump_trees(const struct gbm_model *m, char ***trees, uint32_t *n);
+
+/* ---- a compiled forest (forest.c) ---------------------------------------------------------- */
+
+/* A model's trees as flat node arrays, evaluated one row at a time on the caller's thread:
+ * for scoring a great many rows of few columns where one XGBoost call per block would cost
+ * more than the trees (the candidates' learned cut). Its margins are the model's
+ * (gbm_forest_new checks them against gbm_predict). */
+struct gbm_forest;
+/* Compiles m. check (n_check, the model's columns), may be NULL: rows on which the margins
+ * must equal gbm_predict's (within float rounding), else an error; the model's constant
+ * margin offset (its base score) is taken from the first of them, or from a row of NaNs. */
+int gbm_forest_new(const struct gbm_model *m, const float *check, uint32_t n_check, struct gbm_forest **out);
+void gbm_forest_free(struct gbm_forest **f);
+uint32_t gbm_forest_n_cols(const struct gbm_forest *f);
+uint32_t gbm_forest_n_trees(const struct gbm_forest *f);
+/* Margins of x (n_rows, n_cols) row-major into out (n_rows), NaN = missing. Single-threaded,
+ * reentrant. */
+void gbm_forest_predict(const struct gbm_forest *f, const float *x, uint64_t n_rows, float *out);
+
 /* ---- feature importance -------------------------------------------------------------------- */
 
 struct gbm_feature {

@@ -49,6 +49,16 @@ static const struct hm_setting common_settings[] = {
      "best history items of a customer that seed co-purchase and user-KNN"},
     {"recall.tau", HM_SET_DOUBLE, P(tau), "60", 0.01, 1e6, 0,
      "recency time constant (days) of a customer's history: each row weighs exp(-age / tau)"},
+    {"recall.wide", HM_SET_INT, P(wide), "0", 0, 10000, 0,
+     "two-stage pool: rows the merge keeps before a learned scorer cuts them to recall.pool (0: off)"},
+    {"recall.cut_week", HM_SET_INT, P(cut_week), "0", 0, 520, 0,
+     "training week of the two-stage scorer, counted back from the validation week (0: the one before the oldest training week)"},
+    {"recall.cut_users", HM_SET_INT, P(cut_users), "20000", 1, 100000000, 0,
+     "buyers of that week the scorer learns from (a fixed sample)"},
+    {"recall.cut_negatives", HM_SET_DOUBLE, P(cut_negatives), "0.1", 0.001, 1, 0,
+     "share of their candidates that were not bought kept for training the scorer"},
+    {"recall.cut_rounds", HM_SET_INT, P(cut_rounds), "40", 1, 1000, 0, "boosting rounds of the two-stage scorer"},
+    {"recall.cut_depth", HM_SET_INT, P(cut_depth), "4", 1, 10, 0, "depth of the two-stage scorer's trees"},
 };
 #undef P
 

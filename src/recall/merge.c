@@ -129,6 +129,110 @@ void recall_candidates_slice(struct recall_candidates *dst, const struct recall_
     recall_candidates_append(dst, &view, 0);
 }
 
+/* ---- the learned cut ----------------------------------------------------------------------- */
+
+struct cut_job {
+    struct recall_candidates *dst;
+    const struct recall_candidates *src;
+    const float *score;
+    uint32_t wide, pool;
+    struct hm_hit *hits;   /* (threads, wide) */
+    struct recall_candidates *tmp; /* (threads) in place: a customer's scored rows */
+};
+
+/* Row r of src into row w of dst, every column. */
+static inline void copy_row(struct recall_candidates *dst, uint64_t w, const struct recall_candidates *src, uint64_t r)
+{
+    dst->item[w] = src->item[r];
+    dst->merged[w] = src->merged[r];
+    dst->flags[w] = src->flags[r];
+    dst->n_strat[w] = src->n_strat[r];
+    for (int s = 0; s < recall_n_strategies; s++) {
+        dst->score[s][w] = src->score[s][r];
+        dst->rank[s][w] = src->rank[s][r];
+    }
+}
+
+static int cut_range(size_t begin, size_t end, int tid, void *ud)
+{
+    struct cut_job *j = ud;
+    const struct recall_candidates *src = j->src;
+    struct recall_candidates *dst = j->dst;
+    struct hm_hit *h = j->hits + (size_t)tid * j->wide;
+    for (size_t i = begin; i < end; i++) {
+        uint64_t b = src->off[i], n = src->off[i + 1] - b, o = dst->off[i];
+        uint32_t scored = n < j->wide ? (uint32_t)n : j->wide;
+        uint32_t k = j->pool && j->pool < scored ? j->pool : scored;
+        struct hm_topk t;
+        hm_topk_init(&t, h, k);
+        for (uint32_t r = 0; r < scored; r++)
+            hm_topk_push(&t, j->score[b + r], r);
+        uint32_t got = hm_topk_sort(&t);
+        if (got != k) /* a NaN score: the scorer is broken */
+            HM_BUG("the learned cut got %u of %u rows (a NaN score)", got, k);
+        if (j->tmp) { /* in place (pool 0): the scored rows are permuted, the rest stay */
+            struct recall_candidates *tmp = &j->tmp[tid];
+            for (uint32_t x = 0; x < scored; x++)
+                copy_row(tmp, x, src, b + x);
+            for (uint32_t x = 0; x < scored; x++)
+                copy_row(dst, b + x, tmp, h[x].id);
+            continue;
+        }
+        uint64_t keep = dst->off[i + 1] - o;
+        for (uint64_t x = 0; x < keep; x++)
+            copy_row(dst, o + x, src, b + (x < k ? h[x].id : x));
+    }
+    return 0;
+}
+
+/* Rows a customer of n merged rows keeps after the cut. */
+static uint64_t cut_rows(uint64_t n, uint32_t wide, uint32_t pool)
+{
+    uint64_t scored = n < wide ? n : wide;
+    return pool ? (scored < pool ? scored : pool) : n;
+}
+
+/* The cut of c with pool 0, in place: each customer's first `wide` rows reordered. */
+static void cut_in_place(struct recall_candidates *c, const float *score, uint32_t wide)
+{
+    int nt = hm_threads() > 256 ? 256 : hm_threads();
+    struct cut_job j = {c, c, score, wide, 0, hm_xmalloc_array((size_t)nt * wide, sizeof(struct hm_hit)),
+                        hm_xcalloc((size_t)nt, sizeof(struct recall_candidates))};
+    for (int t = 0; t < nt; t++) {
+        recall_candidates_init(&j.tmp[t]);
+        candidates_reserve(&j.tmp[t], wide, 0);
+    }
+    hm_parallel_chunks(nt, c->n_users, 256, cut_range, &j);
+    for (int t = 0; t < nt; t++)
+        recall_candidates_release(&j.tmp[t]);
+    free(j.tmp);
+    free(j.hits);
+}
+
+void recall_candidates_cut(struct recall_candidates *dst, const struct recall_candidates *src, const float *score,
+                           uint32_t wide, uint32_t pool)
+{
+    recall_candidates_clear(dst);
+    if (!wide)
+        wide = 1;
+    uint64_t rows = 0;
+    for (uint32_t i = 0; i < src->n_users; i++)
+        rows += cut_rows(src->off[i + 1] - src->off[i], wide, pool);
+    candidates_reserve(dst, rows, src->n_users);
+    dst->off[0] = 0;
+    for (uint32_t i = 0; i < src->n_users; i++) {
+        dst->user[i] = src->user[i];
+        dst->off[i + 1] = dst->off[i] + cut_rows(src->off[i + 1] - src->off[i], wide, pool);
+    }
+    dst->n_users = src->n_users;
+    dst->n = rows;
+    dst->cutoff = src->cutoff;
+    int nt = hm_threads() > 256 ? 256 : hm_threads();
+    struct cut_job j = {dst, src, score, wide, pool, hm_xmalloc_array((size_t)nt * wide, sizeof(struct hm_hit)), NULL};
+    hm_parallel_chunks(nt, src->n_users, 256, cut_range, &j);
+    free(j.hits);
+}
+
 /* ---- one block of customers --------------------------------------------------------- */
 
 /* One distinct article of a customer's union. Its per-strategy ranks and scores live beside,
@@ -398,19 +502,32 @@ int recall_candidates_build(const struct recall_engine *e, const uint32_t *users
 void recall_stream_init(struct recall_stream *st, const struct recall_engine *e, const uint32_t *users,
                         uint32_t n, uint32_t block, uint32_t pool, struct hm_progress *prog)
 {
+    recall_stream_init_cut(st, e, users, n, block, pool, NULL, prog);
+}
+
+void recall_stream_init_cut(struct recall_stream *st, const struct recall_engine *e, const uint32_t *users,
+                            uint32_t n, uint32_t block, uint32_t pool, const struct recall_cut *cut,
+                            struct hm_progress *prog)
+{
     memset(st, 0, sizeof *st);
-    st->m = recall_merger_new(e, pool);
+    if (cut && cut->wide)
+        st->cut = *cut;
+    /* with a cut the merge keeps the wide rows (every row for statistics) */
+    uint32_t merge_pool = st->cut.wide && pool ? st->cut.wide : pool;
+    st->m = recall_merger_new(e, merge_pool);
     st->users = users;
     st->n = n;
+    st->pool = pool;
     if (!block) {
         /* 32,768 customers, or fewer when their rows would pass STREAM_BLOCK_BYTES: a row is
-         * 12 bytes plus a score and a rank per strategy, at most `pool` (or every slot) each */
+         * 12 bytes plus a score and a rank per strategy, at most `pool` (or every slot) each;
+         * with a cut, the merge's rows (and their scores) besides the kept ones */
         uint64_t slots = 0;
         for (int s = 0; s < recall_n_strategies; s++)
             slots += (uint64_t)recall_list_of(&e->p, s)->n;
-        if (pool && pool < slots)
-            slots = pool;
-        uint64_t per = (slots + 1) * (12 + (uint64_t)recall_n_strategies * (sizeof(float) + sizeof(uint16_t)));
+        uint64_t kept = pool && pool < slots ? pool : slots, merged = merge_pool && merge_pool < slots ? merge_pool : slots;
+        uint64_t row = 12 + (uint64_t)recall_n_strategies * (sizeof(float) + sizeof(uint16_t));
+        uint64_t per = (kept + 1) * row + (st->cut.wide ? (merged + 1) * (row + sizeof(float)) : 0);
         block = 32768;
         while (block > 1024 && (uint64_t)block * per > STREAM_BLOCK_BYTES)
             block /= 2;
@@ -418,6 +535,7 @@ void recall_stream_init(struct recall_stream *st, const struct recall_engine *e,
     st->block = block;
     st->prog = prog;
     recall_candidates_init(&st->c);
+    recall_candidates_init(&st->wide);
 }
 
 int recall_stream_next(struct recall_stream *st, const struct recall_candidates **out)
@@ -426,12 +544,22 @@ int recall_stream_next(struct recall_stream *st, const struct recall_candidates 
     if (st->next >= st->n)
         return 0;
     uint32_t m = st->n - st->next < st->block ? st->n - st->next : st->block;
-    recall_candidates_clear(&st->c);
-    int rc = recall_merger_run(st->m, st->users + st->next, m, &st->c, st->prog);
+    struct recall_candidates *c = st->cut.wide ? &st->wide : &st->c;
+    recall_candidates_clear(c);
+    int rc = recall_merger_run(st->m, st->users + st->next, m, c, st->prog);
+    if (!rc && st->cut.wide) {
+        HM_GROW(st->score, st->score_cap, c->n + 1);
+        if ((rc = st->cut.score(st->cut.ud, c, st->cut.wide, st->score)) == 0) {
+            if (st->pool)
+                recall_candidates_cut(&st->c, c, st->score, st->cut.wide, st->pool);
+            else
+                cut_in_place(c, st->score, st->cut.wide);
+        }
+    }
     if (rc)
         return rc;
     st->next += m;
-    *out = &st->c;
+    *out = st->cut.wide && !st->pool ? &st->wide : &st->c;
     return 1;
 }
 
@@ -439,5 +567,7 @@ void recall_stream_release(struct recall_stream *st)
 {
     recall_merger_free(&st->m);
     recall_candidates_release(&st->c);
+    recall_candidates_release(&st->wide);
+    free(st->score);
     memset(st, 0, sizeof *st);
 }

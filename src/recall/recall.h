@@ -83,6 +83,15 @@ struct recall_params {
     long window_items;      /* most recent distinct items per customer in that index (50) */
     long query_items;       /* a customer's best history items that seed co-purchase/KNN (30) */
     double tau;             /* recency time constant (days) of a customer's history (60) */
+    /* the two-stage option (docs/recall.md): the merge keeps `wide` rows, a learned scorer
+     * (trained and applied by the pipeline) keeps the best `pool` of them */
+    long wide;              /* rows the merge keeps before the learned cut (0: no cut) */
+    long cut_week;          /* the scorer's training week, counted back from the validation
+                               week (0: the one before the oldest training week) */
+    long cut_users;         /* that week's buyers the scorer learns from (a fixed sample) */
+    double cut_negatives;   /* share of their negative rows kept for training */
+    long cut_rounds;        /* boosting rounds of the scorer */
+    long cut_depth;         /* depth of its trees */
     /* (strategy s) its params struct, recall_strategies[s]->params_size bytes */
     _Alignas(8) unsigned char strategy[RECALL_MAX_STRATEGIES][RECALL_PARAMS_BYTES];
 };
@@ -348,6 +357,25 @@ int recall_merger_run(struct recall_merger *m, const uint32_t *users, uint32_t n
 int recall_candidates_build(const struct recall_engine *e, const uint32_t *users, uint32_t n,
                             uint32_t pool, struct recall_candidates *out, struct hm_progress *prog);
 
+/* A learned cut of the merged pool (the two-stage option): the merge keeps the first `wide`
+ * rows of each customer, `score` gives each of them a score (higher is better), and the
+ * best `pool` by that score (ties: the earlier merged row) are kept, best first, with every
+ * column (flags, strategies' scores and ranks, the fused score) as the merge left it. */
+struct recall_cut {
+    uint32_t wide;
+    /* Fills score[r] for the first `wide` rows r of every customer of c (the others are not
+     * read); 0 or an error. Called once per block, from the stream's thread. */
+    int (*score)(void *ud, const struct recall_candidates *c, uint32_t wide, float *score);
+    void *ud;
+};
+
+/* dst (cleared first) = src with each customer's first `wide` rows reordered by score
+ * (descending; ties: the earlier row), then cut to `pool` rows (pool 0: no cap, the rows
+ * after the first `wide` follow in their order). Parallel over customers; the same output
+ * for any thread count. */
+void recall_candidates_cut(struct recall_candidates *dst, const struct recall_candidates *src, const float *score,
+                           uint32_t wide, uint32_t pool);
+
 /* The merged pool of many customers, one block at a time: memory is bounded by the block
  * whatever the number of customers, so a consumer (statistics, features, scoring, the
  * submission) can walk every customer without the pool ever existing whole.
@@ -363,11 +391,22 @@ struct recall_stream {
     struct recall_merger *m;
     const uint32_t *users;   /* (n) borrowed */
     uint32_t n, next, block;
+    uint32_t pool;
     struct recall_candidates c; /* the current block */
     struct hm_progress *prog;
+    struct recall_cut cut;      /* wide 0: none */
+    struct recall_candidates wide; /* with a cut: the merge's rows before it */
+    float *score;               /* (rows of wide) with a cut */
+    uint64_t score_cap;
 };
 void recall_stream_init(struct recall_stream *st, const struct recall_engine *e, const uint32_t *users,
                         uint32_t n, uint32_t block, uint32_t pool, struct hm_progress *prog);
+/* The same with a learned cut (cut may be NULL or have wide 0: none): the merge keeps
+ * cut->wide rows per customer (every row when pool is 0, for statistics), each block is
+ * scored and cut to `pool`. The block size accounts for the wide rows. */
+void recall_stream_init_cut(struct recall_stream *st, const struct recall_engine *e, const uint32_t *users,
+                            uint32_t n, uint32_t block, uint32_t pool, const struct recall_cut *cut,
+                            struct hm_progress *prog);
 /* 1 and *out = the next block (valid until the next call), 0 at the end, or an error. */
 int recall_stream_next(struct recall_stream *st, const struct recall_candidates **out);
 void recall_stream_release(struct recall_stream *st);

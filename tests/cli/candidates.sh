@@ -32,6 +32,25 @@ for s in repurchase popular copurchase userknn category text; do grep -q "^$s " 
 [ -s "$tmp/work/candidates.hmt" ]
 grep -q '</svg>' "$tmp/work/candidates_recall.svg"
 grep -q 'merged pool' "$tmp/work/candidates_stats.txt"
+# the two-stage option: a scorer trained on an earlier week cuts a wide pool to recall.pool;
+# the same output twice, at most 30 rows per customer (the artifact reader checks the
+# columns), and a scoring week that is not later than the scorer's, or a wide pool smaller
+# than the pool, are refused
+two="--store $tmp/store --stats --set prepare.train_weeks=2 --set recall.pool=30 --set prepare.min_item_purchases=1 --set recall.wide=60"
+out=$("$bin" candidates $two --work "$tmp/two1" 2>/dev/null)
+grep -q 'two-stage scorer trained on training week 3' <<< "$out"
+grep -q '(wide pool, learned cut)' <<< "$out"
+mean=$(sed -n 's/^pool: at most 30 per customer, mean \([0-9.]*\)$/\1/p' <<< "$out")
+awk -v m="$mean" 'BEGIN {exit !(m > 0 && m <= 30)}'
+[ -s "$tmp/two1/candidates_scorer.model" ]
+"$bin" candidates $two --work "$tmp/two2" >/dev/null 2>&1
+cmp "$tmp/two1/candidates.hmt" "$tmp/two2/candidates.hmt"
+cmp "$tmp/two1/candidates_scorer.model" "$tmp/two2/candidates_scorer.model"
+! cmp -s "$tmp/two1/candidates.hmt" "$tmp/work/candidates.hmt"
+set +e
+"$bin" candidates $two --work "$tmp/two3" --week 3 >/dev/null 2>&1; [ $? -eq 1 ] || exit 1
+"$bin" candidates $two --work "$tmp/two3" --set recall.wide=20 >/dev/null 2>&1; [ $? -eq 1 ] || exit 1
+set -e
 # usage errors exit with 2
 set +e
 "$bin" candidates --store "$tmp/store" --users nobody >/dev/null 2>&1; [ $? -eq 2 ] || exit 1
