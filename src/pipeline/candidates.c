@@ -352,18 +352,18 @@ static int load_inputs(struct pipeline *p, struct cand_inputs *in)
     return rc;
 }
 
-/* The engine's inputs: the item universe keep and the embeddings of ci. */
-static struct recall_inputs engine_inputs(const struct cand_inputs *ci, const uint8_t *keep)
+struct recall_inputs pipeline_recall_inputs(const uint8_t *keep, const struct data_article_matrix *text,
+                                            const struct feat_image *image)
 {
     struct recall_inputs in = {.keep = keep};
-    if (ci->text) {
-        in.text_emb = ci->text->x;
-        in.text_dim = ci->text->dim;
+    if (text) {
+        in.text_emb = text->x;
+        in.text_dim = text->dim;
     }
-    if (ci->image) {
-        in.image_emb = ci->image->emb;
-        in.image_missing = ci->image->missing;
-        in.image_dim = ci->image->dim;
+    if (image) {
+        in.image_emb = image->emb;
+        in.image_missing = image->missing;
+        in.image_dim = image->dim;
     }
     return in;
 }
@@ -404,7 +404,7 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
                   items.n);
     struct recall_engine e;
     memset(&e, 0, sizeof e);
-    struct recall_inputs in = engine_inputs(ci, items.keep);
+    struct recall_inputs in = pipeline_recall_inputs(items.keep, ci->text, ci->image);
     int64_t t1 = hm_now_ns();
     if (!rc)
         rc = recall_engine_init(&e, ds, &p->c.recall, start, cutoff, &in);
@@ -524,7 +524,7 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
  * recall.wide is 0). */
 static int train_cut(struct pipeline *p, const struct cand_inputs *ci)
 {
-    struct recall_inputs in = engine_inputs(ci, NULL);
+    struct recall_inputs in = pipeline_recall_inputs(NULL, ci->text, ci->image);
     return pipeline_cut_train(p, &in);
 }
 

@@ -318,7 +318,7 @@ int pipeline_features_export(struct pipeline *p, struct pipeline_week week, uint
     memset(&e, 0, sizeof e);
     recall_candidates_init(&c);
     if ((rc = prep_items_filter(&items, ds, start, cutoff, p->c.prep.min_item_purchases)) == 0) {
-        struct recall_inputs in = {.keep = items.keep, .text_emb = text->x, .text_dim = text->dim};
+        struct recall_inputs in = pipeline_recall_inputs(items.keep, text, image);
         struct pipeline_cut_ctx *cut_ctx = NULL;
         struct recall_cut cut;
         if ((rc = recall_engine_init(&e, ds, &p->c.recall, start, cutoff, &in)) == 0 &&

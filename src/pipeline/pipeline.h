@@ -154,6 +154,13 @@ int pipeline_fingerprint(struct pipeline *p, int stage, uint64_t *fp);
 int pipeline_inputs(struct pipeline *p, const struct data_article_matrix **text,
                     const struct feat_image **image);
 
+/* The recall engine's inputs for the item universe keep: the text embeddings and the image
+ * embeddings (either may be NULL) as pipeline_inputs loaded them. Every caller that builds
+ * pools (the candidates stage, the submission, the features export) uses it, so that they
+ * all run the same strategies. */
+struct recall_inputs pipeline_recall_inputs(const uint8_t *keep, const struct data_article_matrix *text,
+                                            const struct feat_image *image);
+
 /* ---- the stages' drivers, also used by the single commands ---------------------------- */
 
 /* ingest (stages.c): the CSV files of run.data into the store. */

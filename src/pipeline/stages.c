@@ -234,7 +234,7 @@ const struct pipeline_stage pipeline_stages[] = {
     {"retrain", 2, "the submission's models once more, the validation week included",
      (const char *const[]){"rank.retrain", "run.submit_model", NULL}, (const char *const[]){"rank", NULL},
      retrain_outputs, pipeline_retrain_stage, NULL, NULL},
-    {"submit", 1, "12 articles for every customer, the week after the data",
+    {"submit", 2, "12 articles for every customer, the week after the data",
      (const char *const[]){"baseline.", "run.submit_model", "run.submission", "rank.score_pool", NULL},
      (const char *const[]){"ingest", "rank", "retrain", NULL}, submit_outputs, pipeline_submit_stage, NULL, NULL},
     {"report", 1, "report.html and report.txt: the metrics, plots, example customers",

@@ -93,7 +93,7 @@ static int submit_model(struct pipeline *p, const char *model, const char *path)
     int have_items = 0, have_ctx = 0;
     if ((rc = prep_items_filter(&items, ds, start, cutoff, p->c.prep.min_item_purchases)) == 0) {
         have_items = 1;
-        struct recall_inputs in = {.keep = items.keep, .text_emb = text->x, .text_dim = text->dim};
+        struct recall_inputs in = pipeline_recall_inputs(items.keep, text, image);
         rc = recall_engine_init(&e, ds, &p->c.recall, start, cutoff, &in);
     }
     struct feat_inputs fin = {.ds = ds, .text = text->x, .text_rows = ds->articles.n, .text_dim = text->dim,
