@@ -383,7 +383,7 @@ TEST(test_forest_equals_model)
     CHECK_EQ_INT(gbm_forest_n_cols(f), NC);
     CHECK_EQ_INT(gbm_forest_n_trees(f), 30);
     float *want = malloc(sizeof(float) * test.d.n_rows), *got = malloc(sizeof(float) * test.d.n_rows);
-    CHECK_EQ_INT(gbm_predict_data(m, &test.d, want), 0);
+    CHECK_EQ_INT(gbm_predict_xgboost(m, test.d.x, test.d.n_rows, test.d.n_cols, want), 0);
     gbm_forest_predict(f, test.d.x, test.d.n_rows, got);
     double worst = 0;
     for (uint64_t r = 0; r < test.d.n_rows; r++)
@@ -402,6 +402,35 @@ TEST(test_forest_equals_model)
     CHECK(g == NULL);
     gbm_forest_free(&f);
     gbm_free(&m);
+    free(want);
+    free(got);
+}
+
+/* gbm_predict walks the compiled forest only when it gives XGBoost's margins bit for bit:
+ * for the logistic (base margin 0) and the ranking objectives (base margin 0.5) alike. */
+TEST(test_predict_through_forest)
+{
+    struct gbm_params p;
+    params_for_tests(&p);
+    p.rounds = 25;
+    static const enum gbm_kind kinds[] = {GBM_CLASSIFIER, GBM_MAP, GBM_XENDCG};
+    uint64_t n = test.d.n_rows;
+    CHECK(n >= 2000);
+    float *want = malloc(sizeof(float) * n), *got = malloc(sizeof(float) * n);
+    for (int i = 0; i < 3; i++) {
+        struct gbm_model *m = NULL;
+        CHECK_EQ_INT(gbm_train(kinds[i], &p, &all.d, NULL, &m, NULL), 0);
+        CHECK_STR(gbm_predictor(m), "not yet chosen");
+        /* a small call: XGBoost, nothing chosen yet */
+        CHECK_EQ_INT(gbm_predict(m, test.d.x, 100, test.d.n_cols, got), 0);
+        CHECK_STR(gbm_predictor(m), "not yet chosen");
+        CHECK_EQ_INT(gbm_predict_xgboost(m, test.d.x, n, test.d.n_cols, want), 0);
+        CHECK(memcmp(want, got, 100 * sizeof *got) == 0);
+        CHECK_EQ_INT(gbm_predict_data(m, &test.d, got), 0);
+        CHECK_STR(gbm_predictor(m), "compiled forest");
+        CHECK(memcmp(want, got, n * sizeof *got) == 0);
+        gbm_free(&m);
+    }
     free(want);
     free(got);
 }
@@ -741,6 +770,7 @@ int main(int argc, char **argv)
     RUN(test_every_kind_learns);
     RUN(test_early_stopping_keeps_the_best_round);
     RUN(test_forest_equals_model);
+    RUN(test_predict_through_forest);
     RUN(test_determinism);
     RUN(test_shared_dataset);
     RUN(test_predict_from_threads);

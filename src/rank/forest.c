@@ -136,9 +136,11 @@ static int parse_tree(struct gbm_forest *f, uint32_t *cap, uint32_t t, const cha
     return 0;
 }
 
-static inline float tree_sum(const struct gbm_forest *f, const float *x)
+/* The margin of row x: start, then every tree's leaf added in tree order (XGBoost's order:
+ * its predictions start at the base margin and add the trees one by one). */
+static inline float tree_sum(const struct gbm_forest *f, const float *x, float start)
 {
-    float sum = 0;
+    float sum = start;
     const struct forest_node *node = f->node;
     for (uint32_t t = 0; t < f->n_trees; t++) {
         const struct forest_node *nd = node + f->root[t];
@@ -168,7 +170,7 @@ void gbm_forest_predict(const struct gbm_forest *f, const float *x, uint64_t n_r
         float sum[FOREST_BLOCK];
         uint32_t at[FOREST_BLOCK];
         for (uint32_t i = 0; i < m; i++)
-            sum[i] = 0;
+            sum[i] = f->offset;
         for (uint32_t t = 0; t < f->n_trees; t++) {
             for (uint32_t i = 0; i < m; i++)
                 at[i] = f->root[t];
@@ -185,7 +187,7 @@ void gbm_forest_predict(const struct gbm_forest *f, const float *x, uint64_t n_r
                 sum[i] += step[at[i]].leaf;
         }
         for (uint32_t i = 0; i < m; i++)
-            out[r0 + i] = sum[i] + f->offset;
+            out[r0 + i] = sum[i];
     }
 }
 
@@ -228,10 +230,23 @@ int gbm_forest_new(const struct gbm_model *m, const float *check, uint32_t n_che
         n_check = 1;
     }
     float *want = rc ? NULL : hm_xmalloc_array((size_t)n_check + 1, sizeof *want);
-    if (!rc && (rc = gbm_predict(m, check, n_check, f->n_cols, want)) == 0) {
-        f->offset = want[0] - tree_sum(f, check);
+    if (!rc && (rc = gbm_predict_xgboost(m, check, n_check, f->n_cols, want)) == 0) {
+        /* the base margin: 0.5 (ranking objectives keep base_score as the margin) or 0 (the
+         * logistic's logit of 0.5) when one reproduces every check row bit for bit, else
+         * what row 0 implies */
+        const float bases[2] = {0.5f, 0.0f};
+        f->offset = want[0] - tree_sum(f, check, 0);
+        for (int k = 0; k < 2; k++) {
+            uint32_t r = 0;
+            while (r < n_check && tree_sum(f, check + (size_t)r * f->n_cols, bases[k]) == want[r])
+                r++;
+            if (r == n_check) {
+                f->offset = bases[k];
+                break;
+            }
+        }
         for (uint32_t r = 0; r < n_check && !rc; r++) {
-            float got = tree_sum(f, check + (size_t)r * f->n_cols) + f->offset;
+            float got = tree_sum(f, check + (size_t)r * f->n_cols, f->offset);
             if (!(fabsf(got - want[r]) <= 1e-4f * (1 + fabsf(want[r]))))
                 rc = hm_error(HM_EINVAL, "the compiled forest gives %g on check row %u, the model %g", got, r,
                               want[r]);

@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <xgboost/c_api.h>
@@ -20,6 +21,11 @@ struct gbm_model {
     uint32_t rounds_run;   /* rounds trained */
     double best_map12;
     float *curve;          /* (rounds_run) held-out MAP@12 per round, NaN where not evaluated */
+    /* The trees compiled for gbm_predict (forest.c), made on its first large call:
+     * forest_state 0 = not yet, 1 = in use, -1 = XGBoost predicts (the forest did not give
+     * exactly XGBoost's margins on that call's first rows) */
+    _Atomic int forest_state;
+    struct gbm_forest *forest;
 };
 
 #define GBM_FILE_VERSION 1u
@@ -94,6 +100,7 @@ void gbm_free(struct gbm_model **pm)
         free(m->col_name[c]);
     free(m->col_name);
     free(m->curve);
+    gbm_forest_free(&m->forest);
     free(m);
     *pm = NULL;
 }
@@ -560,11 +567,11 @@ int gbm_check_columns(const struct gbm_model *m, const struct rank_data *d)
     return 0;
 }
 
-int gbm_predict(const struct gbm_model *m, const float *x, uint64_t n_rows, uint32_t n_cols,
-                float *out)
+int gbm_predict_xgboost(const struct gbm_model *m, const float *x, uint64_t n_rows, uint32_t n_cols,
+                        float *out)
 {
     if (n_cols != m->n_cols)
-        return hm_error(HM_EINVAL, "gbm_predict: %u columns given, the %s model has %u", n_cols,
+        return hm_error(HM_EINVAL, "gbm_predict_xgboost: %u columns given, the %s model has %u", n_cols,
                         gbm_kind_name(m->kind), m->n_cols);
     static const char *const cfg = "{\"type\":1,\"training\":false,\"iteration_begin\":0,"
                                    "\"iteration_end\":0,\"strict_shape\":false,\"cache_id\":0,"
@@ -586,6 +593,79 @@ int gbm_predict(const struct gbm_model *m, const float *x, uint64_t n_rows, uint
         memcpy(out + r, res, n * sizeof *out);
     }
     return 0;
+}
+
+enum { FOREST_CHECK_MIN = 256, FOREST_CHECK_MAX = 2000, FOREST_CHUNK = 4096 };
+static pthread_mutex_t forest_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The model's compiled forest, compiled on the first call with enough rows (x, n_rows) and
+ * kept only when its margins equal XGBoost's exactly on that call's first rows; NULL when
+ * XGBoost predicts. The model is logically const: the forest is a cache of its trees. */
+static const struct gbm_forest *model_forest(const struct gbm_model *cm, const float *x, uint64_t n_rows)
+{
+    struct gbm_model *m = (struct gbm_model *)cm;
+    int state = atomic_load(&m->forest_state);
+    if (state)
+        return state > 0 ? m->forest : NULL;
+    if (n_rows < FOREST_CHECK_MIN)
+        return NULL;
+    pthread_mutex_lock(&forest_lock);
+    if (!atomic_load(&m->forest_state)) {
+        uint32_t n = n_rows < FOREST_CHECK_MAX ? (uint32_t)n_rows : FOREST_CHECK_MAX;
+        struct gbm_forest *f = NULL;
+        int ok = gbm_forest_new(m, x, n, &f) == 0;
+        if (ok) {
+            float *want = hm_xmalloc_array(n, sizeof *want), *got = hm_xmalloc_array(n, sizeof *got);
+            ok = gbm_predict_xgboost(m, x, n, m->n_cols, want) == 0;
+            gbm_forest_predict(f, x, n, got);
+            for (uint32_t r = 0; r < n && ok; r++)
+                ok = memcmp(&want[r], &got[r], sizeof got[r]) == 0;
+            free(want);
+            free(got);
+        }
+        hm_clear_error();
+        if (!ok)
+            gbm_forest_free(&f);
+        m->forest = f;
+        hm_debug("gbm: the %s model's %u rounds predict through %s", gbm_kind_name(m->kind), m->rounds,
+                 ok ? "the compiled forest" : "XGBoost (the forest differed)");
+        atomic_store(&m->forest_state, ok ? 1 : -1);
+    }
+    pthread_mutex_unlock(&forest_lock);
+    return atomic_load(&m->forest_state) > 0 ? m->forest : NULL;
+}
+
+struct forest_job {
+    const struct gbm_forest *f;
+    const float *x;
+    uint32_t n_cols;
+    float *out;
+};
+
+static int forest_range(size_t begin, size_t end, int tid, void *ud)
+{
+    (void)tid;
+    const struct forest_job *j = ud;
+    gbm_forest_predict(j->f, j->x + begin * j->n_cols, end - begin, j->out + begin);
+    return 0;
+}
+
+const char *gbm_predictor(const struct gbm_model *m)
+{
+    int state = atomic_load(&((struct gbm_model *)m)->forest_state);
+    return state > 0 ? "compiled forest" : state < 0 ? "xgboost" : "not yet chosen";
+}
+
+int gbm_predict(const struct gbm_model *m, const float *x, uint64_t n_rows, uint32_t n_cols, float *out)
+{
+    if (n_cols != m->n_cols)
+        return hm_error(HM_EINVAL, "gbm_predict: %u columns given, the %s model has %u", n_cols,
+                        gbm_kind_name(m->kind), m->n_cols);
+    const struct gbm_forest *f = model_forest(m, x, n_rows);
+    if (!f)
+        return gbm_predict_xgboost(m, x, n_rows, n_cols, out);
+    struct forest_job j = {f, x, n_cols, out};
+    return hm_parallel_chunks(0, n_rows, FOREST_CHUNK, forest_range, &j);
 }
 
 int gbm_predict_data(const struct gbm_model *m, const struct rank_data *d, float *out)

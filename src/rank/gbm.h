@@ -157,9 +157,19 @@ int gbm_check_columns(const struct gbm_model *m, const struct rank_data *d);
 /* Scores n_rows rows of x (n_rows, n_cols) row-major (NaN = missing) into out (n_rows):
  * margins of the kept trees. n_cols must be the model's. Uses hm_threads() threads inside;
  * calls from several threads at once are safe (each writes only its out) but share the same
- * cores, so the fastest use is one caller with blocks of 10^4 rows or more. */
+ * cores, so the fastest use is one caller with blocks of 10^4 rows or more.
+ * The first call of at least 256 rows compiles the trees (gbm_forest_new) and compares the
+ * forest's margins with XGBoost's on its first 2,000 rows: when every one is bit-identical,
+ * this and every later call walk the compiled forest (about twice XGBoost's speed on the
+ * pipeline's models); otherwise XGBoost predicts. Deterministic either way: a model scores
+ * the same rows the same in every run. */
 int gbm_predict(const struct gbm_model *m, const float *x, uint64_t n_rows, uint32_t n_cols,
                 float *out);
+/* Which of the two gbm_predict uses: "compiled forest", "xgboost", or "not yet chosen". */
+const char *gbm_predictor(const struct gbm_model *m);
+/* XGBoost's own prediction (XGBoosterPredictFromDense), what gbm_predict falls back to. */
+int gbm_predict_xgboost(const struct gbm_model *m, const float *x, uint64_t n_rows, uint32_t n_cols,
+                        float *out);
 
 /* Scores every row of d (checked with gbm_check_columns first) into out (n_rows). */
 int gbm_predict_data(const struct gbm_model *m, const struct rank_data *d, float *out);
