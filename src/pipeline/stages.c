@@ -120,27 +120,6 @@ static char **submit_outputs(const struct pipeline *p)
 
 /* ---- ingest ------------------------------------------------------------------------------- */
 
-/* The CSV inputs: names, sizes and modification times. */
-static uint64_t csv_fingerprint(const struct pipeline *p)
-{
-    static const char *const names[] = {"articles.csv", "customers.csv", "transactions_train.csv"};
-    uint64_t h = 0x5eed;
-    for (int i = 0; i < 3; i++) {
-        char *path = hm_path_join(p->c.run.data, names[i]);
-        struct stat st;
-        uint64_t v[3] = {0, 0, 0};
-        if (stat(path, &st) == 0) {
-            v[0] = (uint64_t)st.st_size;
-            v[1] = (uint64_t)st.st_mtim.tv_sec;
-            v[2] = (uint64_t)st.st_mtim.tv_nsec;
-        }
-        h = hm_hash64(v, sizeof v, h);
-        h = hm_hash64(path, strlen(path), h);
-        free(path);
-    }
-    return h;
-}
-
 /* A file's size and modification time (zeros when missing) mixed into h. */
 static uint64_t stat_hash(const char *path, uint64_t h)
 {
@@ -153,6 +132,19 @@ static uint64_t stat_hash(const char *path, uint64_t h)
     }
     h = hm_hash64(v, sizeof v, h);
     return hm_hash64(path, strlen(path), h);
+}
+
+/* The CSV inputs: names, sizes and modification times. */
+static uint64_t csv_fingerprint(const struct pipeline *p)
+{
+    static const char *const names[] = {"articles.csv", "customers.csv", "transactions_train.csv"};
+    uint64_t h = 0x5eed;
+    for (int i = 0; i < 3; i++) {
+        char *path = hm_path_join(p->c.run.data, names[i]);
+        h = stat_hash(path, h);
+        free(path);
+    }
+    return h;
 }
 
 /* The outside input of the candidates and features: the image embeddings of features.image

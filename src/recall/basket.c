@@ -32,103 +32,65 @@ static const struct hm_setting bsk_settings[] = {
 };
 #undef P
 
-struct bsk_state {
-    uint32_t k;          /* neighbour slots per article */
-    uint32_t *nbr;       /* (n_articles, k) neighbours, best first */
-    float *prob;         /* (n_articles, k) P(j | i) */
-    uint8_t *n_nbr;      /* (n_articles) */
-};
-
 struct bsk_job {
     const struct recall_engine *e;
-    struct bsk_state *m;
     int32_t from;        /* first day counted */
     double shrink;
-    struct hm_acc *acc;  /* (threads) over articles */
 };
 
-/* Counts, for article i, the baskets holding it and the other articles in them. */
-static int bsk_range(size_t begin, size_t end, int tid, void *ud)
+/* Adds to acc, for article i, P(j | i) for every article j bought in a basket (the same
+ * customer's rows of one day) with i in the window. */
+static void bsk_row(uint32_t i, struct hm_acc *acc, void *ud)
 {
-    struct bsk_job *j = ud;
+    const struct bsk_job *j = ud;
     const struct data_transactions *tx = &j->e->ds->tx;
     const uint8_t *keep = j->e->keep;
     int32_t cutoff = j->e->cutoff;
-    struct hm_acc *acc = &j->acc[tid];
-    uint32_t k = j->m->k;
-    for (size_t i = begin; i < end; i++) {
-        j->m->n_nbr[i] = 0;
-        if (!keep[i])
-            continue;
-        uint32_t baskets = 0, prev_c = UINT32_MAX;
-        int32_t prev_d = -1;
-        for (uint64_t x = tx->art_off[i]; x < tx->art_off[i + 1]; x++) {
-            uint64_t r = tx->art_rows[x];
-            uint32_t c = tx->customer[r];
-            int32_t d = tx->day[r];
-            if (d < j->from || d >= cutoff || (c == prev_c && d == prev_d))
-                continue; /* outside the window, or i twice in one basket */
-            prev_c = c;
-            prev_d = d;
-            baskets++;
-            /* the basket: the run of rows of customer c on day d around r */
-            uint64_t lo = r, hi = r + 1;
-            while (lo > tx->cust_off[c] && tx->day[lo - 1] == d)
-                lo--;
-            while (hi < tx->cust_off[c + 1] && tx->day[hi] == d)
-                hi++;
-            for (uint64_t y = lo; y < hi; y++) {
-                uint32_t a = tx->article[y];
-                if (a == i || !keep[a])
-                    continue;
-                uint64_t z = lo;
-                while (z < y && tx->article[z] != a)
-                    z++;
-                if (z == y) /* first time in this basket */
-                    hm_acc_add(acc, a, 1.0f);
-            }
-        }
-        if (!acc->n_touched)
-            continue;
-        float den = (float)(baskets + j->shrink);
-        for (uint32_t t = 0; t < acc->n_touched; t++)
-            acc->v[acc->touched[t]] /= den;
-        j->m->n_nbr[i] = (uint8_t)hm_acc_top(acc, k, j->m->nbr + i * k, j->m->prob + i * k, NULL);
-    }
-    return 0;
-}
-
-static void bsk_release(void *state)
-{
-    struct bsk_state *m = state;
-    if (!m)
+    if (!keep[i])
         return;
-    free(m->nbr);
-    free(m->prob);
-    free(m->n_nbr);
-    free(m);
+    uint32_t baskets = 0, prev_c = UINT32_MAX;
+    int32_t prev_d = -1;
+    for (uint64_t x = tx->art_off[i]; x < tx->art_off[i + 1]; x++) {
+        uint64_t r = tx->art_rows[x];
+        uint32_t c = tx->customer[r];
+        int32_t d = tx->day[r];
+        if (d < j->from || d >= cutoff || (c == prev_c && d == prev_d))
+            continue; /* outside the window, or i twice in one basket */
+        prev_c = c;
+        prev_d = d;
+        baskets++;
+        /* the basket: the run of rows of customer c on day d around r */
+        uint64_t lo = r, hi = r + 1;
+        while (lo > tx->cust_off[c] && tx->day[lo - 1] == d)
+            lo--;
+        while (hi < tx->cust_off[c + 1] && tx->day[hi] == d)
+            hi++;
+        for (uint64_t y = lo; y < hi; y++) {
+            uint32_t a = tx->article[y];
+            if (a == i || !keep[a])
+                continue;
+            uint64_t z = lo;
+            while (z < y && tx->article[z] != a)
+                z++;
+            if (z == y) /* first time in this basket */
+                hm_acc_add(acc, a, 1.0f);
+        }
+    }
+    if (!acc->n_touched)
+        return;
+    float den = (float)(baskets + j->shrink);
+    for (uint32_t t = 0; t < acc->n_touched; t++)
+        acc->v[acc->touched[t]] /= den;
 }
 
 static int bsk_init(const struct recall_engine *e, int s, void **state)
 {
     const struct bsk_params *p = recall_params_of(&e->p, s);
-    struct bsk_state *m = hm_xcalloc(1, sizeof *m);
-    uint32_t na = e->ds->articles.n;
-    m->k = (uint32_t)p->neighbours;
-    m->nbr = hm_xmalloc_array((size_t)na * m->k + 1, sizeof *m->nbr);
-    m->prob = hm_xmalloc_array((size_t)na * m->k + 1, sizeof *m->prob);
-    m->n_nbr = hm_xcalloc((size_t)na + 1, 1);
-    int nt = hm_threads() > 256 ? 256 : hm_threads();
+    struct recall_item_nbrs *t = hm_xcalloc(1, sizeof *t);
     int32_t from = e->cutoff - 7 * (int32_t)p->weeks;
-    struct bsk_job j = {e, m, from > e->start ? from : e->start, p->shrink,
-                        hm_xcalloc((size_t)nt, sizeof(struct hm_acc))};
-    for (int t = 0; t < nt; t++)
-        hm_acc_init(&j.acc[t], na);
-    hm_parallel_chunks(nt, na, 256, bsk_range, &j);
-    for (int t = 0; t < nt; t++)
-        hm_acc_release(&j.acc[t]);
-    free(j.acc);
-    *state = m;
+    struct bsk_job j = {e, from > e->start ? from : e->start, p->shrink};
+    recall_item_nbrs_build(t, e->ds->articles.n, (uint32_t)p->neighbours, bsk_row, &j);
+    *state = t;
     return 0;
 }
 
@@ -137,16 +99,7 @@ static uint32_t bsk_user(const struct recall_engine *e, int s, struct recall_scr
 {
     (void)c;
     const struct recall_hist *h = &sc->hist;
-    const struct bsk_state *m = e->state[s];
-    uint32_t q = 0;
-    for (uint32_t i = 0; i < h->n && q < (uint32_t)e->p.query_items; i++) {
-        uint32_t a = h->item[i];
-        if (!e->keep[a])
-            continue;
-        q++;
-        for (uint32_t x = 0; x < m->n_nbr[a]; x++)
-            hm_acc_add(&sc->items, m->nbr[(size_t)a * m->k + x], h->score[i] * m->prob[(size_t)a * m->k + x]);
-    }
+    recall_item_nbrs_gather(e, e->state[s], h, &sc->items);
     for (uint32_t i = 0; i < h->n; i++)
         sc->mark[h->item[i]] = 1;
     uint32_t n = hm_acc_top(&sc->items, (uint32_t)recall_list_of(&e->p, s)->n, items, scores, sc->mark);
@@ -159,10 +112,7 @@ static uint32_t bsk_user(const struct recall_engine *e, int s, struct recall_scr
 uint32_t recall_basket_neighbours(const struct recall_engine *e, int s, uint32_t a, const uint32_t **nbr,
                                   const float **prob)
 {
-    const struct bsk_state *m = e->state[s];
-    *nbr = m->nbr + (size_t)a * m->k;
-    *prob = m->prob + (size_t)a * m->k;
-    return m->n_nbr[a];
+    return recall_item_nbrs_of(e->state[s], a, nbr, prob);
 }
 
 const struct recall_strategy recall_basket = {
@@ -172,6 +122,6 @@ const struct recall_strategy recall_basket = {
     .n_settings = sizeof bsk_settings / sizeof bsk_settings[0],
     .params_size = sizeof(struct bsk_params),
     .init = bsk_init,
-    .release = bsk_release,
+    .release = recall_item_nbrs_free,
     .user = bsk_user,
 };

@@ -22,78 +22,34 @@ static const struct hm_setting co_settings[] = {
 };
 #undef P
 
-struct co_state {
-    uint32_t k;          /* neighbours per item (slots) */
-    uint32_t *nbr;       /* (n_articles, k) neighbour articles, most similar first */
-    float *sim;          /* (n_articles, k) Jaccard similarity; 0 pads */
-    uint8_t *n_nbr;      /* (n_articles) */
-};
-
-struct co_job {
-    const struct recall_engine *e;
-    struct co_state *m;
-    struct hm_acc *acc; /* (threads) over articles */
-};
-
-static int co_range(size_t begin, size_t end, int tid, void *ud)
+/* Adds to acc, for article i, the Jaccard similarity of its buyer set with every article
+ * its buyers bought in the window. */
+static void co_row(uint32_t i, struct hm_acc *acc, void *ud)
 {
-    struct co_job *j = ud;
-    const struct recall_window *w = &j->e->win;
-    struct hm_acc *acc = &j->acc[tid];
-    uint32_t k = j->m->k;
-    for (size_t i = begin; i < end; i++) {
-        uint64_t deg_i = w->ioff[i + 1] - w->ioff[i];
-        j->m->n_nbr[i] = 0;
-        if (!deg_i)
-            continue;
-        for (uint64_t b = w->ioff[i]; b < w->ioff[i + 1]; b++) {
-            uint32_t v = w->iuser[b];
-            for (uint64_t x = w->uoff[v]; x < w->uoff[v + 1]; x++)
-                if (w->uitem[x] != i)
-                    hm_acc_add(acc, w->uitem[x], 1.0f);
-        }
-        /* counts -> Jaccard in place */
-        for (uint32_t t = 0; t < acc->n_touched; t++) {
-            uint32_t a = acc->touched[t];
-            double both = acc->v[a], deg_a = (double)(w->ioff[a + 1] - w->ioff[a]);
-            acc->v[a] = (float)(both / ((double)deg_i + deg_a - both));
-        }
-        j->m->n_nbr[i] = (uint8_t)hm_acc_top(acc, k, j->m->nbr + i * k, j->m->sim + i * k, NULL);
-    }
-    return 0;
-}
-
-static void co_release(void *state)
-{
-    struct co_state *m = state;
-    if (!m)
+    const struct recall_window *w = ud;
+    uint64_t deg_i = w->ioff[i + 1] - w->ioff[i];
+    if (!deg_i)
         return;
-    free(m->nbr);
-    free(m->sim);
-    free(m->n_nbr);
-    free(m);
+    for (uint64_t b = w->ioff[i]; b < w->ioff[i + 1]; b++) {
+        uint32_t v = w->iuser[b];
+        for (uint64_t x = w->uoff[v]; x < w->uoff[v + 1]; x++)
+            if (w->uitem[x] != i)
+                hm_acc_add(acc, w->uitem[x], 1.0f);
+    }
+    /* counts -> Jaccard in place */
+    for (uint32_t t = 0; t < acc->n_touched; t++) {
+        uint32_t a = acc->touched[t];
+        double both = acc->v[a], deg_a = (double)(w->ioff[a + 1] - w->ioff[a]);
+        acc->v[a] = (float)(both / ((double)deg_i + deg_a - both));
+    }
 }
 
 static int co_init(const struct recall_engine *e, int s, void **state)
 {
     const struct co_params *p = recall_params_of(&e->p, s);
-    struct co_state *m = hm_xcalloc(1, sizeof *m);
-    uint32_t na = e->ds->articles.n;
-    m->k = (uint32_t)p->neighbours;
-    m->nbr = hm_xmalloc_array((size_t)na * m->k + 1, sizeof *m->nbr);
-    m->sim = hm_xmalloc_array((size_t)na * m->k + 1, sizeof *m->sim);
-    m->n_nbr = hm_xcalloc((size_t)na + 1, 1);
-    int nt = hm_threads();
-    if (nt > 256)
-        nt = 256;
-    struct co_job j = {e, m, hm_xcalloc((size_t)nt, sizeof(struct hm_acc))};
-    for (int t = 0; t < nt; t++)
-        hm_acc_init(&j.acc[t], na);
-    hm_parallel_chunks(nt, na, 256, co_range, &j);
-    for (int t = 0; t < nt; t++)
-        hm_acc_release(&j.acc[t]);
-    free(j.acc);
-    *state = m;
+    struct recall_item_nbrs *t = hm_xcalloc(1, sizeof *t);
+    recall_item_nbrs_build(t, e->ds->articles.n, (uint32_t)p->neighbours, co_row, (void *)&e->win);
+    *state = t;
     return 0;
 }
 
@@ -101,17 +57,7 @@ static uint32_t co_user(const struct recall_engine *e, int s, struct recall_scra
                         uint32_t *items, float *scores)
 {
     (void)c;
-    const struct recall_hist *h = &sc->hist;
-    const struct co_state *m = e->state[s];
-    uint32_t q = 0;
-    for (uint32_t i = 0; i < h->n && q < (uint32_t)e->p.query_items; i++) {
-        uint32_t a = h->item[i];
-        if (!e->keep[a])
-            continue;
-        q++;
-        for (uint32_t x = 0; x < m->n_nbr[a]; x++)
-            hm_acc_add(&sc->items, m->nbr[(size_t)a * m->k + x], h->score[i] * m->sim[(size_t)a * m->k + x]);
-    }
+    recall_item_nbrs_gather(e, e->state[s], &sc->hist, &sc->items);
     return hm_acc_top(&sc->items, (uint32_t)recall_list_of(&e->p, s)->n, items, scores, NULL);
 }
 
@@ -119,10 +65,7 @@ static uint32_t co_user(const struct recall_engine *e, int s, struct recall_scra
 uint32_t recall_copurchase_neighbours(const struct recall_engine *e, int s, uint32_t a,
                                       const uint32_t **nbr, const float **sim)
 {
-    const struct co_state *m = e->state[s];
-    *nbr = m->nbr + (size_t)a * m->k;
-    *sim = m->sim + (size_t)a * m->k;
-    return m->n_nbr[a];
+    return recall_item_nbrs_of(e->state[s], a, nbr, sim);
 }
 
 const struct recall_strategy recall_copurchase = {
@@ -133,6 +76,6 @@ const struct recall_strategy recall_copurchase = {
     .params_size = sizeof(struct co_params),
     .needs = RECALL_NEEDS_WINDOW,
     .init = co_init,
-    .release = co_release,
+    .release = recall_item_nbrs_free,
     .user = co_user,
 };

@@ -284,6 +284,33 @@ uint32_t recall_copurchase_neighbours(const struct recall_engine *e, int s, uint
 void recall_article_counts(const struct data_set *ds, int32_t start, int32_t cutoff, double tau,
                            double *score, uint32_t *buyers);
 
+/* ---- item neighbour tables (itemnbrs.c), shared by co-purchase and same basket ----------- */
+
+/* For every article, its (at most k) heaviest neighbours, heaviest first. */
+struct recall_item_nbrs {
+    uint32_t k;
+    uint32_t *nbr;      /* (n_articles, k) neighbour articles */
+    float *w;           /* (n_articles, k) their weights */
+    uint8_t *n_nbr;     /* (n_articles) neighbours listed */
+};
+/* Adds the weights of article i's neighbours (not i itself) into acc, a per-thread
+ * accumulator over the articles, empty on entry; ud is the builder's. */
+typedef void (*recall_nbr_fn)(uint32_t i, struct hm_acc *acc, void *ud);
+/* Builds t for n_articles articles and k (at most 255) neighbours each: fn for every article
+ * on hm_threads() threads, the k heaviest kept (hm_acc_top's order: the same table for any
+ * thread count). */
+void recall_item_nbrs_build(struct recall_item_nbrs *t, uint32_t n_articles, uint32_t k, recall_nbr_fn fn,
+                            void *ud);
+void recall_item_nbrs_release(struct recall_item_nbrs *t);
+/* Releases and frees a table allocated with hm_xcalloc (a strategy's state; NULL is fine). */
+void recall_item_nbrs_free(void *state);
+/* A customer's neighbours: for their best e->p.query_items kept history items (h, best
+ * first), each neighbour's weight times the history item's score, added into out. */
+void recall_item_nbrs_gather(const struct recall_engine *e, const struct recall_item_nbrs *t,
+                             const struct recall_hist *h, struct hm_acc *out);
+/* Article a's neighbours: their count, and pointers into the table. */
+uint32_t recall_item_nbrs_of(const struct recall_item_nbrs *t, uint32_t a, const uint32_t **nbr, const float **w);
+
 /* ---- embedding similarity (embsim.c), shared by the text and image strategies ------------- */
 
 /* The searched articles of an article embedding matrix: the `items` most popular kept
