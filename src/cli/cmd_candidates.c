@@ -61,18 +61,7 @@ int cmd_candidates(int argc, char **argv)
                 code = cli_usage_error(argv[0], "--share is a number in (0, 1]");
             break;
         }
-        case O_WEEK:
-            if (!strcmp(optarg, "val"))
-                o.week = (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0};
-            else if (!strcmp(optarg, "test"))
-                o.week = (struct pipeline_week){PIPELINE_WEEK_TEST, 0};
-            else {
-                long w;
-                if (cli_parse_long(argv[0], "--week", optarg, &w) != 0 || w < 1)
-                    code = w < 1 && !code ? cli_usage_error(argv[0], "--week is val, test or a training week >= 1") : 2;
-                o.week = (struct pipeline_week){PIPELINE_WEEK_TRAIN, (int)w};
-            }
-            break;
+        case O_WEEK: code = cli_parse_week(argv[0], optarg, &o.week); break;
         case O_USERS:
             if (!strcmp(optarg, "pool"))
                 o.users = PIPELINE_USERS_POOL;
@@ -97,14 +86,10 @@ int cmd_candidates(int argc, char **argv)
         return code;
     }
     struct pipeline_config cfg;
-    int rc = pipeline_config_load(&cfg, config, sets, n_sets);
+    int rc = cli_load_config(&cfg, config, sets, n_sets, store, work);
     free(sets);
     if (rc)
-        return cli_fail();
-    if (store)
-        snprintf(cfg.run.store, sizeof cfg.run.store, "%s", store);
-    if (work)
-        snprintf(cfg.run.work, sizeof cfg.run.work, "%s", work);
+        return rc;
     if (o.reference && !o.stats)
         return cli_usage_error(argv[0], "--reference needs --stats");
     if (o.week.kind == PIPELINE_WEEK_TEST && (o.stats || o.users != PIPELINE_USERS_ALL))

@@ -59,28 +59,18 @@ int cmd_features(int argc, char **argv)
     }
     if (!code && (!week_arg || !out))
         code = cli_usage_error(argv[0], "--list, or --week and --out");
-    struct pipeline_week week = {PIPELINE_WEEK_VALIDATION, 0};
-    if (!code && !strcmp(week_arg, "test"))
-        week.kind = PIPELINE_WEEK_TEST;
-    else if (!code && strcmp(week_arg, "val")) {
-        long w;
-        if (cli_parse_long(argv[0], "--week", week_arg, &w) != 0 || w < 1)
-            code = 2;
-        week = (struct pipeline_week){PIPELINE_WEEK_TRAIN, (int)w};
-    }
+    struct pipeline_week week;
+    if (!code)
+        code = cli_parse_week(argv[0], week_arg, &week);
     if (code) {
         free(sets);
         return code;
     }
     struct pipeline_config cfg;
-    int rc = pipeline_config_load(&cfg, config, sets, n_sets);
+    int rc = cli_load_config(&cfg, config, sets, n_sets, store, work);
     free(sets);
     if (rc)
-        return cli_fail();
-    if (store)
-        snprintf(cfg.run.store, sizeof cfg.run.store, "%s", store);
-    if (work)
-        snprintf(cfg.run.work, sizeof cfg.run.work, "%s", work);
+        return rc;
     struct pipeline p;
     pipeline_init(&p, &cfg);
     rc = pipeline_features_export(&p, week, (uint32_t)users, out);

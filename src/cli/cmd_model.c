@@ -103,12 +103,7 @@ int cmd_model(int argc, char **argv)
         struct pipeline_config cfg;
         if ((rc = pipeline_config_load(&cfg, config, sets, n_sets)) == 0 && (rc = nn_params_check(&cfg.nn)) == 0) {
             /* one empty group shaped like the feature set, with 512-d image embeddings */
-            static uint8_t towers[FEAT_MAX_COLS];
-            const struct feat_column *cols = feat_columns();
-            for (uint32_t k = 0; k < feat_n_cols(); k++)
-                towers[k] = cols[k].group == FEAT_G_USER ? RANK_TOWER_USER
-                            : cols[k].group == FEAT_G_ITEM ? RANK_TOWER_ITEM
-                                                           : RANK_TOWER_PAIR;
+            const uint8_t *towers = pipeline_column_towers();
             static const uint64_t off[2] = {0, 0};
             static const float image[FEAT_IMAGE_DIM];
             struct rank_data d = {.n_cols = feat_n_cols(), .col_name = feat_column_names(), .col_tower = towers,

@@ -80,12 +80,9 @@ static int parse_opts(int argc, char **argv, struct stage_opts *o, const char **
         default: return cli_usage_error(argv[0], "unknown option");
         }
     }
-    if (pipeline_config_load(&o->cfg, o->config, o->sets, o->n_sets) != 0)
-        return cli_fail();
-    if (o->store)
-        snprintf(o->cfg.run.store, sizeof o->cfg.run.store, "%s", o->store);
-    if (o->work)
-        snprintf(o->cfg.run.work, sizeof o->cfg.run.work, "%s", o->work);
+    int rc = cli_load_config(&o->cfg, o->config, o->sets, o->n_sets, o->store, o->work);
+    if (rc)
+        return rc;
     pipeline_init(&o->p, &o->cfg);
     return 0;
 }

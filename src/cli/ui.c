@@ -2,6 +2,7 @@
  * most every 10% or 10 s when stderr is not a terminal). */
 #include "cli.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,36 @@ int cli_parse_long(const char *cmd, const char *opt, const char *s, long *out)
         return -1;
     }
     *out = v;
+    return 0;
+}
+
+int cli_parse_week(const char *cmd, const char *s, struct pipeline_week *out)
+{
+    if (!strcmp(s, "val")) {
+        *out = (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0};
+        return 0;
+    }
+    if (!strcmp(s, "test")) {
+        *out = (struct pipeline_week){PIPELINE_WEEK_TEST, 0};
+        return 0;
+    }
+    char *end;
+    long w = strtol(s, &end, 10);
+    if (!*s || *end || w < 1 || w > INT_MAX)
+        return cli_usage_error(cmd, "--week is val, test or a training week >= 1, found \"%s\"", s);
+    *out = (struct pipeline_week){PIPELINE_WEEK_TRAIN, (int)w};
+    return 0;
+}
+
+int cli_load_config(struct pipeline_config *cfg, const char *config, char **sets, int n_sets, const char *store,
+                    const char *work)
+{
+    if (pipeline_config_load(cfg, config, sets, n_sets) != 0)
+        return cli_fail();
+    if (store)
+        snprintf(cfg->run.store, sizeof cfg->run.store, "%s", store);
+    if (work)
+        snprintf(cfg->run.work, sizeof cfg->run.work, "%s", work);
     return 0;
 }
 

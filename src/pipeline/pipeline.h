@@ -319,6 +319,19 @@ void pipeline_model_release(struct pipeline_model *m);
 /* The models rank.models names (unknown or repeated names are an error). */
 int pipeline_parse_models(const struct pipeline *p, struct pipeline_model *out, int *n);
 int pipeline_model_score(const struct pipeline_model *m, const struct rank_data *d, float *out);
+/* The learning curves of rank_curves.tsv: for model k < n, its name and its held-out MAP@12
+ * after each round (epoch for the network; NaN where not evaluated). An error when the file
+ * cannot be read. */
+struct pipeline_curves {
+    int n;
+    char name[PIPELINE_MAX_MODELS][32];
+    HM_VEC(double) curve[PIPELINE_MAX_MODELS];
+};
+int pipeline_curves_read(struct pipeline *p, struct pipeline_curves *c);
+void pipeline_curves_release(struct pipeline_curves *c);
+/* The tower of each feature column (feat_n_cols() of them) for struct rank_data: user
+ * columns to the user tower, item columns to the item tower, the rest to the pair tower. */
+const uint8_t *pipeline_column_towers(void);
 char *pipeline_model_path(const struct pipeline *p, const char *name);
 /* <work>/<dir>/<name>.model: dir "models" (the rank stage) or "models/final" (retrain). */
 char *pipeline_model_path_in(const struct pipeline *p, const char *dir, const char *name);

@@ -10,6 +10,7 @@
 #include "pipeline/pipeline.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,43 @@ void pipeline_model_release(struct pipeline_model *m)
     nn_free(&m->nn);
     free(m->curve);
     memset(m, 0, sizeof *m);
+}
+
+int pipeline_curves_read(struct pipeline *p, struct pipeline_curves *c)
+{
+    memset(c, 0, sizeof *c);
+    char *path = pipeline_path(p, "rank_curves.tsv"), *text = NULL;
+    int rc = hm_read_file(path, &text, NULL);
+    free(path);
+    if (rc)
+        return rc;
+    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        char name[32];
+        unsigned round;
+        double map;
+        if (l[0] == '#' || sscanf(l, "%31s %u %lf", name, &round, &map) != 3 || round == 0 || round > 100000)
+            continue;
+        int k = 0;
+        while (k < c->n && strcmp(c->name[k], name))
+            k++;
+        if (k == c->n) {
+            if (c->n == PIPELINE_MAX_MODELS)
+                continue;
+            snprintf(c->name[c->n++], sizeof c->name[0], "%s", name);
+        }
+        while (c->curve[k].n < round)
+            HM_VEC_PUSH(&c->curve[k], NAN);
+        c->curve[k].v[round - 1] = map;
+    }
+    free(text);
+    return 0;
+}
+
+void pipeline_curves_release(struct pipeline_curves *c)
+{
+    for (int k = 0; k < c->n; k++)
+        free(c->curve[k].v);
+    memset(c, 0, sizeof *c);
 }
 
 int pipeline_model_score(const struct pipeline_model *m, const struct rank_data *d, float *out)
@@ -85,16 +123,22 @@ int pipeline_parse_models(const struct pipeline *p, struct pipeline_model *out, 
 
 /* ---- the training set --------------------------------------------------------------------- */
 
-/* The tower of each feature column. */
-static const uint8_t *column_towers(void)
+static uint8_t column_tower[FEAT_MAX_COLS];
+
+static void column_towers_init(void)
 {
-    static uint8_t towers[FEAT_MAX_COLS];
     const struct feat_column *cols = feat_columns();
     for (uint32_t c = 0; c < feat_n_cols(); c++)
-        towers[c] = cols[c].group == FEAT_G_USER ? RANK_TOWER_USER
-                    : cols[c].group == FEAT_G_ITEM ? RANK_TOWER_ITEM
-                                                   : RANK_TOWER_PAIR;
-    return towers;
+        column_tower[c] = cols[c].group == FEAT_G_USER ? RANK_TOWER_USER
+                          : cols[c].group == FEAT_G_ITEM ? RANK_TOWER_ITEM
+                                                         : RANK_TOWER_PAIR;
+}
+
+const uint8_t *pipeline_column_towers(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, column_towers_init);
+    return column_tower;
 }
 
 /* Appends the groups of a features table of training week w (labelled from the week's
@@ -154,7 +198,7 @@ static int load_training_set(struct pipeline *p, const struct feat_image *image,
     int rc = pipeline_data(p, &ds);
     if (rc)
         return rc;
-    const uint8_t *towers = column_towers();
+    const uint8_t *towers = pipeline_column_towers();
     for (int h = 0; h < 2; h++)
         rank_set_init(h ? holdout : train, feat_n_cols(), feat_column_names(), towers, image ? image->emb : NULL,
                       image ? image->dim : 0, ds->articles.n);
@@ -254,7 +298,7 @@ static int validate(struct pipeline *p, struct val_job *j, const struct feat_inp
         return rc;
     }
     recall_candidates_init(&blk);
-    const uint8_t *towers = column_towers();
+    const uint8_t *towers = pipeline_column_towers();
     uint32_t block = (uint32_t)p->c.rank.block, nc = feat_n_cols();
     struct hm_progress prog;
     hm_progress_begin(&prog, "validation", buyers.n_users);
@@ -593,25 +637,25 @@ int pipeline_best_model(struct pipeline *p, char *name, size_t n)
 /* ---- retrain: the submission's models once more, the validation week included ------------- */
 
 /* The epoch whose weights the rank stage's network kept: the first best of its held-out
- * MAP@12 in rank_curves.tsv ("nn <TAB> epoch <TAB> MAP@12" lines); 0 when there is none. */
+ * MAP@12 in rank_curves.tsv; 0 when there is none. */
 static uint32_t nn_best_epoch(struct pipeline *p)
 {
-    char *path = pipeline_path(p, "rank_curves.tsv"), *text = NULL;
+    struct pipeline_curves c;
     uint32_t best = 0;
-    double best_map = -1;
-    if (hm_read_file(path, &text, NULL) == 0) {
-        for (const char *l = text; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
-            unsigned epoch;
-            double map;
-            if (sscanf(l, "nn\t%u\t%lf", &epoch, &map) == 2 && map > best_map) {
-                best_map = map;
-                best = epoch;
-            }
+    if (pipeline_curves_read(p, &c) == 0) {
+        for (int k = 0; k < c.n; k++) {
+            if (strcmp(c.name[k], "nn"))
+                continue;
+            double best_map = -1;
+            for (size_t e = 0; e < c.curve[k].n; e++)
+                if (c.curve[k].v[e] > best_map) {
+                    best_map = c.curve[k].v[e];
+                    best = (uint32_t)e + 1;
+                }
         }
+        pipeline_curves_release(&c);
     }
     hm_clear_error();
-    free(text);
-    free(path);
     return best;
 }
 

@@ -172,37 +172,11 @@ static void candidates_section(struct pipeline *p, struct eval_page *pg)
 
 static void curves_section(struct pipeline *p, struct eval_page *pg)
 {
-    char *path = pipeline_path(p, "rank_curves.tsv"), *text = NULL;
-    int rc = hm_read_file(path, &text, NULL);
-    free(path);
-    if (rc) {
+    struct pipeline_curves c;
+    if (pipeline_curves_read(p, &c) != 0) {
         hm_clear_error();
         return;
     }
-    /* model -> (round, map) */
-    char names[PIPELINE_MAX_MODELS][32];
-    HM_VEC(double) v[PIPELINE_MAX_MODELS];
-    memset(v, 0, sizeof v);
-    int nm = 0;
-    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        char name[32];
-        unsigned round;
-        double map;
-        if (l[0] == '#' || sscanf(l, "%31s %u %lf", name, &round, &map) != 3 || round == 0 || round > 100000)
-            continue;
-        int k = 0;
-        while (k < nm && strcmp(names[k], name))
-            k++;
-        if (k == nm) {
-            if (nm == PIPELINE_MAX_MODELS)
-                continue;
-            snprintf(names[nm++], 32, "%s", name);
-        }
-        while (v[k].n < round)
-            HM_VEC_PUSH(&v[k], NAN);
-        v[k].v[round - 1] = map;
-    }
-    free(text);
     eval_page_heading(pg, 2, "Learning curves", "curves");
     eval_page_paragraph(pg, "Held-out MAP@12 (customers of the training weeks set aside for early stopping, scored on "
                             "their whole candidate lists) after each boosting round, and after each epoch of the "
@@ -211,15 +185,15 @@ static void curves_section(struct pipeline *p, struct eval_page *pg)
         struct eval_series s[PIPELINE_MAX_MODELS];
         size_t ns = 0, len = 0, best_s = 0, best_i = 0;
         double best = -1;
-        for (int k = 0; k < nm; k++) {
-            if ((strcmp(names[k], "nn") == 0) != nn || !v[k].n)
+        for (int k = 0; k < c.n; k++) {
+            if ((strcmp(c.name[k], "nn") == 0) != nn || !c.curve[k].n)
                 continue;
-            s[ns] = (struct eval_series){names[k], v[k].v};
-            if (v[k].n > len)
-                len = v[k].n;
-            for (size_t i = 0; i < v[k].n; i++)
-                if (!isnan(v[k].v[i]) && v[k].v[i] > best) {
-                    best = v[k].v[i];
+            s[ns] = (struct eval_series){c.name[k], c.curve[k].v};
+            if (c.curve[k].n > len)
+                len = c.curve[k].n;
+            for (size_t i = 0; i < c.curve[k].n; i++)
+                if (!isnan(c.curve[k].v[i]) && c.curve[k].v[i] > best) {
+                    best = c.curve[k].v[i];
                     best_s = ns;
                     best_i = i;
                 }
@@ -233,17 +207,17 @@ static void curves_section(struct pipeline *p, struct eval_page *pg)
             pad[k] = hm_xmalloc_array(len + 1, sizeof **pad);
             for (size_t i = 0; i < len; i++)
                 pad[k][i] = NAN;
-            for (int q = 0; q < nm; q++)
-                if (!strcmp(names[q], s[k].name))
-                    memcpy(pad[k], v[q].v, v[q].n * sizeof **pad);
+            for (int q = 0; q < c.n; q++)
+                if (!strcmp(c.name[q], s[k].name))
+                    memcpy(pad[k], c.curve[q].v, c.curve[q].n * sizeof **pad);
             s[k].v = pad[k];
         }
-        struct eval_line_chart c = {.title = nn ? "The network: held-out MAP@12 per epoch"
-                                                : "Boosted models: held-out MAP@12 per round",
-                                    .x_label = nn ? "epoch" : "boosting round", .y_label = "held-out MAP@12",
-                                    .n = len, .series = s, .n_series = ns, .y_zero = 1,
-                                    .mark_label = "best", .mark_series = best_s, .mark_index = best_i};
-        char *svg = best >= 0 ? eval_plot_line(&c) : NULL;
+        struct eval_line_chart chart = {.title = nn ? "The network: held-out MAP@12 per epoch"
+                                                    : "Boosted models: held-out MAP@12 per round",
+                                        .x_label = nn ? "epoch" : "boosting round", .y_label = "held-out MAP@12",
+                                        .n = len, .series = s, .n_series = ns, .y_zero = 1,
+                                        .mark_label = "best", .mark_series = best_s, .mark_index = best_i};
+        char *svg = best >= 0 ? eval_plot_line(&chart) : NULL;
         if (svg)
             eval_page_figure(pg, svg, nn ? "The network's learning curve." : "The boosted models' learning curves.");
         else
@@ -252,8 +226,7 @@ static void curves_section(struct pipeline *p, struct eval_page *pg)
         for (size_t k = 0; k < ns; k++)
             free(pad[k]);
     }
-    for (int k = 0; k < nm; k++)
-        free(v[k].v);
+    pipeline_curves_release(&c);
 }
 
 static void importance_section(struct pipeline *p, struct eval_page *pg, const struct metrics *m)
@@ -434,12 +407,7 @@ static void examples_section(struct pipeline *p, struct eval_page *pg, const str
     struct feat_inputs in = {.ds = ds, .text = text->x, .text_rows = ds->articles.n, .text_dim = text->dim, .image = image};
     if ((rc = prep_truth_build(&truth, ds, days)) == 0 && (rc = feat_ctx_init(&ctx, &in, days.start, &p->c.feat)) == 0) {
         float *x, *score = hm_xmalloc_array(some.n + 1, sizeof *score);
-        static uint8_t towers[FEAT_MAX_COLS];
-        const struct feat_column *cols = feat_columns();
-        for (uint32_t k = 0; k < feat_n_cols(); k++)
-            towers[k] = cols[k].group == FEAT_G_USER ? RANK_TOWER_USER
-                        : cols[k].group == FEAT_G_ITEM ? RANK_TOWER_ITEM
-                                                       : RANK_TOWER_PAIR;
+        const uint8_t *towers = pipeline_column_towers();
         if ((rc = pipeline_features_of(&ctx, &some, some.n_users ? some.n_users : 1, &x)) == 0) {
             struct rank_data d = {.n_rows = some.n, .n_cols = feat_n_cols(), .x = x, .col_name = feat_column_names(),
                                   .col_tower = towers, .n_groups = some.n_users, .group_off = some.off,

@@ -32,12 +32,7 @@ static int submit_block(struct submit_job *j, const struct recall_candidates *c)
         j->score = hm_xrealloc(j->score, j->cap * sizeof *j->score);
     }
     int rc = feat_block(j->ctx, c, j->x);
-    static uint8_t towers[FEAT_MAX_COLS];
-    const struct feat_column *cols = feat_columns();
-    for (uint32_t k = 0; k < nc; k++)
-        towers[k] = cols[k].group == FEAT_G_USER ? RANK_TOWER_USER
-                    : cols[k].group == FEAT_G_ITEM ? RANK_TOWER_ITEM
-                                                   : RANK_TOWER_PAIR;
+    const uint8_t *towers = pipeline_column_towers();
     struct rank_data d = {.n_rows = c->n, .n_cols = nc, .x = j->x, .col_name = feat_column_names(),
                           .col_tower = towers, .n_groups = c->n_users, .group_off = c->off,
                           .group_user = c->user, .item = c->item,
