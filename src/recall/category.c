@@ -53,29 +53,6 @@ struct cat_state {
     float *pop[CAT_DIMS];          /* their popularity, scaled to max 1 */
 };
 
-static int cmp_i64(const void *a, const void *b)
-{
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* Dense ids of the attribute's distinct values (in value order). */
-static uint32_t dense_values(const int32_t *col, uint32_t na, uint32_t *out)
-{
-    int64_t *keys = hm_xmalloc_array((size_t)na + 1, sizeof *keys);
-    for (uint32_t a = 0; a < na; a++)
-        keys[a] = (int64_t)col[a] << 32 | a;
-    qsort(keys, na, sizeof *keys, cmp_i64);
-    uint32_t nv = 0;
-    for (uint32_t i = 0; i < na; i++) {
-        if (i && (keys[i] >> 32) != (keys[i - 1] >> 32))
-            nv++;
-        out[(uint32_t)keys[i]] = nv;
-    }
-    free(keys);
-    return na ? nv + 1 : 0;
-}
-
 static void cat_release(void *state)
 {
     struct cat_state *m = state;
@@ -115,7 +92,7 @@ static int cat_init(const struct recall_engine *e, int s, void **state)
         m->attr[x] = attrs[d];
         m->weight[x] = (float)ws[d];
         m->value[x] = hm_xmalloc_array((size_t)na + 1, sizeof(uint32_t));
-        uint32_t nv = m->n_values[x] = dense_values(art->num[attrs[d]], na, m->value[x]);
+        uint32_t nv = m->n_values[x] = recall_dense_ids(art->num[attrs[d]], na, m->value[x]);
         /* the k most popular kept items of each value */
         struct hm_hit *hits = hm_xmalloc_array((size_t)nv * k + 1, sizeof *hits);
         struct hm_topk *top = hm_xmalloc_array((size_t)nv + 1, sizeof *top);
