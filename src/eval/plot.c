@@ -188,8 +188,8 @@ char *eval_plot_line(const struct eval_line_chart *c)
     plot_axis_x(&b, &ax, left, right, top, bottom, 1);
     if (ay.lo < 0 && ay.hi > 0) {
         double y0 = plot_axis_pos(&ay, 0, bottom, top);
-        hm_buf_printf(&b, "<line x1=\"" PLOT_F "\" y1=\"" PLOT_F "\" x2=\"" PLOT_F "\" y2=\"" PLOT_F "\" stroke=\"#888\"/>\n",
-                      left, y0, right, y0);
+        plot_line(&b, left, y0, right, y0, "#888");
+        hm_buf_puts(&b, "\n");
     }
     if (n_finite == 0)
         hm_buf_printf(&b, "<text x=\"" PLOT_F "\" y=\"" PLOT_F "\" text-anchor=\"middle\" fill=\"#666\">no data</text>\n",

@@ -262,8 +262,8 @@ static char *draw_horizontal(const struct bars *c)
         draw_category(&b, c, &a, left, right, i, c0, band, fs_label, 0);
     }
     double x0 = plot_axis_pos(&a, 0, left, right);
-    hm_buf_printf(&b, "<line x1=\"" PLOT_F "\" y1=\"" PLOT_F "\" x2=\"" PLOT_F "\" y2=\"" PLOT_F "\" stroke=\"#666\"/>\n",
-                  x0, top, x0, bottom);
+    plot_line(&b, x0, top, x0, bottom, "#666");
+    hm_buf_puts(&b, "\n");
     plot_refs_v(&b, c->refs, c->n_refs, &a, left, right, top, bottom);
     plot_x_title(&b, c->value_label, (left + right) / 2, bottom + 38, right - left);
     plot_y_title(&b, c->category_label, 16, (top + bottom) / 2, bottom - top);
@@ -325,8 +325,8 @@ static char *draw_vertical(const struct bars *c)
         draw_category(&b, c, &a, bottom, top, i, c0, band, fs_label, rotate);
     }
     double y0 = plot_axis_pos(&a, 0, bottom, top);
-    hm_buf_printf(&b, "<line x1=\"" PLOT_F "\" y1=\"" PLOT_F "\" x2=\"" PLOT_F "\" y2=\"" PLOT_F "\" stroke=\"#666\"/>\n",
-                  left, y0, right, y0);
+    plot_line(&b, left, y0, right, y0, "#666");
+    hm_buf_puts(&b, "\n");
     plot_refs_h(&b, c->refs, c->n_refs, &a, left, right, bottom, top);
     plot_x_title(&b, c->category_label, (left + right) / 2, h - 12, right - left);
     plot_y_title(&b, c->value_label, 16, (top + bottom) / 2, bottom - top);
@@ -389,8 +389,8 @@ static char *draw_panels(const struct bars *c)
                     isfinite(v) ? "#222" : "#888", t);
         }
         double z = plot_axis_pos(&a, 0, x0, x1);
-        hm_buf_printf(&b, "<line x1=\"" PLOT_F "\" y1=\"" PLOT_F "\" x2=\"" PLOT_F "\" y2=\"" PLOT_F "\" stroke=\"#666\"/>\n",
-                      z, top, z, bottom);
+        plot_line(&b, z, top, z, bottom, "#666");
+        hm_buf_puts(&b, "\n");
     }
     plot_y_title(&b, c->category_label, 16, (top + bottom) / 2, bottom - top);
     plot_end(&b);

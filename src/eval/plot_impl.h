@@ -85,6 +85,8 @@ void plot_marker(struct hm_buf *b, int m, const char *colour, double x, double y
 /* Ticks, grid lines and tick labels of a value axis. Horizontal (vertical = 0): ticks along
  * x between x0 and x1 under the plot at y_base, grid from y_top to y_base. Vertical: ticks
  * along y between y0 (lo) and y1 (hi) left of x_base, grid from x_base to x_right. */
+/* A line from (x1, y1) to (x2, y2) in one stroke colour. */
+void plot_line(struct hm_buf *b, double x1, double y1, double x2, double y2, const char *stroke);
 void plot_axis_x(struct hm_buf *b, const struct plot_axis *a, double x0, double x1, double y_top,
                  double y_base, int grid);
 void plot_axis_y(struct hm_buf *b, const struct plot_axis *a, double y0, double y1, double x_base,

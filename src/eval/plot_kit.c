@@ -256,6 +256,12 @@ double plot_axis_label_width(const struct plot_axis *a)
     return w;
 }
 
+void plot_line(struct hm_buf *b, double x1, double y1, double x2, double y2, const char *stroke)
+{
+    hm_buf_printf(b, "<line x1=\"" PLOT_F "\" y1=\"" PLOT_F "\" x2=\"" PLOT_F "\" y2=\"" PLOT_F "\" stroke=\"%s\"/>",
+                  x1, y1, x2, y2, stroke);
+}
+
 void plot_axis_x(struct hm_buf *b, const struct plot_axis *a, double x0, double x1, double y_top,
                  double y_base, int grid)
 {
@@ -264,20 +270,15 @@ void plot_axis_x(struct hm_buf *b, const struct plot_axis *a, double x0, double 
         char t[64];
         plot_axis_label(a, a->ticks[i], t, sizeof t);
         if (grid)
-            hm_buf_printf(b, "<line x1=\"" PLOT_F "\" y1=\"" PLOT_F "\" x2=\"" PLOT_F "\" y2=\"" PLOT_F
-                             "\" stroke=\"#e4e4e4\"/>",
-                          x, y_top, x, y_base);
-        hm_buf_printf(b, "<line x1=\"" PLOT_F "\" y1=\"" PLOT_F "\" x2=\"" PLOT_F "\" y2=\"" PLOT_F
-                         "\" stroke=\"#888\"/>",
-                      x, y_base, x, y_base + 4);
+            plot_line(b, x, y_top, x, y_base, "#e4e4e4");
+        plot_line(b, x, y_base, x, y_base + 4, "#888");
         hm_buf_printf(b, "<text x=\"" PLOT_F "\" y=\"" PLOT_F "\" text-anchor=\"middle\" font-size=\"%g\" fill=\"#444\">",
                       x, y_base + 16, PLOT_FONT_SMALL);
         eval_escape(b, t);
         hm_buf_puts(b, "</text>\n");
     }
-    hm_buf_printf(b, "<line x1=\"" PLOT_F "\" y1=\"" PLOT_F "\" x2=\"" PLOT_F "\" y2=\"" PLOT_F
-                     "\" stroke=\"#888\"/>\n",
-                  x0, y_base, x1, y_base);
+    plot_line(b, x0, y_base, x1, y_base, "#888");
+    hm_buf_puts(b, "\n");
 }
 
 void plot_axis_y(struct hm_buf *b, const struct plot_axis *a, double y0, double y1, double x_base,
@@ -288,20 +289,15 @@ void plot_axis_y(struct hm_buf *b, const struct plot_axis *a, double y0, double 
         char t[64];
         plot_axis_label(a, a->ticks[i], t, sizeof t);
         if (grid)
-            hm_buf_printf(b, "<line x1=\"" PLOT_F "\" y1=\"" PLOT_F "\" x2=\"" PLOT_F "\" y2=\"" PLOT_F
-                             "\" stroke=\"#e4e4e4\"/>",
-                          x_base, y, x_right, y);
-        hm_buf_printf(b, "<line x1=\"" PLOT_F "\" y1=\"" PLOT_F "\" x2=\"" PLOT_F "\" y2=\"" PLOT_F
-                         "\" stroke=\"#888\"/>",
-                      x_base - 4, y, x_base, y);
+            plot_line(b, x_base, y, x_right, y, "#e4e4e4");
+        plot_line(b, x_base - 4, y, x_base, y, "#888");
         hm_buf_printf(b, "<text x=\"" PLOT_F "\" y=\"" PLOT_F "\" text-anchor=\"end\" font-size=\"%g\" fill=\"#444\">",
                       x_base - 7, y + 4, PLOT_FONT_SMALL);
         eval_escape(b, t);
         hm_buf_puts(b, "</text>\n");
     }
-    hm_buf_printf(b, "<line x1=\"" PLOT_F "\" y1=\"" PLOT_F "\" x2=\"" PLOT_F "\" y2=\"" PLOT_F
-                     "\" stroke=\"#888\"/>\n",
-                  x_base, y0, x_base, y1);
+    plot_line(b, x_base, y0, x_base, y1, "#888");
+    hm_buf_puts(b, "\n");
 }
 
 void plot_x_title(struct hm_buf *b, const char *s, double cx, double y, double max_w)
