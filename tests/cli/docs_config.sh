@@ -22,7 +22,7 @@ fi
 # configs/reference.conf is the defaults as `hmrec config` prints them (after its comment header)
 conf=$(cd "$(dirname "$0")/../.." && pwd)/configs/reference.conf
 if ! diff <(grep -v '^#' "$conf" | sed '/^$/d') <("$bin" config | sed '/^$/d'); then
-  echo "configs/reference.conf differs from 'hmrec config' (> binary): regenerate it"
+  echo "configs/reference.conf differs from 'hmrec config' (> binary): run scripts/reference_conf.sh"
   exit 1
 fi
 echo "docs config ok ($(wc -l < "$tmp/bin.txt") settings)"
