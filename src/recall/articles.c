@@ -141,3 +141,13 @@ void recall_price_levels(const struct data_set *ds, int32_t start, int32_t cutof
     free(keys);
     free(j.price);
 }
+
+uint32_t recall_capped_ids(const int32_t *col, uint32_t na, uint8_t *out)
+{
+    uint32_t *ids = hm_xmalloc_array((size_t)na + 1, sizeof *ids);
+    uint32_t n = col ? recall_dense_ids(col, na, ids) : 1;
+    for (uint32_t a = 0; a < na; a++)
+        out[a] = (uint8_t)(!col ? 0 : ids[a] < RECALL_CAPPED_VALUES - 1 ? ids[a] : RECALL_CAPPED_VALUES - 1);
+    free(ids);
+    return n < RECALL_CAPPED_VALUES ? n : RECALL_CAPPED_VALUES;
+}

@@ -6,7 +6,8 @@
 #include <string.h>
 
 extern const struct recall_strategy recall_repurchase, recall_popular, recall_copurchase,
-    recall_userknn, recall_category, recall_text, recall_segment, recall_image, recall_basket, recall_colours, recall_ageband;
+    recall_userknn, recall_category, recall_text, recall_segment, recall_image, recall_basket, recall_colours, recall_ageband,
+    recall_newarrivals;
 
 /* The strategies, one line each, in the order of flags bits and artifact columns. */
 const struct recall_strategy *const recall_strategies[] = {
@@ -21,6 +22,7 @@ const struct recall_strategy *const recall_strategies[] = {
     &recall_basket,
     &recall_colours,
     &recall_ageband,
+    &recall_newarrivals,
 };
 const int recall_n_strategies = (int)(sizeof recall_strategies / sizeof recall_strategies[0]);
 _Static_assert(sizeof recall_strategies / sizeof recall_strategies[0] <= RECALL_MAX_STRATEGIES,

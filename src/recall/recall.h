@@ -179,6 +179,10 @@ uint32_t recall_dense_ids(const int32_t *col, uint32_t na, uint32_t *out);
 uint32_t recall_dense_pairs(const int32_t *a, const int32_t *b, uint32_t na, uint32_t *out);
 /* Dense ids of the distinct values of keys[0..n) (ascending) into out (n); returns how many. */
 uint32_t recall_dense_u64(const uint64_t *keys, uint32_t n, uint32_t *out);
+/* Dense ids of col[0..na) capped at RECALL_CAPPED_VALUES - 1 (rarer values share the last id;
+ * col NULL: all 0) into out (na); returns the number of ids used. */
+#define RECALL_CAPPED_VALUES 256
+uint32_t recall_capped_ids(const int32_t *col, uint32_t na, uint8_t *out);
 
 /* The articles of every group (a dense id per article), ascending: group v's articles are
  * item[off[v] .. off[v+1]). keep (may be NULL): only those articles. */

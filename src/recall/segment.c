@@ -36,6 +36,8 @@ struct seg_params {
     double alpha;     /* weight of a segment's own popularity in its prior (1) */
     double trend;     /* exponent of the last week's growth in current popularity (0) */
     long per_segment; /* most popular articles listed per segment (20) */
+    double expand;    /* weight of the cells customers of the same cells buy (0.3) */
+    long expand_cells; /* neighbour cells kept per cell (10) */
 };
 _Static_assert(sizeof(struct seg_params) <= RECALL_PARAMS_BYTES, "params slot");
 
@@ -66,12 +68,16 @@ static const struct hm_setting seg_settings[] = {
      "segment popularity: current popularity x ((last week's rows + 1) / (the week before's + 1))^trend"},
     {"recall.seg_per_segment", HM_SET_INT, P(per_segment), "20", 1, 4000, 0,
      "segment popularity: most popular articles listed per segment"},
+    {"recall.seg_expand", HM_SET_DOUBLE, P(expand), "0.3", 0, 1e6, 0,
+     "segment popularity: weight of the cells bought by customers who buy the customer's cells (0: only their own)"},
+    {"recall.seg_expand_cells", HM_SET_INT, P(expand_cells), "10", 1, 64, 0,
+     "segment popularity: neighbour cells kept per cell"},
     {"recall.seg_w", HM_SET_DOUBLE, P(list.w), "2", 0, 1e6, 0, "segment popularity: merge weight"},
 };
 #undef P
 
 #define SEG_ATTRS 3       /* colour, pattern, price level */
-#define SEG_VALUES 256    /* values per attribute; rarer ones share the last id */
+#define SEG_VALUES RECALL_CAPPED_VALUES
 
 /* A segment: the listed articles of one cell with one value of every attribute. */
 struct seg_segment {
@@ -90,6 +96,9 @@ struct seg_state {
     struct seg_segment *seg;      /* segments of each cell */
     uint32_t *item;               /* articles of each segment, most popular first */
     float *pop;                   /* (listed) their current popularity */
+    uint32_t n_cells;
+    uint32_t *nbr;                /* (n_cells, expand_cells) neighbour cells, best first */
+    float *nbr_p;                 /* (n_cells, expand_cells) P(neighbour | cell), 0 = none */
 };
 
 static void seg_release(void *state)
@@ -104,18 +113,9 @@ static void seg_release(void *state)
     free(m->seg);
     free(m->item);
     free(m->pop);
+    free(m->nbr);
+    free(m->nbr_p);
     free(m);
-}
-
-/* Dense ids of a column capped at SEG_VALUES - 1. */
-static uint32_t capped_ids(const int32_t *col, uint32_t na, uint8_t *out)
-{
-    uint32_t *ids = hm_xmalloc_array((size_t)na + 1, sizeof *ids);
-    uint32_t n = col ? recall_dense_ids(col, na, ids) : 1;
-    for (uint32_t a = 0; a < na; a++)
-        out[a] = (uint8_t)(!col ? 0 : ids[a] < SEG_VALUES - 1 ? ids[a] : SEG_VALUES - 1);
-    free(ids);
-    return n < SEG_VALUES ? n : SEG_VALUES;
 }
 
 /* Current popularity: rows of the last `days` days (decayed by pop_tau), times the last
@@ -140,6 +140,59 @@ static double *current_pop(const struct recall_engine *e, const struct seg_param
     return pop;
 }
 
+/* Cell neighbours: for every cell i, the cells j most often bought by the customers who
+ * bought i (both within [start, cutoff)), as P(j | i) = customers with both / customers with
+ * i. Customers of one taste share most cells, so a customer's unbought cells that their
+ * cells' buyers buy are where their taste is likely to go next. */
+static void cell_neighbours(const struct recall_engine *e, const struct seg_params *p, struct seg_state *m)
+{
+    const struct data_set *ds = e->ds;
+    uint32_t nc = m->n_cells, k = (uint32_t)p->expand_cells;
+    float *both = hm_xcalloc((size_t)nc * nc + 1, sizeof *both);
+    float *with = hm_xcalloc((size_t)nc + 1, sizeof *with);
+    uint32_t *cells = hm_xmalloc_array((size_t)nc + 1, sizeof *cells);
+    uint8_t *seen = hm_xcalloc((size_t)nc + 1, 1);
+    for (uint32_t c = 0; c < ds->customers.n; c++) {
+        uint64_t lo, hi;
+        prep_customer_rows(ds, c, e->start, e->cutoff - 1, &lo, &hi);
+        uint32_t n = 0;
+        for (uint64_t r = lo; r < hi; r++) {
+            uint32_t x = m->cell[ds->tx.article[r]];
+            if (!seen[x]) {
+                seen[x] = 1;
+                cells[n++] = x;
+            }
+        }
+        for (uint32_t i = 0; i < n; i++) {
+            with[cells[i]] += 1;
+            for (uint32_t j = 0; j < n; j++)
+                if (j != i)
+                    both[(size_t)cells[i] * nc + cells[j]] += 1;
+        }
+        for (uint32_t i = 0; i < n; i++)
+            seen[cells[i]] = 0;
+    }
+    m->nbr = hm_xcalloc((size_t)nc * k + 1, sizeof *m->nbr);
+    m->nbr_p = hm_xcalloc((size_t)nc * k + 1, sizeof *m->nbr_p);
+    uint32_t *ids = hm_xmalloc_array((size_t)nc + 1, sizeof *ids);
+    for (uint32_t j = 0; j < nc; j++)
+        ids[j] = j;
+    float *row = hm_xmalloc_array((size_t)nc + 1, sizeof *row);
+    for (uint32_t i = 0; i < nc; i++) {
+        for (uint32_t j = 0; j < nc; j++)
+            row[j] = with[i] > 0 ? both[(size_t)i * nc + j] / with[i] : 0;
+        uint32_t got = hm_select_top(ids, row, nc, k, m->nbr + (size_t)i * k, m->nbr_p + (size_t)i * k);
+        for (uint32_t t = got; t < k; t++)
+            m->nbr_p[(size_t)i * k + t] = 0;
+    }
+    free(row);
+    free(ids);
+    free(both);
+    free(with);
+    free(cells);
+    free(seen);
+}
+
 static int seg_init(const struct recall_engine *e, int s, void **state)
 {
     const struct seg_params *p = recall_params_of(&e->p, s);
@@ -156,8 +209,8 @@ static int seg_init(const struct recall_engine *e, int s, void **state)
     }
     for (int d = 0; d < SEG_ATTRS; d++)
         m->attr[d] = hm_xmalloc((size_t)na + 1);
-    m->n_values[0] = capped_ids(art->num[IO_ART_PERCEIVED_COLOUR_MASTER_ID], na, m->attr[0]);
-    m->n_values[1] = capped_ids(art->num[IO_ART_GRAPHICAL_APPEARANCE_NO], na, m->attr[1]);
+    m->n_values[0] = recall_capped_ids(art->num[IO_ART_PERCEIVED_COLOUR_MASTER_ID], na, m->attr[0]);
+    m->n_values[1] = recall_capped_ids(art->num[IO_ART_GRAPHICAL_APPEARANCE_NO], na, m->attr[1]);
     recall_price_levels(e->ds, e->start, e->cutoff, m->cell, n_cells, (uint32_t)p->levels, m->attr[2]);
     m->n_values[2] = (uint32_t)p->levels + 1;
     /* the listed articles (kept, selling now) and the shop's shares of current popularity */
@@ -231,6 +284,9 @@ static int seg_init(const struct recall_engine *e, int s, void **state)
     }
     for (uint32_t c = 0; c < n_cells; c++)
         m->cell_off[c + 1] += m->cell_off[c];
+    m->n_cells = n_cells;
+    if (p->expand > 0)
+        cell_neighbours(e, p, m);
     free(ids);
     free(pf);
     free(tmp);
@@ -273,6 +329,28 @@ static uint32_t seg_user(const struct recall_engine *e, int strat, struct recall
             cw[nc++] = 0;
         }
         cw[x] += w;
+    }
+    if (p->expand > 0 && m->nbr) {
+        /* the cells their cells' buyers buy, weighted by P(j | i) and the weight of i */
+        uint32_t k = (uint32_t)p->expand_cells, seen = nc;
+        for (uint32_t i = 0; i < seen; i++)
+            for (uint32_t t = 0; t < k; t++) {
+                float pj = m->nbr_p[(size_t)cells[i] * k + t];
+                uint32_t j = m->nbr[(size_t)cells[i] * k + t], x = 0;
+                if (!(pj > 0))
+                    break;
+                while (x < nc && cells[x] != j)
+                    x++;
+                if (x < seen)
+                    continue; /* one of their own cells */
+                if (x == nc) {
+                    if (nc == sc->tmp_cap)
+                        continue;
+                    cells[nc] = j;
+                    cw[nc++] = 0;
+                }
+                cw[x] += (float)p->expand * cw[i] / total * pj;
+            }
     }
     uint32_t n = 0;
     if (total > 0) {
