@@ -69,7 +69,7 @@ static int32_t day0(void)
 }
 
 /* The strategies' rows in the table. */
-static int S_REP, S_POP, S_CO, S_KNN, S_CAT, S_TEXT, S_SEG, S_IMG, S_BSK, S_COL, S_AGE;
+static int S_REP, S_POP, S_CO, S_KNN, S_CAT, S_TEXT, S_SEG, S_IMG, S_BSK, S_COL, S_AGE, S_NEW;
 
 static void set(struct recall_params *p, const char *key, const char *value)
 {
@@ -362,6 +362,7 @@ TEST(test_segment)
     struct recall_engine e;
     struct recall_params p = defaults();
     set(&p, "recall.seg_days", "14"); /* current popularity: [56, 70), rows decayed by exp(-age / 7) */
+    set(&p, "recall.seg_expand", "0");  /* the customer's own cells first; expansion below */
     set(&p, "recall.seg_pop_tau", "7");
     set(&p, "recall.seg_tau", "365");
     set(&p, "recall.seg_kappa", "1");
@@ -416,6 +417,31 @@ TEST(test_segment)
     CHECK_EQ_INT(art(&ds, o.items[0]), 5); /* 4 is their own: 5, then 0 */
     CHECK_NEAR(o.scores[0], pop5 / (pop0 + pop4 + pop5), 1e-6);
     CHECK_NEAR(o.scores[1], pop0 / (pop0 + pop4 + pop5), 1e-6);
+    recall_engine_release(&e);
+    /* cell expansion: of the nine customers with cell 100 and the nine with cell 200, three
+     * (15-17) have both: P(200 | 100) = P(100 | 200) = 1/3. With seg_expand 1 a customer's
+     * unbought cell j weighs sum over their cells i of share(i) P(j | i), one purchase's worth */
+    set(&p, "recall.seg_expand", "1");
+    data_set_release(&ds);
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    /* customer 14 (only cell 200, whose one listed article 6 is their own) gets cell 100 at
+     * weight 1/3: its listed articles 4, 5, 0, whose scores sum to (1/3) / W_14 */
+    run_one(&e, S_SEG, 14, &o);
+    CHECK_EQ_INT(o.n, 3);
+    CHECK_NEAR(o.scores[0] + o.scores[1] + o.scores[2], 1.0 / 3 / exp(-1.0 / 365), 1e-5);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 4); /* popularity order within the cell */
+    CHECK_EQ_INT(art(&ds, o.items[1]), 5);
+    CHECK_EQ_INT(art(&ds, o.items[2]), 0);
+    /* customer 4 keeps 5 and 0 with their scores and adds cell 200's 6 at (1/3) / W_4 */
+    run_one(&e, S_SEG, 4, &o);
+    CHECK_EQ_INT(o.n, 3);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 5);
+    CHECK_NEAR(o.scores[0], pop5 / (pop0 + pop4 + pop5), 1e-6);
+    CHECK_EQ_INT(art(&ds, o.items[1]), 0);
+    CHECK_EQ_INT(art(&ds, o.items[2]), 6);
+    CHECK_NEAR(o.scores[2], 1.0 / 3 / (4 * exp(-3.0 / 365)), 1e-6);
+    run_one(&e, S_SEG, 20, &o); /* nothing to expand from */
+    CHECK_EQ_INT(o.n, 0);
     recall_engine_release(&e);
     data_set_release(&ds);
 }
@@ -542,6 +568,70 @@ TEST(test_ageband)
     CHECK_EQ_INT(art(&ds, o.items[2]), 0);
     recall_engine_release(&e);
     data_set_release(&ds);
+}
+
+TEST(test_new_arrivals)
+{
+    struct data_set ds;
+    struct recall_engine e;
+    struct recall_params p = defaults();
+    set(&p, "recall.new_days", "14");
+    set(&p, "recall.new_quantile", "0.75");
+    /* first sales within [56, 70): 0 (day 60, product 1000), 5 (day 64, 1002), 4 (66, 1002),
+     * 11 (66, 1005): the frontier, the 0.75 quantile of 1000, 1002, 1002, 1005, is 1002. With 2
+     * (product 1001, last sold on day 7) and 10 (1005, never sold) also outside the universe,
+     * the new arrivals are 10 and 11 (both type 200); 2 is older than the frontier. */
+    keep[2] = 0;
+    keep[10] = 0;
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    /* launch: the median current popularity of the articles first sold in [63, 70) (5, 4, 11);
+     * cell 200 sells 6 (day 68) and 11 (ten rows on day 66) now */
+    double launch = 4 * exp(-3.0 / 7), pop200 = exp(-1.0 / 7) + 10 * exp(-3.0 / 7);
+    double pop100 = exp(-9.0 / 7) + exp(-4.0 / 7) + 4 * exp(-3.0 / 7) + 3 * exp(-5.0 / 7);
+    struct one o;
+    run_one(&e, S_NEW, 14, &o); /* only cell 200; colours and patterns are all alike: lifts 1 */
+    CHECK_EQ_INT(o.n, 2);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 10); /* a tie: the lower article first */
+    CHECK_NEAR(o.scores[0], launch / (pop200 + launch), 1e-6);
+    CHECK_EQ_INT(art(&ds, o.items[1]), 11);
+    CHECK_NEAR(o.scores[1], launch / (pop200 + launch), 1e-6);
+    run_one(&e, S_NEW, 5, &o); /* 11 is their own */
+    CHECK_EQ_INT(o.n, 1);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 10);
+    /* customer 16 (2 and 3 on day 6, cell 100; 9 on day 8, cell 200): cell 200's share of
+     * their history */
+    double w2 = exp(-63.0 / 30), w9 = exp(-61.0 / 30);
+    run_one(&e, S_NEW, 16, &o);
+    CHECK_EQ_INT(o.n, 2);
+    CHECK_NEAR(o.scores[0], w9 / (2 * w2 + w9) * launch / (pop200 + launch), 1e-6);
+    run_one(&e, S_NEW, 0, &o); /* cell 100 has no new arrival */
+    CHECK_EQ_INT(o.n, 0);
+    run_one(&e, S_NEW, 20, &o); /* cold */
+    CHECK_EQ_INT(o.n, 0);
+    recall_engine_release(&e);
+    data_set_release(&ds);
+    /* quantile 0: the frontier is 1000, so 2 is new too; customer 0 (cell 100) gets it, and
+     * customer 16 does not (their own) */
+    set(&p, "recall.new_quantile", "0");
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    run_one(&e, S_NEW, 0, &o);
+    CHECK_EQ_INT(o.n, 1);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 2);
+    CHECK_NEAR(o.scores[0], launch / (pop100 + launch), 1e-6);
+    run_one(&e, S_NEW, 16, &o);
+    CHECK_EQ_INT(o.n, 2);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 10);
+    recall_engine_release(&e);
+    data_set_release(&ds);
+    /* the quantile 1 frontier is 1005: 10 and 11 still (the newest product) */
+    set(&p, "recall.new_quantile", "1");
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    run_one(&e, S_NEW, 14, &o);
+    CHECK_EQ_INT(o.n, 2);
+    recall_engine_release(&e);
+    data_set_release(&ds);
+    keep[2] = 1;
+    keep[10] = 1;
 }
 
 TEST(test_image)
@@ -744,6 +834,7 @@ TEST(test_merge)
     set(&p, "recall.bsk_n", "0");
     set(&p, "recall.col_n", "0");
     set(&p, "recall.age_n", "0");
+    set(&p, "recall.new_n", "0");
     CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
     uint32_t users[3] = {14, 20, 0};
     struct recall_candidates c;
@@ -899,9 +990,12 @@ static void make_big(void)
         int taste = (int)hm_rng_below(&r, 40);
         for (int k = 0; k < n; k++) {
             int a = hm_rng_uniform(&r) < 0.6 ? (taste + (int)hm_rng_below(&r, 6)) % 40 : (int)hm_rng_below(&r, 40);
-            big[n_big++] = (struct fixture_tx){(int)hm_rng_below(&r, 133), c, a};
+            big[n_big++] = (struct fixture_tx){(int)hm_rng_below(&r, 133), c, a >= 38 ? a - 4 : a};
         }
     }
+    /* the newest product (articles 38 and 39) was launched lately: one row of 38, none of 39,
+     * both below the universe's two purchases (the new arrivals strategy's) */
+    big[n_big++] = (struct fixture_tx){130, 0, 38};
 }
 
 TEST(test_determinism)
@@ -1012,7 +1106,8 @@ int main(void)
     S_BSK = recall_strategy_find("basket");
     S_COL = recall_strategy_find("colours");
     S_AGE = recall_strategy_find("ageband");
-    if (S_SEG < 0 || S_IMG < 0 || S_BSK < 0 || S_COL < 0 || S_AGE < 0) {
+    S_NEW = recall_strategy_find("new");
+    if (S_SEG < 0 || S_IMG < 0 || S_BSK < 0 || S_COL < 0 || S_AGE < 0 || S_NEW < 0) {
         fprintf(stderr, "a strategy is missing from the table\n");
         return 1;
     }
@@ -1037,6 +1132,7 @@ int main(void)
     RUN(test_basket);
     RUN(test_colours);
     RUN(test_ageband);
+    RUN(test_new_arrivals);
     RUN(test_image);
     RUN(test_merge);
     RUN(test_learned_cut);

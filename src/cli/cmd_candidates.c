@@ -10,7 +10,7 @@ static const char usage_text[] =
     "usage: hmrec candidates --store DIR [--work DIR] [--week val|test|N] [--users pool|buyers|training|all]\n"
     "       [--share X] [--stats [--reference FILE]] [--no-write] [--out FILE] [--config FILE] [--set KEY=VALUE]...\n"
     "Stage 2: every recall strategy of the table (repurchase, popular, copurchase, userknn,\n"
-    "category, text, segment, image, basket, colours, ageband; a list length of 0 turns one off)\n"
+    "category, text, segment, image, basket, colours, ageband, new; a list length of 0 turns one off)\n"
     "as of the week's cutoff, merged into at most recall.pool candidates per customer (cut by a\n"
     "learned scorer from recall.wide rows when recall.wide > 0); writes\n"
     "WORK/candidates.hmt (or --out). --week: val (default), test (after the data) or N, the N-th\n"

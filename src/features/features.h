@@ -74,8 +74,8 @@ struct feat_column {
 /* The table of every column, in output order (feat_n_cols() rows; valid for the program's
  * lifetime). */
 const struct feat_column *feat_columns(void);
-/* The number of columns: FEAT_RECALL0 + FEAT_NRECALL_OF(recall_n_strategies) (132 with the
- * eleven strategies). */
+/* The number of columns: FEAT_RECALL0 + FEAT_NRECALL_OF(recall_n_strategies) (135 with the
+ * twelve strategies). */
 uint32_t feat_n_cols(void);
 /* The column of that name, or -1. */
 int feat_column_find(const char *name);

@@ -49,7 +49,7 @@ static const struct hm_setting new_settings[] = {
      "new arrivals: exponent of the colour lift"},
     {"recall.new_w_pattern", HM_SET_DOUBLE, P(w_pattern), "0.25", 0, 10, 0,
      "new arrivals: exponent of the pattern (graphical appearance) lift"},
-    {"recall.new_w", HM_SET_DOUBLE, P(list.w), "0.5", 0, 1e6, 0, "new arrivals: merge weight"},
+    {"recall.new_w", HM_SET_DOUBLE, P(list.w), "0.8", 0, 1e6, 0, "new arrivals: merge weight"},
 };
 #undef P
 

@@ -36,7 +36,7 @@ struct seg_params {
     double alpha;     /* weight of a segment's own popularity in its prior (1) */
     double trend;     /* exponent of the last week's growth in current popularity (0) */
     long per_segment; /* most popular articles listed per segment (20) */
-    double expand;    /* weight of the cells customers of the same cells buy (0.3) */
+    double expand;    /* prior weight (in purchases) of the cells their cells' buyers buy (0.5) */
     long expand_cells; /* neighbour cells kept per cell (10) */
 };
 _Static_assert(sizeof(struct seg_params) <= RECALL_PARAMS_BYTES, "params slot");
@@ -68,7 +68,7 @@ static const struct hm_setting seg_settings[] = {
      "segment popularity: current popularity x ((last week's rows + 1) / (the week before's + 1))^trend"},
     {"recall.seg_per_segment", HM_SET_INT, P(per_segment), "20", 1, 4000, 0,
      "segment popularity: most popular articles listed per segment"},
-    {"recall.seg_expand", HM_SET_DOUBLE, P(expand), "0.3", 0, 1e6, 0,
+    {"recall.seg_expand", HM_SET_DOUBLE, P(expand), "0.5", 0, 1e6, 0,
      "segment popularity: weight of the cells bought by customers who buy the customer's cells (0: only their own)"},
     {"recall.seg_expand_cells", HM_SET_INT, P(expand_cells), "10", 1, 64, 0,
      "segment popularity: neighbour cells kept per cell"},
