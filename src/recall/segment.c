@@ -15,9 +15,12 @@
  *             much more of their weight W_v (of W) is on v than the shop's share g_v of
  *             current sales; kappa shrinks short histories towards 1
  * where pop is current popularity (decayed rows of the last seg_days days, optionally times
- * the last week's growth). Candidates: the listed articles (kept, selling now; the
- * `seg_per_segment` most popular of each segment) of the customer's best `seg_cells` cells,
- * excluding the articles they bought (repurchase proposes those). */
+ * the last week's growth). Cell expansion: a cell j the customer never bought weighs
+ *     W_j = seg_expand * sum over their cells i of (W_i / W) * P(j | i)
+ * next to their own cells' W_i, P(j | i) the share of the customers with cell i who also have
+ * j (the best seg_expand_cells j of each i). Candidates: the listed articles (kept, selling
+ * now; the `seg_per_segment` most popular of each segment) of the customer's best `seg_cells`
+ * cells, excluding the articles they bought (repurchase proposes those). */
 #include "recall/recall.h"
 
 #include <math.h>
@@ -78,6 +81,7 @@ static const struct hm_setting seg_settings[] = {
 
 #define SEG_ATTRS 3       /* colour, pattern, price level */
 #define SEG_VALUES RECALL_CAPPED_VALUES
+#define SEG_EXPAND_MAX_CELLS 4096 /* more cells than this: no expansion (its table is cells^2) */
 
 /* A segment: the listed articles of one cell with one value of every attribute. */
 struct seg_segment {
@@ -285,7 +289,7 @@ static int seg_init(const struct recall_engine *e, int s, void **state)
     for (uint32_t c = 0; c < n_cells; c++)
         m->cell_off[c + 1] += m->cell_off[c];
     m->n_cells = n_cells;
-    if (p->expand > 0)
+    if (p->expand > 0 && n_cells <= SEG_EXPAND_MAX_CELLS)
         cell_neighbours(e, p, m);
     free(ids);
     free(pf);
