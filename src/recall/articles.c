@@ -151,3 +151,11 @@ uint32_t recall_capped_ids(const int32_t *col, uint32_t na, uint8_t *out)
     free(ids);
     return n < RECALL_CAPPED_VALUES ? n : RECALL_CAPPED_VALUES;
 }
+
+uint32_t recall_cells(const struct data_articles *art, uint32_t *cell)
+{
+    if (art->num[IO_ART_PRODUCT_TYPE_NO] && art->num[IO_ART_INDEX_GROUP_NO])
+        return recall_dense_pairs(art->num[IO_ART_PRODUCT_TYPE_NO], art->num[IO_ART_INDEX_GROUP_NO], art->n, cell);
+    memset(cell, 0, (size_t)art->n * sizeof *cell);
+    return 1;
+}

@@ -151,13 +151,7 @@ static int new_init(const struct recall_engine *e, int s, void **state)
     uint32_t na = art->n;
     struct new_state *m = hm_xcalloc(1, sizeof *m);
     m->cell = hm_xmalloc_array((size_t)na + 1, sizeof *m->cell);
-    uint32_t n_cells;
-    if (art->num[IO_ART_PRODUCT_TYPE_NO] && art->num[IO_ART_INDEX_GROUP_NO])
-        n_cells = recall_dense_pairs(art->num[IO_ART_PRODUCT_TYPE_NO], art->num[IO_ART_INDEX_GROUP_NO], na, m->cell);
-    else {
-        memset(m->cell, 0, ((size_t)na + 1) * sizeof *m->cell);
-        n_cells = 1;
-    }
+    uint32_t n_cells = recall_cells(art, m->cell);
     for (int d = 0; d < NEW_ATTRS; d++)
         m->attr[d] = hm_xmalloc((size_t)na + 1);
     m->n_values[0] = recall_capped_ids(art->num[IO_ART_PERCEIVED_COLOUR_MASTER_ID], na, m->attr[0]);
@@ -212,21 +206,15 @@ static uint32_t new_user(const struct recall_engine *e, int s, struct recall_scr
     uint32_t *cells = sc->tmp_items, nc = 0;
     float *cw = sc->tmp_scores, total = 0;
     for (uint32_t i = 0; i < h->n; i++) {
-        uint32_t a = h->item[i], k = m->cell[a], x = 0;
+        uint32_t a = h->item[i], k = m->cell[a];
         float w = h->score[i];
         total += w;
         for (int d = 0; d < NEW_ATTRS; d++)
             wv[d][m->attr[d][a]] += w;
         sc->mark[a] = 1;
-        while (x < nc && cells[x] != k)
-            x++;
-        if (x == nc) {
-            if (nc == sc->tmp_cap)
-                continue;
-            cells[nc] = k;
-            cw[nc++] = 0;
-        }
-        cw[x] += w;
+        uint32_t x = recall_cell_slot(cells, cw, &nc, sc->tmp_cap, k);
+        if (x != UINT32_MAX)
+            cw[x] += w;
     }
     uint32_t n = 0;
     if (total > 0) {
@@ -234,9 +222,7 @@ static uint32_t new_user(const struct recall_engine *e, int s, struct recall_scr
         for (int d = 0; d < NEW_ATTRS; d++)
             for (uint32_t v = 0; v < m->n_values[d]; v++) {
                 double g = m->share[d][v];
-                wv[d][v] = g > 0 && ex[d] > 0
-                               ? (float)pow((wv[d][v] + p->kappa * g) / (total + p->kappa) / g, ex[d])
-                               : 1.0f;
+                wv[d][v] = recall_lift(wv[d][v], total, g, p->kappa, ex[d]);
             }
         uint32_t top_c[64];
         float top_w[64];

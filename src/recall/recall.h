@@ -20,6 +20,8 @@
 #ifndef HM_RECALL_H
 #define HM_RECALL_H
 
+#include <math.h>
+
 #include "core/core.h"
 #include "data/data.h"
 #include "prep/prep.h"
@@ -183,6 +185,34 @@ uint32_t recall_dense_u64(const uint64_t *keys, uint32_t n, uint32_t *out);
  * col NULL: all 0) into out (na); returns the number of ids used. */
 #define RECALL_CAPPED_VALUES 256
 uint32_t recall_capped_ids(const int32_t *col, uint32_t na, uint8_t *out);
+/* Dense cell ids (product type x index group) of every article into cell (n_articles);
+ * returns the number of cells (one cell for all when either column is missing). */
+uint32_t recall_cells(const struct data_articles *art, uint32_t *cell);
+
+/* A customer's short list of cells (segment popularity, new arrivals): the position of cell k
+ * in cells[0..*n), appended with weight 0 when absent and *n < cap; UINT32_MAX when absent
+ * and the list is full. */
+static inline uint32_t recall_cell_slot(uint32_t *cells, float *cw, uint32_t *n, uint32_t cap, uint32_t k)
+{
+    uint32_t x = 0;
+    while (x < *n && cells[x] != k)
+        x++;
+    if (x == *n) {
+        if (*n == cap)
+            return UINT32_MAX;
+        cells[x] = k;
+        cw[x] = 0;
+        (*n)++;
+    }
+    return x;
+}
+
+/* A customer's lift of an attribute value: [(w + kappa g) / (total + kappa)] / g raised to ex,
+ * their weight w (of total) on the value against the shop's share g; 1 when g or ex is 0. */
+static inline float recall_lift(float w, float total, double g, double kappa, double ex)
+{
+    return g > 0 && ex > 0 ? (float)pow((w + kappa * g) / (total + kappa) / g, ex) : 1.0f;
+}
 
 /* The articles of every group (a dense id per article), ascending: group v's articles are
  * item[off[v] .. off[v+1]). keep (may be NULL): only those articles. */

@@ -204,13 +204,7 @@ static int seg_init(const struct recall_engine *e, int s, void **state)
     uint32_t na = art->n;
     struct seg_state *m = hm_xcalloc(1, sizeof *m);
     m->cell = hm_xmalloc_array((size_t)na + 1, sizeof *m->cell);
-    uint32_t n_cells;
-    if (art->num[IO_ART_PRODUCT_TYPE_NO] && art->num[IO_ART_INDEX_GROUP_NO])
-        n_cells = recall_dense_pairs(art->num[IO_ART_PRODUCT_TYPE_NO], art->num[IO_ART_INDEX_GROUP_NO], na, m->cell);
-    else {
-        memset(m->cell, 0, ((size_t)na + 1) * sizeof *m->cell);
-        n_cells = 1;
-    }
+    uint32_t n_cells = recall_cells(art, m->cell);
     for (int d = 0; d < SEG_ATTRS; d++)
         m->attr[d] = hm_xmalloc((size_t)na + 1);
     m->n_values[0] = recall_capped_ids(art->num[IO_ART_PERCEIVED_COLOUR_MASTER_ID], na, m->attr[0]);
@@ -318,21 +312,15 @@ static uint32_t seg_user(const struct recall_engine *e, int strat, struct recall
     uint32_t *cells = sc->tmp_items, nc = 0;
     float *cw = sc->tmp_scores, total = 0;
     for (uint64_t r = lo; r < hi; r++) {
-        uint32_t a = tx->article[r], k = m->cell[a], x = 0;
+        uint32_t a = tx->article[r], k = m->cell[a];
         float w = (float)exp(-(double)(e->cutoff - 1 - tx->day[r]) / p->tau);
         total += w;
         for (int d = 0; d < SEG_ATTRS; d++)
             wv[d][m->attr[d][a]] += w;
         sc->mark[a] = 1;
-        while (x < nc && cells[x] != k)
-            x++;
-        if (x == nc) {
-            if (nc == sc->tmp_cap)
-                continue;
-            cells[nc] = k;
-            cw[nc++] = 0;
-        }
-        cw[x] += w;
+        uint32_t x = recall_cell_slot(cells, cw, &nc, sc->tmp_cap, k);
+        if (x != UINT32_MAX)
+            cw[x] += w;
     }
     if (p->expand > 0 && m->nbr) {
         /* the cells their cells' buyers buy, weighted by P(j | i) and the weight of i */
@@ -340,20 +328,11 @@ static uint32_t seg_user(const struct recall_engine *e, int strat, struct recall
         for (uint32_t i = 0; i < seen; i++)
             for (uint32_t t = 0; t < k; t++) {
                 float pj = m->nbr_p[(size_t)cells[i] * k + t];
-                uint32_t j = m->nbr[(size_t)cells[i] * k + t], x = 0;
                 if (!(pj > 0))
                     break;
-                while (x < nc && cells[x] != j)
-                    x++;
-                if (x < seen)
-                    continue; /* one of their own cells */
-                if (x == nc) {
-                    if (nc == sc->tmp_cap)
-                        continue;
-                    cells[nc] = j;
-                    cw[nc++] = 0;
-                }
-                cw[x] += (float)p->expand * cw[i] / total * pj;
+                uint32_t x = recall_cell_slot(cells, cw, &nc, sc->tmp_cap, m->nbr[(size_t)cells[i] * k + t]);
+                if (x != UINT32_MAX && x >= seen) /* not one of their own cells */
+                    cw[x] += (float)p->expand * cw[i] / total * pj;
             }
     }
     uint32_t n = 0;
@@ -363,9 +342,7 @@ static uint32_t seg_user(const struct recall_engine *e, int strat, struct recall
         for (int d = 0; d < SEG_ATTRS; d++)
             for (uint32_t v = 0; v < m->n_values[d]; v++) {
                 double g = m->share[d][v];
-                wv[d][v] = g > 0 && ex[d] > 0
-                               ? (float)pow((wv[d][v] + p->kappa * g) / (total + p->kappa) / g, ex[d])
-                               : 1.0f;
+                wv[d][v] = recall_lift(wv[d][v], total, g, p->kappa, ex[d]);
             }
         uint32_t top_c[64];
         float top_w[64];
