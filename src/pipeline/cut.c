@@ -94,10 +94,8 @@ static void cut_features(const struct pipeline_cut_ctx *ctx, const struct recall
 {
     const struct data_transactions *tx = &ctx->ds->tx;
     uint32_t u = c->user[i];
-    /* the customer's rows before the cutoff (rows are sorted by day within a customer) */
-    uint64_t lo = tx->cust_off[u], hi = tx->cust_off[u + 1];
-    while (hi > lo && tx->day[hi - 1] >= ctx->cutoff)
-        hi--;
+    uint64_t lo, hi; /* the customer's rows before the cutoff */
+    prep_customer_rows(ctx->ds, u, 0, ctx->cutoff - 1, &lo, &hi);
     float rows = (float)(hi - lo), days = hi > lo ? (float)(ctx->cutoff - tx->day[hi - 1]) : CUT_NO_HISTORY;
     const int ns = recall_n_strategies;
     const uint32_t nc = ctx->n_cols;

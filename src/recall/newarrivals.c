@@ -77,22 +77,10 @@ static void new_release(void *state)
     free(m);
 }
 
-static int cmp_i32(const void *a, const void *b)
-{
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-    return (x > y) - (x < y);
-}
-
-static int cmp_f64(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 /* The new arrivals (out: n_articles, 1 for each) and the median current popularity of the
- * articles first sold within the last week. */
-static uint32_t find_new(const struct recall_engine *e, const struct new_params *p, const double *pop,
-                         uint8_t *out, double *launch)
+ * articles first sold within the last week. Needs product codes. */
+static void find_new(const struct recall_engine *e, const struct new_params *p, const double *pop,
+                     uint8_t *out, double *launch)
 {
     const struct data_set *ds = e->ds;
     uint32_t na = ds->articles.n;
@@ -110,38 +98,38 @@ static uint32_t find_new(const struct recall_engine *e, const struct new_params 
         if (d < first[a])
             first[a] = d;
     }
-    int32_t *codes = hm_xmalloc_array((size_t)na + 1, sizeof *codes);
-    double *lp = hm_xmalloc_array((size_t)na + 1, sizeof *lp);
-    uint32_t nc = 0, nl = 0, n = 0;
+    /* both sorted through core's hm_sort_u64: codes offset to unsigned, popularity (>= 0)
+     * ordered like its bits */
+    uint64_t *codes = hm_xmalloc_array((size_t)na + 1, sizeof *codes);
+    uint64_t *lp = hm_xmalloc_array((size_t)na + 1, sizeof *lp);
+    uint32_t nc = 0, nl = 0;
     for (uint32_t a = 0; a < na; a++) {
-        if (first[a] != INT32_MAX && first[a] >= e->cutoff - (int32_t)p->days && code)
-            codes[nc++] = code[a];
-        if (first[a] != INT32_MAX && first[a] >= e->cutoff - 7)
-            lp[nl++] = pop[a];
+        if (first[a] == INT32_MAX)
+            continue;
+        if (first[a] >= e->cutoff - (int32_t)p->days)
+            codes[nc++] = (uint64_t)((int64_t)code[a] - INT32_MIN);
+        if (first[a] >= e->cutoff - 7)
+            memcpy(&lp[nl++], &pop[a], sizeof *lp);
     }
     memset(out, 0, (size_t)na);
     if (nc > 0) {
-        qsort(codes, nc, sizeof *codes, cmp_i32);
+        hm_sort_u64(codes, nc);
         uint32_t q = (uint32_t)(p->quantile * (double)(nc - 1) + 0.5);
-        int32_t frontier = codes[q < nc ? q : nc - 1];
+        int32_t frontier = (int32_t)((int64_t)codes[q < nc ? q : nc - 1] + INT32_MIN);
         for (uint32_t a = 0; a < na; a++)
-            if (code[a] >= frontier && (e->keep ? !e->keep[a] : rows[a] == 0)) {
-                out[a] = 1;
-                n++;
-            }
+            out[a] = code[a] >= frontier && (e->keep ? !e->keep[a] : rows[a] == 0);
     }
+    *launch = 1;
     if (nl > 0) {
-        qsort(lp, nl, sizeof *lp, cmp_f64);
-        *launch = lp[nl / 2];
-    } else
-        *launch = 1;
-    if (!(*launch > 0))
-        *launch = 1;
+        hm_sort_u64(lp, nl);
+        memcpy(launch, &lp[nl / 2], sizeof *launch);
+        if (!(*launch > 0))
+            *launch = 1;
+    }
     free(first);
     free(rows);
     free(codes);
     free(lp);
-    return n;
 }
 
 static int new_init(const struct recall_engine *e, int s, void **state)
