@@ -101,6 +101,7 @@ static struct recall_params defaults(void)
     set(&p, "recall.cat_w_section", "0");
     set(&p, "recall.cat_w_colour", "0");
     set(&p, "recall.cat_w_garment", "0");
+    set(&p, "recall.style_k", "0"); /* no style lifts (test_style checks them) */
     return p;
 }
 
@@ -444,6 +445,108 @@ TEST(test_segment)
     CHECK_EQ_INT(o.n, 0);
     recall_engine_release(&e);
     data_set_release(&ds);
+}
+
+/* The style topics on an in-memory data set. Eight articles: colour master 1 + (a & 1) and
+ * pattern 10 + 10 ((a >> 1) & 1), so four colour x pattern pairs of two articles each.
+ * Customers 0-19 buy the pairs (1, 10) and (2, 20) (articles 0, 3, 4, 7), customers 20-39
+ * the pairs (1, 20) and (2, 10) (articles 1, 2, 5, 6): each colour and each pattern holds half
+ * of every customer's rows, so colour and pattern lifts are 1 for everyone, while the pairs
+ * are two styles. Customer 40 buys (1, 10) once; customer 41 buys nothing. */
+TEST(test_style)
+{
+    enum { NA = 8, NC = 42, NROWS = 40 * 4 + 1 };
+    static int32_t colour[NA], pattern[NA];
+    static uint16_t day[NROWS];
+    static uint32_t cust[NROWS], article[NROWS];
+    static uint64_t off[NC + 1];
+    static const uint32_t style_a[4] = {0, 3, 4, 7}, style_b[4] = {1, 2, 5, 6};
+    for (int a = 0; a < NA; a++) {
+        colour[a] = 1 + (a & 1);
+        pattern[a] = 10 + 10 * ((a >> 1) & 1);
+    }
+    uint32_t n = 0;
+    for (uint32_t c = 0; c < NC; c++) {
+        off[c] = n;
+        for (uint32_t j = 0; j < 4 && c < 40; j++, n++) {
+            day[n] = (uint16_t)(18000 + j);
+            cust[n] = c;
+            article[n] = (c < 20 ? style_a : style_b)[(c + j) % 4];
+        }
+        if (c == 40) {
+            day[n] = 18003;
+            cust[n] = c;
+            article[n++] = 0;
+        }
+    }
+    off[NC] = n;
+    CHECK_EQ_INT(n, NROWS);
+    struct data_set ds;
+    memset(&ds, 0, sizeof ds);
+    ds.customers.n = NC;
+    ds.articles.n = NA;
+    ds.articles.num[IO_ART_PERCEIVED_COLOUR_MASTER_ID] = colour;
+    ds.articles.num[IO_ART_GRAPHICAL_APPEARANCE_NO] = pattern;
+    ds.tx.n = n;
+    ds.tx.day = day;
+    ds.tx.customer = cust;
+    ds.tx.article = article;
+    ds.tx.cust_off = off;
+    struct recall_style_params sp = {.k = 2, .iters = 100, .share = 1, .tau = 1e6, .kappa = 1};
+    struct recall_style st, st2;
+    recall_style_fit(&ds, 0, 18010, &sp, &st);
+    CHECK_EQ_INT(st.k, 2);
+    CHECK_EQ_INT(st.n_fitted, 41);
+    double msum = 0, mix = 0;
+    for (uint32_t q = 0; q < st.n_pairs; q++)
+        msum += st.marg[q];
+    for (uint32_t t = 0; t < st.k; t++)
+        mix += st.mix[t];
+    CHECK_NEAR(msum, 1, 1e-5);
+    CHECK_NEAR(mix, 1, 1e-5);
+    uint32_t p_1_10 = st.pair[0], p_2_20 = st.pair[3], p_1_20 = st.pair[2], p_2_10 = st.pair[1];
+    CHECK(p_1_10 != p_2_20 && p_1_10 != p_1_20 && p_1_10 != p_2_10 && st.pair[4] == p_1_10);
+    /* the two styles are found: one holds the first style's pairs, the other the second's */
+    uint32_t ta = st.phi[p_1_10] > st.phi[st.n_pairs + p_1_10] ? 0 : 1, tb = 1 - ta;
+    const float *pa = st.phi + (size_t)ta * st.n_pairs, *pb = st.phi + (size_t)tb * st.n_pairs;
+    CHECK(pa[p_1_10] > 0.45f && pa[p_2_20] > 0.45f && pa[p_1_20] < 1e-3f && pa[p_2_10] < 1e-3f);
+    CHECK(pb[p_1_20] > 0.45f && pb[p_2_10] > 0.45f && pb[p_1_10] < 1e-3f && pb[p_2_20] < 1e-3f);
+    /* a customer of the first style (4 rows, all of it), shrunk by kappa 1 towards the shop's
+     * mix: theta = (4 + mix) / 5; their other pair is lifted towards 2 (half of their rows
+     * against a quarter of the shop's), the other style's pairs towards 0 */
+    float th0[RECALL_STYLE_MAX], th40[RECALL_STYLE_MAX], th41[RECALL_STYLE_MAX];
+    recall_style_customer(&st, &sp, &ds.tx, off[0], off[1], 18010, th0);
+    CHECK_NEAR(th0[ta], (4 + st.mix[ta]) / 5, 1e-3);
+    CHECK(recall_style_lift(&st, th0, p_2_20) > 1.75f);
+    CHECK(recall_style_lift(&st, th0, p_1_10) > 1.75f);
+    CHECK(recall_style_lift(&st, th0, p_1_20) < 0.25f);
+    CHECK(recall_style_lift(&st, th0, p_2_10) < 0.25f);
+    /* one purchase of (1, 10), shrunk towards the shop's mix: (2, 20) is lifted, less so */
+    recall_style_customer(&st, &sp, &ds.tx, off[40], off[41], 18010, th40);
+    float l40 = recall_style_lift(&st, th40, p_2_20);
+    CHECK(l40 > 1.1f && l40 < recall_style_lift(&st, th0, p_2_20));
+    CHECK(recall_style_lift(&st, th40, p_1_20) < 0.9f);
+    /* no purchases: the shop's mix, every lift 1 */
+    recall_style_customer(&st, &sp, &ds.tx, off[41], off[42], 18010, th41);
+    for (uint32_t a = 0; a < NA; a++)
+        CHECK_NEAR(recall_style_lift(&st, th41, st.pair[a]), 1, 1e-5);
+    /* rows on or after the cutoff are not read: with the cutoff before every row nobody is
+     * fitted and every customer has the shop's mix */
+    recall_style_fit(&ds, 0, 18000, &sp, &st2);
+    CHECK_EQ_INT(st2.n_fitted, 0);
+    recall_style_release(&st2);
+    /* deterministic */
+    recall_style_fit(&ds, 0, 18010, &sp, &st2);
+    CHECK(memcmp(st.phi, st2.phi, (size_t)st.k * st.n_pairs * sizeof *st.phi) == 0);
+    CHECK(memcmp(st.mix, st2.mix, st.k * sizeof *st.mix) == 0);
+    recall_style_release(&st2);
+    /* a share of 0.5 fits about half of the customers */
+    sp.share = 0.5;
+    recall_style_fit(&ds, 0, 18010, &sp, &st2);
+    CHECK(st2.n_fitted > 8 && st2.n_fitted < 33);
+    recall_style_release(&st2);
+    recall_style_release(&st);
+    CHECK(st.phi == NULL && st.k == 0);
 }
 
 TEST(test_basket)
@@ -1133,6 +1236,7 @@ int main(void)
     RUN(test_colours);
     RUN(test_ageband);
     RUN(test_new_arrivals);
+    RUN(test_style);
     RUN(test_image);
     RUN(test_merge);
     RUN(test_learned_cut);

@@ -456,7 +456,8 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
     double s_build = hm_seconds_since(t2);
     if (!rc) {
         struct hm_buf b = {0};
-        hm_buf_printf(&b, "candidates: strategies' shared state in %.1fs (window %.2fs", s_init, e.seconds_window);
+        hm_buf_printf(&b, "candidates: strategies' shared state in %.1fs (window %.2fs, style topics %.2fs", s_init,
+                      e.seconds_window, e.seconds_style);
         for (int s = 0; s < recall_n_strategies; s++)
             if (e.seconds_init[s] > 0)
                 hm_buf_printf(&b, ", %s %.2fs", recall_strategies[s]->name, e.seconds_init[s]);

@@ -43,6 +43,8 @@ static const struct hm_setting common_settings[] = {
     {"recall.pool", HM_SET_INT, P(pool), "150", 1, 10000, 0, "candidates per customer after the merge"},
     {"recall.merge_k", HM_SET_DOUBLE, P(merge_k), "60", 0, 1e6, 0,
      "reciprocal rank fusion constant: merged score = sum of weight / (merge_k + rank)"},
+    {"recall.merge_style", HM_SET_DOUBLE, P(merge_style), "0", 0, 10, 0,
+     "exponent of the customer's style lift (recall.style_*) on the merged score (0: none)"},
     {"recall.window_weeks", HM_SET_INT, P(window_weeks), "26", 1, 520, 0,
      "weeks before the cutoff indexed for co-purchase and user-KNN"},
     {"recall.window_items", HM_SET_INT, P(window_items), "50", 1, 10000, 0,
@@ -61,6 +63,15 @@ static const struct hm_setting common_settings[] = {
      "share of their candidates that were not bought kept for training the scorer"},
     {"recall.cut_rounds", HM_SET_INT, P(cut_rounds), "40", 1, 1000, 0, "boosting rounds of the two-stage scorer"},
     {"recall.cut_depth", HM_SET_INT, P(cut_depth), "4", 1, 10, 0, "depth of the two-stage scorer's trees"},
+    {"recall.style_k", HM_SET_INT, P(style.k), "8", 0, RECALL_STYLE_MAX, 0,
+     "style topics: styles of the topic model of colour x pattern pairs (0: no model, no style lifts)"},
+    {"recall.style_iters", HM_SET_INT, P(style.iters), "30", 1, 1000, 0, "style topics: EM iterations of the fit"},
+    {"recall.style_share", HM_SET_DOUBLE, P(style.share), "0.1", 0, 1, 0,
+     "style topics: pseudo-random share of the customers the model is fitted on"},
+    {"recall.style_tau", HM_SET_DOUBLE, P(style.tau), "365", 0.01, 1e6, 0,
+     "style topics: time constant (days) of a purchase's weight"},
+    {"recall.style_kappa", HM_SET_DOUBLE, P(style.kappa), "3", 0, 1e6, 0,
+     "style topics: prior weight (purchases) of the shop's mix in a customer's"},
 };
 #undef P
 
@@ -126,6 +137,12 @@ int recall_engine_init(struct recall_engine *e, const struct data_set *ds, const
         hm_debug("recall: window index in %.2fs (%llu entries)", e->seconds_window,
                  (unsigned long long)e->win.uoff[ds->customers.n]);
     }
+    if (((needs & RECALL_NEEDS_STYLE) || e->p.merge_style > 0) && e->p.style.k > 0 && !rc) {
+        int64_t t0 = hm_now_ns();
+        recall_style_fit(ds, start, cutoff, &e->p.style, &e->style);
+        e->seconds_style = hm_seconds_since(t0);
+        hm_debug("recall: style topics in %.2fs (%u customers)", e->seconds_style, e->style.n_fitted);
+    }
     for (int s = 0; s < recall_n_strategies && !rc; s++) {
         if (!recall_engine_uses(e, s) || !recall_strategies[s]->init)
             continue;
@@ -146,6 +163,7 @@ void recall_engine_release(struct recall_engine *e)
         if (e->state[s] && recall_strategies[s]->release)
             recall_strategies[s]->release(e->state[s]);
     recall_window_release(&e->win);
+    recall_style_release(&e->style);
     memset(e->state, 0, sizeof e->state);
 }
 
@@ -159,6 +177,22 @@ void recall_scratch_init(struct recall_scratch *s, const struct recall_engine *e
     s->tmp_cap = 4096;
     s->tmp_items = hm_xmalloc_array(s->tmp_cap, sizeof *s->tmp_items);
     s->tmp_scores = hm_xmalloc_array(s->tmp_cap, sizeof *s->tmp_scores);
+    s->theta_user = UINT32_MAX;
+    if (e->style.k) {
+        s->lift = hm_xmalloc_array(e->style.n_pairs, sizeof *s->lift);
+        s->lift_user = hm_xcalloc(e->style.n_pairs, sizeof *s->lift_user);
+    }
+}
+
+const float *recall_scratch_style(const struct recall_engine *e, struct recall_scratch *s, uint32_t c)
+{
+    if (s->theta_user != c) {
+        uint64_t lo, hi;
+        prep_customer_rows(e->ds, c, e->start, e->cutoff - 1, &lo, &hi);
+        recall_style_customer(&e->style, &e->p.style, &e->ds->tx, lo, hi, e->cutoff, s->theta);
+        s->theta_user = c;
+    }
+    return s->theta;
 }
 
 void recall_scratch_release(struct recall_scratch *s)
@@ -169,6 +203,8 @@ void recall_scratch_release(struct recall_scratch *s)
     free(s->mark);
     free(s->tmp_items);
     free(s->tmp_scores);
+    free(s->lift);
+    free(s->lift_user);
     memset(s, 0, sizeof *s);
 }
 

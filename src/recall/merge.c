@@ -333,6 +333,14 @@ static int merge_range(size_t begin, size_t end, int tid, void *ud)
                 row->merged += (float)(j->w[s] / (e->p.merge_k + (double)(r + 1)));
             }
         }
+        if (e->p.merge_style > 0 && e->style.k) {
+            /* the fused score times the customer's style lift of the article */
+            for (uint32_t k = 0; k < g; k++) {
+                struct slot_row *row = &t->groups[k];
+                row->merged *= powf(recall_scratch_lift(e, &t->s, c, e->style.pair[row->item]),
+                                    (float)e->p.merge_style);
+            }
+        }
         /* merged order: fused score descending, then more strategies, then lower article;
          * fused scores are >= 0, so their bit patterns order like the values */
         for (uint32_t k = 0; k < g; k++) {

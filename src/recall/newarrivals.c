@@ -7,11 +7,13 @@
  * lately). A new arrival is an article at or above the frontier with fewer rows than the
  * universe asks for (outside prepare.min_item_purchases; without a universe, no row at all).
  * A customer reads as a nested choice, as for segment popularity:
- *     score(a) = p(k) * L_colour(a)^w_colour * L_pattern(a)^w_pattern * launch / (pop(k) + launch)
+ *     score(a) = p(k) * L_colour(a)^w_colour * L_pattern(a)^w_pattern * S(a)^w_style
+ *                * launch / (pop(k) + launch)
  *     p(k)     = the share of cell k (product type x index group) in the customer's history
  *                (their history items weighted by recency x frequency, recall.tau)
  *     L(v)     = [(W_v + kappa g_v) / (W + kappa)] / g_v, the customer's lift of value v over
  *                the shop's share g_v of current sales (kappa shrinks short histories)
+ *     S(a)     = the customer's style lift of the article's colour x pattern pair (style.c)
  *     pop(k)   = current popularity of the cell (rows of the last new_days days, decayed by
  *                a week); launch = the median current popularity of the articles whose first
  *                sale fell within the last week: the share a launch takes of its cell.
@@ -30,6 +32,7 @@ struct new_params {
     long cells;         /* the customer's best cells searched (20) */
     double kappa;       /* prior weight of the shop's shares in a customer's (3) */
     double w_colour, w_pattern; /* exponents of the lifts (0.5, 0.25) */
+    double w_style;             /* exponent of the style lift (recall.style_*) */
 };
 _Static_assert(sizeof(struct new_params) <= RECALL_PARAMS_BYTES, "params slot");
 
@@ -49,6 +52,8 @@ static const struct hm_setting new_settings[] = {
      "new arrivals: exponent of the colour lift"},
     {"recall.new_w_pattern", HM_SET_DOUBLE, P(w_pattern), "0.25", 0, 10, 0,
      "new arrivals: exponent of the pattern (graphical appearance) lift"},
+    {"recall.new_w_style", HM_SET_DOUBLE, P(w_style), "1", 0, 10, 0,
+     "new arrivals: exponent of the style lift (recall.style_*; 0: off)"},
     {"recall.new_w", HM_SET_DOUBLE, P(list.w), "0.8", 0, 1e6, 0, "new arrivals: merge weight"},
 };
 #undef P
@@ -181,7 +186,6 @@ static int new_init(const struct recall_engine *e, int s, void **state)
 static uint32_t new_user(const struct recall_engine *e, int s, struct recall_scratch *sc, uint32_t c,
                          uint32_t *items, float *scores)
 {
-    (void)c;
     const struct new_params *p = recall_params_of(&e->p, s);
     const struct new_state *m = e->state[s];
     const struct recall_hist *h = &sc->hist;
@@ -204,6 +208,7 @@ static uint32_t new_user(const struct recall_engine *e, int s, struct recall_scr
         if (x != UINT32_MAX)
             cw[x] += w;
     }
+    const struct recall_style *st = p->w_style > 0 && e->style.k ? &e->style : NULL;
     uint32_t n = 0;
     if (total > 0) {
         const double ex[NEW_ATTRS] = {p->w_colour, p->w_pattern};
@@ -220,8 +225,12 @@ static uint32_t new_user(const struct recall_engine *e, int s, struct recall_scr
             float pk = top_w[t] / total * m->take[k];
             for (uint32_t x = m->g.off[k]; x < m->g.off[k + 1]; x++) {
                 uint32_t a = m->g.item[x];
-                if (!sc->mark[a])
-                    hm_acc_add(&sc->items, a, pk * wv[0][m->attr[0][a]] * wv[1][m->attr[1][a]]);
+                if (sc->mark[a])
+                    continue;
+                float v = pk * wv[0][m->attr[0][a]] * wv[1][m->attr[1][a]];
+                if (st)
+                    v *= powf(recall_scratch_lift(e, sc, c, st->pair[a]), (float)p->w_style);
+                hm_acc_add(&sc->items, a, v);
             }
         }
         n = hm_acc_top(&sc->items, (uint32_t)p->list.n, items, scores, NULL);
@@ -237,6 +246,7 @@ const struct recall_strategy recall_newarrivals = {
     .settings = new_settings,
     .n_settings = sizeof new_settings / sizeof new_settings[0],
     .params_size = sizeof(struct new_params),
+    .needs = RECALL_NEEDS_STYLE,
     .init = new_init,
     .release = new_release,
     .user = new_user,

@@ -78,9 +78,45 @@ struct recall_list_params {
     double w;   /* merge weight */
 };
 
+/* ---- style topics (style.c) ------------------------------------------------------------- */
+
+/* A topic model of the customers' purchases over colour x pattern pairs: k styles, each a
+ * distribution over the pairs, and every customer a mix of them (docs/recall.md). */
+#define RECALL_STYLE_MAX 32
+struct recall_style_params {
+    long k;           /* styles (at most RECALL_STYLE_MAX; 0: no model) */
+    long iters;       /* EM iterations of the fit */
+    double share;     /* pseudo-random share of the customers fitted on */
+    double tau;       /* time constant (days) of a row's weight */
+    double kappa;     /* prior weight (rows) of the shop's mix in a customer's */
+};
+struct recall_style {
+    uint32_t k, n_pairs;   /* n_pairs = RECALL_CAPPED_VALUES x patterns */
+    uint32_t *pair;        /* (n_articles) the article's pair */
+    float *phi;            /* (k, n_pairs) P(pair | style) */
+    float *phi_pair;       /* (n_pairs, k) the same, a pair's k values side by side */
+    float *mix;            /* (k) the styles' share of the fitted rows */
+    float *marg;           /* (n_pairs) P(pair) = sum_t mix_t phi_t(pair) */
+    uint32_t n_fitted;     /* customers in the fit */
+};
+/* Fits the model on the rows in [start, cutoff) of a pseudo-random share of the customers;
+ * an article's pair is (its capped colour master id, its capped pattern id), as
+ * recall_capped_ids numbers them. Deterministic. */
+void recall_style_fit(const struct data_set *ds, int32_t start, int32_t cutoff, const struct recall_style_params *sp,
+                      struct recall_style *st);
+void recall_style_release(struct recall_style *st);
+/* A customer's mix theta (k) from their rows [lo, hi) (weights exp(-age / sp->tau)), shrunk
+ * towards the shop's mix with the weight of sp->kappa rows; the shop's mix without rows. */
+void recall_style_customer(const struct recall_style *st, const struct recall_style_params *sp,
+                           const struct data_transactions *tx, uint64_t lo, uint64_t hi, int32_t cutoff,
+                           float *theta);
+/* Their lift of a pair: P(pair | theta) / P(pair); 1 for a pair the shop never bought. */
+float recall_style_lift(const struct recall_style *st, const float *theta, uint32_t pair);
+
 struct recall_params {
     long pool;              /* candidates per customer kept by the merge (150) */
     double merge_k;         /* reciprocal rank fusion constant (20) */
+    double merge_style;     /* exponent of the customer's style lift on the fused score (0: none) */
     long window_weeks;      /* weeks before the cutoff of the co-purchase / user-KNN index (26) */
     long window_items;      /* most recent distinct items per customer in that index (50) */
     long query_items;       /* a customer's best history items that seed co-purchase/KNN (30) */
@@ -94,6 +130,7 @@ struct recall_params {
     double cut_negatives;   /* share of their negative rows kept for training */
     long cut_rounds;        /* boosting rounds of the scorer */
     long cut_depth;         /* depth of its trees */
+    struct recall_style_params style; /* the style topics (recall.style_*) */
     /* (strategy s) its params struct, recall_strategies[s]->params_size bytes */
     _Alignas(8) unsigned char strategy[RECALL_MAX_STRATEGIES][RECALL_PARAMS_BYTES];
 };
@@ -119,6 +156,7 @@ enum {
     RECALL_NEEDS_TEXT = 2,   /* the article text embeddings (the engine's inputs) */
     RECALL_NEEDS_IMAGE = 4,  /* the article image embeddings (the engine's inputs); a strategy
                                 that needs them is off when the inputs have none */
+    RECALL_NEEDS_STYLE = 8,  /* the style topics (struct recall_style; none when style_k is 0) */
 };
 
 struct recall_strategy {
@@ -273,8 +311,10 @@ struct recall_engine {
     const uint8_t *image_missing;
     uint32_t image_dim;
     struct recall_window win;                 /* when a strategy needs it */
+    struct recall_style style;                /* when a strategy needs it (k 0: none) */
     void *state[RECALL_MAX_STRATEGIES];       /* each strategy's init result */
     double seconds_window;                    /* time to build the window index */
+    double seconds_style;                     /* time to fit the style topics */
     double seconds_init[RECALL_MAX_STRATEGIES];
 };
 
@@ -298,9 +338,28 @@ struct recall_scratch {
     uint32_t *tmp_items;       /* (tmp_cap) */
     float *tmp_scores;         /* (tmp_cap) */
     uint32_t tmp_cap;
+    float theta[RECALL_STYLE_MAX]; /* the style mix of customer theta_user (recall_scratch_style) */
+    uint32_t theta_user;       /* UINT32_MAX: none yet */
+    float *lift;               /* (style pairs) theta_user's style lifts, valid where lift_user */
+    uint32_t *lift_user;       /* (style pairs) is theta_user + 1 */
 };
 void recall_scratch_init(struct recall_scratch *s, const struct recall_engine *e);
 void recall_scratch_release(struct recall_scratch *s);
+/* Customer c's style mix (the engine's style topics, which must exist), computed once per
+ * customer and kept in the scratch for the strategies and the merge that follow. */
+const float *recall_scratch_style(const struct recall_engine *e, struct recall_scratch *s, uint32_t c);
+/* Customer c's style lift of a pair (recall_style_lift of their mix), computed once per
+ * customer and pair. */
+static inline float recall_scratch_lift(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
+                                        uint32_t pair)
+{
+    const float *theta = recall_scratch_style(e, s, c);
+    if (s->lift_user[pair] != c + 1) {
+        s->lift[pair] = recall_style_lift(&e->style, theta, pair);
+        s->lift_user[pair] = c + 1;
+    }
+    return s->lift[pair];
+}
 
 /* Runs strategy s for customers users[0..n) outside the merge (tests, tools): ids/scores
  * (n, its list length) best first, count (n). */

@@ -8,12 +8,13 @@
  *     P(a) = p(k) * P(segment g | k) * pop(a) / pop(g)
  *     p(k)  = the cell's share of the customer's purchases (each row weighs
  *             exp(-age / seg_tau))
- *     P(g | k) = prior(g) * L_colour^w_colour * L_pattern^w_pattern * L_price^w_price,
- *             normalised over the segments of cell k
+ *     P(g | k) = prior(g) * L_colour^w_colour * L_pattern^w_pattern * L_price^w_price
+ *             * S(g)^w_style, normalised over the segments of cell k
  *     prior(g) = pop(g)^alpha * (product of the shop's shares of g's values)^(1 - alpha)
  *     L(v)  = [(W_v + kappa g_v) / (W + kappa)] / g_v, the customer's lift of value v: how
  *             much more of their weight W_v (of W) is on v than the shop's share g_v of
  *             current sales; kappa shrinks short histories towards 1
+ *     S(g)  = the customer's style lift of g's colour x pattern pair (style.c)
  * where pop is current popularity (decayed rows of the last seg_days days, optionally times
  * the last week's growth). Cell expansion: a cell j the customer never bought weighs
  *     W_j = seg_expand * sum over their cells i of (W_i / W) * P(j | i)
@@ -35,12 +36,13 @@ struct seg_params {
     double tau;       /* time constant (days) of a customer's preferences (365) */
     double kappa;     /* prior weight of the shop's shares in a customer's (3) */
     long levels;      /* price levels within a cell (3) */
-    double w_colour, w_pattern, w_price; /* exponents of the lifts (0.5, 0.25, 0.75) */
+    double w_colour, w_pattern, w_price; /* exponents of the lifts (0.25, 0.25, 0.75) */
     double alpha;     /* weight of a segment's own popularity in its prior (1) */
     double trend;     /* exponent of the last week's growth in current popularity (0) */
     long per_segment; /* most popular articles listed per segment (20) */
     double expand;    /* prior weight (in purchases) of the cells their cells' buyers buy (0.5) */
     long expand_cells; /* neighbour cells kept per cell (10) */
+    double w_style;   /* exponent of the style lift (1) */
 };
 _Static_assert(sizeof(struct seg_params) <= RECALL_PARAMS_BYTES, "params slot");
 
@@ -59,7 +61,7 @@ static const struct hm_setting seg_settings[] = {
      "segment popularity: prior weight of the shop's shares in a customer's attribute shares"},
     {"recall.seg_levels", HM_SET_INT, P(levels), "3", 1, 16, 0,
      "segment popularity: price levels within a cell"},
-    {"recall.seg_w_colour", HM_SET_DOUBLE, P(w_colour), "0.5", 0, 10, 0,
+    {"recall.seg_w_colour", HM_SET_DOUBLE, P(w_colour), "0.25", 0, 10, 0,
      "segment popularity: exponent of the colour lift"},
     {"recall.seg_w_pattern", HM_SET_DOUBLE, P(w_pattern), "0.25", 0, 10, 0,
      "segment popularity: exponent of the pattern (graphical appearance) lift"},
@@ -75,6 +77,8 @@ static const struct hm_setting seg_settings[] = {
      "segment popularity: weight of the cells bought by customers who buy the customer's cells (0: only their own)"},
     {"recall.seg_expand_cells", HM_SET_INT, P(expand_cells), "10", 1, 64, 0,
      "segment popularity: neighbour cells kept per cell"},
+    {"recall.seg_w_style", HM_SET_DOUBLE, P(w_style), "1", 0, 10, 0,
+     "segment popularity: exponent of the style lift (recall.style_*; 0: off)"},
     {"recall.seg_w", HM_SET_DOUBLE, P(list.w), "2", 0, 1e6, 0, "segment popularity: merge weight"},
 };
 #undef P
@@ -295,6 +299,19 @@ static int seg_init(const struct recall_engine *e, int s, void **state)
     return 0;
 }
 
+/* A segment's unnormalised P(segment | cell) for one customer: prior x lifts. */
+static double seg_weight(const struct recall_engine *e, struct recall_scratch *sc, uint32_t c,
+                         const struct seg_state *m, const struct seg_params *p, const struct recall_style *st,
+                         const struct seg_segment *sg, float wv[SEG_ATTRS][SEG_VALUES])
+{
+    double v = sg->prior * wv[0][sg->v[0]] * wv[1][sg->v[1]] * wv[2][sg->v[2]];
+    if (st) {
+        double l = recall_scratch_lift(e, sc, c, st->pair[m->item[sg->begin]]);
+        v *= p->w_style == 1 ? l : pow(l, p->w_style);
+    }
+    return v;
+}
+
 static uint32_t seg_user(const struct recall_engine *e, int strat, struct recall_scratch *sc, uint32_t c,
                          uint32_t *items, float *scores)
 {
@@ -335,6 +352,7 @@ static uint32_t seg_user(const struct recall_engine *e, int strat, struct recall
                     cw[x] += (float)p->expand * cw[i] / total * pj;
             }
     }
+    const struct recall_style *st = p->w_style > 0 && e->style.k ? &e->style : NULL;
     uint32_t n = 0;
     if (total > 0) {
         /* lifts raised to their exponents */
@@ -351,17 +369,23 @@ static uint32_t seg_user(const struct recall_engine *e, int strat, struct recall
             uint32_t k = top_c[t];
             /* P(segment | cell) = prior x lifts / the cell's sum; P(article | segment) = its
              * share of the segment's popularity */
+            /* (the segments' weights are kept in the scratch, free once the cells are chosen) */
+            uint32_t g0 = m->cell_off[k], ng = m->cell_off[k + 1] - g0;
+            float *gw = ng <= sc->tmp_cap ? sc->tmp_scores : NULL;
             double z = 0;
-            for (uint32_t g = m->cell_off[k]; g < m->cell_off[k + 1]; g++) {
-                const struct seg_segment *sg = &m->seg[g];
-                z += sg->prior * wv[0][sg->v[0]] * wv[1][sg->v[1]] * wv[2][sg->v[2]];
+            for (uint32_t g = 0; g < ng; g++) {
+                double v = seg_weight(e, sc, c, m, p, st, &m->seg[g0 + g], wv);
+                z += v;
+                if (gw)
+                    gw[g] = (float)v;
             }
             if (!(z > 0))
                 continue;
             double pk = top_w[t] / total / z;
             for (uint32_t g = m->cell_off[k]; g < m->cell_off[k + 1]; g++) {
                 const struct seg_segment *sg = &m->seg[g];
-                float f = (float)(pk * sg->prior * wv[0][sg->v[0]] * wv[1][sg->v[1]] * wv[2][sg->v[2]] / sg->pop);
+                double v = gw ? gw[g - g0] : seg_weight(e, sc, c, m, p, st, sg, wv);
+                float f = (float)(pk * v / sg->pop);
                 for (uint32_t x = sg->begin; x < sg->end; x++)
                     if (!sc->mark[m->item[x]])
                         hm_acc_add(&sc->items, m->item[x], f * m->pop[x]);
@@ -380,6 +404,7 @@ const struct recall_strategy recall_segment = {
     .settings = seg_settings,
     .n_settings = sizeof seg_settings / sizeof seg_settings[0],
     .params_size = sizeof(struct seg_params),
+    .needs = RECALL_NEEDS_STYLE,
     .init = seg_init,
     .release = seg_release,
     .user = seg_user,
