@@ -1059,6 +1059,7 @@ static int all_candidates(struct recall_candidates *c, uint32_t pool)
     set(&p, "recall.knn_fanout", "8"); /* make the fan-out cap matter */
     set(&p, "recall.cat_n", "40");     /* every strategy on (category and text are off by default) */
     set(&p, "recall.text_n", "30");
+    set(&p, "recall.merge_style", "0.25"); /* the style lift on the merged score too */
     struct recall_engine e;
     struct recall_inputs in = {.keep = it.keep, .text_emb = text2.x, .text_dim = text2.dim, .image_emb = img2,
                                .image_dim = 8};
