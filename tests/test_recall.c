@@ -507,10 +507,11 @@ TEST(test_style)
     uint32_t p_1_10 = st.pair[0], p_2_20 = st.pair[3], p_1_20 = st.pair[2], p_2_10 = st.pair[1];
     CHECK(p_1_10 != p_2_20 && p_1_10 != p_1_20 && p_1_10 != p_2_10 && st.pair[4] == p_1_10);
     /* the two styles are found: one holds the first style's pairs, the other the second's */
-    uint32_t ta = st.phi[p_1_10] > st.phi[st.n_pairs + p_1_10] ? 0 : 1, tb = 1 - ta;
-    const float *pa = st.phi + (size_t)ta * st.n_pairs, *pb = st.phi + (size_t)tb * st.n_pairs;
-    CHECK(pa[p_1_10] > 0.45f && pa[p_2_20] > 0.45f && pa[p_1_20] < 1e-3f && pa[p_2_10] < 1e-3f);
-    CHECK(pb[p_1_20] > 0.45f && pb[p_2_10] > 0.45f && pb[p_1_10] < 1e-3f && pb[p_2_20] < 1e-3f);
+#define PHI(pair, t) st.phi[(size_t)(pair) * st.k + (t)]
+    uint32_t ta = PHI(p_1_10, 0) > PHI(p_1_10, 1) ? 0 : 1, tb = 1 - ta;
+    CHECK(PHI(p_1_10, ta) > 0.45f && PHI(p_2_20, ta) > 0.45f && PHI(p_1_20, ta) < 1e-3f && PHI(p_2_10, ta) < 1e-3f);
+    CHECK(PHI(p_1_20, tb) > 0.45f && PHI(p_2_10, tb) > 0.45f && PHI(p_1_10, tb) < 1e-3f && PHI(p_2_20, tb) < 1e-3f);
+#undef PHI
     /* a customer of the first style (4 rows, all of it), shrunk by kappa 1 towards the shop's
      * mix: theta = (4 + mix) / 5; their other pair is lifted towards 2 (half of their rows
      * against a quarter of the shop's), the other style's pairs towards 0 */

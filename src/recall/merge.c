@@ -337,8 +337,7 @@ static int merge_range(size_t begin, size_t end, int tid, void *ud)
             /* the fused score times the customer's style lift of the article */
             for (uint32_t k = 0; k < g; k++) {
                 struct slot_row *row = &t->groups[k];
-                row->merged *= powf(recall_scratch_lift(e, &t->s, c, e->style.pair[row->item]),
-                                    (float)e->p.merge_style);
+                row->merged *= recall_scratch_lift(e, &t->s, c, e->style.pair[row->item], e->p.merge_style);
             }
         }
         /* merged order: fused score descending, then more strategies, then lower article;

@@ -229,7 +229,7 @@ static uint32_t new_user(const struct recall_engine *e, int s, struct recall_scr
                     continue;
                 float v = pk * wv[0][m->attr[0][a]] * wv[1][m->attr[1][a]];
                 if (st)
-                    v *= powf(recall_scratch_lift(e, sc, c, st->pair[a]), (float)p->w_style);
+                    v *= recall_scratch_lift(e, sc, c, st->pair[a], p->w_style);
                 hm_acc_add(&sc->items, a, v);
             }
         }

@@ -93,8 +93,7 @@ struct recall_style_params {
 struct recall_style {
     uint32_t k, n_pairs;   /* n_pairs = RECALL_CAPPED_VALUES x patterns */
     uint32_t *pair;        /* (n_articles) the article's pair */
-    float *phi;            /* (k, n_pairs) P(pair | style) */
-    float *phi_pair;       /* (n_pairs, k) the same, a pair's k values side by side */
+    float *phi;            /* (n_pairs, k) P(pair | style t) at phi[pair * k + t] */
     float *mix;            /* (k) the styles' share of the fitted rows */
     float *marg;           /* (n_pairs) P(pair) = sum_t mix_t phi_t(pair) */
     uint32_t n_fitted;     /* customers in the fit */
@@ -348,17 +347,16 @@ void recall_scratch_release(struct recall_scratch *s);
 /* Customer c's style mix (the engine's style topics, which must exist), computed once per
  * customer and kept in the scratch for the strategies and the merge that follow. */
 const float *recall_scratch_style(const struct recall_engine *e, struct recall_scratch *s, uint32_t c);
-/* Customer c's style lift of a pair (recall_style_lift of their mix), computed once per
- * customer and pair. */
+/* Customer c's style lift of a pair (recall_style_lift of their mix) raised to ex, the
+ * lift computed once per customer and pair. */
 static inline float recall_scratch_lift(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
-                                        uint32_t pair)
+                                        uint32_t pair, double ex)
 {
-    const float *theta = recall_scratch_style(e, s, c);
     if (s->lift_user[pair] != c + 1) {
-        s->lift[pair] = recall_style_lift(&e->style, theta, pair);
+        s->lift[pair] = recall_style_lift(&e->style, recall_scratch_style(e, s, c), pair);
         s->lift_user[pair] = c + 1;
     }
-    return s->lift[pair];
+    return ex == 1 ? s->lift[pair] : powf(s->lift[pair], (float)ex);
 }
 
 /* Runs strategy s for customers users[0..n) outside the merge (tests, tools): ids/scores

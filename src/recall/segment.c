@@ -305,10 +305,8 @@ static double seg_weight(const struct recall_engine *e, struct recall_scratch *s
                          const struct seg_segment *sg, float wv[SEG_ATTRS][SEG_VALUES])
 {
     double v = sg->prior * wv[0][sg->v[0]] * wv[1][sg->v[1]] * wv[2][sg->v[2]];
-    if (st) {
-        double l = recall_scratch_lift(e, sc, c, st->pair[m->item[sg->begin]]);
-        v *= p->w_style == 1 ? l : pow(l, p->w_style);
-    }
+    if (st)
+        v *= recall_scratch_lift(e, sc, c, st->pair[m->item[sg->begin]], p->w_style);
     return v;
 }
 

@@ -28,7 +28,6 @@ void recall_style_release(struct recall_style *st)
 {
     free(st->pair);
     free(st->phi);
-    free(st->phi_pair);
     free(st->mix);
     free(st->marg);
     memset(st, 0, sizeof *st);
@@ -39,27 +38,48 @@ static int in_sample(uint32_t c, double share)
     return (double)(hm_mix64((uint64_t)c ^ STYLE_SEED) >> 11) * 0x1.0p-53 < share;
 }
 
-/* One customer's E step: the responsibilities of their rows under theta and phi, added to
- * acc (k); returns the rows' total weight. phi_acc (k, n_pairs), when not NULL, receives
- * them too. */
-static double e_step(const struct recall_style *st, const struct data_transactions *tx, uint64_t lo, uint64_t hi,
-                     int32_t cutoff, double tau, const float *theta, double *acc, double *phi_acc)
+/* A customer's distinct pairs (at most STYLE_CUSTOMER_PAIRS, the first ones) and their
+ * weights, each row weighing exp(-age / tau), from their rows [lo, hi); returns how many. */
+static uint32_t customer_pairs(const struct recall_style *st, const struct data_transactions *tx, uint64_t lo,
+                               uint64_t hi, int32_t cutoff, double tau, uint32_t *pairs, double *w)
+{
+    uint32_t n = 0;
+    for (uint64_t x = lo; x < hi; x++) {
+        uint32_t p = st->pair[tx->article[x]], i = 0;
+        while (i < n && pairs[i] != p)
+            i++;
+        if (i == n) {
+            if (n == STYLE_CUSTOMER_PAIRS)
+                continue;
+            pairs[n] = p;
+            w[n++] = 0;
+        }
+        w[i] += exp(-(double)(cutoff - 1 - tx->day[x]) / tau);
+    }
+    return n;
+}
+
+/* One E step for one customer: the responsibilities of their weighted pairs under theta and
+ * phi, added to acc (k) and, when not NULL, to phi_acc (n_pairs, k); returns the weights'
+ * total. */
+static double e_step(const struct recall_style *st, const uint32_t *pairs, const double *w, uint32_t n,
+                     const float *theta, double *acc, double *phi_acc)
 {
     uint32_t k = st->k;
     double r[RECALL_STYLE_MAX], total = 0;
-    for (uint64_t x = lo; x < hi; x++) {
-        uint32_t p = st->pair[tx->article[x]];
-        double w = exp(-(double)(cutoff - 1 - tx->day[x]) / tau), z = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        const float *ph = st->phi + (size_t)pairs[i] * k;
+        double z = 0;
         for (uint32_t t = 0; t < k; t++)
-            z += r[t] = (double)theta[t] * st->phi[(size_t)t * st->n_pairs + p];
+            z += r[t] = (double)theta[t] * ph[t];
+        total += w[i];
         if (!(z > 0))
             continue;
-        total += w;
         for (uint32_t t = 0; t < k; t++) {
-            double v = w * r[t] / z;
+            double v = w[i] * r[t] / z;
             acc[t] += v;
             if (phi_acc)
-                phi_acc[(size_t)t * st->n_pairs + p] += v;
+                phi_acc[(size_t)pairs[i] * k + t] += v;
         }
     }
     return total;
@@ -68,7 +88,6 @@ static double e_step(const struct recall_style *st, const struct data_transactio
 void recall_style_fit(const struct data_set *ds, int32_t start, int32_t cutoff, const struct recall_style_params *sp,
                       struct recall_style *st)
 {
-    const struct data_transactions *tx = &ds->tx;
     const struct data_articles *art = &ds->articles;
     uint32_t na = art->n, nc = ds->customers.n, k = (uint32_t)sp->k;
     memset(st, 0, sizeof *st);
@@ -88,41 +107,50 @@ void recall_style_fit(const struct data_set *ds, int32_t start, int32_t cutoff, 
     st->marg = hm_xcalloc(np, sizeof *st->marg);
     struct hm_rng rng;
     hm_rng_seed(&rng, STYLE_SEED);
-    for (size_t x = 0; x < (size_t)k * np; x++)
-        st->phi[x] = (float)(0.5 + hm_rng_uniform(&rng));
-    /* the sample: customers with rows in [start, cutoff) */
-    uint32_t *users = hm_xmalloc_array((size_t)nc + 1, sizeof *users), nu = 0;
+    for (uint32_t t = 0; t < k; t++) /* style by style: the draws of the first fits */
+        for (size_t p = 0; p < np; p++)
+            st->phi[p * k + t] = (float)(0.5 + hm_rng_uniform(&rng));
+    /* the sample (customers with rows in [start, cutoff)) and their weighted pairs, once */
+    HM_VEC(size_t) off = {0};
+    HM_VEC(uint32_t) pairs = {0};
+    HM_VEC(double) w = {0};
+    HM_VEC_PUSH(&off, 0);
     for (uint32_t c = 0; c < nc; c++) {
         uint64_t lo, hi;
         prep_customer_rows(ds, c, start, cutoff - 1, &lo, &hi);
-        if (hi > lo && in_sample(c, sp->share))
-            users[nu++] = c;
+        if (hi <= lo || !in_sample(c, sp->share))
+            continue;
+        HM_GROW(pairs.v, pairs.cap, pairs.n + STYLE_CUSTOMER_PAIRS);
+        HM_GROW(w.v, w.cap, w.n + STYLE_CUSTOMER_PAIRS);
+        uint32_t n = customer_pairs(st, &ds->tx, lo, hi, cutoff, sp->tau, pairs.v + pairs.n, w.v + w.n);
+        pairs.n += n;
+        w.n += n;
+        HM_VEC_PUSH(&off, pairs.n);
     }
+    uint32_t nu = (uint32_t)off.n - 1;
     float *theta = hm_xmalloc_array((size_t)nu * k + 1, sizeof *theta);
     for (size_t x = 0; x < (size_t)nu * k; x++)
         theta[x] = 1.0f / (float)k;
     double *phi_acc = hm_xmalloc_array((size_t)k * np, sizeof *phi_acc);
     double *mix = hm_xcalloc(k, sizeof *mix);
     for (uint32_t it = 0; it <= (uint32_t)sp->iters; it++) {
-        /* normalise phi (the random start, then each M step's sums) */
+        /* normalise phi over the pairs (the random start, then each M step's sums) */
         for (uint32_t t = 0; t < k; t++) {
-            double s = 0;
-            float *row = st->phi + (size_t)t * np;
+            double sum = 0;
             for (size_t p = 0; p < np; p++)
-                s += row[p];
+                sum += st->phi[p * k + t];
             for (size_t p = 0; p < np; p++)
-                row[p] = (float)(row[p] / s);
+                st->phi[p * k + t] = (float)(st->phi[p * k + t] / sum);
         }
         if (it == (uint32_t)sp->iters)
             break;
         memset(phi_acc, 0, (size_t)k * np * sizeof *phi_acc);
         memset(mix, 0, k * sizeof *mix);
         for (uint32_t u = 0; u < nu; u++) {
-            uint64_t lo, hi;
-            prep_customer_rows(ds, users[u], start, cutoff - 1, &lo, &hi);
             double acc[RECALL_STYLE_MAX] = {0};
             float *th = theta + (size_t)u * k;
-            double total = e_step(st, tx, lo, hi, cutoff, sp->tau, th, acc, phi_acc);
+            size_t b = off.v[u];
+            double total = e_step(st, pairs.v + b, w.v + b, (uint32_t)(off.v[u + 1] - b), th, acc, phi_acc);
             for (uint32_t t = 0; t < k; t++) {
                 th[t] = (float)((acc[t] + STYLE_ALPHA) / (total + k * STYLE_ALPHA));
                 mix[t] += acc[t];
@@ -136,15 +164,13 @@ void recall_style_fit(const struct data_set *ds, int32_t start, int32_t cutoff, 
         mt += mix[t];
     for (uint32_t t = 0; t < k; t++)
         st->mix[t] = mt > 0 ? (float)(mix[t] / mt) : 1.0f / (float)k;
-    for (uint32_t t = 0; t < k; t++)
-        for (size_t p = 0; p < np; p++)
-            st->marg[p] += st->mix[t] * st->phi[(size_t)t * np + p];
-    st->phi_pair = hm_xmalloc_array((size_t)k * np, sizeof *st->phi_pair);
-    for (uint32_t t = 0; t < k; t++)
-        for (size_t p = 0; p < np; p++)
-            st->phi_pair[p * k + t] = st->phi[(size_t)t * np + p];
+    for (size_t p = 0; p < np; p++)
+        for (uint32_t t = 0; t < k; t++)
+            st->marg[p] += st->mix[t] * st->phi[p * k + t];
     st->n_fitted = nu;
-    free(users);
+    free(off.v);
+    free(pairs.v);
+    free(w.v);
     free(theta);
     free(phi_acc);
     free(mix);
@@ -154,38 +180,16 @@ void recall_style_customer(const struct recall_style *st, const struct recall_st
                            const struct data_transactions *tx, uint64_t lo, uint64_t hi, int32_t cutoff,
                            float *theta)
 {
-    uint32_t k = st->k, pairs[STYLE_CUSTOMER_PAIRS], n = 0;
-    double w[STYLE_CUSTOMER_PAIRS], total = 0;
-    /* their distinct pairs and weights (once: the EM steps below revisit only these) */
-    for (uint64_t x = lo; x < hi; x++) {
-        uint32_t p = st->pair[tx->article[x]], i = 0;
-        while (i < n && pairs[i] != p)
-            i++;
-        if (i == n) {
-            if (n == STYLE_CUSTOMER_PAIRS)
-                continue;
-            pairs[n] = p;
-            w[n++] = 0;
-        }
-        double v = exp(-(double)(cutoff - 1 - tx->day[x]) / sp->tau);
-        w[i] += v;
-        total += v;
-    }
+    uint32_t k = st->k, pairs[STYLE_CUSTOMER_PAIRS];
+    double w[STYLE_CUSTOMER_PAIRS];
+    uint32_t n = customer_pairs(st, tx, lo, hi, cutoff, sp->tau, pairs, w);
     for (uint32_t t = 0; t < k; t++)
         theta[t] = st->mix[t];
-    if (!(total + sp->kappa > 0))
-        return;
     for (int it = 0; it < STYLE_FOLD_ITERS && n > 0; it++) {
-        double acc[RECALL_STYLE_MAX] = {0}, r[RECALL_STYLE_MAX];
-        for (uint32_t i = 0; i < n; i++) {
-            double z = 0;
-            const float *ph = st->phi_pair + (size_t)pairs[i] * k;
-            for (uint32_t t = 0; t < k; t++)
-                z += r[t] = (double)theta[t] * ph[t];
-            if (z > 0)
-                for (uint32_t t = 0; t < k; t++)
-                    acc[t] += w[i] * r[t] / z;
-        }
+        double acc[RECALL_STYLE_MAX] = {0};
+        double total = e_step(st, pairs, w, n, theta, acc, NULL);
+        if (!(total + sp->kappa > 0))
+            break;
         for (uint32_t t = 0; t < k; t++)
             theta[t] = (float)((acc[t] + sp->kappa * st->mix[t]) / (total + sp->kappa));
     }
@@ -196,7 +200,7 @@ float recall_style_lift(const struct recall_style *st, const float *theta, uint3
     double m = st->marg[pair], v = 0;
     if (!(m > 0))
         return 1.0f;
-    const float *ph = st->phi_pair + (size_t)pair * st->k;
+    const float *ph = st->phi + (size_t)pair * st->k;
     for (uint32_t t = 0; t < st->k; t++)
         v += (double)theta[t] * ph[t];
     return (float)(v / m);
