@@ -102,6 +102,9 @@ static struct recall_params defaults(void)
     set(&p, "recall.cat_w_colour", "0");
     set(&p, "recall.cat_w_garment", "0");
     set(&p, "recall.style_k", "0"); /* no style lifts (test_style checks them) */
+    set(&p, "recall.seg_launch", "1"); /* no launch factor, no early sellers, no upper bound */
+    set(&p, "recall.new_recent", "-1"); /* (test_segment and test_new_arrivals check them) */
+    set(&p, "recall.new_ahead", "0");
     return p;
 }
 
@@ -419,6 +422,19 @@ TEST(test_segment)
     CHECK_NEAR(o.scores[0], pop5 / (pop0 + pop4 + pop5), 1e-6);
     CHECK_NEAR(o.scores[1], pop0 / (pop0 + pop4 + pop5), 1e-6);
     recall_engine_release(&e);
+    /* launches: 4 (day 66) and 5 (day 64) were first sold within the last week, [63, 70), so
+     * their current popularity counts seg_launch times; 0 (day 60) is older */
+    set(&p, "recall.seg_launch", "2");
+    data_set_release(&ds);
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    run_one(&e, S_SEG, 4, &o);
+    CHECK_EQ_INT(o.n, 2);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 5);
+    CHECK_NEAR(o.scores[0], 2 * pop5 / (pop0 + 2 * pop4 + 2 * pop5), 1e-6);
+    CHECK_EQ_INT(art(&ds, o.items[1]), 0);
+    CHECK_NEAR(o.scores[1], pop0 / (pop0 + 2 * pop4 + 2 * pop5), 1e-6);
+    recall_engine_release(&e);
+    set(&p, "recall.seg_launch", "1");
     /* cell expansion: of the nine customers with cell 100 and the nine with cell 200, three
      * (15-17) have both: P(200 | 100) = P(100 | 200) = 1/3. With seg_expand 1 a customer's
      * unbought cell j weighs sum over their cells i of share(i) P(j | i), one purchase's worth */
@@ -734,6 +750,43 @@ TEST(test_new_arrivals)
     CHECK_EQ_INT(o.n, 2);
     recall_engine_release(&e);
     data_set_release(&ds);
+    /* early sellers: at the 0.75 frontier (1002), 4 (four rows in [63, 70)) and 5 (three) are
+     * in the universe; with new_recent 3 only 5 counts as a new arrival, with 4 both do.
+     * Customer 0 (cell 100, articles 0 and 1) gets them at the cell's launch share */
+    set(&p, "recall.new_quantile", "0.75");
+    set(&p, "recall.new_recent", "3");
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    run_one(&e, S_NEW, 0, &o);
+    CHECK_EQ_INT(o.n, 1);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 5);
+    CHECK_NEAR(o.scores[0], launch / (pop100 + launch), 1e-6);
+    recall_engine_release(&e);
+    data_set_release(&ds);
+    set(&p, "recall.new_recent", "4");
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    run_one(&e, S_NEW, 0, &o);
+    CHECK_EQ_INT(o.n, 2);
+    CHECK_EQ_INT(art(&ds, o.items[0]), 4); /* a tie: the lower article first */
+    CHECK_EQ_INT(art(&ds, o.items[1]), 5);
+    recall_engine_release(&e);
+    data_set_release(&ds);
+    set(&p, "recall.new_recent", "-1");
+    /* the launch pace: the median code first sold in [63, 70) (5, 4, 11: 1002, 1002, 1005) is
+     * 1002, in [56, 63) (0) 1000, so the pace is 2 codes a week. new_ahead 2 bounds the codes
+     * at 1006 (10 and 11 stay), 1 at 1004 (both are launches of weeks to come) */
+    set(&p, "recall.new_ahead", "2");
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    run_one(&e, S_NEW, 14, &o);
+    CHECK_EQ_INT(o.n, 2);
+    recall_engine_release(&e);
+    data_set_release(&ds);
+    set(&p, "recall.new_ahead", "1");
+    CHECK_EQ_INT(open_engine(&ds, &e, &p), 0);
+    run_one(&e, S_NEW, 14, &o);
+    CHECK_EQ_INT(o.n, 0);
+    recall_engine_release(&e);
+    data_set_release(&ds);
+    set(&p, "recall.new_ahead", "0");
     keep[2] = 1;
     keep[10] = 1;
 }

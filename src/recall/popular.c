@@ -50,6 +50,35 @@ void recall_article_counts(const struct data_set *ds, int32_t start, int32_t cut
     hm_parallel_chunks(0, ds->articles.n, 2048, count_range, &j);
 }
 
+struct first_job {
+    const struct data_set *ds;
+    int32_t start, cutoff;
+    int32_t *first;
+};
+
+static int first_range(size_t begin, size_t end, int tid, void *ud)
+{
+    (void)tid;
+    struct first_job *j = ud;
+    const struct data_transactions *tx = &j->ds->tx;
+    for (size_t a = begin; a < end; a++) {
+        int32_t f = INT32_MAX;
+        for (uint64_t k = tx->art_off[a]; k < tx->art_off[a + 1]; k++) {
+            int32_t d = tx->day[tx->art_rows[k]];
+            if (d >= j->start && d < j->cutoff && d < f)
+                f = d;
+        }
+        j->first[a] = f;
+    }
+    return 0;
+}
+
+void recall_article_first_sale(const struct data_set *ds, int32_t start, int32_t cutoff, int32_t *first)
+{
+    struct first_job j = {ds, start, cutoff, first};
+    hm_parallel_chunks(0, ds->articles.n, 2048, first_range, &j);
+}
+
 struct pop_params {
     struct recall_list_params list;
     long days;              /* days of the volume/buyer counts (7) */

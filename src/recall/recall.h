@@ -374,6 +374,9 @@ uint32_t recall_copurchase_neighbours(const struct recall_engine *e, int s, uint
  * (either may be NULL). (n_articles) each. Parallel over articles (popular.c). */
 void recall_article_counts(const struct data_set *ds, int32_t start, int32_t cutoff, double tau,
                            double *score, uint32_t *buyers);
+/* Per article, the day of its first row in [start, cutoff) (INT32_MAX: none). (n_articles).
+ * Parallel over articles (popular.c). */
+void recall_article_first_sale(const struct data_set *ds, int32_t start, int32_t cutoff, int32_t *first);
 
 /* ---- item neighbour tables (itemnbrs.c), shared by co-purchase and same basket ----------- */
 

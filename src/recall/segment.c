@@ -16,7 +16,9 @@
  *             current sales; kappa shrinks short histories towards 1
  *     S(g)  = the customer's style lift of g's colour x pattern pair (style.c)
  * where pop is current popularity (decayed rows of the last seg_days days, optionally times
- * the last week's growth). Cell expansion: a cell j the customer never bought weighs
+ * the last week's growth), times seg_launch for the articles first sold within the last
+ * week: a launch sells about half its rate in its first week, so its rows so far understate
+ * what it sells next. Cell expansion: a cell j the customer never bought weighs
  *     W_j = seg_expand * sum over their cells i of (W_i / W) * P(j | i)
  * next to their own cells' W_i, P(j | i) the share of the customers with cell i who also have
  * j (the best seg_expand_cells j of each i). Candidates: the listed articles (kept, selling
@@ -36,13 +38,14 @@ struct seg_params {
     double tau;       /* time constant (days) of a customer's preferences (365) */
     double kappa;     /* prior weight of the shop's shares in a customer's (3) */
     long levels;      /* price levels within a cell (3) */
-    double w_colour, w_pattern, w_price; /* exponents of the lifts (0.25, 0.25, 0.75) */
+    double w_colour, w_pattern, w_price; /* exponents of the lifts (0.25, 0, 0.75) */
     double alpha;     /* weight of a segment's own popularity in its prior (1) */
     double trend;     /* exponent of the last week's growth in current popularity (0) */
     long per_segment; /* most popular articles listed per segment (20) */
     double expand;    /* prior weight (in purchases) of the cells their cells' buyers buy (0.5) */
     long expand_cells; /* neighbour cells kept per cell (10) */
     double w_style;   /* exponent of the style lift (1) */
+    double launch;    /* factor of the current popularity of articles first sold within the last week (2) */
 };
 _Static_assert(sizeof(struct seg_params) <= RECALL_PARAMS_BYTES, "params slot");
 
@@ -63,7 +66,7 @@ static const struct hm_setting seg_settings[] = {
      "segment popularity: price levels within a cell"},
     {"recall.seg_w_colour", HM_SET_DOUBLE, P(w_colour), "0.25", 0, 10, 0,
      "segment popularity: exponent of the colour lift"},
-    {"recall.seg_w_pattern", HM_SET_DOUBLE, P(w_pattern), "0.25", 0, 10, 0,
+    {"recall.seg_w_pattern", HM_SET_DOUBLE, P(w_pattern), "0", 0, 10, 0,
      "segment popularity: exponent of the pattern (graphical appearance) lift"},
     {"recall.seg_w_price", HM_SET_DOUBLE, P(w_price), "0.75", 0, 10, 0,
      "segment popularity: exponent of the price level lift"},
@@ -79,6 +82,8 @@ static const struct hm_setting seg_settings[] = {
      "segment popularity: neighbour cells kept per cell"},
     {"recall.seg_w_style", HM_SET_DOUBLE, P(w_style), "1", 0, 10, 0,
      "segment popularity: exponent of the style lift (recall.style_*; 0: off)"},
+    {"recall.seg_launch", HM_SET_DOUBLE, P(launch), "2", 0, 100, 0,
+     "segment popularity: factor of the current popularity of articles first sold within the last week (1: none)"},
     {"recall.seg_w", HM_SET_DOUBLE, P(list.w), "2", 0, 1e6, 0, "segment popularity: merge weight"},
 };
 #undef P
@@ -144,6 +149,14 @@ static double *current_pop(const struct recall_engine *e, const struct seg_param
                 pop[a] *= pow((w1[a] + 1) / (w0[a] + 1), p->trend);
         free(w1);
         free(w0);
+    }
+    if (p->launch != 1) {
+        int32_t *first = hm_xmalloc_array((size_t)na + 1, sizeof *first);
+        recall_article_first_sale(e->ds, e->start, e->cutoff, first);
+        for (uint32_t a = 0; a < na; a++)
+            if (first[a] != INT32_MAX && first[a] >= e->cutoff - 7)
+                pop[a] *= p->launch;
+        free(first);
     }
     return pop;
 }
