@@ -1,4 +1,4 @@
-/* Tests for core: errors, dates, hashing, rng, parallel loops, atomic writes. */
+/* Tests for core: errors, dates, hashing, rng, parallel loops, atomic writes, top-k selection. */
 #include "core/core.h"
 #include "test.h"
 
@@ -177,6 +177,88 @@ TEST(test_settings)
     unlink(path);
 }
 
+/* The k best of (ids, scores) by brute force: every pair ranked by (score desc, id asc). */
+static int better(float sa, uint32_t ia, float sb, uint32_t ib)
+{
+    sa = sa > 0 ? sa : 0;
+    sb = sb > 0 ? sb : 0;
+    return sa > sb || (sa == sb && ia < ib);
+}
+
+/* hm_select_top and hm_acc_top against brute force, over sizes that take the sampled
+ * threshold (n >= 512, k <= n / 8), the plain selection and whole sorts, with ties, zeros
+ * and negative scores, sorted and reversed scores, and an order that makes the sample misjudge. */
+TEST(test_top_selection)
+{
+    struct hm_rng r;
+    hm_rng_seed(&r, 7);
+    static const uint32_t ns[] = {1, 30, 511, 512, 600, 3000, 20000};
+    static const uint32_t ks[] = {1, 10, 64, 150, 400, 5000};
+    uint32_t cap = 20000;
+    uint32_t *ids = malloc(sizeof *ids * cap), *got = malloc(sizeof *got * cap), *want = malloc(sizeof *want * cap);
+    float *sc = malloc(sizeof *sc * cap), *gs = malloc(sizeof *gs * cap);
+    struct hm_acc acc;
+    hm_acc_init(&acc, 3 * cap);
+    for (int order = 0; order < 4; order++)
+        for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+            for (size_t b = 0; b < sizeof ks / sizeof *ks; b++) {
+                uint32_t n = ns[a], k = ks[b];
+                for (uint32_t i = 0; i < n; i++) {
+                    ids[i] = 3 * i + (uint32_t)hm_rng_below(&r, 3); /* distinct, increasing */
+                    double u = hm_rng_uniform(&r);
+                    /* order 3: the best scores every n / 64 rows, where a sample of 64 would
+                     * look, so that it misjudges */
+                    uint32_t step = n / 64 ? n / 64 : 1;
+                    sc[i] = order == 1 ? (float)i : order == 2 ? (float)(n - i)
+                          : order == 3 && i % step == step / 2 ? (float)(1000 + i)
+                          : u < 0.1 ? 0.0f : u < 0.15 ? -1.0f : (float)hm_rng_below(&r, 50); /* ties */
+                }
+                /* want: k rounds of picking the best not yet taken (n and k small enough) */
+                uint32_t m = n < k ? n : k;
+                uint8_t *taken = calloc(n, 1);
+                for (uint32_t x = 0; x < m && n <= 3000; x++) {
+                    uint32_t best = UINT32_MAX;
+                    for (uint32_t i = 0; i < n; i++)
+                        if (!taken[i] && (best == UINT32_MAX || better(sc[i], ids[i], sc[best], ids[best])))
+                            best = i;
+                    taken[best] = 1;
+                    want[x] = ids[best];
+                }
+                free(taken);
+                CHECK_EQ_INT(hm_select_top(ids, sc, n, k, got, gs), m);
+                int same = 1;
+                for (uint32_t x = 0; x < m; x++) {
+                    if (n <= 3000 && got[x] != want[x])
+                        same = 0;
+                    if (x && better(gs[x], got[x], gs[x - 1], got[x - 1])) /* best first */
+                        same = 0;
+                }
+                CHECK(same);
+                /* the accumulator: the same scores as sums of two halves, the same best */
+                for (uint32_t i = 0; i < n; i++) {
+                    hm_acc_add(&acc, ids[i], sc[i] / 2);
+                    hm_acc_add(&acc, ids[i], sc[i] - sc[i] / 2);
+                }
+                /* (want and sc reused: the brute force is done) every slot is touched, a sum
+                 * of 0 weighs 1e-30, so the order agrees where the scores are positive */
+                float *asc = malloc(sizeof *asc * (m + 1));
+                uint32_t got_n = hm_acc_top(&acc, k, want, asc, NULL);
+                CHECK_EQ_INT(got_n, m);
+                int agree = 1;
+                for (uint32_t x = 0; x < m; x++)
+                    if (gs[x] > 0 && (want[x] != got[x] || asc[x] != gs[x]))
+                        agree = 0;
+                free(asc);
+                CHECK(agree);
+            }
+    hm_acc_release(&acc);
+    free(ids);
+    free(got);
+    free(want);
+    free(sc);
+    free(gs);
+}
+
 int main(void)
 {
     RUN(test_error_messages);
@@ -186,5 +268,6 @@ int main(void)
     RUN(test_parallel);
     RUN(test_atomic_writer);
     RUN(test_settings);
+    RUN(test_top_selection);
     TEST_EXIT();
 }

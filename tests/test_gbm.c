@@ -392,6 +392,21 @@ TEST(test_forest_equals_model)
     CHECK(worst < 1e-4);
     double map_forest = rank_map12(&test.d, got, NULL), chance = random_map(&test.d);
     CHECK(map_forest > 2 * chance);
+    /* many rows at once (walked in blocks of rows) give bit for bit the margins of the
+     * rows one by one, NaNs included, whatever the remainder */
+    uint64_t nr = test.d.n_rows < 203 ? test.d.n_rows : 203;
+    float *one = malloc(sizeof(float) * nr);
+    float *xs = malloc(sizeof(float) * nr * NC);
+    memcpy(xs, test.d.x, sizeof(float) * nr * NC);
+    for (uint64_t r = 0; r < nr; r += 7)
+        xs[r * NC + r % NC] = NAN;
+    gbm_forest_predict(f, xs, nr, got);
+    for (uint64_t r = 0; r < nr; r++)
+        gbm_forest_predict(f, xs + r * NC, 1, one + r);
+    CHECK(memcmp(got, one, sizeof(float) * nr) == 0);
+    free(one);
+    free(xs);
+    gbm_forest_predict(f, test.d.x, test.d.n_rows, got);
     /* and without check rows: the offset from a row of NaNs */
     struct gbm_forest *g = NULL;
     CHECK_EQ_INT(gbm_forest_new(m, NULL, 0, &g), 0);

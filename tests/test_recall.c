@@ -864,10 +864,11 @@ static int cut_test_hook(void *ud, const struct recall_candidates *c, uint32_t w
     return 0;
 }
 
-/* The rows of dst's customer i are the best of src's first `wide` rows by score (ties: the
- * earlier row), best first, each with its own columns; returns 1 when they are. */
+/* The rows of dst's customer i are src's first `first` rows, then the best of its rows
+ * first..wide-1 by score (ties: the earlier row), best first, each with its own columns;
+ * returns 1 when they are. */
 static int cut_is_right(const struct recall_candidates *dst, const struct recall_candidates *src, uint32_t wide,
-                        uint32_t pool)
+                        uint32_t first, uint32_t pool)
 {
     if (dst->n_users != src->n_users)
         return 0;
@@ -889,17 +890,20 @@ static int cut_is_right(const struct recall_candidates *dst, const struct recall
                 if (dst->rank[s][w] != src->rank[s][r] || dst->score[s][w] != src->score[s][r] ||
                     ((dst->flags[w] >> s & 1) != (dst->rank[s][w] > 0)))
                     return 0;
-            uint64_t pos = r - src->off[i];
-            if (x < scored) {
-                if (pos >= scored)
+            uint64_t pos = r - src->off[i], fixed = first < got ? first : got;
+            if (x < fixed) {
+                if (pos != x)
+                    return 0; /* the merge's first rows keep their place */
+            } else if (x < scored) {
+                if (pos >= scored || pos < fixed)
                     return 0;
-                if (x > 0) { /* ranked: a lower score, or the same and a later row */
+                if (x > fixed) { /* ranked: a lower score, or the same and a later row */
                     float a = cut_test_score(src->item[src->off[i] + prev]), b = cut_test_score(src->item[r]);
                     if (b > a || (b == a && pos < prev))
                         return 0;
                 }
                 /* nothing left out beats it */
-                for (uint64_t k = 0; k < scored && x + 1 == got && got < scored; k++) {
+                for (uint64_t k = fixed; k < scored && x + 1 == got && got < scored; k++) {
                     int kept = 0;
                     for (uint64_t y = dst->off[i]; y < dst->off[i + 1]; y++)
                         kept |= dst->item[y] == src->item[src->off[i] + k];
@@ -933,14 +937,14 @@ TEST(test_learned_cut)
     for (uint64_t r = 0; r < all.n; r++)
         score[r] = cut_test_score(all.item[r]);
     /* the cut, and with pool 0 the reordered wide rows followed by the rest */
-    static const uint32_t wides[3] = {8, 5, 3}, pools[3] = {4, 0, 3};
-    for (int k = 0; k < 3; k++) {
-        recall_candidates_cut(&cut, &all, score, wides[k], pools[k]);
-        CHECK(cut_is_right(&cut, &all, wides[k], pools[k]));
+    static const uint32_t wides[6] = {8, 5, 3, 8, 8, 6}, keeps[6] = {0, 0, 0, 3, 2, 6}, pools[6] = {4, 0, 3, 5, 0, 4};
+    for (int k = 0; k < 6; k++) {
+        recall_candidates_cut(&cut, &all, score, wides[k], keeps[k], pools[k]);
+        CHECK(cut_is_right(&cut, &all, wides[k], keeps[k], pools[k]));
     }
     /* the stream with a cut: the same rows as the cut of the wide merge, block by block, for
      * 1 and 2 threads */
-    struct recall_cut hook = {8, cut_test_hook, NULL};
+    struct recall_cut hook = {8, cut_test_hook, NULL, 0};
     struct recall_candidates streamed[2];
     for (int t = 0; t < 2; t++) {
         hm_threads_set(t + 1);
@@ -955,7 +959,7 @@ TEST(test_learned_cut)
         recall_stream_release(&st);
     }
     hm_threads_set(0);
-    CHECK(cut_is_right(&streamed[0], &all, 8, 4));
+    CHECK(cut_is_right(&streamed[0], &all, 8, 0, 4));
     CHECK_EQ_INT(streamed[0].n, streamed[1].n);
     CHECK(memcmp(streamed[0].item, streamed[1].item, streamed[0].n * sizeof(uint32_t)) == 0);
     /* with pool 0 (statistics) the stream keeps every row, the wide ones reordered */
@@ -967,7 +971,19 @@ TEST(test_learned_cut)
     while (recall_stream_next(&st, &b) > 0)
         recall_candidates_append(&whole, b, 0);
     recall_stream_release(&st);
-    CHECK(cut_is_right(&whole, &all, 8, 0));
+    CHECK(cut_is_right(&whole, &all, 8, 0, 0));
+    /* keeping the merge's first 2 rows, in place and cut */
+    struct recall_cut hook_keep = {8, cut_test_hook, NULL, 2};
+    for (int pool = 0; pool <= 4; pool += 4) {
+        struct recall_candidates kept;
+        recall_candidates_init(&kept);
+        recall_stream_init_cut(&st, &e, users, n, 7, (uint32_t)pool, &hook_keep, NULL);
+        while (recall_stream_next(&st, &b) > 0)
+            recall_candidates_append(&kept, b, 0);
+        recall_stream_release(&st);
+        CHECK(cut_is_right(&kept, &all, 8, 2, (uint32_t)pool));
+        recall_candidates_release(&kept);
+    }
     CHECK_EQ_INT(whole.n, all.n);
     for (int t = 0; t < 2; t++)
         recall_candidates_release(&streamed[t]);

@@ -101,6 +101,9 @@ void hm_buf_release(struct hm_buf *b);
 
 /* Sorts a[0..n) ascending (an inline quicksort: no comparator calls). */
 void hm_sort_u64(uint64_t *a, size_t n);
+/* Moves the k smallest of a[0..n) to a[0..k), ascending (every key when k >= n); the rest
+ * follow in no order. */
+void hm_smallest_u64(uint64_t *a, size_t n, size_t k);
 
 /* Every top-k in hmrec ranks by score descending and breaks ties by the lower id, so that
  * results do not depend on the order items were seen in. */

@@ -137,12 +137,43 @@ static inline float key_score(uint64_t key)
     return s;
 }
 
-/* Moves the k smallest keys to a[0..k) in ascending order. */
+#define SELECT_SAMPLE 64
+
+/* Moves the k smallest keys to a[0..k) in ascending order. When k is small next to n (a
+ * strategy's list out of thousands of touched articles), one branch-free pass first moves
+ * the keys at or below a threshold to the front, the threshold read from a fixed sample at
+ * about 1.5 k / n of its order (plus a margin), and the selection runs on those; when the
+ * sample misjudged and fewer than k are at or below it, on the whole (permuted) array. The
+ * result is the same either way: keys are distinct. */
 static void smallest_k(uint64_t *a, size_t n, size_t k)
 {
     if (k >= n) {
         hm_sort_u64(a, n);
         return;
+    }
+    if (n >= 8 * SELECT_SAMPLE && k * 8 <= n) {
+        uint64_t sample[SELECT_SAMPLE];
+        size_t step = n / SELECT_SAMPLE;
+        for (size_t i = 0; i < SELECT_SAMPLE; i++)
+            sample[i] = a[i * step + step / 2];
+        hm_sort_u64(sample, SELECT_SAMPLE);
+        size_t r = (size_t)(1.5 * (double)k / (double)n * SELECT_SAMPLE) + 4;
+        if (r < SELECT_SAMPLE) {
+            uint64_t t = sample[r];
+            size_t m = 0;
+            for (size_t i = 0; i < n; i++) { /* a[0..m) <= t < a[m..i) */
+                uint64_t x = a[i];
+                a[i] = a[m];
+                a[m] = x;
+                m += x <= t;
+            }
+            if (m >= k)
+                n = m;
+            if (k == n) {
+                hm_sort_u64(a, n);
+                return;
+            }
+        }
     }
     size_t lo = 0, hi = n; /* the k-th smallest lies in [lo, hi) */
     while (hi - lo > 24) {
@@ -171,6 +202,12 @@ static void smallest_k(uint64_t *a, size_t n, size_t k)
     }
     hm_sort_u64(a + lo, hi - lo);
     hm_sort_u64(a, lo);
+}
+
+void hm_smallest_u64(uint64_t *a, size_t n, size_t k)
+{
+    if (n)
+        smallest_k(a, n, k ? k : 1);
 }
 
 static uint32_t write_keys(const uint64_t *keys, uint32_t m, uint32_t *out_ids, float *out_scores)

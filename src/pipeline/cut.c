@@ -80,7 +80,7 @@ struct pipeline_cut_ctx {
     int32_t cutoff;
     float *art7, *art28;          /* (n_articles) rows of the last 7 and 28 days */
     const struct gbm_forest *forest;
-    uint32_t n_cols, wide;
+    uint32_t n_cols, wide, keep;
     int nt;
     float *buf;                   /* (nt, wide, n_cols) each thread's rows of one customer */
     /* the block being scored */
@@ -88,9 +88,9 @@ struct pipeline_cut_ctx {
     float *score;
 };
 
-/* Features of the first n rows of customer i of c into x (n, n_cols). */
+/* Features of the rows from..n-1 of customer i of c into x (n - from, n_cols). */
 static void cut_features(const struct pipeline_cut_ctx *ctx, const struct recall_candidates *c, uint32_t i,
-                         uint64_t n, float *x)
+                         uint64_t from, uint64_t n, float *x)
 {
     const struct data_transactions *tx = &ctx->ds->tx;
     uint32_t u = c->user[i];
@@ -100,8 +100,8 @@ static void cut_features(const struct pipeline_cut_ctx *ctx, const struct recall
     const int ns = recall_n_strategies;
     const uint32_t nc = ctx->n_cols;
     uint64_t b = c->off[i];
-    for (uint64_t r = 0; r < n; r++) {
-        float *o = x + r * nc;
+    for (uint64_t r = from; r < n; r++) {
+        float *o = x + (r - from) * nc;
         uint64_t row = b + r;
         for (int s = 0; s < ns; s++) {
             uint16_t rk = c->rank[s][row];
@@ -137,6 +137,7 @@ static struct pipeline_cut_ctx *ctx_new(const struct recall_engine *e, const str
     ctx->forest = forest;
     ctx->n_cols = pipeline_cut_n_cols();
     ctx->wide = (uint32_t)e->p.wide;
+    ctx->keep = (uint32_t)e->p.cut_keep;
     uint32_t na = ds->articles.n;
     double *cnt = hm_xmalloc_array((size_t)na + 1, sizeof *cnt);
     ctx->art7 = hm_xmalloc_array((size_t)na + 1, sizeof *ctx->art7);
@@ -166,8 +167,10 @@ static int score_range(size_t begin, size_t end, int tid, void *ud)
         uint64_t n = c->off[i + 1] - c->off[i];
         if (n > ctx->wide)
             n = ctx->wide;
-        cut_features(ctx, c, (uint32_t)i, n, x);
-        gbm_forest_predict(ctx->forest, x, n, ctx->score + c->off[i]);
+        if (n <= ctx->keep)
+            continue;
+        cut_features(ctx, c, (uint32_t)i, ctx->keep, n, x);
+        gbm_forest_predict(ctx->forest, x, n - ctx->keep, ctx->score + c->off[i] + ctx->keep);
     }
     return 0;
 }
@@ -192,10 +195,13 @@ int pipeline_cut_begin(struct pipeline *p, const struct recall_engine *e, struct
     if (p->c.recall.wide < p->c.recall.pool)
         return hm_error(HM_EINVAL, "recall.wide (%ld) must be at least recall.pool (%ld), or 0", p->c.recall.wide,
                         p->c.recall.pool);
+    if (p->c.recall.cut_keep >= p->c.recall.pool)
+        return hm_error(HM_EINVAL, "recall.cut_keep (%ld) must be less than recall.pool (%ld)", p->c.recall.cut_keep,
+                        p->c.recall.pool);
     if (!p->cut)
         return hm_error(HM_EINVAL, "recall.wide is set but the two-stage scorer is neither trained nor loaded");
     *out = ctx_new(e, p->cut->forest);
-    *hook = (struct recall_cut){(uint32_t)p->c.recall.wide, cut_score, *out};
+    *hook = (struct recall_cut){(uint32_t)p->c.recall.wide, cut_score, *out, (uint32_t)p->c.recall.cut_keep};
     return 0;
 }
 
@@ -219,7 +225,7 @@ static int features_range(size_t begin, size_t end, int tid, void *ud)
     (void)tid;
     struct train_block *tb = ud;
     for (size_t i = begin; i < end; i++)
-        cut_features(tb->ctx, tb->c, (uint32_t)i, tb->c->off[i + 1] - tb->c->off[i],
+        cut_features(tb->ctx, tb->c, (uint32_t)i, 0, tb->c->off[i + 1] - tb->c->off[i],
                      tb->x + tb->c->off[i] * tb->ctx->n_cols);
     return 0;
 }
@@ -250,6 +256,8 @@ int pipeline_cut_train(struct pipeline *p, const struct recall_inputs *base)
     const struct recall_params *rp = &p->c.recall;
     if (rp->wide < rp->pool)
         return hm_error(HM_EINVAL, "recall.wide (%ld) must be at least recall.pool (%ld), or 0", rp->wide, rp->pool);
+    if (rp->cut_keep >= rp->pool)
+        return hm_error(HM_EINVAL, "recall.cut_keep (%ld) must be less than recall.pool (%ld)", rp->cut_keep, rp->pool);
     int w = pipeline_cut_week(p);
     if (w <= p->c.prep.train_weeks)
         return hm_error(HM_EINVAL, "recall.cut_week (%d) must be earlier than every training week (prepare.train_weeks %ld)",
@@ -314,12 +322,13 @@ int pipeline_cut_train(struct pipeline *p, const struct recall_inputs *base)
             for (uint32_t i = 0; i < c->n_users; i++) {
                 uint64_t b = c->off[i], n = c->off[i + 1] - b;
                 truth_pairs += gt[i];
-                /* every positive, and the negatives whose hash falls below the share */
+                /* the rows the scorer orders (after the first cut_keep): every positive, and
+                 * the negatives whose hash falls below the share */
                 HM_GROW(gx, gxcap, n * nc + 1);
                 HM_GROW(gl, glcap, n + 1);
                 HM_GROW(gi, gicap, n + 1);
                 uint64_t m = 0;
-                for (uint64_t r = b; r < b + n; r++) {
+                for (uint64_t r = b + (n < (uint64_t)rp->cut_keep ? n : (uint64_t)rp->cut_keep); r < b + n; r++) {
                     int pos = label[r] > 0;
                     if (!pos && hm_mix64((uint64_t)c->user[i] << 32 ^ c->item[r] ^ 0x7f4a7c159e3779b9ULL) > thr)
                         continue;
@@ -367,10 +376,11 @@ int pipeline_cut_train(struct pipeline *p, const struct recall_inputs *base)
         char day[11];
         hm_date_format(cutoff, day);
         hm_report("candidates: two-stage scorer trained on training week %d (cutoff %s): %u of its %u buyers, "
-                  "wide pools of %ld (%llu rows, %.4f of their %llu purchases inside), %llu training rows "
+                  "wide pools of %ld (%llu rows; rows %ld-%ld, which the scorer orders, hold %.4f of their %llu "
+                  "purchases), %llu training rows "
                   "(%llu bought), %u trees of depth %ld in %.1fs (%.1fs building the pools); wrote %s",
-                  w, day, n_users, truth.n_users, rp->wide, (unsigned long long)rows_seen,
-                  truth_pairs ? (double)positives / (double)truth_pairs : 0, (unsigned long long)truth_pairs,
+                  w, day, n_users, truth.n_users, rp->wide, (unsigned long long)rows_seen, rp->cut_keep + 1,
+                  rp->wide, truth_pairs ? (double)positives / (double)truth_pairs : 0, (unsigned long long)truth_pairs,
                   (unsigned long long)set.d.n_rows, (unsigned long long)positives, gbm_forest_n_trees(forest),
                   rp->cut_depth, hm_seconds_since(t0), s_data, path);
         char *imp = gbm_importance_format(model, 10);

@@ -55,6 +55,8 @@ static const struct hm_setting common_settings[] = {
      "recency time constant (days) of a customer's history: each row weighs exp(-age / tau)"},
     {"recall.wide", HM_SET_INT, P(wide), "0", 0, 10000, 0,
      "two-stage pool: rows the merge keeps before a learned scorer cuts them to recall.pool (0: off)"},
+    {"recall.cut_keep", HM_SET_INT, P(cut_keep), "0", 0, 10000, 0,
+     "two-stage pool: the merge's first rows kept as they are; the scorer orders only the rows after them (less than recall.pool)"},
     {"recall.cut_week", HM_SET_INT, P(cut_week), "0", 0, 520, 0,
      "training week of the two-stage scorer, counted back from the validation week (0: the one before the oldest training week)"},
     {"recall.cut_users", HM_SET_INT, P(cut_users), "20000", 1, 100000000, 0,

@@ -135,7 +135,7 @@ struct cut_job {
     struct recall_candidates *dst;
     const struct recall_candidates *src;
     const float *score;
-    uint32_t wide, pool;
+    uint32_t wide, keep, pool;
     struct hm_hit *hits;   /* (threads, wide) */
     struct recall_candidates *tmp; /* (threads) in place: a customer's scored rows */
 };
@@ -153,6 +153,22 @@ static inline void copy_row(struct recall_candidates *dst, uint64_t w, const str
     }
 }
 
+/* Rows r..r+n-1 of src into rows w..w+n-1 of dst, column by column. */
+static void copy_rows(struct recall_candidates *dst, uint64_t w, const struct recall_candidates *src, uint64_t r,
+                      uint64_t n)
+{
+    if (!n)
+        return;
+    memcpy(dst->item + w, src->item + r, n * sizeof *dst->item);
+    memcpy(dst->merged + w, src->merged + r, n * sizeof *dst->merged);
+    memcpy(dst->flags + w, src->flags + r, n * sizeof *dst->flags);
+    memcpy(dst->n_strat + w, src->n_strat + r, n * sizeof *dst->n_strat);
+    for (int s = 0; s < recall_n_strategies; s++) {
+        memcpy(dst->score[s] + w, src->score[s] + r, n * sizeof *dst->score[s]);
+        memcpy(dst->rank[s] + w, src->rank[s] + r, n * sizeof *dst->rank[s]);
+    }
+}
+
 static int cut_range(size_t begin, size_t end, int tid, void *ud)
 {
     struct cut_job *j = ud;
@@ -163,24 +179,26 @@ static int cut_range(size_t begin, size_t end, int tid, void *ud)
         uint64_t b = src->off[i], n = src->off[i + 1] - b, o = dst->off[i];
         uint32_t scored = n < j->wide ? (uint32_t)n : j->wide;
         uint32_t k = j->pool && j->pool < scored ? j->pool : scored;
+        uint32_t fixed = j->keep < k ? j->keep : k; /* the merge's first rows, kept as they are */
         struct hm_topk t;
-        hm_topk_init(&t, h, k);
-        for (uint32_t r = 0; r < scored; r++)
+        hm_topk_init(&t, h, k - fixed);
+        for (uint32_t r = fixed; r < scored; r++)
             hm_topk_push(&t, j->score[b + r], r);
         uint32_t got = hm_topk_sort(&t);
-        if (got != k) /* a NaN score: the scorer is broken */
-            HM_BUG("the learned cut got %u of %u rows (a NaN score)", got, k);
+        if (got != k - fixed) /* a NaN score: the scorer is broken */
+            HM_BUG("the learned cut got %u of %u rows (a NaN score)", got, k - fixed);
         if (j->tmp) { /* in place (pool 0): the scored rows are permuted, the rest stay */
             struct recall_candidates *tmp = &j->tmp[tid];
-            for (uint32_t x = 0; x < scored; x++)
+            for (uint32_t x = fixed; x < scored; x++)
                 copy_row(tmp, x, src, b + x);
-            for (uint32_t x = 0; x < scored; x++)
-                copy_row(dst, b + x, tmp, h[x].id);
+            for (uint32_t x = fixed; x < scored; x++)
+                copy_row(dst, b + x, tmp, h[x - fixed].id);
             continue;
         }
-        uint64_t keep = dst->off[i + 1] - o;
-        for (uint64_t x = 0; x < keep; x++)
-            copy_row(dst, o + x, src, b + (x < k ? h[x].id : x));
+        uint64_t rows = dst->off[i + 1] - o;
+        copy_rows(dst, o, src, b, fixed);
+        for (uint64_t x = fixed; x < rows; x++)
+            copy_row(dst, o + x, src, b + (x < k ? h[x - fixed].id : x));
     }
     return 0;
 }
@@ -193,10 +211,10 @@ static uint64_t cut_rows(uint64_t n, uint32_t wide, uint32_t pool)
 }
 
 /* The cut of c with pool 0, in place: each customer's first `wide` rows reordered. */
-static void cut_in_place(struct recall_candidates *c, const float *score, uint32_t wide)
+static void cut_in_place(struct recall_candidates *c, const float *score, uint32_t wide, uint32_t keep)
 {
     int nt = hm_threads() > 256 ? 256 : hm_threads();
-    struct cut_job j = {c, c, score, wide, 0, hm_xmalloc_array((size_t)nt * wide, sizeof(struct hm_hit)),
+    struct cut_job j = {c, c, score, wide, keep, 0, hm_xmalloc_array((size_t)nt * wide, sizeof(struct hm_hit)),
                         hm_xcalloc((size_t)nt, sizeof(struct recall_candidates))};
     for (int t = 0; t < nt; t++) {
         recall_candidates_init(&j.tmp[t]);
@@ -210,7 +228,7 @@ static void cut_in_place(struct recall_candidates *c, const float *score, uint32
 }
 
 void recall_candidates_cut(struct recall_candidates *dst, const struct recall_candidates *src, const float *score,
-                           uint32_t wide, uint32_t pool)
+                           uint32_t wide, uint32_t keep, uint32_t pool)
 {
     recall_candidates_clear(dst);
     if (!wide)
@@ -228,7 +246,7 @@ void recall_candidates_cut(struct recall_candidates *dst, const struct recall_ca
     dst->n = rows;
     dst->cutoff = src->cutoff;
     int nt = hm_threads() > 256 ? 256 : hm_threads();
-    struct cut_job j = {dst, src, score, wide, pool, hm_xmalloc_array((size_t)nt * wide, sizeof(struct hm_hit)), NULL};
+    struct cut_job j = {dst, src, score, wide, keep, pool, hm_xmalloc_array((size_t)nt * wide, sizeof(struct hm_hit)), NULL};
     hm_parallel_chunks(nt, src->n_users, 256, cut_range, &j);
     free(j.hits);
 }
@@ -347,8 +365,8 @@ static int merge_range(size_t begin, size_t end, int tid, void *ud)
             t->keys[k] = (uint64_t)(~float_bits(row->merged)) << 32 |
                          (uint64_t)(31 - row->n_strat) << ITEM_BITS | row->item;
         }
-        hm_sort_u64(t->keys, g);
         uint32_t keep = j->pool && g > j->pool ? j->pool : g;
+        hm_smallest_u64(t->keys, g, keep); /* the first `keep` in order, the rest only cleared */
         size_t base = i * (size_t)j->m;
         for (uint32_t k = 0; k < g; k++) {
             uint32_t a = (uint32_t)(t->keys[k] & ((1u << ITEM_BITS) - 1)), x = t->slot[a];
@@ -558,9 +576,9 @@ int recall_stream_next(struct recall_stream *st, const struct recall_candidates 
         HM_GROW(st->score, st->score_cap, c->n + 1);
         if ((rc = st->cut.score(st->cut.ud, c, st->cut.wide, st->score)) == 0) {
             if (st->pool)
-                recall_candidates_cut(&st->c, c, st->score, st->cut.wide, st->pool);
+                recall_candidates_cut(&st->c, c, st->score, st->cut.wide, st->cut.keep, st->pool);
             else
-                cut_in_place(c, st->score, st->cut.wide);
+                cut_in_place(c, st->score, st->cut.wide, st->cut.keep);
         }
     }
     if (rc)

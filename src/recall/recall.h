@@ -123,6 +123,7 @@ struct recall_params {
     /* the two-stage option (docs/recall.md): the merge keeps `wide` rows, a learned scorer
      * (trained and applied by the pipeline) keeps the best `pool` of them */
     long wide;              /* rows the merge keeps before the learned cut (0: no cut) */
+    long cut_keep;          /* its first rows kept in the merge's order, not scored */
     long cut_week;          /* the scorer's training week, counted back from the validation
                                week (0: the one before the oldest training week) */
     long cut_users;         /* that week's buyers the scorer learns from (a fixed sample) */
@@ -479,23 +480,25 @@ int recall_candidates_build(const struct recall_engine *e, const uint32_t *users
                             uint32_t pool, struct recall_candidates *out, struct hm_progress *prog);
 
 /* A learned cut of the merged pool (the two-stage option): the merge keeps the first `wide`
- * rows of each customer, `score` gives each of them a score (higher is better), and the
- * best `pool` by that score (ties: the earlier merged row) are kept, best first, with every
- * column (flags, strategies' scores and ranks, the fused score) as the merge left it. */
+ * rows of each customer; the first `keep` of them stay first, in the merge's order, and
+ * `score` gives each of the others a score (higher is better): the best of those by that
+ * score (ties: the earlier merged row) fill the pool, best first, with every column (flags,
+ * strategies' scores and ranks, the fused score) as the merge left it. */
 struct recall_cut {
     uint32_t wide;
-    /* Fills score[r] for the first `wide` rows r of every customer of c (the others are not
-     * read); 0 or an error. Called once per block, from the stream's thread. */
+    /* Fills score[r] for the rows keep <= r < wide of every customer of c (the others are
+     * not read); 0 or an error. Called once per block, from the stream's thread. */
     int (*score)(void *ud, const struct recall_candidates *c, uint32_t wide, float *score);
     void *ud;
+    uint32_t keep;
 };
 
-/* dst (cleared first) = src with each customer's first `wide` rows reordered by score
- * (descending; ties: the earlier row), then cut to `pool` rows (pool 0: no cap, the rows
- * after the first `wide` follow in their order). Parallel over customers; the same output
- * for any thread count. */
+/* dst (cleared first) = src with each customer's rows keep..wide-1 reordered by score
+ * (descending; ties: the earlier row) after the first `keep`, then cut to `pool` rows (pool
+ * 0: no cap, the rows after the first `wide` follow in their order). Parallel over
+ * customers; the same output for any thread count. */
 void recall_candidates_cut(struct recall_candidates *dst, const struct recall_candidates *src, const float *score,
-                           uint32_t wide, uint32_t pool);
+                           uint32_t wide, uint32_t keep, uint32_t pool);
 
 /* The merged pool of many customers, one block at a time: memory is bounded by the block
  * whatever the number of customers, so a consumer (statistics, features, scoring, the
