@@ -147,11 +147,7 @@ static inline float key_score(uint64_t key)
  * result is the same either way: keys are distinct. */
 static void smallest_k(uint64_t *a, size_t n, size_t k)
 {
-    if (k >= n) {
-        hm_sort_u64(a, n);
-        return;
-    }
-    if (n >= 8 * SELECT_SAMPLE && k * 8 <= n) {
+    if (k < n && n >= 8 * SELECT_SAMPLE && k * 8 <= n) {
         uint64_t sample[SELECT_SAMPLE];
         size_t step = n / SELECT_SAMPLE;
         for (size_t i = 0; i < SELECT_SAMPLE; i++)
@@ -169,11 +165,11 @@ static void smallest_k(uint64_t *a, size_t n, size_t k)
             }
             if (m >= k)
                 n = m;
-            if (k == n) {
-                hm_sort_u64(a, n);
-                return;
-            }
         }
+    }
+    if (k >= n) {
+        hm_sort_u64(a, n);
+        return;
     }
     size_t lo = 0, hi = n; /* the k-th smallest lies in [lo, hi) */
     while (hi - lo > 24) {

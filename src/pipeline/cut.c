@@ -185,6 +185,16 @@ static int cut_score(void *ud, const struct recall_candidates *c, uint32_t wide,
     return hm_parallel_chunks(ctx->nt, c->n_users, 64, score_range, ctx);
 }
 
+/* wide >= pool > cut_keep */
+static int check_sizes(const struct recall_params *rp)
+{
+    if (rp->wide < rp->pool)
+        return hm_error(HM_EINVAL, "recall.wide (%ld) must be at least recall.pool (%ld), or 0", rp->wide, rp->pool);
+    if (rp->cut_keep >= rp->pool)
+        return hm_error(HM_EINVAL, "recall.cut_keep (%ld) must be less than recall.pool (%ld)", rp->cut_keep, rp->pool);
+    return 0;
+}
+
 int pipeline_cut_begin(struct pipeline *p, const struct recall_engine *e, struct pipeline_cut_ctx **out,
                        struct recall_cut *hook)
 {
@@ -192,12 +202,9 @@ int pipeline_cut_begin(struct pipeline *p, const struct recall_engine *e, struct
     memset(hook, 0, sizeof *hook);
     if (p->c.recall.wide <= 0)
         return 0;
-    if (p->c.recall.wide < p->c.recall.pool)
-        return hm_error(HM_EINVAL, "recall.wide (%ld) must be at least recall.pool (%ld), or 0", p->c.recall.wide,
-                        p->c.recall.pool);
-    if (p->c.recall.cut_keep >= p->c.recall.pool)
-        return hm_error(HM_EINVAL, "recall.cut_keep (%ld) must be less than recall.pool (%ld)", p->c.recall.cut_keep,
-                        p->c.recall.pool);
+    int rc = check_sizes(&p->c.recall);
+    if (rc)
+        return rc;
     if (!p->cut)
         return hm_error(HM_EINVAL, "recall.wide is set but the two-stage scorer is neither trained nor loaded");
     *out = ctx_new(e, p->cut->forest);
@@ -224,9 +231,10 @@ static int features_range(size_t begin, size_t end, int tid, void *ud)
 {
     (void)tid;
     struct train_block *tb = ud;
-    for (size_t i = begin; i < end; i++)
-        cut_features(tb->ctx, tb->c, (uint32_t)i, 0, tb->c->off[i + 1] - tb->c->off[i],
-                     tb->x + tb->c->off[i] * tb->ctx->n_cols);
+    for (size_t i = begin; i < end; i++) { /* the rows the scorer orders */
+        uint64_t n = tb->c->off[i + 1] - tb->c->off[i], from = n < tb->ctx->keep ? n : tb->ctx->keep;
+        cut_features(tb->ctx, tb->c, (uint32_t)i, from, n, tb->x + (tb->c->off[i] + from) * tb->ctx->n_cols);
+    }
     return 0;
 }
 
@@ -254,10 +262,9 @@ int pipeline_cut_train(struct pipeline *p, const struct recall_inputs *base)
     if (p->c.recall.wide <= 0 || p->cut)
         return 0;
     const struct recall_params *rp = &p->c.recall;
-    if (rp->wide < rp->pool)
-        return hm_error(HM_EINVAL, "recall.wide (%ld) must be at least recall.pool (%ld), or 0", rp->wide, rp->pool);
-    if (rp->cut_keep >= rp->pool)
-        return hm_error(HM_EINVAL, "recall.cut_keep (%ld) must be less than recall.pool (%ld)", rp->cut_keep, rp->pool);
+    int rc = check_sizes(rp);
+    if (rc)
+        return rc;
     int w = pipeline_cut_week(p);
     if (w <= p->c.prep.train_weeks)
         return hm_error(HM_EINVAL, "recall.cut_week (%d) must be earlier than every training week (prepare.train_weeks %ld)",
@@ -265,7 +272,7 @@ int pipeline_cut_train(struct pipeline *p, const struct recall_inputs *base)
     int64_t t0 = hm_now_ns();
     const struct data_set *ds;
     struct prep_week val;
-    int rc = pipeline_data(p, &ds);
+    rc = pipeline_data(p, &ds);
     if (rc || (rc = pipeline_week_days(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0}, &val)) != 0)
         return rc;
     struct prep_week week = {val.start - 7 * w, val.end - 7 * w};
@@ -328,7 +335,7 @@ int pipeline_cut_train(struct pipeline *p, const struct recall_inputs *base)
                 HM_GROW(gl, glcap, n + 1);
                 HM_GROW(gi, gicap, n + 1);
                 uint64_t m = 0;
-                for (uint64_t r = b + (n < (uint64_t)rp->cut_keep ? n : (uint64_t)rp->cut_keep); r < b + n; r++) {
+                for (uint64_t r = b + (n < ctx->keep ? n : ctx->keep); r < b + n; r++) {
                     int pos = label[r] > 0;
                     if (!pos && hm_mix64((uint64_t)c->user[i] << 32 ^ c->item[r] ^ 0x7f4a7c159e3779b9ULL) > thr)
                         continue;

@@ -140,22 +140,9 @@ struct cut_job {
     struct recall_candidates *tmp; /* (threads) in place: a customer's scored rows */
 };
 
-/* Row r of src into row w of dst, every column. */
-static inline void copy_row(struct recall_candidates *dst, uint64_t w, const struct recall_candidates *src, uint64_t r)
-{
-    dst->item[w] = src->item[r];
-    dst->merged[w] = src->merged[r];
-    dst->flags[w] = src->flags[r];
-    dst->n_strat[w] = src->n_strat[r];
-    for (int s = 0; s < recall_n_strategies; s++) {
-        dst->score[s][w] = src->score[s][r];
-        dst->rank[s][w] = src->rank[s][r];
-    }
-}
-
 /* Rows r..r+n-1 of src into rows w..w+n-1 of dst, column by column. */
-static void copy_rows(struct recall_candidates *dst, uint64_t w, const struct recall_candidates *src, uint64_t r,
-                      uint64_t n)
+static inline void copy_rows(struct recall_candidates *dst, uint64_t w, const struct recall_candidates *src,
+                             uint64_t r, uint64_t n)
 {
     if (!n)
         return;
@@ -167,6 +154,12 @@ static void copy_rows(struct recall_candidates *dst, uint64_t w, const struct re
         memcpy(dst->score[s] + w, src->score[s] + r, n * sizeof *dst->score[s]);
         memcpy(dst->rank[s] + w, src->rank[s] + r, n * sizeof *dst->rank[s]);
     }
+}
+
+/* Row r of src into row w of dst, every column. */
+static inline void copy_row(struct recall_candidates *dst, uint64_t w, const struct recall_candidates *src, uint64_t r)
+{
+    copy_rows(dst, w, src, r, 1);
 }
 
 static int cut_range(size_t begin, size_t end, int tid, void *ud)
