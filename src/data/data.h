@@ -80,13 +80,57 @@ struct data_transactions {
     uint16_t day_min, day_max; /* first and last day (0, 0 when n == 0) */
 };
 
+/* Some customers' transaction rows replacing the store's (hmrec serve: the store's rows and
+ * the purchases posted since, merged by day). A data set whose `overlay` is set reads those
+ * customers' rows from the overlay's table; every other customer's rows, the article-side
+ * index and the row counts stay the store's, so what was computed from the article side
+ * (popularity, neighbour tables) is unchanged. */
+struct data_overlay {
+    uint32_t n_customers;
+    const uint32_t *customer;    /* (n_customers) customer rows, ascending */
+    const uint64_t *off;         /* (n_customers + 1) customer[i]'s rows: [off[i], off[i+1]) of tx */
+    struct data_transactions tx; /* their rows, days ascending within a customer: day, customer,
+                                    article, price and channel set; cust_off and the
+                                    article-side index unused */
+};
+
 struct data_set {
     struct data_customers customers;
     struct data_articles articles;
     struct data_transactions tx;
     char *dir;
     struct io_table files[3]; /* articles, customers, transactions */
+    const struct data_overlay *overlay; /* NULL, or customers' rows seen instead of the store's
+                                           (a copy of the struct with it set is a view;
+                                           data_set_open leaves it NULL) */
 };
+
+/* The table that holds customer c's rows (the store's, or the overlay's when it holds c), and
+ * their range [*lo, *hi) in it. Every reader of one customer's rows goes through this (or
+ * prep_customer_rows), never through tx.cust_off, so that an overlay is seen. */
+static inline const struct data_transactions *data_customer_rows(const struct data_set *ds, uint32_t c,
+                                                                 uint64_t *lo, uint64_t *hi)
+{
+    const struct data_overlay *o = ds->overlay;
+    if (o && o->n_customers) {
+        uint32_t a = 0, b = o->n_customers;
+        while (a < b) {
+            uint32_t m = a + (b - a) / 2;
+            if (o->customer[m] < c)
+                a = m + 1;
+            else
+                b = m;
+        }
+        if (a < o->n_customers && o->customer[a] == c) {
+            *lo = o->off[a];
+            *hi = o->off[a + 1];
+            return &o->tx;
+        }
+    }
+    *lo = ds->tx.cust_off[c];
+    *hi = ds->tx.cust_off[c + 1];
+    return &ds->tx;
+}
 
 enum {
     DATA_SET_NOVERIFY = 1, /* skip checksums of column data and the O(n) invariant checks */

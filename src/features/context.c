@@ -238,6 +238,12 @@ int feat_ctx_init(struct feat_ctx *ctx, const struct feat_inputs *in, int32_t cu
     return 0;
 }
 
+void feat_ctx_view(struct feat_ctx *view, const struct feat_ctx *ctx, const struct data_set *ds)
+{
+    *view = *ctx;
+    view->in.ds = ds;
+}
+
 void feat_ctx_release(struct feat_ctx *ctx)
 {
     free(ctx->decay);

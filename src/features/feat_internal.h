@@ -88,7 +88,8 @@ struct feat_user {
     float *mprof, *msum;    /* (image dim) the same for the image embeddings */
     /* the current customer */
     uint32_t c;
-    uint64_t lo, hi;        /* its transaction rows before the cutoff */
+    const struct data_transactions *tx; /* the table of its rows (the store's or an overlay) */
+    uint64_t lo, hi;        /* its transaction rows before the cutoff, in tx */
     float u[FEAT_NUSER];    /* its user features */
     double price_mean;      /* its mean price (0 when no history) */
     int band;               /* age band */

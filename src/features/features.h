@@ -190,6 +190,10 @@ struct feat_ctx {
 int feat_ctx_init(struct feat_ctx *ctx, const struct feat_inputs *in, int32_t cutoff,
                   const struct feat_params *p);
 void feat_ctx_release(struct feat_ctx *ctx);
+/* A view of ctx that reads customers' rows from ds, ctx's data set seen through an overlay
+ * (data_customer_rows): ctx's tables are borrowed, nothing is computed, and the view is never
+ * released (it is valid while ctx lives). The per-article statistics stay as of ctx's data. */
+void feat_ctx_view(struct feat_ctx *view, const struct feat_ctx *ctx, const struct data_set *ds);
 /* The age band of customer c (0 = missing). */
 int feat_age_band(const struct feat_ctx *ctx, uint32_t c);
 

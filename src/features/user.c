@@ -75,11 +75,11 @@ static float diversity(const float *sum, uint32_t dim, uint32_t n)
 void feat_user_begin(struct feat_user *s, const struct feat_ctx *ctx, uint32_t c)
 {
     const struct data_set *ds = ctx->in.ds;
-    const struct data_transactions *tx = &ds->tx;
     const struct data_customers *cu = &ds->customers;
     const int32_t T = ctx->cutoff, H = ctx->hist_days;
     /* the rows before the cutoff: days ascend within a customer */
-    uint64_t lo = tx->cust_off[c], hi = tx->cust_off[c + 1];
+    uint64_t lo, hi;
+    const struct data_transactions *tx = data_customer_rows(ds, c, &lo, &hi);
     {
         uint64_t l = lo, h = hi;
         while (l < h) {
@@ -92,6 +92,7 @@ void feat_user_begin(struct feat_user *s, const struct feat_ctx *ctx, uint32_t c
         hi = l;
     }
     s->c = c;
+    s->tx = tx;
     s->lo = lo;
     s->hi = hi;
     s->band = feat_age_band(ctx, c);
@@ -270,7 +271,7 @@ void feat_user_begin(struct feat_user *s, const struct feat_ctx *ctx, uint32_t c
 
 void feat_user_end(struct feat_user *s, const struct feat_ctx *ctx)
 {
-    const struct data_transactions *tx = &ctx->in.ds->tx;
+    const struct data_transactions *tx = s->tx;
     for (uint64_t r = s->lo; r < s->hi; r++) {
         uint32_t a = tx->article[r];
         s->cnt[a] = 0;

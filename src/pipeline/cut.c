@@ -92,10 +92,9 @@ struct pipeline_cut_ctx {
 static void cut_features(const struct pipeline_cut_ctx *ctx, const struct recall_candidates *c, uint32_t i,
                          uint64_t from, uint64_t n, float *x)
 {
-    const struct data_transactions *tx = &ctx->ds->tx;
     uint32_t u = c->user[i];
     uint64_t lo, hi; /* the customer's rows before the cutoff */
-    prep_customer_rows(ctx->ds, u, 0, ctx->cutoff - 1, &lo, &hi);
+    const struct data_transactions *tx = prep_customer_rows(ctx->ds, u, 0, ctx->cutoff - 1, &lo, &hi);
     float rows = (float)(hi - lo), days = hi > lo ? (float)(ctx->cutoff - tx->day[hi - 1]) : CUT_NO_HISTORY;
     const int ns = recall_n_strategies;
     const uint32_t nc = ctx->n_cols;

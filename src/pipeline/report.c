@@ -430,11 +430,11 @@ static void examples_section(struct pipeline *p, struct eval_page *pg, const str
                     memset(own, 0, sizeof own);
                     /* the last distinct purchases, most recent first */
                     uint64_t lo, hi;
-                    prep_customer_rows(ds, c, 0, days.start - 1, &lo, &hi);
+                    const struct data_transactions *tx = prep_customer_rows(ds, c, 0, days.start - 1, &lo, &hi);
                     size_t nt = 0;
                     uint32_t seen[6];
                     for (uint64_t r = hi; r > lo && nt < 6; r--) {
-                        uint32_t a = ds->tx.article[r - 1];
+                        uint32_t a = tx->article[r - 1];
                         int dup = 0;
                         for (size_t k = 0; k < nt; k++)
                             dup |= seen[k] == a;

@@ -84,12 +84,14 @@ static uint64_t lower_bound_day(const uint16_t *days, uint64_t lo, uint64_t hi, 
     return lo;
 }
 
-void prep_customer_rows(const struct data_set *ds, uint32_t c, int32_t start, int32_t end,
-                        uint64_t *lo, uint64_t *hi)
+const struct data_transactions *prep_customer_rows(const struct data_set *ds, uint32_t c, int32_t start,
+                                                   int32_t end, uint64_t *lo, uint64_t *hi)
 {
-    uint64_t b = ds->tx.cust_off[c], e = ds->tx.cust_off[c + 1];
-    *lo = lower_bound_day(ds->tx.day, b, e, start);
-    *hi = lower_bound_day(ds->tx.day, *lo, e, end + 1);
+    uint64_t b, e;
+    const struct data_transactions *tx = data_customer_rows(ds, c, &b, &e);
+    *lo = lower_bound_day(tx->day, b, e, start);
+    *hi = lower_bound_day(tx->day, *lo, e, end + 1);
+    return tx;
 }
 
 /* ---- the purchases of a week ---------------------------------------------------- */
@@ -123,11 +125,11 @@ static int truth_count(size_t begin, size_t end, int tid, void *ud)
     uint64_t rows = 0;
     for (size_t c = begin; c < end; c++) {
         uint64_t lo, hi;
-        prep_customer_rows(j->ds, (uint32_t)c, j->week.start, j->week.end, &lo, &hi);
+        const struct data_transactions *tx = prep_customer_rows(j->ds, (uint32_t)c, j->week.start, j->week.end, &lo, &hi);
         rows += hi - lo;
         if (hi - lo > 4096)
             hi = lo + 4096; /* more than 4096 rows in a week: count the first 4096 */
-        j->count[c] = distinct_into(j->ds->tx.article, lo, hi, tmp);
+        j->count[c] = distinct_into(tx->article, lo, hi, tmp);
     }
     j->rows[tid] = rows;
     return 0;
@@ -141,10 +143,10 @@ static int truth_fill(size_t begin, size_t end, int tid, void *ud)
         if (!j->count[c])
             continue;
         uint64_t lo, hi;
-        prep_customer_rows(j->ds, (uint32_t)c, j->week.start, j->week.end, &lo, &hi);
+        const struct data_transactions *tx = prep_customer_rows(j->ds, (uint32_t)c, j->week.start, j->week.end, &lo, &hi);
         if (hi - lo > 4096)
             hi = lo + 4096;
-        distinct_into(j->ds->tx.article, lo, hi, j->items + j->pos[c]);
+        distinct_into(tx->article, lo, hi, j->items + j->pos[c]);
     }
     return 0;
 }
@@ -231,7 +233,8 @@ static int bin_range(size_t begin, size_t end, int tid, void *ud)
     struct bin_job *j = ud;
     for (size_t c = begin; c < end; c++) {
         uint64_t lo, hi;
-        prep_customer_rows(j->ds, (uint32_t)c, j->start, j->cutoff - 1, &lo, &hi);
+        const struct data_transactions *tx = prep_customer_rows(j->ds, (uint32_t)c, j->start, j->cutoff - 1, &lo, &hi);
+        (void)tx; /* only the count */
         j->bin[c] = (uint8_t)bin_of(hi - lo, j->cold_max);
     }
     return 0;

@@ -51,9 +51,11 @@ void prep_windows_release(struct prep_windows *w);
 int32_t prep_history_start(const struct data_set *ds, const struct prep_params *p, int32_t cutoff);
 
 /* Rows [*lo, *hi) of customer c with day in [start, end] (transactions are sorted by day
- * within a customer). */
-void prep_customer_rows(const struct data_set *ds, uint32_t c, int32_t start, int32_t end,
-                        uint64_t *lo, uint64_t *hi);
+ * within a customer), in the table returned (the store's, or the data set's overlay when it
+ * holds c: data_customer_rows). */
+const struct data_transactions *prep_customer_rows(const struct data_set *ds, uint32_t c, int32_t start,
+                                                   int32_t end, uint64_t *lo, uint64_t *hi)
+    __attribute__((warn_unused_result));
 
 /* The purchases of one week: for every customer who bought, the distinct articles. */
 struct prep_truth {

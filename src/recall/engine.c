@@ -169,6 +169,12 @@ void recall_engine_release(struct recall_engine *e)
     memset(e->state, 0, sizeof e->state);
 }
 
+void recall_engine_view(struct recall_engine *view, const struct recall_engine *e, const struct data_set *ds)
+{
+    *view = *e;
+    view->ds = ds;
+}
+
 void recall_scratch_init(struct recall_scratch *s, const struct recall_engine *e)
 {
     memset(s, 0, sizeof *s);
@@ -179,20 +185,30 @@ void recall_scratch_init(struct recall_scratch *s, const struct recall_engine *e
     s->tmp_cap = 4096;
     s->tmp_items = hm_xmalloc_array(s->tmp_cap, sizeof *s->tmp_items);
     s->tmp_scores = hm_xmalloc_array(s->tmp_cap, sizeof *s->tmp_scores);
-    s->theta_user = UINT32_MAX;
     if (e->style.k) {
         s->lift = hm_xmalloc_array(e->style.n_pairs, sizeof *s->lift);
-        s->lift_user = hm_xcalloc(e->style.n_pairs, sizeof *s->lift_user);
+        s->lift_visit = hm_xcalloc(e->style.n_pairs, sizeof *s->lift_visit);
+    }
+}
+
+void recall_scratch_begin(struct recall_scratch *s, const struct recall_engine *e, uint32_t c)
+{
+    recall_hist_build(&s->hist, e->ds, c, e->start, e->cutoff, e->p.tau);
+    if (++s->visit == 0) { /* wrapped: no visit's marks may survive */
+        if (s->lift_visit)
+            memset(s->lift_visit, 0, e->style.n_pairs * sizeof *s->lift_visit);
+        s->theta_visit = 0;
+        s->visit = 1;
     }
 }
 
 const float *recall_scratch_style(const struct recall_engine *e, struct recall_scratch *s, uint32_t c)
 {
-    if (s->theta_user != c) {
+    if (s->theta_visit != s->visit) {
         uint64_t lo, hi;
-        prep_customer_rows(e->ds, c, e->start, e->cutoff - 1, &lo, &hi);
-        recall_style_customer(&e->style, &e->p.style, &e->ds->tx, lo, hi, e->cutoff, s->theta);
-        s->theta_user = c;
+        const struct data_transactions *tx = prep_customer_rows(e->ds, c, e->start, e->cutoff - 1, &lo, &hi);
+        recall_style_customer(&e->style, &e->p.style, tx, lo, hi, e->cutoff, s->theta);
+        s->theta_visit = s->visit;
     }
     return s->theta;
 }
@@ -206,7 +222,7 @@ void recall_scratch_release(struct recall_scratch *s)
     free(s->tmp_items);
     free(s->tmp_scores);
     free(s->lift);
-    free(s->lift_user);
+    free(s->lift_visit);
     memset(s, 0, sizeof *s);
 }
 
@@ -224,7 +240,7 @@ int recall_strategy_run(const struct recall_engine *e, int s, const uint32_t *us
     struct recall_scratch sc;
     recall_scratch_init(&sc, e);
     for (uint32_t i = 0; i < n; i++) {
-        recall_hist_build(&sc.hist, e->ds, users[i], e->start, e->cutoff, e->p.tau);
+        recall_scratch_begin(&sc, e, users[i]);
         count[i] = st->user(e, s, &sc, users[i], ids + (size_t)i * w, scores + (size_t)i * w);
     }
     recall_scratch_release(&sc);

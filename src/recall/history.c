@@ -39,14 +39,14 @@ void recall_hist_build(struct recall_hist *h, const struct data_set *ds, uint32_
                        int32_t start, int32_t cutoff, double tau)
 {
     uint64_t lo, hi;
-    prep_customer_rows(ds, customer, start, cutoff - 1, &lo, &hi);
+    const struct data_transactions *tx = prep_customer_rows(ds, customer, start, cutoff - 1, &lo, &hi);
     h->n = 0;
     if (hi <= lo)
         return;
     hist_reserve(h, hi - lo);
     uint32_t m = 0;
     for (uint64_t r = lo; r < hi; r++)
-        h->tmp[m++] = (uint64_t)ds->tx.article[r] << 16 | ds->tx.day[r];
+        h->tmp[m++] = (uint64_t)tx->article[r] << 16 | tx->day[r];
     hm_sort_u64(h->tmp, m);
     uint32_t d = 0;
     for (uint32_t i = 0; i < m; i++) {

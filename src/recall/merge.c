@@ -310,7 +310,7 @@ static int merge_range(size_t begin, size_t end, int tid, void *ud)
     const int ns = j->ns;
     for (size_t i = begin; i < end; i++) {
         uint32_t c = j->users[i];
-        recall_hist_build(&t->s.hist, e->ds, c, e->start, e->cutoff, e->p.tau);
+        recall_scratch_begin(&t->s, e, c);
         /* outer join by article: slot[article] is the article's group, UINT32_MAX when none */
         uint32_t g = 0;
         for (int s = 0; s < recall_n_strategies; s++) {

@@ -323,6 +323,11 @@ struct recall_engine {
 int recall_engine_init(struct recall_engine *e, const struct data_set *ds, const struct recall_params *p,
                        int32_t start, int32_t cutoff, const struct recall_inputs *in);
 void recall_engine_release(struct recall_engine *e);
+/* A view of engine e that reads customers' rows from ds, e's store seen through an overlay
+ * (data_customer_rows): e's shared state is borrowed, nothing is built or copied, and the view
+ * is never released (it is valid while e lives). What e computed from the article side stays
+ * as of e's data. */
+void recall_engine_view(struct recall_engine *view, const struct recall_engine *e, const struct data_set *ds);
 /* 1 when strategy s proposes candidates (its list length is > 0). */
 static inline int recall_engine_uses(const struct recall_engine *e, int s)
 {
@@ -338,24 +343,29 @@ struct recall_scratch {
     uint32_t *tmp_items;       /* (tmp_cap) */
     float *tmp_scores;         /* (tmp_cap) */
     uint32_t tmp_cap;
-    float theta[RECALL_STYLE_MAX]; /* the style mix of customer theta_user (recall_scratch_style) */
-    uint32_t theta_user;       /* UINT32_MAX: none yet */
-    float *lift;               /* (style pairs) theta_user's style lifts, valid where lift_user */
-    uint32_t *lift_user;       /* (style pairs) is theta_user + 1 */
+    uint32_t visit;            /* the current customer's visit (recall_scratch_begin), from 1 */
+    float theta[RECALL_STYLE_MAX]; /* the current customer's style mix (recall_scratch_style) */
+    uint32_t theta_visit;      /* the visit theta was computed in (0: none) */
+    float *lift;               /* (style pairs) the current customer's style lifts, valid */
+    uint32_t *lift_visit;      /* (style pairs) where computed in the current visit */
 };
 void recall_scratch_init(struct recall_scratch *s, const struct recall_engine *e);
 void recall_scratch_release(struct recall_scratch *s);
+/* Starts customer c's queries: their history into s->hist, and a new visit, so that what
+ * the scratch keeps per customer (style mix, lifts) is computed afresh, even for the customer
+ * of the visit before (whose rows may have changed: an overlay). */
+void recall_scratch_begin(struct recall_scratch *s, const struct recall_engine *e, uint32_t c);
 /* Customer c's style mix (the engine's style topics, which must exist), computed once per
- * customer and kept in the scratch for the strategies and the merge that follow. */
+ * visit and kept in the scratch for the strategies and the merge that follow. */
 const float *recall_scratch_style(const struct recall_engine *e, struct recall_scratch *s, uint32_t c);
 /* Customer c's style lift of a pair (recall_style_lift of their mix) raised to ex, the
- * lift computed once per customer and pair. */
+ * lift computed once per visit and pair. */
 static inline float recall_scratch_lift(const struct recall_engine *e, struct recall_scratch *s, uint32_t c,
                                         uint32_t pair, double ex)
 {
-    if (s->lift_user[pair] != c + 1) {
+    if (s->lift_visit[pair] != s->visit) {
         s->lift[pair] = recall_style_lift(&e->style, recall_scratch_style(e, s, c), pair);
-        s->lift_user[pair] = c + 1;
+        s->lift_visit[pair] = s->visit;
     }
     return ex == 1 ? s->lift[pair] : powf(s->lift[pair], (float)ex);
 }

@@ -175,10 +175,10 @@ static void cell_neighbours(const struct recall_engine *e, const struct seg_para
     uint8_t *seen = hm_xcalloc((size_t)nc + 1, 1);
     for (uint32_t c = 0; c < ds->customers.n; c++) {
         uint64_t lo, hi;
-        prep_customer_rows(ds, c, e->start, e->cutoff - 1, &lo, &hi);
+        const struct data_transactions *tx = prep_customer_rows(ds, c, e->start, e->cutoff - 1, &lo, &hi);
         uint32_t n = 0;
         for (uint64_t r = lo; r < hi; r++) {
-            uint32_t x = m->cell[ds->tx.article[r]];
+            uint32_t x = m->cell[tx->article[r]];
             if (!seen[x]) {
                 seen[x] = 1;
                 cells[n++] = x;
@@ -328,9 +328,8 @@ static uint32_t seg_user(const struct recall_engine *e, int strat, struct recall
 {
     const struct seg_params *p = recall_params_of(&e->p, strat);
     const struct seg_state *m = e->state[strat];
-    const struct data_transactions *tx = &e->ds->tx;
     uint64_t lo, hi;
-    prep_customer_rows(e->ds, c, e->start, e->cutoff - 1, &lo, &hi);
+    const struct data_transactions *tx = prep_customer_rows(e->ds, c, e->start, e->cutoff - 1, &lo, &hi);
     if (hi <= lo)
         return 0;
     /* the customer's weights per cell (a short list) and per attribute value */

@@ -117,12 +117,12 @@ void recall_style_fit(const struct data_set *ds, int32_t start, int32_t cutoff, 
     HM_VEC_PUSH(&off, 0);
     for (uint32_t c = 0; c < nc; c++) {
         uint64_t lo, hi;
-        prep_customer_rows(ds, c, start, cutoff - 1, &lo, &hi);
+        const struct data_transactions *tx = prep_customer_rows(ds, c, start, cutoff - 1, &lo, &hi);
         if (hi <= lo || !in_sample(c, sp->share))
             continue;
         HM_GROW(pairs.v, pairs.cap, pairs.n + STYLE_CUSTOMER_PAIRS);
         HM_GROW(w.v, w.cap, w.n + STYLE_CUSTOMER_PAIRS);
-        uint32_t n = customer_pairs(st, &ds->tx, lo, hi, cutoff, sp->tau, pairs.v + pairs.n, w.v + w.n);
+        uint32_t n = customer_pairs(st, tx, lo, hi, cutoff, sp->tau, pairs.v + pairs.n, w.v + w.n);
         pairs.n += n;
         w.n += n;
         HM_VEC_PUSH(&off, pairs.n);

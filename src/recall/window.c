@@ -18,11 +18,11 @@ static uint32_t user_items(const struct recall_engine *e, int32_t start, uint32_
                            uint32_t *out, uint32_t *tmp)
 {
     uint64_t lo, hi;
-    prep_customer_rows(e->ds, c, start, e->cutoff - 1, &lo, &hi);
+    const struct data_transactions *tx = prep_customer_rows(e->ds, c, start, e->cutoff - 1, &lo, &hi);
     uint32_t n = 0;
     uint32_t *dst = out ? out : tmp;
     for (uint64_t r = hi; r > lo && n < max; r--) { /* latest first */
-        uint32_t a = e->ds->tx.article[r - 1], x = 0;
+        uint32_t a = tx->article[r - 1], x = 0;
         if (!e->keep[a])
             continue;
         while (x < n && dst[x] != a)
