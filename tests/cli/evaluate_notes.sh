@@ -12,7 +12,7 @@ mkdir -p "$tmp"
 oracle=$(ls "$tmp"/data/oracle/week_*_oracle.csv | tail -1)
 # the oracle itself: no notes
 out=$("$bin" evaluate --store "$tmp/store" --pred "$oracle" 2>&1)
-! grep -q warning <<< "$out"
+if grep -q warning <<< "$out"; then echo "unexpected warning: $out"; exit 1; fi
 # only a header
 printf 'customer_id,prediction\n' > "$tmp/empty.csv"
 out=$("$bin" evaluate --store "$tmp/store" --pred "$tmp/empty.csv" 2>&1)
