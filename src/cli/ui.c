@@ -1,5 +1,5 @@
-/* Terminal user interface: log lines and progress (a bar on a terminal, plain lines at
- * most every 10% or 10 s when stderr is not a terminal). */
+/* Terminal user interface: log lines and progress (a bar on a terminal; when stderr is not a
+ * terminal, plain lines: when a task starts, every 10 s while it runs, and when it ends). */
 #include "cli.h"
 
 #include <limits.h>
@@ -10,7 +10,6 @@
 
 static int ui_quiet, ui_tty, bar_open;
 static double last_plain_s;
-static int last_plain_pct = -1;
 
 int cli_fail(void)
 {
@@ -126,18 +125,15 @@ static void progress_hook(const char *label, uint64_t done, uint64_t total, doub
         }
         return;
     }
-    int pct = (int)(frac * 100);
     if (finished) {
         fprintf(stderr, "%s: done in %.1fs\n", label, secs);
-        last_plain_pct = -1;
         last_plain_s = 0;
     } else if (done == 0) {
         fprintf(stderr, "%s: started\n", label);
-        last_plain_pct = 0;
         last_plain_s = 0;
-    } else if (pct / 10 > last_plain_pct / 10 || secs - last_plain_s >= 10) {
-        fprintf(stderr, "%s: %d%% (%.1fs)\n", label, pct, secs);
-        last_plain_pct = pct;
+    } else if (secs - last_plain_s >= 10) {
+        /* a task shorter than 10 s shows its start and its end only */
+        fprintf(stderr, "%s: %d%% (%.1fs)\n", label, (int)(frac * 100), secs);
         last_plain_s = secs;
     }
 }

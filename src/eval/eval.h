@@ -1,4 +1,4 @@
-/* eval: ranking metrics as Kaggle's H&M competition defines them (see HM_DATA.md), and the
+/* eval: ranking metrics as Kaggle's H&M competition defines them (docs/data.md), and the
  * building blocks of the report: SVG charts, the HTML page and its text twin (docs/report.md).
  *
  * Predictions are ranked lists of article indexes (best first); duplicates count once, at

@@ -1,9 +1,9 @@
 /* The report stage: report.html (one self-contained page: tables, inline SVG charts,
- * thumbnails as data: URIs) and report.txt, the same content as text, which `hmrec run` prints
- * at its end. It reads what the other stages left in the work directory (metrics.tsv,
- * candidates_stats.tsv, rank_curves.tsv, the models, the stages' times) and scores a handful
- * of example customers of the validation week with the best model to show their
- * recommendations next to what they bought. */
+ * thumbnails as data: URIs) and report.txt, the same content as text (`hmrec run` ends with
+ * the metrics table and the paths of both). It reads what the other stages left in the work
+ * directory (metrics.tsv, candidates_stats.tsv, rank_curves.tsv, the models, the stages'
+ * times) and scores a handful of example customers of the validation week with the best model
+ * to show their recommendations next to what they bought. */
 #include "pipeline/pipeline.h"
 
 #include <math.h>

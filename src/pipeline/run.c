@@ -437,6 +437,81 @@ int pipeline_check(const struct pipeline *p)
     return 0;
 }
 
+/* The model the submission comes from, with its MAP@12 against the oracle and the best
+ * baseline (metrics.tsv), as one line; nothing when the run has no such row. */
+static void summary_model_line(struct pipeline *p)
+{
+    char name[sizeof p->c.run.submit_model];
+    snprintf(name, sizeof name, "%s", p->c.run.submit_model);
+    if (!strcmp(name, "best") && pipeline_best_model(p, name, sizeof name) != 0) {
+        hm_clear_error();
+        return;
+    }
+    struct pipeline_result *res = NULL;
+    int n = 0;
+    char *path = pipeline_path(p, "metrics.tsv");
+    int rc = pipeline_results_read(path, &res, &n);
+    free(path);
+    if (rc) {
+        hm_clear_error();
+        return;
+    }
+    int self = -1, base = -1;
+    double oracle = 0;
+    for (int i = 0; i < n; i++) {
+        double m = eval_map12(&res[i].sum);
+        if (!strcmp(res[i].name, name))
+            self = i;
+        if (!strcmp(res[i].kind, "oracle"))
+            oracle = m;
+        if (!strcmp(res[i].kind, "baseline") && (base < 0 || m > eval_map12(&res[base].sum)))
+            base = i;
+    }
+    if (self >= 0) {
+        double m = eval_map12(&res[self].sum);
+        struct hm_buf line = {0};
+        hm_buf_printf(&line, "%s: %s, MAP@12 %.5f", strcmp(p->c.run.submit_model, "best") ? "submission model" : "best",
+                      name, m);
+        if (oracle > 0)
+            hm_buf_printf(&line, ", %.1f%% of the oracle", 100 * m / oracle);
+        if (base >= 0 && base != self && eval_map12(&res[base].sum) > 0)
+            hm_buf_printf(&line, ", %.1fx the best baseline (%s, %.5f)", m / eval_map12(&res[base].sum),
+                          res[base].name, eval_map12(&res[base].sum));
+        hm_report("%s", line.s);
+        hm_buf_release(&line);
+    }
+    free(res);
+}
+
+/* What a finished run prints last: the metrics table of the validation week, the model the
+ * submission comes from and where the report and the submission are. The report's whole text
+ * (the other metrics, the charts' data, the settings) is report.txt. */
+static int run_summary(struct pipeline *p)
+{
+    char *path = pipeline_path(p, "metrics.txt"), *text;
+    size_t len;
+    int rc = hm_read_file(path, &text, &len);
+    free(path);
+    if (rc)
+        return rc;
+    /* metrics.txt: the table at 12 first, then one table per metric at 1..12 */
+    const char *end = strstr(text, "\n\n");
+    size_t n = end ? (size_t)(end - text) : len && text[len - 1] == '\n' ? len - 1 : len;
+    hm_report("\n%.*s\n", (int)n, text);
+    free(text);
+    summary_model_line(p);
+    char *html = pipeline_path(p, "report.html"), *txt = pipeline_path(p, "report.txt");
+    char *sub = pipeline_submission_path(p);
+    if (access(html, F_OK) == 0)
+        hm_report("report: %s (open it in a browser; as text, with the settings: %s)", html, txt);
+    if (access(sub, F_OK) == 0)
+        hm_report("submission: %s", sub);
+    free(html);
+    free(txt);
+    free(sub);
+    return 0;
+}
+
 int pipeline_run(struct pipeline *p)
 {
     /* settings the table's ranges cannot check, before anything runs */
@@ -448,20 +523,8 @@ int pipeline_run(struct pipeline *p)
         rc = remove_stale(p);
     for (int i = 0; i < pipeline_n_stages && !rc; i++)
         rc = pipeline_require(p, pipeline_stages[i].name);
-    if (!rc) {
-        /* the report's text twin (the metrics table when there is no report) */
-        char *path = pipeline_path(p, "report.txt"), *text;
-        if (access(path, F_OK) != 0) {
-            free(path);
-            path = pipeline_path(p, "metrics.txt");
-        }
-        size_t len;
-        if ((rc = hm_read_file(path, &text, &len)) == 0) {
-            hm_report("\n%.*s", (int)(len && text[len - 1] == '\n' ? len - 1 : len), text);
-            free(text);
-        }
-        free(path);
-    }
+    if (!rc)
+        rc = run_summary(p);
     return rc;
 }
 

@@ -1,4 +1,4 @@
-/* synth/stats.c: the statistics of HM_DATA.md's "Behaviour of the real data", and the
+/* synth/stats.c: the statistics of docs/data.md's "How customers behave", and the
  * simple baselines, computed over plain transaction columns (any reader can feed them). */
 #include "synth/synth.h"
 #include "eval/eval.h"

@@ -1,7 +1,7 @@
 /* synth: a synthetic H&M data set in the Kaggle formats, with a ground-truth oracle.
  *
  * synth_generate() writes, into one directory:
- *   transactions_train.csv, articles.csv, customers.csv  (formats of HM_DATA.md)
+ *   transactions_train.csv, articles.csv, customers.csv  (formats of docs/data.md)
  *   image_embeddings.npy (n_articles, 512) float32, L2-normalised rows, and
  *   image_embeddings_ids.txt (one 10-digit article id per row, the .npy's row order)
  *   oracle/ (the generator's own best top-12 for each of the last K weeks; docs/synth.md)
@@ -10,7 +10,7 @@
  * The same parameters give the same bytes, whatever the number of threads.
  *
  * synth_check() reads a directory back (transactions and customers), measures the
- * statistics that HM_DATA.md lists for the real data and compares them with their targets.
+ * statistics that docs/data.md lists for the real data and compares them with their targets.
  * The statistics are computed by synth_stats_compute() over plain arrays, so any reader
  * (the ingest module later) can feed them. The model is documented in docs/synth.md. */
 #ifndef HM_SYNTH_H
@@ -134,7 +134,7 @@ struct synth_check_row {
     int pass;                 /* compared and within [lo, hi]; 0 when not compared */
 };
 
-/* The real set's size (HM_DATA.md): statistics that depend on the numbers of articles and
+/* The real set's size (docs/data.md): statistics that depend on the numbers of articles and
  * customers are compared only when both are within SYNTH_REAL_SCALE_TOL of these. */
 #define SYNTH_REAL_ARTICLES 105542
 #define SYNTH_REAL_CUSTOMERS 1371980
@@ -150,7 +150,8 @@ struct synth_check_report {
     double map_oracle, map_prev_top12, map_own_pop, map_alltime_top12;
 };
 
-/* Measures the HM_DATA.md statistics. ages: (n_customers) age in years, < 0 when missing. */
+/* Measures the statistics of docs/data.md ("How customers behave"). ages: (n_customers) age in
+ * years, < 0 when missing. */
 void synth_stats_compute(const struct synth_txcols *tx, const float *ages,
                          struct synth_check_report *rep);
 

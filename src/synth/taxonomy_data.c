@@ -1,6 +1,6 @@
-/* synth/taxonomy_data.c: the real catalogue's categorical values with article counts, embedded
- * verbatim from shared/data/hm_taxonomy.tsv (kind, fields..., count; see docs/synth.md): the
- * comment and header lines dropped, each line quoted as a C string. */
+/* synth/taxonomy_data.c: the real catalogue's categorical values with article counts, one line per
+ * value (kind, fields..., count; docs/synth.md, "Catalogue"; docs/data.md), each line quoted as a
+ * C string. */
 #include "synth/synth_internal.h"
 
 const char synth_taxonomy_tsv[] =

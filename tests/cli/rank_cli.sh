@@ -24,10 +24,15 @@ grep -q '^nn ' "$tmp/work/metrics.txt"
 grep -q '%ceiling' "$tmp/work/metrics.txt"
 grep -q "^submit: wrote 400 customers .*(model " <<< "$out"
 for m in classifier map nn; do test -s "$tmp/work/models/$m.model"; done
-# the report: the page and its text twin, which the run ends with
+# the report: the page and its text twin
 grep -q '<svg' "$tmp/work/report.html"
 grep -q '^Metrics on the validation week' "$tmp/work/report.txt"
-grep -q '^Metrics on the validation week' <<< "$out"
+# the run ends with the metrics table, the submission model's line and where the outputs are
+grep -q '^model  *users  *MAP@12' <<< "$out"
+grep -q '^best: [a-z]*, MAP@12 0\.[0-9]\{5\}, [0-9.]*% of the oracle, [0-9.]*x the best baseline' <<< "$out"
+grep -q "^report: $tmp/work/report.html " <<< "$out"
+[ "$(tail -1 <<< "$out")" = "submission: $tmp/work/submission.csv.gz" ]
+if grep -q '^Settings' <<< "$out"; then echo "the run's output still ends with the settings"; exit 1; fi
 gzip -dc "$tmp/work/submission.csv.gz" | tail -n +2 | grep -c -E '^[0-9a-f]{64},([0-9]{10} ){11}[0-9]{10}$' > "$tmp/n"
 [ "$(cat "$tmp/n")" -eq 400 ]
 "$bin" features --store "$tmp/work/store" --work "$tmp/work" --week val --users 5 --out "$tmp/f.csv" \
