@@ -106,48 +106,69 @@ static int at_real_scale(const struct synth_txcols *tx)
 
 /* ---- statistics -------------------------------------------------------------------------- */
 
-void synth_stats_compute(const struct synth_txcols *tx, const float *ages,
-                         struct synth_check_report *rep)
-{
-    memset(rep, 0, sizeof *rep);
-    size_t n = tx->n, nc = tx->n_customers;
-    if (n == 0)
-        return;
-    int32_t E = max_day(tx), w0 = E - 6; /* the last week is w0 .. E */
+/* Per customer: weeks bought among the last four, rows in the last week, last day bought and
+ * last day bought before the last week. */
+struct cust_days {
+    int32_t E, w0;            /* the last day; the last week is w0 .. E */
+    uint8_t *wk;              /* bit k: bought in week E-7k-6 .. E-7k */
+    uint32_t *rows_last;
+    int32_t *last_day, *last_before;
+    size_t buyers;            /* customers with a row in the last week */
+};
 
-    /* weekly buyers over the last 4 weeks; rows per buyer in the last week */
-    uint8_t *wk = hm_xcalloc(nc, 1); /* bit k: bought in week E-7k-6 .. E-7k */
-    uint32_t *rows_last = hm_xcalloc(nc, sizeof(uint32_t));
-    int32_t *last_day = hm_xmalloc_array(nc, sizeof(int32_t));
-    int32_t *last_before = hm_xmalloc_array(nc, sizeof(int32_t)); /* before the last week */
+static void cust_days_compute(const struct synth_txcols *tx, struct cust_days *cd)
+{
+    size_t n = tx->n, nc = tx->n_customers;
+    cd->E = max_day(tx);
+    cd->w0 = cd->E - 6;
+    cd->wk = hm_xcalloc(nc, 1);
+    cd->rows_last = hm_xcalloc(nc, sizeof(uint32_t));
+    cd->last_day = hm_xmalloc_array(nc, sizeof(int32_t));
+    cd->last_before = hm_xmalloc_array(nc, sizeof(int32_t));
     for (size_t i = 0; i < nc; i++)
-        last_day[i] = last_before[i] = INT32_MIN;
+        cd->last_day[i] = cd->last_before[i] = INT32_MIN;
     for (size_t i = 0; i < n; i++) {
-        int32_t back = (E - tx->day[i]) / 7;
+        uint32_t c = tx->customer[i];
+        int32_t back = (cd->E - tx->day[i]) / 7;
         if (back < 4)
-            wk[tx->customer[i]] |= (uint8_t)(1 << back);
-        if (tx->day[i] >= w0)
-            rows_last[tx->customer[i]]++;
-        if (tx->day[i] > last_day[tx->customer[i]])
-            last_day[tx->customer[i]] = tx->day[i];
-        if (tx->day[i] < w0 && tx->day[i] > last_before[tx->customer[i]])
-            last_before[tx->customer[i]] = tx->day[i];
+            cd->wk[c] |= (uint8_t)(1 << back);
+        if (tx->day[i] >= cd->w0)
+            cd->rows_last[c]++;
+        if (tx->day[i] > cd->last_day[c])
+            cd->last_day[c] = tx->day[i];
+        if (tx->day[i] < cd->w0 && tx->day[i] > cd->last_before[c])
+            cd->last_before[c] = tx->day[i];
     }
+    cd->buyers = 0;
+    for (size_t i = 0; i < nc; i++)
+        cd->buyers += cd->rows_last[i] > 0;
+}
+
+static void cust_days_release(struct cust_days *cd)
+{
+    free(cd->wk);
+    free(cd->rows_last);
+    free(cd->last_day);
+    free(cd->last_before);
+}
+
+/* Weekly buyers, rows per buyer (mean and median), and how recently the buyers bought before. */
+static void rows_buyers(struct synth_check_report *rep, const struct cust_days *cd, size_t nc)
+{
     double share = 0;
     for (int k = 0; k < 4; k++) {
         size_t b = 0;
         for (size_t i = 0; i < nc; i++)
-            b += (wk[i] >> k) & 1;
+            b += (cd->wk[i] >> k) & 1;
         share += (double)b / nc / 4;
     }
     row(rep, "weekly buyer share (last 4 weeks)", "0.050-0.055", share, 0.042, 0.062);
-    size_t buyers = 0, rows_b = 0;
+    size_t buyers = cd->buyers, rows_b = 0;
     uint32_t *hist = hm_xcalloc(1025, sizeof(uint32_t));
     for (size_t i = 0; i < nc; i++)
-        if (rows_last[i]) {
-            buyers++;
-            rows_b += rows_last[i];
-            hist[rows_last[i] > 1024 ? 1024 : rows_last[i]]++;
+        if (cd->rows_last[i]) {
+            rows_b += cd->rows_last[i];
+            hist[cd->rows_last[i] > 1024 ? 1024 : cd->rows_last[i]]++;
         }
     row(rep, "rows per buyer (last week)", "3.48", buyers ? (double)rows_b / buyers : 0, 3.0, 4.0);
     size_t acc = 0;
@@ -159,23 +180,25 @@ void synth_stats_compute(const struct synth_txcols *tx, const float *ages,
             break;
         }
     }
+    free(hist);
     row(rep, "median rows per buyer (last week)", "2", median, 2, 2);
     size_t gap1 = 0, gap4 = 0;
     for (size_t i = 0; i < nc; i++)
-        if (rows_last[i] && last_before[i] != INT32_MIN) {
-            gap1 += last_before[i] >= w0 - 7;
-            gap4 += last_before[i] >= w0 - 28;
+        if (cd->rows_last[i] && cd->last_before[i] != INT32_MIN) {
+            gap1 += cd->last_before[i] >= cd->w0 - 7;
+            gap4 += cd->last_before[i] >= cd->w0 - 28;
         }
     row(rep, "buyers who last bought the week before", "about 0.20", buyers ? (double)gap1 / buyers : 0,
         0.12, 0.28);
     row(rep, "buyers who last bought within 4 weeks", "about 0.48", buyers ? (double)gap4 / buyers : 0,
         0.36, 0.60);
-    free(hist);
+}
 
-    /* repurchase: unique (customer, article) pairs of the last week bought before it */
-    size_t n_last = 0;
-    for (size_t i = 0; i < n; i++)
-        n_last += tx->day[i] >= w0;
+/* Repurchase: unique (customer, article) pairs of the last week bought before it. */
+static void repurchase_row(struct synth_check_report *rep, const struct synth_txcols *tx, int32_t w0,
+                           size_t n_last)
+{
+    size_t n = tx->n;
     struct u64set pairs;
     set_init(&pairs, n_last);
     uint8_t *seen_before = hm_xcalloc(pairs.mask + 1, 1);
@@ -200,8 +223,16 @@ void synth_stats_compute(const struct synth_txcols *tx, const float *ages,
         0.025, 0.050);
     free(pairs.k);
     free(seen_before);
+}
 
-    /* popularity: the previous week's top-12 / top-60 in the last week's rows */
+/* Popularity: the previous week's top-12 / top-60 in the last week's rows; breadth: distinct
+ * articles sold in the last week per 1,000 of its buyers (real: 17,986 articles for 68,984
+ * buyers). Breadth grows with the catalogue and falls with the number of buyers, so the real
+ * figure is a target only at the real set's scale. */
+static void popularity_rows(struct synth_check_report *rep, const struct synth_txcols *tx, int32_t w0,
+                            size_t n_last, size_t buyers)
+{
+    size_t n = tx->n;
     uint32_t *cnt = hm_xcalloc(tx->n_articles, sizeof(uint32_t));
     for (size_t i = 0; i < n; i++)
         if (tx->day[i] >= w0 - 7 && tx->day[i] < w0)
@@ -221,10 +252,6 @@ void synth_stats_compute(const struct synth_txcols *tx, const float *ages,
     row(rep, "previous week's top-60 share of rows", "0.078", n_last ? (double)h60 / n_last : 0, 0.055, 0.10);
     free(in);
     free(cnt);
-
-    /* breadth: distinct articles sold in the last week per 1,000 of its buyers (real: 17,986
-     * articles for 68,984 buyers). It grows with the catalogue and falls with the number of
-     * buyers, so the real figure is a target only at the real set's scale. */
     uint8_t *sold = hm_xcalloc(tx->n_articles, 1);
     size_t n_sold = 0;
     for (size_t i = 0; i < n; i++)
@@ -235,9 +262,12 @@ void synth_stats_compute(const struct synth_txcols *tx, const float *ages,
     free(sold);
     row_cmp(rep, at_real_scale(tx), "distinct articles / 1000 buyers (last week)", "261",
             buyers ? 1000.0 * (double)n_sold / (double)buyers : 0, 222, 300);
+}
 
-    /* channel and price */
-    size_t online = 0;
+/* Channel, price mean and quartiles, exact duplicate rows. */
+static void row_value_rows(struct synth_check_report *rep, const struct synth_txcols *tx)
+{
+    size_t n = tx->n, online = 0;
     uint64_t *keys = hm_xmalloc_array(n, sizeof(uint64_t));
     double psum = 0;
     for (size_t i = 0; i < n; i++) {
@@ -256,8 +286,6 @@ void synth_stats_compute(const struct synth_txcols *tx, const float *ages,
         memcpy(&v, &keys[(size_t)((q + 1) * 0.25 * (double)(n - 1))], 8);
         row(rep, qn[q], qt[q], v, qv[q] - 0.003, qv[q] + 0.003);
     }
-
-    /* exact duplicate rows */
     for (size_t i = 0; i < n; i++) {
         uint64_t pb;
         memcpy(&pb, &tx->price[i], 8);
@@ -270,37 +298,57 @@ void synth_stats_compute(const struct synth_txcols *tx, const float *ages,
         dups += keys[i] == keys[i - 1];
     free(keys);
     row(rep, "duplicate-row share", "0.094", (double)dups / n, 0.079, 0.109);
+}
 
-    /* customers: inactive for 3 months, never bought, ages */
+/* Customers: inactive for 3 months, never bought, ages. */
+static void customer_rows(struct synth_check_report *rep, const struct cust_days *cd, size_t nc,
+                          const float *ages)
+{
     size_t inactive = 0, never = 0;
     for (size_t i = 0; i < nc; i++) {
-        inactive += last_day[i] <= E - 91;
-        never += last_day[i] == INT32_MIN;
+        inactive += cd->last_day[i] <= cd->E - 91;
+        never += cd->last_day[i] == INT32_MIN;
     }
     row(rep, "customers inactive in the last 3 months", ">= 0.5", (double)inactive / nc, 0.45, 0.80);
     row(rep, "customers who never bought", "0.0071", (double)never / nc, 0.004, 0.010);
-    if (ages) {
-        size_t known = 0, a20 = 0, missing = 0, mid = 0, peak2 = 0;
-        for (size_t i = 0; i < nc; i++) {
-            if (ages[i] < 0) {
-                missing++;
-                continue;
-            }
-            known++;
-            a20 += ages[i] >= 20 && ages[i] < 30;
-            mid += ages[i] >= 36 && ages[i] < 43;
-            peak2 += ages[i] >= 45 && ages[i] < 56;
+    if (!ages)
+        return;
+    size_t known = 0, a20 = 0, missing = 0, mid = 0, peak2 = 0;
+    for (size_t i = 0; i < nc; i++) {
+        if (ages[i] < 0) {
+            missing++;
+            continue;
         }
-        row(rep, "age 20-29 share", "0.385", known ? (double)a20 / known : 0, 0.345, 0.425);
-        row(rep, "age missing share", "0.0116", (double)missing / nc, 0.006, 0.017);
-        /* bimodal: the density at 45-55 is above the trough at 36-42 */
-        row(rep, "age second mode (45-55 vs 36-42 per year)", "> 1",
-            mid ? ((double)peak2 / 11) / ((double)mid / 7) : 0, 1.05, 100);
+        known++;
+        a20 += ages[i] >= 20 && ages[i] < 30;
+        mid += ages[i] >= 36 && ages[i] < 43;
+        peak2 += ages[i] >= 45 && ages[i] < 56;
     }
-    free(wk);
-    free(rows_last);
-    free(last_day);
-    free(last_before);
+    row(rep, "age 20-29 share", "0.385", known ? (double)a20 / known : 0, 0.345, 0.425);
+    row(rep, "age missing share", "0.0116", (double)missing / nc, 0.006, 0.017);
+    /* bimodal: the density at 45-55 is above the trough at 36-42 */
+    row(rep, "age second mode (45-55 vs 36-42 per year)", "> 1",
+        mid ? ((double)peak2 / 11) / ((double)mid / 7) : 0, 1.05, 100);
+}
+
+void synth_stats_compute(const struct synth_txcols *tx, const float *ages,
+                         struct synth_check_report *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    size_t n = tx->n, nc = tx->n_customers;
+    if (n == 0)
+        return;
+    struct cust_days cd;
+    cust_days_compute(tx, &cd);
+    rows_buyers(rep, &cd, nc);
+    size_t n_last = 0;
+    for (size_t i = 0; i < n; i++)
+        n_last += tx->day[i] >= cd.w0;
+    repurchase_row(rep, tx, cd.w0, n_last);
+    popularity_rows(rep, tx, cd.w0, n_last, cd.buyers);
+    row_value_rows(rep, tx);
+    customer_rows(rep, &cd, nc, ages);
+    cust_days_release(&cd);
 }
 
 /* ---- baselines ------------------------------------------------------------------------------ */
