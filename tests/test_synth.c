@@ -232,7 +232,8 @@ TEST(test_determinism)
     const char *files[] = {"transactions_train.csv", "articles.csv", "customers.csv",
                            "image_embeddings.npy", "image_embeddings_ids.txt",
                            "oracle/summary.tsv", "oracle/week_2020-09-16_oracle.csv",
-                           "oracle/week_2020-09-16_truth.csv"};
+                           "oracle/week_2020-09-16_truth.csv", "oracle/week_2020-09-23_oracle.csv",
+                           "oracle/week_2020-09-23_truth.csv"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         if (!same_file(d1, d2, files[i]))
             fprintf(stderr, "  differs with 1 and 2 threads: %s\n", files[i]);
@@ -242,6 +243,121 @@ TEST(test_determinism)
     free(d1);
     free(d2);
     free(d3);
+}
+
+/* Article ids of one line of a "customer_id,<ids>" file into a set of strings. */
+static int line_has_id(const char *line, const char *id)
+{
+    const char *e = strchr(line, '\n');
+    const char *hit = strstr(line, id);
+    return hit && (!e || hit < e);
+}
+
+/* The held-out week: simulated after the data from streams of its own, so every file of the
+ * data (and the data weeks' oracle) is the same with and without it; its purchases are only
+ * in oracle/, by customers of customers.csv, and its oracle scores as summary.tsv says. */
+TEST(test_held_out_week)
+{
+    char *d1 = dir_in("held1"), *d0 = dir_in("held0");
+    struct synth_params p;
+    synth_params_init(&p);
+    CHECK_EQ_INT(synth_params_preset(&p, "tiny"), 0);
+    p.seed = 3;
+    p.n_customers = 3000;
+    struct synth_summary s1, s0;
+    CHECK_EQ_INT(synth_generate(&p, d1, &s1), 0);
+    p.test_week = 0;
+    CHECK_EQ_INT(synth_generate(&p, d0, &s0), 0);
+    const char *same[] = {"transactions_train.csv", "articles.csv", "customers.csv", "image_embeddings.npy",
+                          "image_embeddings_ids.txt", "oracle/week_2020-09-09_oracle.csv",
+                          "oracle/week_2020-09-09_truth.csv", "oracle/week_2020-09-16_oracle.csv",
+                          "oracle/week_2020-09-16_truth.csv"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        if (!same_file(d1, d0, same[i]))
+            fprintf(stderr, "  differs with and without the held-out week: %s\n", same[i]);
+        CHECK(same_file(d1, d0, same[i]));
+    }
+    CHECK_EQ_INT(s1.n_rows, s0.n_rows);
+    CHECK_EQ_INT(s1.test_week, 1);
+    CHECK_EQ_INT(s0.test_week, 0);
+    CHECK_EQ_INT(s1.n_weeks, 3);
+    CHECK_EQ_INT(s0.n_weeks, 2);
+    CHECK(s1.n_test_rows > 0);
+    size_t len;
+    char *t0 = slurp(d0, "oracle/week_2020-09-23_truth.csv", &len);
+    CHECK(t0 == NULL);
+    free(t0);
+    /* the summary's last row is the test week, the others data weeks */
+    char *sum = slurp(d1, "oracle/summary.tsv", &len);
+    CHECK(sum && strstr(sum, "\tweek\n") && strstr(sum, "2020-09-16\t2020-09-22\t") &&
+          strstr(sum, "2020-09-23\t2020-09-29\t"));
+    if (sum) {
+        const char *last = strstr(sum, "2020-09-23\t");
+        CHECK(last && !strncmp(last + strlen(last) - 5, "test\n", 5));
+        CHECK(strstr(sum, "\tdata\n") && strstr(sum, "\tdata\n") < last);
+    }
+    free(sum);
+    /* the test week's buyers are customers of customers.csv, none of its purchases is in the
+     * transactions (which end on the last day), and the oracle re-scores to the summary's */
+    char *truth = slurp(d1, "oracle/week_2020-09-23_truth.csv", &len);
+    char *orc = slurp(d1, "oracle/week_2020-09-23_oracle.csv", &len);
+    char *cust = slurp(d1, "customers.csv", &len);
+    char *tx = slurp(d1, "transactions_train.csv", &len);
+    CHECK(truth && orc && cust && tx);
+    if (truth && orc && cust && tx) {
+        CHECK(!strstr(tx, "2020-09-23,"));
+        const char *tl = strchr(truth, '\n') + 1, *ol = strchr(orc, '\n') + 1;
+        double ap = 0;
+        size_t buyers = 0;
+        while (*tl && *ol) {
+            CHECK(!strncmp(tl, ol, 64)); /* same customers, same order */
+            char id[65];
+            memcpy(id, tl, 64);
+            id[64] = 0;
+            CHECK(strstr(cust, id) != NULL);
+            /* AP@12 of the oracle's line against the truth line */
+            double hits = 0, s = 0;
+            size_t nt = 0;
+            for (const char *q = tl + 65; q < strchr(tl, '\n'); q += 11)
+                nt++;
+            int k = 0;
+            for (const char *q = ol + 65; k < 12 && q < strchr(ol, '\n'); q += 11, k++) {
+                char a[11];
+                memcpy(a, q, 10);
+                a[10] = 0;
+                if (line_has_id(tl + 65, a)) {
+                    hits++;
+                    s += hits / (k + 1);
+                }
+            }
+            ap += s / (double)(nt < 12 ? nt : 12);
+            buyers++;
+            tl = strchr(tl, '\n') + 1;
+            ol = strchr(ol, '\n') + 1;
+        }
+        CHECK(!*tl && !*ol);
+        CHECK_EQ_INT(buyers, s1.weeks[2].n_buyers);
+        CHECK(buyers > 20);
+        CHECK_NEAR(ap / (double)buyers, s1.weeks[2].map_oracle, 1e-9);
+        CHECK(s1.weeks[2].map_oracle > 2 * s1.weeks[2].map_prev_top12);
+    }
+    free(truth);
+    free(orc);
+    free(cust);
+    free(tx);
+    /* --check reads the held-out files back and scores the oracle to the same figure */
+    struct synth_check_report rep;
+    CHECK_EQ_INT(synth_check(d1, &rep), 0);
+    CHECK_EQ_INT(rep.test_buyers, s1.weeks[2].n_buyers);
+    CHECK_NEAR(rep.map_test_oracle, s1.weeks[2].map_oracle, 1e-9);
+    CHECK_EQ_INT(synth_check(d0, &rep), 0);
+    CHECK_EQ_INT(rep.test_buyers, 0);
+    char *man = slurp(d1, "manifest.txt", &len);
+    CHECK(man && strstr(man, "synth.test_week = 1") && strstr(man, "test_week.first_day = 2020-09-23") &&
+          strstr(man, "oracle.weeks = 2\n"));
+    free(man);
+    free(d1);
+    free(d0);
 }
 
 static const struct synth_check_row *find_row(const struct synth_check_report *rep, const char *name)
@@ -406,7 +522,10 @@ TEST(test_small_calibration_and_oracle)
     CHECK_EQ_INT(rep.n_failed, 0);
     CHECK_EQ_INT(rep.n_not_compared, 1); /* the breadth: a target only at the real scale */
     CHECK(rep.map_oracle > 0);
-    CHECK_NEAR(rep.map_oracle, s.weeks[s.n_weeks - 1].map_oracle, 1e-9);
+    CHECK_EQ_INT(s.test_week, 1);
+    CHECK_NEAR(rep.map_oracle, s.weeks[s.n_weeks - 2].map_oracle, 1e-9); /* the last data week */
+    CHECK_EQ_INT(rep.test_buyers, s.weeks[s.n_weeks - 1].n_buyers);     /* the held-out week */
+    CHECK_NEAR(rep.map_test_oracle, s.weeks[s.n_weeks - 1].map_oracle, 1e-9);
     free(dir);
 }
 
@@ -473,7 +592,7 @@ TEST(test_oracle_matches_generator)
     struct synth_catalogue cat;
     synth_catalogue_build(&cat, &tax, &p, n_weeks);
     struct synth_weeks wk;
-    synth_weeks_build(&wk, &cat, &p, last - 7 * n_weeks + 1, n_weeks);
+    synth_weeks_build(&wk, &cat, &p, last - 7 * n_weeks + 1, n_weeks, 0);
     struct synth_customers cu;
     synth_customers_build(&cu, &p);
     struct synth_model m;
@@ -559,6 +678,7 @@ int main(void)
         return 1;
     RUN(test_tiny_formats);
     RUN(test_determinism);
+    RUN(test_held_out_week);
     RUN(test_stats_by_hand);
     RUN(test_breadth_at_real_scale);
     RUN(test_embeddings_follow_attributes);

@@ -39,6 +39,13 @@ static int run_check(const char *dir)
         printf("\nMAP@12 on the last week: oracle %.5f | previous week's top-12 %.5f | own last 12 "
                "purchases + top-12 %.5f | all-time top-12 %.5f\n",
                rep.map_oracle, rep.map_prev_top12, rep.map_own_pop, rep.map_alltime_top12);
+    if (rep.test_buyers) {
+        char d0[11], d1[11];
+        hm_date_format(rep.test_first_day, d0);
+        hm_date_format(rep.test_first_day + 6, d1);
+        printf("held-out test week %s..%s (oracle/ only, not in the transactions): %llu buyers, oracle "
+               "MAP@12 %.5f\n", d0, d1, (unsigned long long)rep.test_buyers, rep.map_test_oracle);
+    }
     int compared = rep.n_rows - rep.n_not_compared;
     if (rep.n_not_compared)
         printf("%d of %d compared rows pass\n", compared - rep.n_failed, compared);
@@ -122,8 +129,9 @@ int cmd_synth(int argc, char **argv)
     for (int k = 0; k < s.n_weeks; k++) {
         char d[11];
         hm_date_format(s.weeks[k].first_day, d);
-        printf("oracle week %s: %llu buyers, MAP@12 oracle %.5f | prev-week top-12 %.5f | own "
+        printf("%s %s: %llu buyers, MAP@12 oracle %.5f | prev-week top-12 %.5f | own "
                "recent + top-12 %.5f | all-time top-12 %.5f\n",
+               s.test_week && k == s.n_weeks - 1 ? "test week (held out, not in the transactions)" : "oracle week",
                d, (unsigned long long)s.weeks[k].n_buyers, s.weeks[k].map_oracle,
                s.weeks[k].map_prev_top12, s.weeks[k].map_own_pop, s.weeks[k].map_alltime_top12);
     }

@@ -193,6 +193,13 @@ static int parse_line(const char *path, uint64_t lineno, char *l, size_t len, si
 
 int io_submission_read(const char *path, size_t max_per_row, io_subrow_fn fn, void *ud)
 {
+    return io_idlist_read(path, "prediction", max_per_row, fn, ud);
+}
+
+int io_idlist_read(const char *path, const char *column, size_t max_per_row, io_subrow_fn fn, void *ud)
+{
+    char header[64];
+    snprintf(header, sizeof header, "customer_id,%s", column);
     gzFile f = gzopen(path, "rb");
     if (!f)
         return hm_error(HM_EIO, "could not open '%s'", path);
@@ -234,9 +241,8 @@ int io_submission_read(const char *path, size_t max_per_row, io_subrow_fn fn, vo
             const char *h = line;
             if (!strncmp(h, "\xef\xbb\xbf", 3))
                 h += 3;
-            if (strcmp(h, "customer_id,prediction") != 0) {
-                rc = hm_error(HM_EPARSE, "%s:1:1: expected header \"customer_id,prediction\", found \"%.80s\"",
-                              path, h);
+            if (strcmp(h, header) != 0) {
+                rc = hm_error(HM_EPARSE, "%s:1:1: expected header \"%s\", found \"%.80s\"", path, header, h);
                 break;
             }
             continue;
@@ -253,7 +259,7 @@ int io_submission_read(const char *path, size_t max_per_row, io_subrow_fn fn, vo
             break;
     }
     if (!rc && lineno == 0)
-        rc = hm_error(HM_EPARSE, "%s:1:1: expected header \"customer_id,prediction\", found an empty file", path);
+        rc = hm_error(HM_EPARSE, "%s:1:1: expected header \"%s\", found an empty file", path, header);
     gzclose(f);
     free(line);
     free(arts);

@@ -45,5 +45,8 @@ typedef int (*io_subrow_fn)(const struct io_subrow *row, void *ud);
  * stops at the first non-zero return of fn. Errors say file:line:column, what was expected
  * and what was found. At most max_per_row predictions are kept per row (Kaggle scores 12). */
 int io_submission_read(const char *path, size_t max_per_row, io_subrow_fn fn, void *ud);
+/* The same for any "customer_id,<column>" file of space-separated article ids, e.g. the
+ * purchases of a week that hmrec synth writes ("customer_id,purchases"). */
+int io_idlist_read(const char *path, const char *column, size_t max_per_row, io_subrow_fn fn, void *ud);
 
 #endif

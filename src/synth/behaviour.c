@@ -10,6 +10,7 @@
 #include <string.h>
 
 #define STREAM_BEHAVIOUR 0xB0B0ULL
+#define STREAM_HELD_OUT 0x7E57EEULL
 #define NOVELTY_TRIES 20
 
 /* The novelty rule's factor on a component's probability q(a): with Q the component's mass
@@ -448,24 +449,97 @@ static uint32_t row_price(const struct synth_model *m, uint32_t a, int w)
     return p < list ? p : list;
 }
 
-void synth_customer_generate(const struct synth_model *m, size_t customer, struct synth_hist *h,
-                             struct synth_scratch *s, struct synth_recbuf *out,
-                             int first_oracle_week, int n_oracle_weeks, uint32_t *oracle_top,
-                             uint8_t *oracle_n)
+/* One visit on a day of week w drawn by the day factors: a basket of rows into out. */
+static void gen_visit(const struct synth_model *m, const struct synth_taste *t, struct synth_hist *h,
+                      int w, uint32_t customer, struct hm_rng *r, struct synth_recbuf *out,
+                      uint64_t *by_source)
 {
     const struct synth_params *p = m->p;
     const struct synth_weeks *wk = m->wk;
     const struct synth_catalogue *c = m->cat;
+    double follow_w = p->w_partner + p->w_sibling;
+    double q_more = t->basket_extra / (1 + t->basket_extra); /* geometric continuation */
+    double f = 0;
+    for (int d = 0; d < 7; d++)
+        f += wk->day_factor[w * 7 + d];
+    double x = hm_rng_uniform(r) * f;
+    int d = 0;
+    for (; d < 6; d++) {
+        x -= wk->day_factor[w * 7 + d];
+        if (x < 0)
+            break;
+    }
+    while (wk->day_factor[w * 7 + d] <= 0) /* a day before the data starts */
+        d++;
+    struct synth_rec rec;
+    memset(&rec, 0, sizeof rec);
+    rec.customer = customer;
+    rec.day = (uint16_t)(w * 7 + d);
+    rec.channel = hm_rng_uniform(r) < t->p_online ? 2 : 1;
+    uint32_t prev = 0;
+    for (int j = 0;; j++) {
+        uint32_t a;
+        int src;
+        double u = hm_rng_uniform(r);
+        if (j > 0 && u < p->w_partner)
+            a = c->partner[prev], src = SYNTH_SRC_PARTNER;
+        else if (j > 0 && u < follow_w && c->prod_first[c->product[prev] + 1] - c->prod_first[c->product[prev]] > 1)
+            a = sibling_of(c, prev, r), src = SYNTH_SRC_COLOUR;
+        else
+            a = draw_mixture(m, t, h, w, r, &src);
+        if (j > 0 && u < follow_w && h->in_hist[a] && hm_rng_uniform(r) < p->novelty)
+            a = draw_mixture(m, t, h, w, r, &src); /* a follow-up bought before: something new */
+        by_source[src]++;
+        rec.article = a;
+        rec.price_ore = (uint16_t)row_price(m, a, w);
+        int rows = 1;
+        if (hm_rng_uniform(r) < p->dup_prob) {
+            rows++;
+            while (rows < 20 && hm_rng_uniform(r) < 0.22)
+                rows++;
+        }
+        for (int k = 0; k < rows; k++)
+            emit(out, &rec);
+        hist_push(h, a, w);
+        prev = a;
+        if (hm_rng_uniform(r) >= q_more || j >= 40)
+            break;
+    }
+}
+
+/* Week w's visits: the history before w is committed, the oracle scores the week when it is
+ * one of the oracle weeks, then the baskets are drawn. */
+static void gen_week(const struct synth_model *m, const struct synth_taste *t, struct synth_hist *h,
+                     int w, int visits, uint32_t customer, struct hm_rng *r, struct synth_scratch *s,
+                     struct synth_recbuf *out, uint64_t *by_source, const struct synth_oracle_slots *o)
+{
+    for (size_t i = h->n_committed; i < h->n; i++)
+        h->in_hist[h->art[i]] = 1;
+    h->n_committed = h->n;
+    if (w >= o->first_week && w < o->first_week + o->n_weeks) {
+        int k = w - o->first_week;
+        o->n[k] = (uint8_t)synth_oracle_top12(m, t, h, w, s, o->top + (size_t)k * 12);
+    }
+    for (int v = 0; v < visits; v++)
+        gen_visit(m, t, h, w, customer, r, out, by_source);
+}
+
+void synth_customer_generate(const struct synth_model *m, size_t customer, struct synth_hist *h,
+                             struct synth_scratch *s, struct synth_recbuf *out,
+                             const struct synth_oracle_slots *o)
+{
+    const struct synth_params *p = m->p;
+    const struct synth_weeks *wk = m->wk;
     struct synth_taste t;
     synth_taste_make(m, customer, &t);
     struct hm_rng r;
     hm_rng_seed2(&r, (uint64_t)p->seed ^ STREAM_BEHAVIOUR, customer);
     h->n = h->n_committed = 0;
-    for (int k = 0; k < n_oracle_weeks; k++)
-        oracle_n[k] = 0;
+    for (int k = 0; k < o->n_weeks; k++)
+        o->n[k] = 0;
     if (t.never)
         return;
-    int nw = wk->n_weeks;
+    int nw = wk->n_data;
     uint8_t visits[1024];
     HM_ASSERT(nw <= 1024);
     int total = 0;
@@ -484,67 +558,21 @@ void synth_customer_generate(const struct synth_model *m, size_t customer, struc
         int w = t.start_week + (int)hm_rng_below(&r, (uint64_t)(t.end_week - t.start_week + 1));
         visits[w] = 1;
     }
-    double follow_w = p->w_partner + p->w_sibling;
-    double q_more = t.basket_extra / (1 + t.basket_extra); /* geometric continuation */
-    for (int w = 0; w < nw; w++) {
-        if (!visits[w])
-            continue;
-        for (size_t i = h->n_committed; i < h->n; i++)
-            h->in_hist[h->art[i]] = 1;
-        h->n_committed = h->n;
-        if (w >= first_oracle_week && w < first_oracle_week + n_oracle_weeks) {
-            int k = w - first_oracle_week;
-            oracle_n[k] = (uint8_t)synth_oracle_top12(m, &t, h, w, s, oracle_top + (size_t)k * 12);
-        }
-        for (int v = 0; v < visits[w]; v++) {
-            /* the day: by the day factors of the week */
-            double f = 0;
-            for (int d = 0; d < 7; d++)
-                f += wk->day_factor[w * 7 + d];
-            double x = hm_rng_uniform(&r) * f;
-            int d = 0;
-            for (; d < 6; d++) {
-                x -= wk->day_factor[w * 7 + d];
-                if (x < 0)
-                    break;
-            }
-            while (wk->day_factor[w * 7 + d] <= 0) /* a day before the data starts */
-                d++;
-            struct synth_rec rec;
-            memset(&rec, 0, sizeof rec);
-            rec.customer = (uint32_t)customer;
-            rec.day = (uint16_t)(w * 7 + d);
-            rec.channel = hm_rng_uniform(&r) < t.p_online ? 2 : 1;
-            uint32_t prev = 0;
-            for (int j = 0;; j++) {
-                uint32_t a;
-                int src;
-                double u = hm_rng_uniform(&r);
-                if (j > 0 && u < p->w_partner)
-                    a = c->partner[prev], src = SYNTH_SRC_PARTNER;
-                else if (j > 0 && u < follow_w && c->prod_first[c->product[prev] + 1] - c->prod_first[c->product[prev]] > 1)
-                    a = sibling_of(c, prev, &r), src = SYNTH_SRC_COLOUR;
-                else
-                    a = draw_mixture(m, &t, h, w, &r, &src);
-                if (j > 0 && u < follow_w && h->in_hist[a] && hm_rng_uniform(&r) < p->novelty)
-                    a = draw_mixture(m, &t, h, w, &r, &src); /* a follow-up bought before: something new */
-                out->by_source[src]++;
-                rec.article = a;
-                rec.price_ore = (uint16_t)row_price(m, a, w);
-                int rows = 1;
-                if (hm_rng_uniform(&r) < p->dup_prob) {
-                    rows++;
-                    while (rows < 20 && hm_rng_uniform(&r) < 0.22)
-                        rows++;
-                }
-                for (int k = 0; k < rows; k++)
-                    emit(out, &rec);
-                hist_push(h, a, w);
-                prev = a;
-                if (hm_rng_uniform(&r) >= q_more || j >= 40)
-                    break;
-            }
-        }
+    for (int w = 0; w < nw; w++)
+        if (visits[w])
+            gen_week(m, &t, h, w, visits[w], (uint32_t)customer, &r, s, out, out->by_source, o);
+    /* the held-out weeks after the data, from a stream of their own (the data's rows do not
+     * depend on them): every customer who has not churned stays active */
+    for (int w = nw; w < wk->n_weeks && !t.churned; w++) {
+        struct hm_rng rt;
+        hm_rng_seed2(&rt, (uint64_t)p->seed ^ STREAM_HELD_OUT, customer * 64 + (size_t)(w - nw));
+        double f = 0;
+        for (int d = 0; d < 7; d++)
+            f += wk->day_factor[w * 7 + d];
+        uint32_t v = poisson(&rt, t.rate * f / 7);
+        if (v)
+            gen_week(m, &t, h, w, v > 7 ? 7 : (int)v, (uint32_t)customer, &rt, s, out, out->by_source_held,
+                     o);
     }
     for (size_t i = 0; i < h->n; i++)
         h->in_hist[h->art[i]] = 0;

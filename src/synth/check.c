@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* The three tables as the io readers give them, and the columns stats.c takes. */
 struct loaded {
@@ -140,6 +141,107 @@ static int oracle_map(const char *dir, const struct loaded *L, int32_t wd, doubl
     return rc;
 }
 
+/* ---- the held-out week: its oracle against its truth file ------------------------------------ */
+
+struct truth_job {
+    const struct loaded *L;
+    const char *path;
+    uint32_t *off, *items;     /* CSR per customer, filled in file order */
+    size_t n_items, cap;
+    uint64_t buyers;
+};
+
+static uint32_t known_customer(const struct loaded *L, const char *hex)
+{
+    uint8_t id[32];
+    return io_parse_hex256(hex, 64, id) == 0 ? io_idmap256_get(&L->cust.index, id) : UINT32_MAX;
+}
+
+static int truth_row(const struct io_subrow *row, void *ud)
+{
+    struct truth_job *j = ud;
+    uint32_t c = known_customer(j->L, row->customer_id);
+    if (c == UINT32_MAX)
+        return hm_error(HM_EPARSE, "%s:%llu: expected a customer of customers.csv, found %s", j->path,
+                        (unsigned long long)row->line, row->customer_id);
+    if (j->off[c] != UINT32_MAX)
+        return hm_error(HM_EPARSE, "%s:%llu: customer %s appears twice", j->path, (unsigned long long)row->line,
+                        row->customer_id);
+    j->off[c] = (uint32_t)j->n_items;
+    HM_GROW(j->items, j->cap, j->n_items + row->n + 1);
+    for (size_t k = 0; k < row->n; k++) {
+        uint32_t a = io_idmap32_get(&j->L->art.index, row->articles[k]);
+        if (a == UINT32_MAX)
+            return hm_error(HM_EPARSE, "%s:%llu: expected articles of articles.csv, found %010u", j->path,
+                            (unsigned long long)row->line, row->articles[k]);
+        j->items[j->n_items++] = a;
+    }
+    j->items[j->n_items++] = UINT32_MAX; /* end of the customer's list */
+    j->buyers++;
+    return 0;
+}
+
+struct held_job {
+    struct truth_job *t;
+    const char *path;
+    double sum;
+    uint64_t scored;
+};
+
+static int held_oracle_row(const struct io_subrow *row, void *ud)
+{
+    struct held_job *j = ud;
+    const struct loaded *L = j->t->L;
+    uint32_t c = known_customer(L, row->customer_id);
+    if (c == UINT32_MAX || j->t->off[c] == UINT32_MAX)
+        return hm_error(HM_EPARSE, "%s:%llu: expected a buyer of the held-out week, found %s", j->path,
+                        (unsigned long long)row->line, row->customer_id);
+    uint32_t pred[12];
+    for (size_t k = 0; k < row->n; k++) {
+        uint32_t a = io_idmap32_get(&L->art.index, row->articles[k]);
+        pred[k] = a == UINT32_MAX ? UINT32_MAX - (uint32_t)k : a;
+    }
+    const uint32_t *tr = j->t->items + j->t->off[c];
+    size_t nt = 0;
+    while (tr[nt] != UINT32_MAX)
+        nt++;
+    j->sum += eval_ap_at_k(pred, row->n, tr, nt, 12);
+    j->scored++;
+    return 0;
+}
+
+/* When oracle/ holds the week after the last day (the held-out week), its truth file is read
+ * (customers and articles must be the data's) and its oracle scored against it. */
+static int held_out_week(const char *dir, const struct loaded *L, int32_t first_day, struct synth_check_report *rep)
+{
+    char d[11], name[96];
+    hm_date_format(first_day, d);
+    snprintf(name, sizeof name, "oracle/week_%s_truth.csv", d);
+    char *tpath = hm_path_join(dir, name);
+    snprintf(name, sizeof name, "oracle/week_%s_oracle.csv", d);
+    char *opath = hm_path_join(dir, name);
+    int rc = 0;
+    if (access(tpath, F_OK) == 0) {
+        struct truth_job t = {L, tpath, hm_xmalloc_array((size_t)L->cust.n + 1, sizeof(uint32_t)), NULL, 0, 0, 0};
+        memset(t.off, 0xFF, ((size_t)L->cust.n + 1) * sizeof(uint32_t));
+        struct held_job h = {&t, opath, 0, 0};
+        if ((rc = io_idlist_read(tpath, "purchases", 1024, truth_row, &t)) == 0 &&
+            (rc = io_submission_read(opath, 12, held_oracle_row, &h)) == 0) {
+            if (h.scored != t.buyers)
+                rc = hm_error(HM_EPARSE, "%s: %llu rows for the %llu buyers of %s", opath,
+                              (unsigned long long)h.scored, (unsigned long long)t.buyers, tpath);
+            rep->test_first_day = first_day;
+            rep->test_buyers = t.buyers;
+            rep->map_test_oracle = h.scored ? h.sum / (double)h.scored : 0;
+        }
+        free(t.off);
+        free(t.items);
+    }
+    free(tpath);
+    free(opath);
+    return rc;
+}
+
 /* Appends a "ratio >= lo" row to the report. */
 static void ratio_row(struct synth_check_report *rep, const char *name, double measured, double lo)
 {
@@ -178,6 +280,8 @@ int synth_check(const char *dir, struct synth_check_report *rep)
                       bl.prev_top12 > 0 ? om / bl.prev_top12 : 1e9, 2);
             ratio_row(rep, "oracle / best simple baseline (MAP@12)", best > 0 ? om / best : 1e9, 1.5);
         }
+        if (!rc && L.tx.n)
+            rc = held_out_week(dir, &L, E + 1, rep);
     }
     loaded_release(&L);
     return rc;

@@ -279,9 +279,10 @@ void synth_taste_make(const struct synth_model *m, size_t i, struct synth_taste 
     /* activity */
     t->rate = p->visit_rate * exp(p->visit_sigma * hm_rng_normal(&r));
     t->never = hm_rng_uniform(&r) < p->never_share;
-    int nw = m->wk->n_weeks;
+    int nw = m->wk->n_data;
     t->start_week = hm_rng_uniform(&r) < p->cold_share ? (int32_t)hm_rng_below(&r, (uint64_t)nw) : 0;
     t->end_week = nw - 1;
-    if (hm_rng_uniform(&r) < p->churn_share)
+    t->churned = hm_rng_uniform(&r) < p->churn_share;
+    if (t->churned)
         t->end_week = t->start_week + (int32_t)hm_rng_below(&r, (uint64_t)(nw - t->start_week));
 }

@@ -13,6 +13,9 @@ static const struct hm_setting table[] = {
     {"synth.first_day", HM_SET_STRING, P(first_day), "2018-09-20", 0, 0, 0, "first transaction day"},
     {"synth.last_day", HM_SET_STRING, P(last_day), "2020-09-22", 0, 0, 0, "last transaction day"},
     {"synth.oracle_weeks", HM_SET_INT, P(oracle_weeks), "2", 1, 8, 0, "last weeks with an oracle"},
+    {"synth.test_week", HM_SET_INT, P(test_week), "1", 0, 1, 0,
+     "1: also simulate the week after the data (its truth and oracle in oracle/, never in the "
+     "transactions)"},
     {"synth.images", HM_SET_INT, P(images), "0", 0, 1, 0, "1: draw JPEG product images"},
     {"synth.image_size", HM_SET_INT, P(image_size), "64", 16, 512, 0, "JPEG side in pixels"},
     {"synth.visit_rate", HM_SET_DOUBLE, P(visit_rate), "0.036", 0, 10, 0,

@@ -4,7 +4,9 @@
  *   transactions_train.csv, articles.csv, customers.csv  (formats of docs/data.md)
  *   image_embeddings.npy (n_articles, 512) float32, L2-normalised rows, and
  *   image_embeddings_ids.txt (one 10-digit article id per row, the .npy's row order)
- *   oracle/ (the generator's own best top-12 for each of the last K weeks; docs/synth.md)
+ *   oracle/ (the generator's own best top-12 for each of the last K weeks and, unless
+ *           test_week is 0, for the held-out week after the data with its purchases;
+ *           docs/synth.md)
  *   manifest.txt (seed, preset, every parameter, row counts)
  *   images/0XX/0XXXXXXXXX.jpg when params.images is set
  * The same parameters give the same bytes, whatever the number of threads.
@@ -30,6 +32,7 @@ struct synth_params {
     char first_day[HM_SETTING_STRLEN]; /* YYYY-MM-DD, first transaction day */
     char last_day[HM_SETTING_STRLEN];  /* YYYY-MM-DD, last transaction day (end of last week) */
     long oracle_weeks;                 /* last K weeks with an oracle */
+    long test_week;                    /* 1: also the held-out week after the last day */
     long images;                       /* 1: also draw JPEG images */
     long image_size;                   /* pixels per side of the JPEGs */
     /* customers */
@@ -92,7 +95,9 @@ struct synth_summary {
     uint64_t n_rows;            /* transaction rows written */
     uint64_t n_customers, n_articles, n_products;
     uint64_t n_never;           /* customers without a transaction */
-    int n_weeks;                /* oracle weeks */
+    int n_weeks;                /* oracle weeks, the held-out week (when any) last */
+    int test_week;              /* 1: weeks[n_weeks - 1] is the held-out week after the data */
+    uint64_t n_test_rows;       /* purchase rows of the held-out week (not in the transactions) */
     struct synth_week_result {
         int32_t first_day;      /* days since 1970-01-01 */
         uint64_t n_buyers;      /* scored customers */
@@ -102,8 +107,9 @@ struct synth_summary {
                                    the previous week's top-12 (not the metrics table's
                                    `recent`, which ranks by recency x frequency) */
         double map_alltime_top12; /* all-time best sellers */
-    } weeks[SYNTH_MAX_ORACLE_WEEKS];
+    } weeks[SYNTH_MAX_ORACLE_WEEKS + 1];
     uint64_t items_by_source[SYNTH_N_SOURCES]; /* purchased items (rows without quantity) */
+    uint64_t test_items_by_source[SYNTH_N_SOURCES]; /* the same in the held-out week */
     double seconds;
 };
 
@@ -148,6 +154,11 @@ struct synth_check_report {
     int n_not_compared;       /* rows measured but not compared (scale) */
     /* the baselines against the oracle, on the last week (0 when no oracle/ was found) */
     double map_oracle, map_prev_top12, map_own_pop, map_alltime_top12;
+    /* the held-out week after the last day, when oracle/ has its truth file: its buyers and the
+     * oracle's MAP@12 against that file (test_buyers 0 when absent) */
+    int32_t test_first_day;
+    uint64_t test_buyers;
+    double map_test_oracle;
 };
 
 /* Measures the statistics of docs/data.md ("How customers behave"). ages: (n_customers) age in
@@ -166,7 +177,8 @@ void synth_baselines_compute(const struct synth_txcols *tx, int32_t week_day,
 
 /* Reads dir's articles.csv, customers.csv and transactions_train.csv with the ingest
  * module's strict readers, computes the statistics and, when dir/oracle exists, the
- * oracle's MAP@12 on the last week against the baselines. */
+ * oracle's MAP@12 on the last week against the baselines, and on the held-out week against
+ * its truth file (whose customers and articles must be the data's). */
 int synth_check(const char *dir, struct synth_check_report *rep);
 
 #endif

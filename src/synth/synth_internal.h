@@ -84,8 +84,9 @@ void synth_article_text(const struct synth_catalogue *c, const struct synth_taxo
 /* ---- weekly popularity (weeks.c) -------------------------------------------- */
 
 struct synth_weeks {
-    int n_weeks;
-    int32_t day0;             /* first day of week 0 (the last week ends on the last day) */
+    int n_weeks;              /* weeks in the tables: the data's, then the held-out test week */
+    int n_data;               /* weeks of transactions_train.csv */
+    int32_t day0;             /* first day of week 0 (the last data week ends on the last day) */
     size_t n;                 /* articles */
     float *popw;              /* (n_weeks, n) popularity of article a in week w */
     double *cum;              /* (n_weeks, n + 1) prefix sums of popw in perm order */
@@ -100,8 +101,10 @@ struct synth_weeks {
     float *discount;          /* (n_weeks) sale-period intensity 0..1 */
 };
 
+/* Tables for n_data weeks from day0 and n_held weeks after them (the weeks of one week do not
+ * depend on the others: more held-out weeks leave the data's unchanged). */
 void synth_weeks_build(struct synth_weeks *wk, const struct synth_catalogue *c,
-                       const struct synth_params *p, int32_t day0, int n_weeks);
+                       const struct synth_params *p, int32_t day0, int n_data, int n_held);
 void synth_weeks_release(struct synth_weeks *wk);
 /* Sum of popw over perm[lo..hi) in week w. */
 static inline double synth_range_mass(const struct synth_weeks *wk, int w, uint32_t lo, uint32_t hi)
@@ -135,8 +138,10 @@ struct synth_taste {
     double p_online;
     double basket_extra;              /* mean extra articles per visit of this customer */
     double rate;                      /* visits per week */
-    int32_t start_week, end_week;     /* active weeks [start, end] */
+    int32_t start_week, end_week;     /* active weeks [start, end] of the data */
     int never;
+    int churned;                      /* stops within the data (end_week drawn): no purchase in
+                                         the held-out week */
 };
 
 struct synth_model {
@@ -207,24 +212,32 @@ void synth_scratch_clear(struct synth_scratch *s);
 uint32_t synth_draw_first(const struct synth_model *m, const struct synth_taste *t,
                           const struct synth_hist *h, int w, struct hm_rng *r);
 
-/* Generates one customer's transactions, appending to *recs; oracle_top (n_oracle_weeks, 12)
- * receives the oracle's top-12 for each oracle week in which the customer buys (count in
- * oracle_n, 0 when the customer does not buy that week). */
 struct synth_recbuf {
     struct synth_rec *r;
     size_t n, cap;
     uint64_t by_source[SYNTH_N_SOURCES]; /* purchased items by the mechanism that chose them */
+    uint64_t by_source_held[SYNTH_N_SOURCES]; /* the same in the held-out week */
 };
+/* Where one customer's oracle goes: n_weeks weeks from first_week (the last oracle weeks of
+ * the data, then the held-out week), top (n_weeks, 12), n (n_weeks) counts (0: no purchase). */
+struct synth_oracle_slots {
+    int first_week, n_weeks;
+    uint32_t *top;
+    uint8_t *n;
+};
+/* Generates one customer's transactions, appending to out: the data's weeks from the
+ * customer's behaviour stream, then the held-out weeks (m->wk->n_weeks > n_data) from a stream
+ * of their own, so that the data's rows are the same with or without them. */
 void synth_customer_generate(const struct synth_model *m, size_t customer, struct synth_hist *h,
                              struct synth_scratch *s, struct synth_recbuf *out,
-                             int first_oracle_week, int n_oracle_weeks, uint32_t *oracle_top,
-                             uint8_t *oracle_n);
+                             const struct synth_oracle_slots *o);
 
 /* ---- oracle files (oracle.c) -------------------------------------------------- */
 
 /* Writes oracle/ for the K weeks from first_week: the oracle's top-12 per buyer
  * (oracle_top (n_customers, K, 12), oracle_n (n_customers, K)), the realised purchases, and
- * the MAP@12 of the oracle and of the baselines into sum->weeks. recs are sorted by day. */
+ * the MAP@12 of the oracle and of the baselines into sum->weeks. recs are sorted by day and
+ * include the held-out week's rows (weeks from m->wk->n_data), which only oracle/ holds. */
 int synth_oracle_write(const struct synth_model *m, const struct synth_rec *recs, size_t n,
                        const uint32_t *oracle_top, const uint8_t *oracle_n, int first_week, int K,
                        const char *dir, struct synth_summary *sum);

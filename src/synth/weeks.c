@@ -144,10 +144,12 @@ static int build_weeks(size_t begin, size_t end, int tid, void *ud)
 }
 
 void synth_weeks_build(struct synth_weeks *wk, const struct synth_catalogue *c,
-                       const struct synth_params *p, int32_t day0, int n_weeks)
+                       const struct synth_params *p, int32_t day0, int n_data, int n_held)
 {
     memset(wk, 0, sizeof *wk);
+    int n_weeks = n_data + n_held;
     wk->n_weeks = n_weeks;
+    wk->n_data = n_data;
     wk->day0 = day0;
     wk->n = c->n;
     wk->trend_size = (int)(p->trend_size < (long)c->n ? p->trend_size : (long)c->n);

@@ -62,8 +62,9 @@ if tail -n +2 "$tmp/sub.csv" | grep -q -v -E '^[0-9a-f]{64},([0-9]{10} ){11}[0-9
   echo "malformed submission row"; exit 1
 fi
 
-# evaluate the oracle file directly: the same MAP@12 as in the table
-week=$(ls "$tmp/data/oracle" | grep -o 'week_[0-9-]*_oracle.csv' | tail -1)
+# evaluate the oracle file of the last data week (the held-out week after it is a "test" row
+# of oracle/summary.tsv) directly: the same MAP@12 as in the table
+week=week_$(awk -F'\t' '$8=="data"{d=$1} END{print d}' "$tmp/data/oracle/summary.tsv")_oracle.csv
 m1=$("$bin" evaluate --store "$tmp/work/store" --pred "$tmp/data/oracle/$week" | awk 'NR==3{print $3}')
 "$bin" run --config "$conf" >/dev/null 2>&1
 m2=$(awk '$1=="oracle"{print $3; exit}' "$tmp/work/metrics.txt")
