@@ -8,6 +8,7 @@ PACKAGES=(
   libopenblas-dev liblapacke-dev               # dense linear algebra, truncated SVD
   libjpeg62-turbo-dev libpng-dev               # image decoding for the encoder
   zlib1g-dev libzstd-dev                       # .csv.gz submissions, compression
+  openmpi-bin libopenmpi-dev                   # runs on many ranks (mpirun; docs/scale.md)
   python3 python3-numpy python3-pandas python3-pil  # benchmarks' baselines, golden vectors
   time                                         # GNU time -v: peak RSS in bench/bench_synth.sh
   chromium libxml2-utils                       # the report's browser test (headless), xmllint

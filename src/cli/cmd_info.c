@@ -23,8 +23,13 @@ int cmd_info(int argc, char **argv)
     if (data_set_open(&ds, argv[1], 0))
         return cli_fail();
     printf("store %s\n", argv[1]);
+    if (ds.n_shards > 1)
+        printf("shard %u of %u (docs/scale.md): the transactions of its customers (%llu of %llu rows) and the "
+               "article side of articles %u .. %u\n",
+               ds.shard, ds.n_shards, (unsigned long long)ds.tx.n, (unsigned long long)ds.tx.n_all, ds.art.a0,
+               ds.art.a1 ? ds.art.a1 - 1 : 0);
     uint64_t total = 0;
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < (ds.n_shards > 1 ? 4 : 3); i++) {
         const struct io_table *t = &ds.files[i];
         printf("\ntable %s: %llu rows, file %s, %.1f MB\n", t->table,
                (unsigned long long)t->n_rows, t->path, t->map.size / 1e6);

@@ -1,5 +1,6 @@
 /* hmrec ingest: the H&M CSV files -> a columnar store. */
 #include "cli.h"
+#include "comm/comm.h"
 #include "data/data.h"
 
 #include <stdlib.h>
@@ -9,7 +10,9 @@ static const char ingest_help[] =
     "usage: hmrec ingest --data DIR --out STORE [--bad-rows fail|skip]\n"
     "                    [--missing-refs fail|drop|keep]\n\n"
     "Reads DIR/articles.csv, DIR/customers.csv and DIR/transactions_train.csv and writes the\n"
-    "store STORE/ (articles.hmt, customers.hmt, transactions.hmt).\n\n"
+    "store STORE/ (articles.hmt, customers.hmt, transactions.hmt). Under mpirun -np N (N > 1)\n"
+    "each rank reads a part of the transactions and writes its shard STORE/shard-R-of-N/\n"
+    "(docs/scale.md).\n\n"
     "  --data DIR            directory of the three Kaggle CSV files\n"
     "  --out STORE           store directory (created when missing)\n"
     "  --bad-rows MODE       fail (default): stop at the first malformed row with\n"
@@ -80,11 +83,22 @@ int cmd_ingest(int argc, char **argv)
     struct data_ingest_report r;
     if (data_ingest(&o, &r))
         return cli_fail();
+    /* under mpirun: the shards' bytes and the largest rank's memory, reported by rank 0 */
+    uint64_t sent = comm_bytes_sent(), bytes = r.store_bytes, rss = hm_peak_rss();
+    comm_allreduce_u64(&sent, 1, COMM_SUM);
+    comm_allreduce_u64(&bytes, 1, COMM_SUM);
+    comm_allreduce_u64(&rss, 1, COMM_MAX);
+    if (comm_rank() > 0)
+        return 0;
     print_stats("articles", &r.articles, io_art_col_name, IO_ART_NCOLS);
     print_stats("customers", &r.customers, io_cust_col_name, IO_CUST_NCOLS);
     print_stats("transactions", &r.transactions, io_tx_col_name, IO_TX_NCOLS);
     const struct io_read_stats *t = &r.transactions;
-    if (t->missing_rows) {
+    if (t->missing_rows && comm_size() > 1) {
+        printf("unknown references: %llu rows dropped (%llu name unknown customers, %llu unknown articles)\n",
+               (unsigned long long)t->missing_rows, (unsigned long long)t->missing_customer_rows,
+               (unsigned long long)t->missing_article_rows);
+    } else if (t->missing_rows) {
         const char *what = o.missing_refs == IO_REFS_DROP ? "dropped" : "kept with placeholders";
         printf("unknown references: %llu rows %s (%llu rows name %u unknown customers, "
                "%llu rows name %u unknown articles)\n",
@@ -93,9 +107,13 @@ int cmd_ingest(int argc, char **argv)
                (unsigned long long)t->missing_article_rows, t->missing_articles);
     }
     uint64_t in_bytes = r.articles.bytes + r.customers.bytes + r.transactions.bytes;
-    printf("sort+index %.2f s, write %.2f s, total %.2f s (%.0f MB/s), peak RSS %.0f MiB\n",
-           r.seconds_sort, r.seconds_write, r.seconds, in_bytes / 1e6 / r.seconds,
-           hm_peak_rss() / 1048576.0);
-    printf("store %s: %.1f MB\n", o.store_dir, r.store_bytes / 1e6);
+    printf("sort+index %.2f s, write %.2f s, total %.2f s (%.0f MB/s), peak RSS %.0f MiB%s\n",
+           r.seconds_sort, r.seconds_write, r.seconds, in_bytes / 1e6 / r.seconds, rss / 1048576.0,
+           comm_size() > 1 ? " (the largest rank)" : "");
+    if (comm_size() > 1)
+        printf("store %s: %.1f MB in %d shards (%s/shard-R-of-%d), %.1f MB sent between the ranks\n", o.store_dir,
+               bytes / 1e6, comm_size(), o.store_dir, comm_size(), sent / 1e6);
+    else
+        printf("store %s: %.1f MB\n", o.store_dir, r.store_bytes / 1e6);
     return 0;
 }

@@ -1,6 +1,7 @@
 /* Terminal user interface: log lines and progress (a bar on a terminal; when stderr is not a
  * terminal, plain lines: when a task starts, every 10 s while it runs, and when it ends). */
 #include "cli.h"
+#include "comm/comm.h"
 
 #include <limits.h>
 #include <stdarg.h>
@@ -18,7 +19,10 @@ int cli_fail(void)
         bar_open = 0;
     }
     const char *msg = hm_last_error();
-    fprintf(stderr, "hmrec: error: %s\n", *msg ? msg : "unknown error");
+    if (comm_size() > 1)
+        fprintf(stderr, "hmrec: %s: error: %s\n", comm_label(), *msg ? msg : "unknown error");
+    else
+        fprintf(stderr, "hmrec: error: %s\n", *msg ? msg : "unknown error");
     return 1;
 }
 
@@ -78,6 +82,14 @@ int cli_load_config(struct pipeline_config *cfg, const char *config, char **sets
 static void log_hook(int level, const char *msg, void *ud)
 {
     (void)ud;
+    if (comm_rank() > 0) {
+        /* under mpirun rank 0 reports the run; the others say only what goes wrong on them
+         * (and their debug lines), each line naming the rank */
+        if (level == HM_LOG_ERROR || level == HM_LOG_WARN || (level == HM_LOG_DEBUG && getenv("HMREC_DEBUG")))
+            fprintf(stderr, "%s: %s%s\n", comm_label(),
+                    level == HM_LOG_ERROR ? "error: " : level == HM_LOG_WARN ? "warning: " : "", msg);
+        return;
+    }
     if (level == HM_LOG_REPORT) {
         /* results go to stdout (line-buffered: see cli_ui_init), after any open bar */
         if (bar_open) {
@@ -103,7 +115,7 @@ static void progress_hook(const char *label, uint64_t done, uint64_t total, doub
                           int finished, void *ud)
 {
     (void)ud;
-    if (ui_quiet)
+    if (ui_quiet || comm_rank() > 0)
         return;
     double frac = total ? (double)done / (double)total : 0.0;
     if (frac > 1.0)

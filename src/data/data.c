@@ -128,7 +128,7 @@ static int check_tx_range(size_t begin, size_t end, int tid, void *ud)
     const struct data_transactions *x = k->tx;
     for (size_t i = begin; i < end; i++) {
         if (x->customer[i] >= k->n_customers || x->article[i] >= k->n_articles ||
-            x->art_rows[i] >= x->n || (x->channel[i] != 1 && x->channel[i] != 2))
+            (x->art_rows && x->art_rows[i] >= x->n) || (x->channel[i] != 1 && x->channel[i] != 2))
             return -1;
         if (i > 0 && (x->customer[i] < x->customer[i - 1] ||
                       (x->customer[i] == x->customer[i - 1] && x->day[i] < x->day[i - 1])))
@@ -163,20 +163,28 @@ static int open_transactions(struct data_set *ds, const struct io_table *t, int 
     x->channel = p;
     TRY(io_table_column(t, "customer_offsets", IO_U64, (uint64_t)nc + 1, &p));
     x->cust_off = p;
-    TRY(io_table_column(t, "article_offsets", IO_U64, (uint64_t)na + 1, &p));
-    x->art_off = p;
-    TRY(io_table_column(t, "article_rows", IO_U32, x->n, &p));
-    x->art_rows = p;
     x->day_min = (uint16_t)t->meta[2];
     x->day_max = (uint16_t)t->meta[3];
+    /* a shard: meta 4..6 are the rows of every shard, the shard and the shards; its article
+     * passes read the article side (no article index here: art_off and art_rows stay NULL) */
+    x->n_all = t->meta[6] ? t->meta[4] : x->n;
+    ds->shard = (uint32_t)t->meta[5];
+    ds->n_shards = t->meta[6] ? (uint32_t)t->meta[6] : 1;
+    if (ds->shard >= ds->n_shards || x->n_all < x->n)
+        return hm_error(HM_EFORMAT, "'%s': bad shard numbers", t->path);
+    if (ds->n_shards == 1) {
+        TRY(io_table_column(t, "article_offsets", IO_U64, (uint64_t)na + 1, &p));
+        x->art_off = p;
+        TRY(io_table_column(t, "article_rows", IO_U32, x->n, &p));
+        x->art_rows = p;
+    }
     /* CSR offsets: cheap, always checked (later stages index with them) */
-    if (x->cust_off[0] != 0 || x->cust_off[nc] != x->n || x->art_off[0] != 0 ||
-        x->art_off[na] != x->n)
+    if (x->cust_off[0] != 0 || x->cust_off[nc] != x->n || (x->art_off && (x->art_off[0] != 0 || x->art_off[na] != x->n)))
         return hm_error(HM_EFORMAT, "'%s': CSR offsets are inconsistent", t->path);
     for (uint32_t c = 0; c < nc; c++)
         if (x->cust_off[c + 1] < x->cust_off[c])
             return hm_error(HM_EFORMAT, "'%s': CSR offsets are inconsistent", t->path);
-    for (uint32_t a = 0; a < na; a++)
+    for (uint32_t a = 0; x->art_off && a < na; a++)
         if (x->art_off[a + 1] < x->art_off[a])
             return hm_error(HM_EFORMAT, "'%s': CSR offsets are inconsistent", t->path);
     if (deep) {
@@ -186,6 +194,78 @@ static int open_transactions(struct data_set *ds, const struct io_table *t, int 
                             t->path);
     }
     return 0;
+}
+
+struct side_check {
+    const struct data_transactions *tx;
+    uint32_t n_customers, a0, a1;
+};
+
+static int check_side_range(size_t begin, size_t end, int tid, void *ud)
+{
+    (void)tid;
+    struct side_check *k = ud;
+    const struct data_transactions *x = k->tx;
+    for (size_t a = begin; a < end; a++)
+        for (uint64_t i = x->art_off[a]; i < x->art_off[a + 1]; i++) {
+            if (x->art_rows[i] != i || x->customer[i] >= k->n_customers || (x->channel[i] != 1 && x->channel[i] != 2))
+                return -1;
+            if (i > x->art_off[a] && x->customer[i] < x->customer[i - 1])
+                return -1;
+        }
+    return 0;
+}
+
+/* The article side of a shard (table "article_side"; meta: articles, a0, a1, customers,
+ * shard, shards). */
+static int open_article_side(struct data_set *ds, const struct io_table *t, int deep)
+{
+    struct data_article_side *s = &ds->art;
+    struct data_transactions *x = &s->tx;
+    uint32_t na = ds->articles.n;
+    if (t->meta[0] != na || t->meta[3] != ds->customers.n || t->meta[4] != ds->shard ||
+        t->meta[5] != ds->n_shards || t->meta[1] > t->meta[2] || t->meta[2] > na)
+        return hm_error(HM_EFORMAT, "'%s' does not belong with the other files of shard %u of %u", t->path,
+                        ds->shard, ds->n_shards);
+    s->a0 = (uint32_t)t->meta[1];
+    s->a1 = (uint32_t)t->meta[2];
+    x->n = t->n_rows;
+    x->n_all = ds->tx.n_all;
+    x->day_min = ds->tx.day_min;
+    x->day_max = ds->tx.day_max;
+    const void *p;
+    TRY(io_table_column(t, "day", IO_U16, x->n, &p));
+    x->day = p;
+    TRY(io_table_column(t, "customer", IO_U32, x->n, &p));
+    x->customer = p;
+    TRY(io_table_column(t, "price", IO_F32, x->n, &p));
+    x->price = p;
+    TRY(io_table_column(t, "channel", IO_U8, x->n, &p));
+    x->channel = p;
+    TRY(io_table_column(t, "article_offsets", IO_U64, (uint64_t)na + 1, &p));
+    x->art_off = p;
+    TRY(io_table_column(t, "article_rows", IO_U32, x->n, &p));
+    x->art_rows = p;
+    if (x->art_off[0] != 0 || x->art_off[s->a0] != 0 || x->art_off[s->a1] != x->n || x->art_off[na] != x->n)
+        return hm_error(HM_EFORMAT, "'%s': CSR offsets are inconsistent", t->path);
+    for (uint32_t a = 0; a < na; a++)
+        if (x->art_off[a + 1] < x->art_off[a])
+            return hm_error(HM_EFORMAT, "'%s': CSR offsets are inconsistent", t->path);
+    if (deep) {
+        struct side_check k = {x, ds->customers.n, s->a0, s->a1};
+        if (hm_parallel_for(0, na, check_side_range, &k))
+            return hm_error(HM_EFORMAT, "'%s': rows are out of order or out of range", t->path);
+    }
+    return 0;
+}
+
+char *data_shard_dir(const char *store, int shard, int n_shards)
+{
+    if (n_shards <= 1)
+        return hm_xstrdup(store);
+    char name[64];
+    snprintf(name, sizeof name, "shard-%d-of-%d", shard, n_shards);
+    return hm_path_join(store, name);
 }
 
 int data_set_open(struct data_set *ds, const char *dir, unsigned flags)
@@ -208,6 +288,17 @@ int data_set_open(struct data_set *ds, const char *dir, unsigned flags)
         rc = open_customers(ds, &ds->files[1], deep);
     if (!rc)
         rc = open_transactions(ds, &ds->files[2], deep);
+    if (!rc && ds->n_shards > 1) {
+        char *p = hm_path_join(dir, DATA_STORE_ARTICLE_SIDE);
+        rc = io_table_open(&ds->files[3], p, "article_side", tf);
+        free(p);
+        if (!rc)
+            rc = open_article_side(ds, &ds->files[3], deep);
+    } else if (!rc) {
+        ds->art.a0 = 0;
+        ds->art.a1 = ds->articles.n;
+        ds->art.tx = ds->tx;
+    }
     if (rc) {
         hm_error_wrap(rc, "could not open store '%s'", dir);
         data_set_release(ds);
@@ -217,7 +308,7 @@ int data_set_open(struct data_set *ds, const char *dir, unsigned flags)
 
 void data_set_release(struct data_set *ds)
 {
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 4; i++)
         io_table_release(&ds->files[i]);
     free(ds->dir);
     memset(ds, 0, sizeof *ds);

@@ -69,6 +69,7 @@ struct data_articles {
 
 struct data_transactions {
     uint64_t n;                /* rows */
+    uint64_t n_all;            /* rows of the whole data set: n, or every shard's rows in a shard */
     const uint16_t *day;       /* (n) days since 1970-01-01 (hm_date_format prints them) */
     const uint32_t *customer;  /* (n) customer row, ascending */
     const uint32_t *article;   /* (n) article row */
@@ -77,7 +78,21 @@ struct data_transactions {
     const uint64_t *cust_off;  /* (n_customers + 1) CSR offsets by customer */
     const uint64_t *art_off;   /* (n_articles + 1) CSR offsets into art_rows */
     const uint32_t *art_rows;  /* (n) transaction rows grouped by article, ascending */
-    uint16_t day_min, day_max; /* first and last day (0, 0 when n == 0) */
+    uint16_t day_min, day_max; /* first and last day (0, 0 when n == 0); in a shard, those of
+                                  the whole data set */
+};
+
+/* The article side (docs/scale.md): every transaction row of the articles [a0, a1), whoever
+ * bought them, indexed like a whole store's article-side index: the rows of article a are
+ * tx.art_rows[tx.art_off[a] .. tx.art_off[a+1]), in the order of a whole store (by customer,
+ * then day, then file order), and their day, customer, price and channel are tx.day[r] ....
+ * A per-article pass over [a0, a1) of this view computes, in a shard, exactly what a whole
+ * store computes for those articles; the ranks then share the results (comm).
+ * In a whole store it is the store itself: a0 = 0, a1 = articles.n, tx = the transactions.
+ * In a shard tx.cust_off and tx.article are NULL, and art_off is empty outside [a0, a1). */
+struct data_article_side {
+    uint32_t a0, a1;
+    struct data_transactions tx;
 };
 
 /* Some customers' transaction rows replacing the store's (hmrec serve: the store's rows and
@@ -98,8 +113,15 @@ struct data_set {
     struct data_customers customers;
     struct data_articles articles;
     struct data_transactions tx;
+    /* A shard (hmrec ingest under mpirun, docs/scale.md) holds the transactions of the
+     * customers one rank owns (customer rows are the whole store's, cust_off spans every
+     * customer, empty for the others; tx.art_off and tx.art_rows are NULL) and the article
+     * side of a range of articles; the articles and customers tables are whole. shard 0 of
+     * n_shards 1 is a whole store. */
+    uint32_t shard, n_shards;
+    struct data_article_side art;
     char *dir;
-    struct io_table files[3]; /* articles, customers, transactions */
+    struct io_table files[4]; /* articles, customers, transactions, article side (shards) */
     const struct data_overlay *overlay; /* NULL, or customers' rows seen instead of the store's
                                            (a copy of the struct with it set is a view;
                                            data_set_open leaves it NULL) */
@@ -157,6 +179,11 @@ uint32_t data_id_index_customer(const struct data_id_index *ix, const char *hex,
 /* Article row of an article id (as a number), or UINT32_MAX. */
 uint32_t data_id_index_article(const struct data_id_index *ix, uint32_t article_id);
 
+/* The directory of shard `shard` of n_shards under a store directory ("STORE/shard-2-of-3"),
+ * or the store itself when n_shards is 1 (caller frees). */
+char *data_shard_dir(const char *store, int shard, int n_shards);
+#define DATA_STORE_ARTICLE_SIDE "article_side.hmt"
+
 /* ---- per-article matrices (matrix.c) ------------------------------------------------- */
 
 /* A matrix with one row per article of the store (text or image embeddings), read from a
@@ -193,7 +220,12 @@ struct data_ingest_report {
     double seconds_sort, seconds_write, seconds;
     uint64_t store_bytes;
 };
-/* Reads the three CSV files, sorts and indexes the transactions and writes the store. */
+/* Reads the three CSV files, sorts and indexes the transactions and writes the store.
+ * Under mpirun with N > 1 ranks (collective): every rank reads the articles and customers and
+ * one part of transactions_train.csv, sends each row to the rank that owns its customer
+ * (comm_customer_owner) and writes its shard, data_shard_dir(store_dir, rank, N), with the
+ * article side of its range of articles; the report's counts are the whole data set's.
+ * --missing-refs keep needs one rank. */
 int data_ingest(const struct data_ingest_opts *o, struct data_ingest_report *rep);
 
 /* Writes a store from tables in memory (what data_ingest does after reading). Consumes t:
@@ -207,7 +239,7 @@ int data_store_write(const char *dir, const struct io_articles *a, const struct 
  * (canonical: 10-digit article ids, 64 lower-case hex customer ids, prices printed with the
  * fewest digits that read back as the stored float, transactions ordered by day, then
  * customer). Ingesting the export gives the same store, byte for byte, when the store
- * has no placeholder rows (they are exported as ordinary rows with empty fields). */
+ * has no placeholder rows (they are exported as ordinary rows with empty fields). A shard is refused. */
 int data_set_export(const struct data_set *ds, const char *out_dir);
 
 #endif

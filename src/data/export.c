@@ -243,6 +243,9 @@ static int export_transactions(const struct data_set *ds, const char *dir)
 
 int data_set_export(const struct data_set *ds, const char *out_dir)
 {
+    if (ds->n_shards > 1)
+        return hm_error(HM_EINVAL, "'%s' is shard %u of %u, which holds only its customers' transactions: "
+                        "export a whole store (ingested by one process)", ds->dir, ds->shard, ds->n_shards);
     int rc = hm_mkdirs(out_dir);
     if (!rc)
         rc = export_articles(ds, out_dir);

@@ -393,8 +393,26 @@ static const char *next_line(const char *p, const char *end)
     return nl ? nl + 1 : end;
 }
 
+uint64_t io_csv_line_start(const struct io_csv_file *f, uint64_t off)
+{
+    if (off <= f->body)
+        return f->body;
+    if (off >= f->size)
+        return f->size;
+    if (f->data[off - 1] == '\n')
+        return off;
+    return (uint64_t)(next_line(f->data + off, f->data + f->size) - f->data);
+}
+
 int io_csv_scan(struct io_csv_file *f, int nthreads, size_t seg_bytes_per_thread,
                 io_csv_parse_fn parse, io_csv_merge_fn merge, void *ud)
+{
+    return io_csv_scan_range(f, f->body, f->size, nthreads, seg_bytes_per_thread, parse, merge, ud, NULL);
+}
+
+int io_csv_scan_range(struct io_csv_file *f, uint64_t lo_off, uint64_t hi_off, int nthreads,
+                      size_t seg_bytes_per_thread, io_csv_parse_fn parse, io_csv_merge_fn merge, void *ud,
+                      uint64_t *stop)
 {
     if (nthreads <= 0)
         nthreads = hm_threads();
@@ -405,8 +423,8 @@ int io_csv_scan(struct io_csv_file *f, int nthreads, size_t seg_bytes_per_thread
     struct scan_ctx *s = hm_xcalloc(1, sizeof *s);
     s->parse = parse;
     s->ud = ud;
-    const char *end = f->data + f->size;
-    const char *pos = f->data + f->body;
+    const char *end = f->data + (hi_off < f->size ? hi_off : f->size);
+    const char *pos = f->data + (lo_off < f->body ? f->body : lo_off);
     long page = sysconf(_SC_PAGESIZE);
     int rc = 0, T = nthreads;
     double t_parse = 0, t_merge = 0;
@@ -449,6 +467,8 @@ int io_csv_scan(struct io_csv_file *f, int nthreads, size_t seg_bytes_per_thread
         pos = next;
     }
     free(s);
+    if (stop)
+        *stop = (uint64_t)(pos - f->data);
     hm_debug("%s: parse %.3f s, merge %.3f s, %llu chunks parsed again", f->path, t_parse,
              t_merge, (unsigned long long)reparsed);
     return rc;

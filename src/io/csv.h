@@ -98,6 +98,17 @@ typedef const char *(*io_csv_parse_fn)(void *ud, int tid, const char *begin, con
 typedef int (*io_csv_merge_fn)(void *ud, int tid);
 int io_csv_scan(struct io_csv_file *f, int nthreads, size_t seg_bytes_per_thread,
                 io_csv_parse_fn parse, io_csv_merge_fn merge, void *ud);
+/* The same over the records that start in [lo_off, hi_off) of the data (lo_off a record
+ * start, e.g. io_csv_line_start; hi_off a line start or the size): one part of the file,
+ * parsed by one of several processes. *stop (may be NULL) gets the offset where the scan
+ * stopped: the start of the first record at or after hi_off (beyond it when a quoted field
+ * spans hi_off: the next part's guessed start was then wrong). */
+int io_csv_scan_range(struct io_csv_file *f, uint64_t lo_off, uint64_t hi_off, int nthreads,
+                      size_t seg_bytes_per_thread, io_csv_parse_fn parse, io_csv_merge_fn merge, void *ud,
+                      uint64_t *stop);
+/* The first line start at or after data offset off (the first record when off is inside the
+ * header; the size at the end). */
+uint64_t io_csv_line_start(const struct io_csv_file *f, uint64_t off);
 
 /* Asks for transparent huge pages on a large array (fewer page faults and TLB misses);
  * a no-op for small ones. */

@@ -849,11 +849,15 @@ int io_read_transactions(const char *path, const struct io_read_opts *o, struct 
     io_idmap256_init(&r.miss_c, 16);
     io_idmap32_init(&r.miss_a, 16);
     /* valid rows are at least 80 bytes: reserve (virtual memory, touched as filled) */
-    out->cap = f.size / 80 + 1024;
+    int ranged = o->range_lo || o->range_hi;
+    out->cap = (ranged ? (o->range_hi > o->range_lo ? o->range_hi - o->range_lo : 0) : f.size) / 80 + 1024;
     out->rec = hm_xmalloc_array(out->cap, sizeof *out->rec);
     io_advise_huge(out->rec, out->cap * sizeof *out->rec);
     uint32_t c0 = cu->n, a0 = a->n;
-    rc = io_csv_scan(&f, T, o->seg_bytes, tx_parse, tx_merge, &r);
+    if (ranged)
+        rc = io_csv_scan_range(&f, o->range_lo, o->range_hi, T, o->seg_bytes, tx_parse, tx_merge, &r, &st->stop);
+    else
+        rc = io_csv_scan(&f, T, o->seg_bytes, tx_parse, tx_merge, &r);
     hm_parallel_for(T, (size_t)T, tx_copy_worker, &r);
     for (int t = 0; t < T; t++) {
         free(r.chunks[t].rec);

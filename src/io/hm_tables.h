@@ -48,6 +48,7 @@ struct io_read_stats {
     uint64_t missing_customer_rows, missing_article_rows;
     uint32_t missing_customers, missing_articles; /* distinct unknown ids */
     uint64_t bytes;                /* file size */
+    uint64_t stop;                 /* with a range: where the scan stopped (io_csv_scan_range) */
     double seconds;
 };
 /* "3 wrong field count, 2 bad price" for the skipped rows ("" when none); col_names gives
@@ -91,6 +92,9 @@ struct io_read_opts {
     int missing_refs;  /* enum io_missing_refs */
     int nthreads;      /* <= 0: hm_threads() */
     size_t seg_bytes;  /* per thread per segment; 0: default (32 MiB) */
+    /* transactions only: the records starting in data bytes [range_lo, range_hi) (a part of
+     * the file that one of several processes reads; io_csv_scan_range); both 0: all */
+    uint64_t range_lo, range_hi;
 };
 
 void io_articles_release(struct io_articles *a);
