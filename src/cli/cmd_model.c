@@ -101,7 +101,7 @@ int cmd_model(int argc, char **argv)
         }
     } else {
         struct pipeline_config cfg;
-        if ((rc = pipeline_config_load(&cfg, config, sets, n_sets)) == 0 && (rc = nn_params_check(&cfg.nn)) == 0) {
+        if ((rc = pipeline_config_load(&cfg, config, sets, n_sets)) == 0 && (rc = nn_params_check(&cfg.models.nn)) == 0) {
             /* one empty group shaped like the feature set, with 512-d image embeddings */
             const uint8_t *towers = pipeline_column_towers();
             static const uint64_t off[2] = {0, 0};
@@ -109,7 +109,7 @@ int cmd_model(int argc, char **argv)
             struct rank_data d = {.n_cols = feat_n_cols(), .col_name = feat_column_names(), .col_tower = towers,
                                   .n_groups = 0, .group_off = off, .image = image,
                                   .image_dim = FEAT_IMAGE_DIM, .n_articles = 1};
-            rc = nn_new(&cfg.nn, &d, &m);
+            rc = nn_new(&cfg.models.nn, &d, &m);
         }
     }
     free(sets);

@@ -341,6 +341,10 @@ struct hm_setting {
     const char *help;
 };
 
+/* Appends rows[0..n_rows) to the growing table *table (*n rows, malloc'ed), each row's offset
+ * moved by base: a module's rows placed where its struct lives in a larger one. */
+void hm_settings_append(struct hm_setting **table, size_t *n, const struct hm_setting *rows, size_t n_rows,
+                        size_t base);
 /* Sets every field of obj to its default. */
 void hm_settings_defaults(const struct hm_setting *table, size_t n, void *obj);
 /* Sets one key from text; `where` (e.g. "run.conf:12" or "--set") prefixes errors. */

@@ -142,6 +142,16 @@ int hm_settings_override(const struct hm_setting *table, size_t n, void *obj, co
     return hm_settings_set(table, n, obj, key, eq + 1, "--set");
 }
 
+void hm_settings_append(struct hm_setting **table, size_t *n, const struct hm_setting *rows, size_t n_rows,
+                        size_t base)
+{
+    *table = hm_xrealloc(*table, (*n + n_rows) * sizeof **table);
+    for (size_t i = 0; i < n_rows; i++) {
+        (*table)[*n] = rows[i];
+        (*table)[(*n)++].offset += base;
+    }
+}
+
 char *hm_settings_format(const struct hm_setting *table, size_t n, const void *obj,
                          const char *prefix)
 {

@@ -49,36 +49,24 @@ static const struct hm_setting report_settings[] = {
 };
 #undef Q
 
-static struct hm_setting *table;
-static size_t table_n;
-
-static void add_rows(const struct hm_setting *rows, size_t n, size_t base)
-{
-    table = hm_xrealloc(table, (table_n + n) * sizeof *table);
-    for (size_t i = 0; i < n; i++) {
-        table[table_n] = rows[i];
-        table[table_n++].offset += base;
-    }
-}
-
 const struct hm_setting *pipeline_config_table(size_t *n)
 {
+    static struct hm_setting *table;
+    static size_t table_n;
     if (!table) {
-        size_t nr;
-        const struct hm_setting *recall = recall_settings_table(&nr);
-        add_rows(run_settings, sizeof run_settings / sizeof run_settings[0],
-                 offsetof(struct pipeline_config, run));
-        add_rows(prep_settings, prep_n_settings, offsetof(struct pipeline_config, prep));
-        add_rows(text_settings, text_n_settings, offsetof(struct pipeline_config, text));
-        add_rows(recall_base_settings, recall_base_n_settings, offsetof(struct pipeline_config, base));
-        add_rows(recall, nr, offsetof(struct pipeline_config, recall));
-        add_rows(feat_settings, feat_n_settings, offsetof(struct pipeline_config, feat));
-        add_rows(gbm_settings, gbm_n_settings, offsetof(struct pipeline_config, gbm));
-        add_rows(nn_settings, nn_n_settings, offsetof(struct pipeline_config, nn));
-        add_rows(rank_settings, sizeof rank_settings / sizeof rank_settings[0],
-                 offsetof(struct pipeline_config, rank));
-        add_rows(report_settings, sizeof report_settings / sizeof report_settings[0],
-                 offsetof(struct pipeline_config, report));
+        size_t nr, nm;
+        const struct hm_setting *recall = recall_settings_table(&nr), *models = rank_model_settings(&nm);
+#define ADD(rows, n, field) hm_settings_append(&table, &table_n, rows, n, offsetof(struct pipeline_config, field))
+        ADD(run_settings, sizeof run_settings / sizeof run_settings[0], run);
+        ADD(prep_settings, prep_n_settings, prep);
+        ADD(text_settings, text_n_settings, text);
+        ADD(recall_base_settings, recall_base_n_settings, base);
+        ADD(recall, nr, recall);
+        ADD(feat_settings, feat_n_settings, feat);
+        ADD(models, nm, models);
+        ADD(rank_settings, sizeof rank_settings / sizeof rank_settings[0], rank);
+        ADD(report_settings, sizeof report_settings / sizeof report_settings[0], report);
+#undef ADD
     }
     *n = table_n;
     return table;

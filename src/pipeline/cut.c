@@ -321,9 +321,9 @@ int pipeline_cut_train(struct pipeline *p, const struct recall_inputs *base)
             HM_GROW(label, lcap, c->n + 1);
             HM_GROW(gt, gcap, (size_t)c->n_users + 1);
             struct train_block tb = {ctx, c, x};
-            if ((rc = hm_parallel_chunks(ctx->nt, c->n_users, 64, features_range, &tb)) != 0 ||
-                (rc = pipeline_label_rows(&truth, c, label, gt)) != 0)
+            if ((rc = hm_parallel_chunks(ctx->nt, c->n_users, 64, features_range, &tb)) != 0)
                 break;
+            rank_label(&truth, c->n_users, c->off, c->user, c->item, label, gt);
             rows_seen += c->n;
             for (uint32_t i = 0; i < c->n_users; i++) {
                 uint64_t b = c->off[i], n = c->off[i + 1] - b;

@@ -19,26 +19,6 @@ char *pipeline_features_path(const struct pipeline *p, int week, int holdout)
 
 /* ---- labels ----------------------------------------------------------------------------- */
 
-int pipeline_label_rows(const struct prep_truth *truth, const struct recall_candidates *c, float *label,
-                        uint32_t *group_truth)
-{
-    for (uint32_t i = 0; i < c->n_users; i++) {
-        uint32_t x = prep_truth_find(truth, c->user[i]);
-        const uint32_t *bought = x == UINT32_MAX ? NULL : truth->items + truth->off[x];
-        uint64_t nb = x == UINT32_MAX ? 0 : truth->off[x + 1] - truth->off[x];
-        group_truth[i] = (uint32_t)nb;
-        for (uint64_t r = c->off[i]; r < c->off[i + 1]; r++) {
-            label[r] = 0;
-            for (uint64_t k = 0; k < nb; k++)
-                if (bought[k] == c->item[r]) {
-                    label[r] = 1;
-                    break;
-                }
-        }
-    }
-    return 0;
-}
-
 /* A rank_data over a candidates block with its labels (no feature matrix yet). */
 static void keys_view(struct rank_data *d, const struct recall_candidates *c, const float *label,
                       const uint32_t *group_truth)
@@ -51,29 +31,6 @@ static void keys_view(struct rank_data *d, const struct recall_candidates *c, co
     d->group_truth = group_truth;
     d->item = c->item;
     d->label = label;
-}
-
-/* ---- features of a set of candidates ----------------------------------------------------- */
-
-int pipeline_features_of(const struct feat_ctx *ctx, const struct recall_candidates *c, uint32_t block,
-                         float **x)
-{
-    uint32_t nc = feat_n_cols();
-    *x = hm_xmalloc_array((size_t)c->n * nc + 1, sizeof **x);
-    struct recall_candidates part;
-    recall_candidates_init(&part);
-    int rc = 0;
-    for (uint32_t i = 0; i < c->n_users && !rc; i += block) {
-        uint32_t e = c->n_users - i < block ? c->n_users : i + block;
-        recall_candidates_slice(&part, c, i, e);
-        rc = feat_block(ctx, &part, *x + c->off[i] * nc);
-    }
-    recall_candidates_release(&part);
-    if (rc) {
-        free(*x);
-        *x = NULL;
-    }
-    return rc;
 }
 
 /* ---- one training week -------------------------------------------------------------------- */
@@ -146,18 +103,19 @@ int pipeline_features_week(struct pipeline *p, int w, const struct feat_inputs *
     }
     float *label = hm_xmalloc_array(c.n + 1, sizeof *label);
     uint32_t *gtruth = hm_xmalloc_array((size_t)c.n_users + 1, sizeof *gtruth);
-    pipeline_label_rows(&truth, &c, label, gtruth);
+    rank_label(&truth, c.n_users, c.off, c.user, c.item, label, gtruth);
     struct rank_data keys;
     keys_view(&keys, &c, label, gtruth);
     /* held-out customers keep every row (when they bought); the others keep their positives and
      * a sample of their negatives */
-    const struct gbm_params *g = &p->c.gbm;
+    struct rank_sample_params sp;
+    rank_model_sample_params(&p->c.models, &sp);
     uint8_t *held = hm_xcalloc((size_t)c.n_users + 1, 1);
     uint8_t *keep = hm_xcalloc(c.n + 1, 1), *use = hm_xcalloc((size_t)c.n_users + 1, 1);
-    rank_split(&keys, g->holdout, (uint64_t)g->seed + (uint64_t)w, held);
+    rank_split(&keys, sp.holdout, sp.seed + (uint64_t)w, held);
     for (uint32_t i = 0; i < c.n_users; i++)
         use[i] = !held[i];
-    uint64_t kept = rank_downsample(&keys, use, g->neg_share, (uint64_t)g->seed + (uint64_t)w, keep);
+    uint64_t kept = rank_downsample(&keys, use, sp.neg_share, sp.seed + (uint64_t)w, keep);
     /* the held-out buyers whose full lists early stopping scores: at most this week's share of
      * rank.holdout_max (their lists are large at scale), the first by a hash of the customer;
      * the others are used for neither */
@@ -169,7 +127,7 @@ int pipeline_features_week(struct pipeline *p, int w, const struct feat_inputs *
     uint64_t *order = hm_xmalloc_array(n_scored + 1, sizeof *order), m = 0;
     for (uint32_t i = 0; i < c.n_users; i++)
         if (held[i] && gtruth[i] > 0)
-            order[m++] = (hm_mix64((uint64_t)g->seed ^ ((uint64_t)w << 40) ^ c.user[i]) & ~(uint64_t)0xffffffff) | i;
+            order[m++] = (hm_mix64(sp.seed ^ ((uint64_t)w << 40) ^ c.user[i]) & ~(uint64_t)0xffffffff) | i;
     hm_sort_u64(order, m);
     uint8_t *use_held = hm_xcalloc((size_t)c.n_users + 1, 1);
     for (uint64_t k = 0; k < m && k < budget; k++)
@@ -258,7 +216,7 @@ int pipeline_features_stage(struct pipeline *p)
     int rc = pipeline_data(p, &ds);
     if (rc || (rc = pipeline_inputs(p, &text, &image)) != 0)
         return rc;
-    if ((rc = gbm_params_check(&p->c.gbm)) != 0)
+    if ((rc = rank_model_params_check(&p->c.models)) != 0)
         return rc;
     struct feat_inputs in = {.ds = ds, .text = text->x, .text_rows = ds->articles.n, .text_dim = text->dim,
                              .image = image};

@@ -17,10 +17,8 @@
 #include "eval/eval.h"
 #include "features/features.h"
 #include "prep/prep.h"
-#include "rank/ensemble.h"
-#include "rank/gbm.h"
-#include "rank/nn.h"
-#include "rank/rank.h"
+#include "rank/label.h"
+#include "rank/model.h"
 #include "recall/recall.h"
 #include "text/text.h"
 
@@ -66,8 +64,7 @@ struct pipeline_config {
     struct recall_base_params base;
     struct recall_params recall;
     struct feat_params feat;
-    struct gbm_params gbm;
-    struct nn_params nn;
+    struct rank_model_params models;   /* gbm.*, nn.* */
     struct pipeline_rank_params rank;
     struct pipeline_report_params report;
 };
@@ -282,14 +279,6 @@ int pipeline_evaluate_stage(struct pipeline *p);
 
 /* Stage 3 (features.c): the training set of every training week. */
 char *pipeline_features_path(const struct pipeline *p, int week, int holdout);
-/* Labels of c's rows from a week's purchases: label (c->n) 1 when bought, group_truth
- * (c->n_users) the customer's distinct purchases in the week. */
-int pipeline_label_rows(const struct prep_truth *truth, const struct recall_candidates *c, float *label,
-                        uint32_t *group_truth);
-/* The features of every row of c (cutoff: the context's), computed block customers at a
- * time: *x (c->n, feat_n_cols()) malloc'ed. */
-int pipeline_features_of(const struct feat_ctx *ctx, const struct recall_candidates *c, uint32_t block,
-                         float **x);
 int pipeline_features_stage(struct pipeline *p);
 /* One week's tables (w >= 1 a training week, 0 the validation week's buyers in the training
  * population); summary gets a line. */
@@ -303,39 +292,13 @@ int pipeline_label_days(struct pipeline *p, int w, struct prep_week *cutoff_week
  * image dimensions, as CSV (feat_export_csv). */
 int pipeline_features_export(struct pipeline *p, struct pipeline_week week, uint32_t n_users, const char *path);
 
-/* Stage 4 (rank.c): models, ensembles, the validation week. */
-#define PIPELINE_MAX_MODELS 16
-struct pipeline_model {
-    char name[32];              /* "classifier", "map", ..., "nn" */
-    int is_nn;
-    enum gbm_kind kind;         /* boosted models */
-    struct gbm_model *gbm;      /* one of these two */
-    struct nn_model *nn;
-    float *curve;               /* (n_curve) held-out MAP@12 per round / epoch */
-    uint32_t n_curve, best;     /* best: rounds / epochs kept */
-    double holdout_map12;
-};
-void pipeline_model_release(struct pipeline_model *m);
-/* The models rank.models names (unknown or repeated names are an error). */
-int pipeline_parse_models(const struct pipeline *p, struct pipeline_model *out, int *n);
-int pipeline_model_score(const struct pipeline_model *m, const struct rank_data *d, float *out);
-/* The learning curves of rank_curves.tsv: for model k < n, its name and its held-out MAP@12
- * after each round (epoch for the network; NaN where not evaluated). An error when the file
- * cannot be read. */
-struct pipeline_curves {
-    int n;
-    char name[PIPELINE_MAX_MODELS][32];
-    HM_VEC(double) curve[PIPELINE_MAX_MODELS];
-};
-int pipeline_curves_read(struct pipeline *p, struct pipeline_curves *c);
-void pipeline_curves_release(struct pipeline_curves *c);
+/* Stage 4 (rank.c): models (through rank/model.h), ensembles, the validation week. */
 /* The tower of each feature column (feat_n_cols() of them) for struct rank_data: user
  * columns to the user tower, item columns to the item tower, the rest to the pair tower. */
 const uint8_t *pipeline_column_towers(void);
-char *pipeline_model_path(const struct pipeline *p, const char *name);
-/* <work>/<dir>/<name>.model: dir "models" (the rank stage) or "models/final" (retrain). */
-char *pipeline_model_path_in(const struct pipeline *p, const char *dir, const char *name);
-int pipeline_model_load(struct pipeline *p, const char *dir, const char *name, struct pipeline_model *m);
+/* <work>/models (the rank stage's models) or <work>/models/final (the retrain stage's):
+ * caller frees. */
+char *pipeline_models_dir(const struct pipeline *p, int final);
 int pipeline_rank_stage(struct pipeline *p);
 /* One row of rank_results.tsv: a model's, ensemble's or the pool ceiling's metric sums on the
  * validation week. */
@@ -350,21 +313,11 @@ void pipeline_result_format(struct hm_buf *b, const char *name, const char *kind
 int pipeline_results_read(const char *path, struct pipeline_result **out, int *n);
 /* The model or ensemble with the best validation MAP@12 (rank_results.tsv). */
 int pipeline_best_model(struct pipeline *p, char *name, size_t n);
-
-/* A model, or an ensemble ("ensemble": the weighted one, "average") of the rank stage's
- * models, loaded from the work directory, that scores ranking data. */
-struct pipeline_scorer {
-    char name[32];
-    struct pipeline_model models[PIPELINE_MAX_MODELS];
-    int n_models;
-    struct ensemble ens;     /* weights when an ensemble */
-};
-int pipeline_scorer_load(struct pipeline *p, const char *dir, const char *name, struct pipeline_scorer *s);
+/* The learning curves the rank stage wrote (rank_curves.tsv). */
+int pipeline_curves_read(struct pipeline *p, struct rank_curves *c);
 /* The retrain stage: the submission's model(s) trained once more on the training weeks
  * shifted by one week (the validation week as the newest), into models/final/. */
 int pipeline_retrain_stage(struct pipeline *p);
-int pipeline_scorer_score(const struct pipeline_scorer *s, const struct rank_data *d, float *out);
-void pipeline_scorer_release(struct pipeline_scorer *s);
 
 /* The report (report.c): report.html and report.txt from what the stages left. */
 int pipeline_report_stage(struct pipeline *p);

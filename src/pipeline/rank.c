@@ -14,111 +14,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- models --------------------------------------------------------------------------------- */
-
-void pipeline_model_release(struct pipeline_model *m)
+char *pipeline_models_dir(const struct pipeline *p, int final)
 {
-    gbm_free(&m->gbm);
-    nn_free(&m->nn);
-    free(m->curve);
-    memset(m, 0, sizeof *m);
+    return pipeline_path(p, final ? "models/final" : "models");
 }
 
-int pipeline_curves_read(struct pipeline *p, struct pipeline_curves *c)
+int pipeline_curves_read(struct pipeline *p, struct rank_curves *c)
 {
-    memset(c, 0, sizeof *c);
-    char *path = pipeline_path(p, "rank_curves.tsv"), *text = NULL;
-    int rc = hm_read_file(path, &text, NULL);
-    free(path);
-    if (rc)
-        return rc;
-    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-        char name[32];
-        unsigned round;
-        double map;
-        if (l[0] == '#' || sscanf(l, "%31s %u %lf", name, &round, &map) != 3 || round == 0 || round > 100000)
-            continue;
-        int k = 0;
-        while (k < c->n && strcmp(c->name[k], name))
-            k++;
-        if (k == c->n) {
-            if (c->n == PIPELINE_MAX_MODELS)
-                continue;
-            snprintf(c->name[c->n++], sizeof c->name[0], "%s", name);
-        }
-        while (c->curve[k].n < round)
-            HM_VEC_PUSH(&c->curve[k], NAN);
-        c->curve[k].v[round - 1] = map;
-    }
-    free(text);
-    return 0;
-}
-
-void pipeline_curves_release(struct pipeline_curves *c)
-{
-    for (int k = 0; k < c->n; k++)
-        free(c->curve[k].v);
-    memset(c, 0, sizeof *c);
-}
-
-int pipeline_model_score(const struct pipeline_model *m, const struct rank_data *d, float *out)
-{
-    if (m->gbm)
-        return gbm_predict_data(m->gbm, d, out);
-    return nn_score(m->nn, d, out);
-}
-
-char *pipeline_model_path(const struct pipeline *p, const char *name)
-{
-    return pipeline_model_path_in(p, "models", name);
-}
-
-char *pipeline_model_path_in(const struct pipeline *p, const char *dir, const char *name)
-{
-    char *file = hm_xasprintf("%s/%s.model", dir, name), *path = pipeline_path(p, file);
-    free(file);
-    return path;
-}
-
-int pipeline_model_load(struct pipeline *p, const char *dir, const char *name, struct pipeline_model *m)
-{
-    memset(m, 0, sizeof *m);
-    snprintf(m->name, sizeof m->name, "%s", name);
-    m->is_nn = !strcmp(name, "nn");
-    char *path = pipeline_model_path_in(p, dir, name);
-    int rc = !strcmp(name, "nn") ? nn_load(path, &m->nn) : gbm_load(path, &m->gbm);
+    char *path = pipeline_path(p, "rank_curves.tsv");
+    int rc = rank_curves_read(path, c);
     free(path);
     return rc;
-}
-
-/* The models rank.models names, parsed (names checked before anything is trained). */
-int pipeline_parse_models(const struct pipeline *p, struct pipeline_model *out, int *n)
-{
-    char list[HM_SETTING_STRLEN];
-    snprintf(list, sizeof list, "%s", p->c.rank.models);
-    *n = 0;
-    for (char *save = NULL, *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        if (*n == PIPELINE_MAX_MODELS)
-            return hm_error(HM_EINVAL, "rank.models: at most %d models", PIPELINE_MAX_MODELS);
-        struct pipeline_model *m = &out[*n];
-        memset(m, 0, sizeof *m);
-        if (!strcmp(tok, "nn")) {
-            m->is_nn = 1;
-        } else {
-            int rc = gbm_kind_parse(tok, &p->c.gbm, &m->kind);
-            if (rc)
-                return hm_error_wrap(rc, "rank.models");
-        }
-        /* "lambdarank" is saved under the objective it resolves to */
-        snprintf(m->name, sizeof m->name, "%s", m->is_nn ? "nn" : gbm_kind_name(m->kind));
-        for (int k = 0; k < *n; k++)
-            if (!strcmp(out[k].name, m->name))
-                return hm_error(HM_EINVAL, "rank.models: '%s' named twice", m->name);
-        (*n)++;
-    }
-    if (*n == 0)
-        return hm_error(HM_EINVAL, "rank.models is empty: name at least one model");
-    return 0;
 }
 
 /* ---- the training set --------------------------------------------------------------------- */
@@ -162,28 +68,19 @@ static int add_table(struct pipeline *p, int w, int holdout, struct rank_set *s)
         return rc;
     }
     uint32_t nc = t.n_cols;
-    float *x = NULL, *label = NULL;
+    float *x = NULL, *label = hm_xmalloc_array(t.n + 1, sizeof *label);
+    uint32_t *gt = hm_xmalloc_array((size_t)t.n_users + 1, sizeof *gt);
+    rank_label(&truth, t.n_users, t.off, t.user, t.item, label, gt);
     uint64_t cap = 0;
     for (uint32_t i = 0; i < t.n_users; i++) {
         uint64_t b = t.off[i], e = t.off[i + 1], n = e - b;
-        if (n > cap) {
-            cap = hm_grow_cap(cap, n);
-            x = hm_xrealloc(x, cap * nc * sizeof *x);
-            label = hm_xrealloc(label, cap * sizeof *label);
-        }
+        HM_GROW(x, cap, n * nc);
         feat_table_rows(&t, b, e, x);
-        uint32_t k = prep_truth_find(&truth, t.user[i]);
-        uint64_t nb = k == UINT32_MAX ? 0 : truth.off[k + 1] - truth.off[k];
-        for (uint64_t r = 0; r < n; r++) {
-            label[r] = 0;
-            for (uint64_t j = 0; j < nb; j++)
-                if (truth.items[truth.off[k] + j] == t.item[b + r])
-                    label[r] = 1;
-        }
-        rank_set_add_group(s, t.user[i], (uint32_t)nb, n, x, t.item + b, label);
+        rank_set_add_group(s, t.user[i], gt[i], n, x, t.item + b, label + b);
     }
     free(x);
     free(label);
+    free(gt);
     prep_truth_release(&truth);
     feat_table_release(&t);
     return 0;
@@ -214,7 +111,7 @@ static int load_training_set(struct pipeline *p, const struct feat_image *image,
 /* ---- the validation week, streamed --------------------------------------------------------- */
 
 struct val_job {
-    struct pipeline_model *models;
+    struct rank_model *models;
     int n_models;
     const struct ensemble *ens;   /* (2) weighted, average */
     struct eval_sum *sums;        /* (n_models + 3): models, ensembles, pool ceiling */
@@ -231,7 +128,7 @@ static int score_block(struct val_job *j, const struct rank_data *d)
     for (int m = 0; m < nm && !rc; m++) {
         scores[m] = hm_xmalloc_array(d->n_rows + 1, sizeof(float));
         int64_t t0 = hm_now_ns();
-        rc = pipeline_model_score(&j->models[m], d, scores[m]);
+        rc = rank_model_score(&j->models[m], d, scores[m]);
         j->seconds[m] += hm_seconds_since(t0);
         if (!rc) {
             struct eval_sum s;
@@ -307,7 +204,7 @@ static int validate(struct pipeline *p, struct val_job *j, const struct feat_inp
         recall_candidates_slice(&blk, &buyers, i, e);
         float *x = hm_xmalloc_array(blk.n * nc + 1, sizeof *x), *label = hm_xmalloc_array(blk.n + 1, sizeof *label);
         uint32_t *gt = hm_xmalloc_array((size_t)blk.n_users + 1, sizeof *gt);
-        pipeline_label_rows(&truth, &blk, label, gt);
+        rank_label(&truth, blk.n_users, blk.off, blk.user, blk.item, label, gt);
         int64_t t0 = hm_now_ns();
         rc = feat_block(&ctx, &blk, x);
         j->seconds[j->n_models] += hm_seconds_since(t0);
@@ -345,100 +242,16 @@ static int write_file(const char *path, const char *text, size_t len)
     return hm_awriter_commit(&w);
 }
 
-/* Trains models[0..n) on train, early-stopping on holdout (the boosted models share one
- * XGBoost dataset), saves each as <dir>/<name>.model and fills hs[m] (malloc'ed) with its
- * held-out scores; curves and importance get their text. cap, when not NULL: cap[m] > 0 is
- * the most rounds (epochs for the network) model m may train. */
-static int train_models(struct pipeline *p, struct pipeline_model *models, int n_models, const struct rank_set *train_set,
-                        const struct rank_set *holdout_set, const char *dir, const char *who, struct hm_buf *curves,
-                        struct hm_buf *importance, float **hs, const uint32_t *cap)
-{
-    const struct rank_set *tr = train_set, *ho = holdout_set;
-    char *mdir = pipeline_path(p, dir);
-    int rc = hm_mkdirs(mdir);
-    free(mdir);
-    struct gbm_dataset *gds = NULL;
-    for (int m = 0; m < n_models && !rc; m++) {
-        struct pipeline_model *pm = &models[m];
-        int64_t t1 = hm_now_ns();
-        struct gbm_params gp = p->c.gbm;
-        struct nn_params np = p->c.nn;
-        if (cap && cap[m] > 0) {
-            gp.rounds = gp.rounds < (long)cap[m] ? gp.rounds : (long)cap[m];
-            np.epochs = np.epochs < (long)cap[m] ? np.epochs : (long)cap[m];
-        }
-        if (pm->is_nn) {
-            struct nn_curve curve;
-            memset(&curve, 0, sizeof curve);
-            if ((rc = nn_train(&np, &tr->d, &ho->d, &pm->nn, &curve)) == 0) {
-                pm->n_curve = curve.n;
-                pm->curve = hm_xmalloc_array(curve.n + 1, sizeof *pm->curve);
-                for (uint32_t e = 0; e < curve.n; e++) {
-                    pm->curve[e] = (float)curve.epoch[e].map12;
-                    hm_buf_printf(curves, "nn\t%u\t%.6f\n", e + 1, curve.epoch[e].map12);
-                }
-                pm->best = curve.best + 1;
-                hm_report("%s: nn: %u epochs (best %u), %.1fs", who, curve.n, curve.best + 1, hm_seconds_since(t1));
-            }
-            nn_curve_release(&curve);
-        } else {
-            if (!gds && (rc = gbm_dataset_new(&p->c.gbm, &tr->d, &ho->d, &gds)) != 0)
-                break;
-            struct gbm_report rep;
-            memset(&rep, 0, sizeof rep);
-            if ((rc = gbm_train_on(pm->kind, &gp, gds, &pm->gbm, &rep)) == 0) {
-                pm->n_curve = rep.rounds;
-                pm->curve = hm_xmalloc_array((size_t)rep.rounds + 1, sizeof *pm->curve);
-                memcpy(pm->curve, rep.curve, rep.rounds * sizeof *pm->curve);
-                for (uint32_t r = 0; r < rep.rounds; r++)
-                    if (!isnan(rep.curve[r]))
-                        hm_buf_printf(curves, "%s\t%u\t%.6f\n", pm->name, r + 1, rep.curve[r]);
-                pm->best = rep.best_rounds;
-                double outside = rep.seconds > 0 ? 1 - rep.seconds_xgb / rep.seconds : 0;
-                hm_report("%s: %s: %u rounds (best %u, held-out MAP@12 %.5f), %.1fs, %.1f%% outside XGBoost",
-                          who, pm->name, rep.rounds, rep.best_rounds, rep.best_map12, rep.seconds, 100 * outside);
-                char *imp = gbm_importance_format(pm->gbm, 30);
-                if (imp) {
-                    hm_buf_printf(importance, "%s: the top features by gain\n%s\n", pm->name, imp);
-                    free(imp);
-                }
-            }
-            gbm_report_release(&rep);
-        }
-        if (!rc) {
-            char *file = hm_xasprintf("%s/%s.model", dir, pm->name);
-            char *path = pipeline_path(p, file);
-            free(file);
-            rc = pm->is_nn ? nn_save(pm->nn, path) : gbm_save(pm->gbm, path);
-            free(path);
-        }
-        if (!rc) {
-            hs[m] = hm_xmalloc_array(ho->d.n_rows + 1, sizeof(float));
-            rc = pipeline_model_score(pm, &ho->d, hs[m]);
-            pm->holdout_map12 = rc ? 0 : rank_map12(&ho->d, hs[m], NULL);
-        }
-        if (!rc) { /* the training rows' MAP@12 next to the held-out one shows over- or underfitting */
-            float *ts = hm_xmalloc_array(tr->d.n_rows + 1, sizeof *ts);
-            if ((rc = pipeline_model_score(pm, &tr->d, ts)) == 0)
-                hm_info("%s: %s: MAP@12 on its (down-sampled) training rows %.5f, held out %.5f", who, pm->name,
-                        rank_map12(&tr->d, ts, NULL), pm->holdout_map12);
-            free(ts);
-        }
-    }
-    gbm_dataset_free(&gds);
-    return rc;
-}
-
 int pipeline_rank_stage(struct pipeline *p)
 {
     const struct data_article_matrix *text;
     const struct feat_image *image;
     const struct data_set *ds;
-    struct pipeline_model models[PIPELINE_MAX_MODELS];
+    struct rank_model models[RANK_MAX_MODELS];
     int n_models = 0;
     int rc = pipeline_data(p, &ds);
-    if (rc || (rc = pipeline_parse_models(p, models, &n_models)) != 0 || (rc = gbm_params_check(&p->c.gbm)) != 0 ||
-        (rc = nn_params_check(&p->c.nn)) != 0 || (rc = pipeline_inputs(p, &text, &image)) != 0)
+    if (rc || (rc = rank_models_parse(p->c.rank.models, &p->c.models, models, &n_models)) != 0 ||
+        (rc = rank_model_params_check(&p->c.models)) != 0 || (rc = pipeline_inputs(p, &text, &image)) != 0)
         return rc;
     int64_t t0 = hm_now_ns();
     struct rank_set train, holdout;
@@ -459,8 +272,12 @@ int pipeline_rank_stage(struct pipeline *p)
     struct hm_buf curves = {0}, importance = {0};
     hm_buf_puts(&curves, "# model\tround\theld-out MAP@12\n");
     float **hs = hm_xcalloc((size_t)n_models + 1, sizeof *hs); /* held-out scores */
-    if (!rc)
-        rc = train_models(p, models, n_models, &train, &holdout, "models", "rank", &curves, &importance, hs, NULL);
+    if (!rc) {
+        char *dir = pipeline_models_dir(p, 0);
+        rc = rank_models_train(&p->c.models, models, n_models, &train.d, &holdout.d, NULL, dir, "rank", &curves,
+                               &importance, hs);
+        free(dir);
+    }
     /* the ensembles, fitted on the held-out customers (never on the validation week) */
     struct ensemble ens[2];
     memset(ens, 0, sizeof ens);
@@ -474,8 +291,7 @@ int pipeline_rank_stage(struct pipeline *p)
         struct hm_buf b = {0};
         hm_buf_puts(&b, "# ensemble\tmodel\tweight\n");
         for (int e = 0; e < 2; e++)
-            for (int m = 0; m < n_models; m++)
-                hm_buf_printf(&b, "%s\t%s\t%.17g\n", e ? "average" : "ensemble", models[m].name, ens[e].w[m]);
+            rank_ensemble_format(&b, e ? "average" : "ensemble", models, n_models, ens[e].w);
         char *path = pipeline_path(p, "models/ensemble.tsv");
         rc = write_file(path, b.s, b.len);
         free(path);
@@ -540,76 +356,9 @@ int pipeline_rank_stage(struct pipeline *p)
     for (int e = 0; e < 2; e++)
         ensemble_release(&ens[e]);
     for (int m = 0; m < n_models; m++)
-        pipeline_model_release(&models[m]);
+        rank_model_release(&models[m]);
     hm_buf_release(&curves);
     hm_buf_release(&importance);
-    return rc;
-}
-
-/* ---- scorers: a model or an ensemble, loaded from the work directory ------------------------- */
-
-void pipeline_scorer_release(struct pipeline_scorer *s)
-{
-    for (int m = 0; m < s->n_models; m++)
-        pipeline_model_release(&s->models[m]);
-    ensemble_release(&s->ens);
-    memset(s, 0, sizeof *s);
-}
-
-int pipeline_scorer_load(struct pipeline *p, const char *dir, const char *name, struct pipeline_scorer *s)
-{
-    memset(s, 0, sizeof *s);
-    snprintf(s->name, sizeof s->name, "%s", name);
-    if (strcmp(name, "ensemble") && strcmp(name, "average")) {
-        s->n_models = 1;
-        return pipeline_model_load(p, dir, name, &s->models[0]);
-    }
-    /* <dir>/ensemble.tsv: "<ensemble>\t<model>\t<weight>" lines */
-    char *file = hm_xasprintf("%s/ensemble.tsv", dir), *path = pipeline_path(p, file), *text = NULL;
-    free(file);
-    int rc = hm_read_file(path, &text, NULL);
-    free(path);
-    if (rc)
-        return rc;
-    double w[PIPELINE_MAX_MODELS];
-    for (char *save = NULL, *l = strtok_r(text, "\n", &save); l && !rc; l = strtok_r(NULL, "\n", &save)) {
-        char ens[32], model[32];
-        double weight;
-        if (l[0] == '#' || sscanf(l, "%31s %31s %lf", ens, model, &weight) != 3 || strcmp(ens, name))
-            continue;
-        if (s->n_models == PIPELINE_MAX_MODELS)
-            rc = hm_error(HM_EFORMAT, "models/ensemble.tsv: more than %d models", PIPELINE_MAX_MODELS);
-        else if ((rc = pipeline_model_load(p, dir, model, &s->models[s->n_models])) == 0)
-            w[s->n_models++] = weight;
-    }
-    free(text);
-    if (!rc && s->n_models == 0)
-        rc = hm_error(HM_EFORMAT, "models/ensemble.tsv has no weights of '%s'", name);
-    if (!rc) {
-        s->ens.n_models = (uint32_t)s->n_models;
-        s->ens.w = hm_xmalloc_array((size_t)s->n_models, sizeof *s->ens.w);
-        memcpy(s->ens.w, w, (size_t)s->n_models * sizeof *w);
-    }
-    if (rc)
-        pipeline_scorer_release(s);
-    return rc;
-}
-
-int pipeline_scorer_score(const struct pipeline_scorer *s, const struct rank_data *d, float *out)
-{
-    if (s->n_models == 1 && !s->ens.w)
-        return pipeline_model_score(&s->models[0], d, out);
-    float **scores = hm_xcalloc((size_t)s->n_models + 1, sizeof *scores);
-    int rc = 0;
-    for (int m = 0; m < s->n_models && !rc; m++) {
-        scores[m] = hm_xmalloc_array(d->n_rows + 1, sizeof(float));
-        rc = pipeline_model_score(&s->models[m], d, scores[m]);
-    }
-    if (!rc)
-        ensemble_score(&s->ens, d, (const float *const *)scores, out);
-    for (int m = 0; m < s->n_models; m++)
-        free(scores[m]);
-    free(scores);
     return rc;
 }
 
@@ -636,27 +385,20 @@ int pipeline_best_model(struct pipeline *p, char *name, size_t n)
 
 /* ---- retrain: the submission's models once more, the validation week included ------------- */
 
-/* The epoch whose weights the rank stage's network kept: the first best of its held-out
- * MAP@12 in rank_curves.tsv; 0 when there is none. */
-static uint32_t nn_best_epoch(struct pipeline *p)
+/* The rounds (epochs) each of the scorer's models kept on the validation run: what its file
+ * says, else the first best of its learning curve in rank_curves.tsv (0 when neither). */
+static void kept_rounds(struct pipeline *p, const struct rank_scorer *sc, uint32_t *cap)
 {
-    struct pipeline_curves c;
-    uint32_t best = 0;
-    if (pipeline_curves_read(p, &c) == 0) {
-        for (int k = 0; k < c.n; k++) {
-            if (strcmp(c.name[k], "nn"))
-                continue;
-            double best_map = -1;
-            for (size_t e = 0; e < c.curve[k].n; e++)
-                if (c.curve[k].v[e] > best_map) {
-                    best_map = c.curve[k].v[e];
-                    best = (uint32_t)e + 1;
-                }
-        }
-        pipeline_curves_release(&c);
-    }
+    struct rank_curves c;
+    int have = pipeline_curves_read(p, &c) == 0;
     hm_clear_error();
-    return best;
+    for (int m = 0; m < sc->n_models; m++) {
+        cap[m] = rank_model_kept(&sc->models[m]);
+        if (!cap[m] && have)
+            cap[m] = rank_curves_best(&c, sc->models[m].name);
+    }
+    if (have)
+        rank_curves_release(&c);
 }
 
 int pipeline_retrain_stage(struct pipeline *p)
@@ -681,23 +423,24 @@ int pipeline_retrain_stage(struct pipeline *p)
     const struct data_article_matrix *text;
     const struct feat_image *image;
     const struct data_set *ds;
-    struct pipeline_scorer sc; /* which models, and the ensemble's weights (kept as fitted) */
-    if ((rc = pipeline_data(p, &ds)) != 0 || (rc = pipeline_inputs(p, &text, &image)) != 0 ||
-        (rc = pipeline_scorer_load(p, "models", name, &sc)) != 0)
+    struct rank_scorer sc; /* which models, and the ensemble's weights (kept as fitted) */
+    char *dir = pipeline_models_dir(p, 0);
+    if ((rc = pipeline_data(p, &ds)) == 0 && (rc = pipeline_inputs(p, &text, &image)) == 0)
+        rc = rank_scorer_load(dir, name, &sc);
+    free(dir);
+    if (rc)
         return rc;
     int64_t t0 = hm_now_ns();
-    struct pipeline_model models[PIPELINE_MAX_MODELS];
+    struct rank_model models[RANK_MAX_MODELS];
     int n = sc.n_models;
     /* each model trains for at most the rounds (epochs) it kept on the validation week: the
      * length validated there, without the rounds that only waited for early stopping */
-    uint32_t cap[PIPELINE_MAX_MODELS];
+    uint32_t cap[RANK_MAX_MODELS];
+    kept_rounds(p, &sc, cap);
     for (int m = 0; m < n; m++) {
         memset(&models[m], 0, sizeof models[m]);
         snprintf(models[m].name, sizeof models[m].name, "%s", sc.models[m].name);
-        models[m].is_nn = sc.models[m].is_nn;
-        if (!models[m].is_nn)
-            models[m].kind = gbm_model_kind(sc.models[m].gbm);
-        cap[m] = models[m].is_nn ? nn_best_epoch(p) : gbm_model_rounds(sc.models[m].gbm);
+        models[m].kind = sc.models[m].kind;
     }
     /* the validation week becomes training week 0; the oldest training week goes */
     struct feat_inputs in = {.ds = ds, .text = text->x, .text_rows = ds->articles.n, .text_dim = text->dim,
@@ -714,13 +457,15 @@ int pipeline_retrain_stage(struct pipeline *p)
         hm_report("retrain: %s on the training weeks shifted by one (the validation week included): %llu rows of %u "
                   "customers, held out %u",
                   name, (unsigned long long)train.d.n_rows, train.d.n_groups, holdout.d.n_groups);
-        rc = train_models(p, models, n, &train, &holdout, "models/final", "retrain", &curves, &importance, hs, cap);
+        char *final = pipeline_models_dir(p, 1);
+        rc = rank_models_train(&p->c.models, models, n, &train.d, &holdout.d, cap, final, "retrain", &curves,
+                               &importance, hs);
+        free(final);
     }
     if (!rc) {
         struct hm_buf b = {0};
         hm_buf_puts(&b, "# ensemble\tmodel\tweight (the rank stage's weights; the models retrained)\n");
-        for (int m = 0; m < n; m++)
-            hm_buf_printf(&b, "%s\t%s\t%.17g\n", name, models[m].name, sc.ens.w ? sc.ens.w[m] : 1.0);
+        rank_ensemble_format(&b, name, models, n, sc.ens.w);
         char *path = pipeline_path(p, "models/final/ensemble.tsv");
         rc = write_file(path, b.s, b.len);
         free(path);
@@ -732,12 +477,12 @@ int pipeline_retrain_stage(struct pipeline *p)
         free(hs[m]);
     free(hs);
     for (int m = 0; m < n; m++)
-        pipeline_model_release(&models[m]);
+        rank_model_release(&models[m]);
     rank_set_release(&train);
     rank_set_release(&holdout);
     hm_buf_release(&summary);
     hm_buf_release(&curves);
     hm_buf_release(&importance);
-    pipeline_scorer_release(&sc);
+    rank_scorer_release(&sc);
     return rc;
 }

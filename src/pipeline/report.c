@@ -4,7 +4,7 @@
  * directory (metrics.tsv, candidates_stats.tsv, rank_curves.tsv, the models, the stages'
  * times) and scores a handful of example customers of the validation week with the best model
  * to show their recommendations next to what they bought. */
-#include "pipeline/pipeline.h"
+#include "pipeline/predict.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -170,9 +170,57 @@ static void candidates_section(struct pipeline *p, struct eval_page *pg)
     free(b);
 }
 
+/* One chart of the curves of the models whose kinds share a chart (the boosted models' rounds,
+ * the network's epochs). */
+static void curves_chart(struct eval_page *pg, const struct rank_curves *c, const struct rank_model_kind *family)
+{
+    struct eval_series s[RANK_MAX_MODELS];
+    size_t ns = 0, len = 0, best_s = 0, best_i = 0;
+    double best = -1;
+    for (int k = 0; k < c->n; k++) {
+        const struct rank_model_kind *kind = rank_model_kind_find(c->name[k]);
+        if (!kind || strcmp(kind->curve_title, family->curve_title) || !c->curve[k].n)
+            continue;
+        s[ns] = (struct eval_series){c->name[k], c->curve[k].v};
+        if (c->curve[k].n > len)
+            len = c->curve[k].n;
+        for (size_t i = 0; i < c->curve[k].n; i++)
+            if (!isnan(c->curve[k].v[i]) && c->curve[k].v[i] > best) {
+                best = c->curve[k].v[i];
+                best_s = ns;
+                best_i = i;
+            }
+        ns++;
+    }
+    if (!ns)
+        return;
+    /* series of one length: pad the shorter ones with gaps */
+    double *pad[RANK_MAX_MODELS];
+    for (size_t k = 0; k < ns; k++) {
+        pad[k] = hm_xmalloc_array(len + 1, sizeof **pad);
+        for (size_t i = 0; i < len; i++)
+            pad[k][i] = NAN;
+        for (int q = 0; q < c->n; q++)
+            if (!strcmp(c->name[q], s[k].name))
+                memcpy(pad[k], c->curve[q].v, c->curve[q].n * sizeof **pad);
+        s[k].v = pad[k];
+    }
+    struct eval_line_chart chart = {.title = family->curve_title, .x_label = family->curve_x,
+                                    .y_label = "held-out MAP@12", .n = len, .series = s, .n_series = ns, .y_zero = 1,
+                                    .mark_label = "best", .mark_series = best_s, .mark_index = best_i};
+    char *svg = best >= 0 ? eval_plot_line(&chart) : NULL;
+    if (svg)
+        eval_page_figure(pg, svg, family->curve_caption);
+    else
+        hm_clear_error();
+    free(svg);
+    for (size_t k = 0; k < ns; k++)
+        free(pad[k]);
+}
+
 static void curves_section(struct pipeline *p, struct eval_page *pg)
 {
-    struct pipeline_curves c;
+    struct rank_curves c;
     if (pipeline_curves_read(p, &c) != 0) {
         hm_clear_error();
         return;
@@ -181,82 +229,47 @@ static void curves_section(struct pipeline *p, struct eval_page *pg)
     eval_page_paragraph(pg, "Held-out MAP@12 (customers of the training weeks set aside for early stopping, scored on "
                             "their whole candidate lists) after each boosting round, and after each epoch of the "
                             "network; every model keeps its best round or epoch.");
-    for (int nn = 0; nn < 2; nn++) {
-        struct eval_series s[PIPELINE_MAX_MODELS];
-        size_t ns = 0, len = 0, best_s = 0, best_i = 0;
-        double best = -1;
-        for (int k = 0; k < c.n; k++) {
-            if ((strcmp(c.name[k], "nn") == 0) != nn || !c.curve[k].n)
-                continue;
-            s[ns] = (struct eval_series){c.name[k], c.curve[k].v};
-            if (c.curve[k].n > len)
-                len = c.curve[k].n;
-            for (size_t i = 0; i < c.curve[k].n; i++)
-                if (!isnan(c.curve[k].v[i]) && c.curve[k].v[i] > best) {
-                    best = c.curve[k].v[i];
-                    best_s = ns;
-                    best_i = i;
-                }
-            ns++;
-        }
-        if (!ns)
-            continue;
-        /* series of one length: pad the shorter ones with gaps */
-        double *pad[PIPELINE_MAX_MODELS];
-        for (size_t k = 0; k < ns; k++) {
-            pad[k] = hm_xmalloc_array(len + 1, sizeof **pad);
-            for (size_t i = 0; i < len; i++)
-                pad[k][i] = NAN;
-            for (int q = 0; q < c.n; q++)
-                if (!strcmp(c.name[q], s[k].name))
-                    memcpy(pad[k], c.curve[q].v, c.curve[q].n * sizeof **pad);
-            s[k].v = pad[k];
-        }
-        struct eval_line_chart chart = {.title = nn ? "The network: held-out MAP@12 per epoch"
-                                                    : "Boosted models: held-out MAP@12 per round",
-                                        .x_label = nn ? "epoch" : "boosting round", .y_label = "held-out MAP@12",
-                                        .n = len, .series = s, .n_series = ns, .y_zero = 1,
-                                        .mark_label = "best", .mark_series = best_s, .mark_index = best_i};
-        char *svg = best >= 0 ? eval_plot_line(&chart) : NULL;
-        if (svg)
-            eval_page_figure(pg, svg, nn ? "The network's learning curve." : "The boosted models' learning curves.");
-        else
-            hm_clear_error();
-        free(svg);
-        for (size_t k = 0; k < ns; k++)
-            free(pad[k]);
+    /* one chart per kind of curve, in the table's order */
+    for (int k = 0; k < rank_n_model_kinds; k++) {
+        int first = 1;
+        for (int q = 0; q < k; q++)
+            first &= strcmp(rank_model_kinds[q].curve_title, rank_model_kinds[k].curve_title) != 0;
+        if (first)
+            curves_chart(pg, &c, &rank_model_kinds[k]);
     }
-    pipeline_curves_release(&c);
+    rank_curves_release(&c);
 }
 
 static void importance_section(struct pipeline *p, struct eval_page *pg, const struct metrics *m)
 {
-    /* the boosted model with the best validation MAP@12 */
+    /* the model with the best validation MAP@12 among those whose kind measures importance */
     int pick = -1;
     for (int i = 0; i < m->n; i++) {
-        if (strcmp(m->r[i].kind, "model") || !strcmp(m->r[i].name, "nn"))
+        const struct rank_model_kind *kind = rank_model_kind_find(m->r[i].name);
+        if (strcmp(m->r[i].kind, "model") || !kind || !kind->importance)
             continue;
         if (pick < 0 || eval_map12(&m->r[i].sum) > eval_map12(&m->r[pick].sum))
             pick = i;
     }
     if (pick < 0)
         return;
-    struct gbm_model *g;
-    char *path = pipeline_model_path(p, m->r[pick].name);
-    int rc = gbm_load(path, &g);
-    free(path);
+    struct rank_model model;
+    char *dir = pipeline_models_dir(p, 0);
+    int rc = rank_model_load(dir, m->r[pick].name, &model);
+    free(dir);
     if (rc) {
+        rank_model_release(&model);
         hm_clear_error();
         return;
     }
-    struct gbm_feature *f;
+    struct rank_importance *f;
     uint32_t n;
-    if (gbm_importance(g, &f, &n) == 0) {
+    if (rank_model_importance(&model, &f, &n) == 0) {
         uint32_t top = n < 30 ? n : 30;
         const char **names = hm_xcalloc(top + 1, sizeof *names);
         double *vals = hm_xmalloc_array(top + 1, sizeof *vals);
         for (uint32_t i = 0; i < top; i++) {
-            names[i] = gbm_model_col_name(g, f[i].col);
+            names[i] = f[i].name;
             vals[i] = f[i].gain;
         }
         eval_page_heading(pg, 3, "Feature importance", "importance");
@@ -277,7 +290,7 @@ static void importance_section(struct pipeline *p, struct eval_page *pg, const s
     } else {
         hm_clear_error();
     }
-    gbm_free(&g);
+    rank_model_release(&model);
 }
 
 /* The stages' wall time summed and the largest peak memory. */
@@ -365,114 +378,113 @@ static void article_tile(const struct pipeline *p, const struct data_set *ds, ui
     *t = (struct eval_tile){own[2], own[0], own[1], marked};
 }
 
+/* Customer c's tiles: the last distinct purchases before the cutoff, most recent first. */
+static void last_purchases(struct pipeline *p, struct eval_page *pg, const struct data_set *ds, uint32_t c,
+                           int32_t cutoff)
+{
+    struct eval_tile tiles[6];
+    char *own[6 * 3];
+    uint64_t lo, hi;
+    const struct data_transactions *tx = prep_customer_rows(ds, c, 0, cutoff - 1, &lo, &hi);
+    size_t nt = 0;
+    uint32_t seen[6];
+    for (uint64_t r = hi; r > lo && nt < 6; r--) {
+        uint32_t a = tx->article[r - 1];
+        int dup = 0;
+        for (size_t k = 0; k < nt; k++)
+            dup |= seen[k] == a;
+        if (dup)
+            continue;
+        seen[nt] = a;
+        article_tile(p, ds, a, 0, &tiles[nt], own + 3 * nt);
+        nt++;
+    }
+    eval_page_tiles(pg, "last purchases", NULL, tiles, nt);
+    for (size_t k = 0; k < 3 * nt; k++)
+        free(own[k]);
+}
+
+/* Its recommendations, marked when bought in the week of truth. */
+static void recommended(struct pipeline *p, struct eval_page *pg, const struct data_set *ds, uint32_t c,
+                        const struct prep_truth *truth, const uint32_t *top, uint32_t n)
+{
+    struct eval_tile tiles[12];
+    char *own[12 * 3];
+    uint32_t x = prep_truth_find(truth, c);
+    for (uint32_t k = 0; k < n; k++) {
+        int bought = 0;
+        if (x != UINT32_MAX)
+            for (uint64_t q = truth->off[x]; q < truth->off[x + 1]; q++)
+                bought |= truth->items[q] == top[k];
+        article_tile(p, ds, top[k], bought, &tiles[k], own + 3 * k);
+    }
+    eval_page_tiles(pg, "recommended", "bought in the validation week", tiles, n);
+    for (size_t k = 0; k < 3 * (size_t)n; k++)
+        free(own[k]);
+}
+
+/* A few customers of the validation week's pool, spread over it (a fixed stride, so that the
+ * examples are not all alike): their candidates. */
+static int example_customers(struct pipeline *p, long want, struct recall_candidates *some)
+{
+    char *cpath = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0});
+    struct recall_candidates all;
+    int rc = recall_candidates_read(&all, cpath);
+    free(cpath);
+    recall_candidates_init(some);
+    if (rc)
+        return rc;
+    uint8_t *keep = hm_xcalloc(all.n + 1, 1);
+    uint32_t stride = all.n_users / (uint32_t)want ? all.n_users / (uint32_t)want : 1, n_users = 0;
+    for (uint32_t i = stride / 2; i < all.n_users && n_users < (uint32_t)want; i += stride, n_users++)
+        memset(keep + all.off[i], 1, all.off[i + 1] - all.off[i]);
+    recall_candidates_subset(some, &all, keep);
+    free(keep);
+    recall_candidates_release(&all);
+    return 0;
+}
+
 static void examples_section(struct pipeline *p, struct eval_page *pg, const struct metrics *m)
 {
     long want = p->c.report.examples;
     if (want <= 0 || m->best < 0 || !strcmp(m->r[m->best].kind, "baseline"))
         return;
     const struct data_set *ds;
-    const struct data_article_matrix *text;
-    const struct feat_image *image;
     struct prep_week days;
-    if (pipeline_data(p, &ds) || pipeline_inputs(p, &text, &image) ||
-        pipeline_week_days(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0}, &days)) {
+    struct recall_candidates some;
+    if (pipeline_data(p, &ds) || pipeline_week_days(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0}, &days) ||
+        example_customers(p, want, &some)) {
         hm_clear_error();
         return;
     }
-    struct pipeline_scorer scorer;
-    char *cpath = pipeline_candidates_path(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0});
-    struct recall_candidates all, some;
-    int rc = recall_candidates_read(&all, cpath);
-    free(cpath);
-    if (rc) {
-        hm_clear_error();
-        return;
-    }
-    if ((rc = pipeline_scorer_load(p, "models", m->r[m->best].name, &scorer)) != 0) {
-        hm_clear_error();
-        recall_candidates_release(&all);
-        return;
-    }
-    /* customers spread over the list (a fixed stride), so the examples are not all alike */
-    recall_candidates_init(&some);
-    uint8_t *keep = hm_xcalloc(all.n + 1, 1);
-    uint32_t stride = all.n_users / (uint32_t)want ? all.n_users / (uint32_t)want : 1, n_users = 0;
-    for (uint32_t i = stride / 2; i < all.n_users && n_users < (uint32_t)want; i += stride, n_users++)
-        memset(keep + all.off[i], 1, all.off[i + 1] - all.off[i]);
-    recall_candidates_subset(&some, &all, keep);
-    free(keep);
-    recall_candidates_release(&all);
+    struct pipeline_predict_opts o = {.model = m->r[m->best].name, .cutoff = days.start};
+    struct pipeline_predictor *pr = NULL;
     struct prep_truth truth;
-    struct feat_ctx ctx;
-    struct feat_inputs in = {.ds = ds, .text = text->x, .text_rows = ds->articles.n, .text_dim = text->dim, .image = image};
-    if ((rc = prep_truth_build(&truth, ds, days)) == 0 && (rc = feat_ctx_init(&ctx, &in, days.start, &p->c.feat)) == 0) {
-        float *x, *score = hm_xmalloc_array(some.n + 1, sizeof *score);
-        const uint8_t *towers = pipeline_column_towers();
-        if ((rc = pipeline_features_of(&ctx, &some, some.n_users ? some.n_users : 1, &x)) == 0) {
-            struct rank_data d = {.n_rows = some.n, .n_cols = feat_n_cols(), .x = x, .col_name = feat_column_names(),
-                                  .col_tower = towers, .n_groups = some.n_users, .group_off = some.off,
-                                  .group_user = some.user, .item = some.item,
-                                  .image = image ? image->emb : NULL, .image_dim = image ? image->dim : 0,
-                                  .n_articles = ds->articles.n};
-            if ((rc = pipeline_scorer_score(&scorer, &d, score)) == 0) {
-                eval_page_heading(pg, 2, "Example customers", "examples");
-                eval_page_paragraphf(pg, "A few customers who bought in the validation week: their last purchases before "
-                                         "it, and the 12 articles %s recommends (marked: bought that week).",
-                                     scorer.name);
-                for (uint32_t i = 0; i < some.n_users; i++) {
-                    uint32_t c = some.user[i], x2 = prep_truth_find(&truth, c);
-                    char hex[65], head[96];
-                    data_customer_hex(ds, c, hex);
-                    snprintf(head, sizeof head, "Customer %.4s...%.4s", hex, hex + 60);
-                    eval_page_heading(pg, 3, head, NULL);
-                    struct eval_tile tiles[12];
-                    char *own[12 * 3];
-                    memset(own, 0, sizeof own);
-                    /* the last distinct purchases, most recent first */
-                    uint64_t lo, hi;
-                    const struct data_transactions *tx = prep_customer_rows(ds, c, 0, days.start - 1, &lo, &hi);
-                    size_t nt = 0;
-                    uint32_t seen[6];
-                    for (uint64_t r = hi; r > lo && nt < 6; r--) {
-                        uint32_t a = tx->article[r - 1];
-                        int dup = 0;
-                        for (size_t k = 0; k < nt; k++)
-                            dup |= seen[k] == a;
-                        if (dup)
-                            continue;
-                        seen[nt] = a;
-                        article_tile(p, ds, a, 0, &tiles[nt], own + 3 * nt);
-                        nt++;
-                    }
-                    eval_page_tiles(pg, "last purchases", NULL, tiles, nt);
-                    for (size_t k = 0; k < 3 * nt; k++)
-                        free(own[k]);
-                    memset(own, 0, sizeof own);
-                    uint64_t top[12];
-                    uint32_t nr = rank_group_top12(&d, i, score, top);
-                    for (uint32_t k = 0; k < nr; k++) {
-                        uint32_t a = some.item[top[k]];
-                        int bought = 0;
-                        if (x2 != UINT32_MAX)
-                            for (uint64_t q = truth.off[x2]; q < truth.off[x2 + 1]; q++)
-                                bought |= truth.items[q] == a;
-                        article_tile(p, ds, a, bought, &tiles[k], own + 3 * k);
-                    }
-                    eval_page_tiles(pg, "recommended", "bought in the validation week", tiles, nr);
-                    for (size_t k = 0; k < 3 * (size_t)nr; k++)
-                        free(own[k]);
-                }
-            }
-            free(x);
+    uint32_t *top = hm_xmalloc_array((size_t)some.n_users * 12 + 1, sizeof *top);
+    uint8_t *n = hm_xmalloc((size_t)some.n_users + 1);
+    int rc = prep_truth_build(&truth, ds, days);
+    if (!rc && (rc = pipeline_predictor_open(p, &o, &pr)) == 0 &&
+        (rc = pipeline_predict_block(pr, &some, top, n, NULL)) == 0) {
+        eval_page_heading(pg, 2, "Example customers", "examples");
+        eval_page_paragraphf(pg, "A few customers who bought in the validation week: their last purchases before "
+                                 "it, and the 12 articles %s recommends (marked: bought that week).",
+                             pipeline_predictor_model(pr));
+        for (uint32_t i = 0; i < some.n_users; i++) {
+            char hex[65], head[96];
+            data_customer_hex(ds, some.user[i], hex);
+            snprintf(head, sizeof head, "Customer %.4s...%.4s", hex, hex + 60);
+            eval_page_heading(pg, 3, head, NULL);
+            last_purchases(p, pg, ds, some.user[i], days.start);
+            recommended(p, pg, ds, some.user[i], &truth, top + (size_t)i * 12, n[i]);
         }
-        free(score);
-        feat_ctx_release(&ctx);
     }
     if (rc)
         hm_clear_error();
+    pipeline_predictor_close(&pr);
     prep_truth_release(&truth);
+    free(top);
+    free(n);
     recall_candidates_release(&some);
-    pipeline_scorer_release(&scorer);
 }
 
 /* ---- the stage ---------------------------------------------------------------------------------- */

@@ -429,10 +429,10 @@ int pipeline_require(struct pipeline *p, const char *name)
 
 int pipeline_check(const struct pipeline *p)
 {
-    struct pipeline_model models[PIPELINE_MAX_MODELS];
+    struct rank_model models[RANK_MAX_MODELS];
     int n, rc;
-    if ((rc = pipeline_labels_check(p)) != 0 || (rc = gbm_params_check(&p->c.gbm)) != 0 ||
-        (rc = nn_params_check(&p->c.nn)) != 0 || (rc = pipeline_parse_models(p, models, &n)) != 0)
+    if ((rc = pipeline_labels_check(p)) != 0 || (rc = rank_model_params_check(&p->c.models)) != 0 ||
+        (rc = rank_models_parse(p->c.rank.models, &p->c.models, models, &n)) != 0)
         return rc;
     return 0;
 }

@@ -69,28 +69,22 @@ static char **features_outputs(const struct pipeline *p)
 
 static char **rank_outputs(const struct pipeline *p)
 {
-    struct hm_buf names = {0};
-    char list[HM_SETTING_STRLEN];
-    snprintf(list, sizeof list, "%s", p->c.rank.models);
-    size_t n = 0;
-    for (char *save = NULL, *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save))
-        n++;
-    char **out = hm_xcalloc(n + 6, sizeof *out);
+    struct rank_model models[RANK_MAX_MODELS];
+    int n = 0;
+    if (rank_models_parse(p->c.rank.models, &p->c.models, models, &n) != 0) {
+        /* (pipeline_check reports it before any stage runs) */
+        hm_clear_error();
+    }
+    char **out = hm_xcalloc((size_t)n + 5, sizeof *out);
     size_t k = 0;
     out[k++] = pipeline_path(p, "rank_results.tsv");
     out[k++] = pipeline_path(p, "rank_curves.tsv");
     out[k++] = pipeline_path(p, "rank_importance.txt");
     out[k++] = pipeline_path(p, "models/ensemble.tsv");
-    snprintf(list, sizeof list, "%s", p->c.rank.models);
-    for (char *save = NULL, *tok = strtok_r(list, ", ", &save); tok; tok = strtok_r(NULL, ", ", &save)) {
-        enum gbm_kind kind;
-        const char *name = tok;
-        if (strcmp(tok, "nn") && gbm_kind_parse(tok, &p->c.gbm, &kind) == 0)
-            name = gbm_kind_name(kind);
-        hm_clear_error();
-        out[k++] = pipeline_model_path(p, name);
-    }
-    hm_buf_release(&names);
+    char *dir = pipeline_models_dir(p, 0);
+    for (int m = 0; m < n; m++)
+        out[k++] = rank_model_file(dir, models[m].name);
+    free(dir);
     return out;
 }
 
@@ -218,7 +212,7 @@ const struct pipeline_stage pipeline_stages[] = {
      (const char *const[]){"candidates", "text", NULL}, features_outputs, pipeline_features_stage, image_fingerprint,
      NULL},
     {"rank", 1, "Stage 4: the models, ensembles, and every model on the validation week",
-     (const char *const[]){"gbm.", "nn.", "rank.models", "rank.score_pool", NULL},
+     (const char *const[]){RANK_MODEL_SETTINGS, "rank.models", "rank.score_pool", NULL},
      (const char *const[]){"features", NULL}, rank_outputs, pipeline_rank_stage, NULL, NULL},
     {"evaluate", 1, "the metrics table of the validation week",
      (const char *const[]){"baseline.", "run.baselines", "run.data", NULL},

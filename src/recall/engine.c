@@ -77,33 +77,22 @@ static const struct hm_setting common_settings[] = {
 };
 #undef P
 
-static struct hm_setting *settings_table;
-static size_t settings_n;
-
 const struct hm_setting *recall_settings_table(size_t *n)
 {
-    if (!settings_table) {
-        size_t total = sizeof common_settings / sizeof common_settings[0];
+    static struct hm_setting *table;
+    static size_t table_n;
+    if (!table) {
+        hm_settings_append(&table, &table_n, common_settings, sizeof common_settings / sizeof common_settings[0], 0);
         for (int s = 0; s < recall_n_strategies; s++) {
             if (recall_strategies[s]->params_size > RECALL_PARAMS_BYTES)
                 HM_BUG("recall strategy %s: params of %zu bytes", recall_strategies[s]->name,
                        recall_strategies[s]->params_size);
-            total += recall_strategies[s]->n_settings;
+            hm_settings_append(&table, &table_n, recall_strategies[s]->settings, recall_strategies[s]->n_settings,
+                               offsetof(struct recall_params, strategy) + (size_t)s * RECALL_PARAMS_BYTES);
         }
-        struct hm_setting *t = hm_xmalloc_array(total, sizeof *t);
-        size_t k = 0;
-        for (size_t i = 0; i < sizeof common_settings / sizeof common_settings[0]; i++)
-            t[k++] = common_settings[i];
-        for (int s = 0; s < recall_n_strategies; s++)
-            for (size_t i = 0; i < recall_strategies[s]->n_settings; i++) {
-                t[k] = recall_strategies[s]->settings[i];
-                t[k++].offset += offsetof(struct recall_params, strategy) + (size_t)s * RECALL_PARAMS_BYTES;
-            }
-        settings_n = k;
-        settings_table = t;
     }
-    *n = settings_n;
-    return settings_table;
+    *n = table_n;
+    return table;
 }
 
 /* ---- the engine --------------------------------------------------------------------------- */
