@@ -26,6 +26,7 @@ enum hm_err {
     HM_EINVAL = -5,    /* bad argument or setting */
     HM_ENOTFOUND = -6, /* missing column, file or key */
     HM_EINTR = -7,     /* interrupted by the caller */
+    HM_EBUSY = -8,     /* a directory is locked by another process */
 };
 
 /* Sets this thread's error message (printf-style) and returns code, so that
@@ -272,9 +273,12 @@ void hm_map_release(struct hm_map *m);
 /* Reads a whole file into a malloc'ed, NUL-terminated buffer. */
 int hm_read_file(const char *path, char **out, size_t *len);
 
-/* Atomic file writing: data goes to "<path>.tmp.<pid>" and is renamed onto path by
- * hm_awriter_commit, so readers see the old file or the complete new one, never a
- * partial one. hm_awriter_abort (or a failed commit) removes the temporary file. */
+/* Atomic file writing: data goes to "<path>" HM_TMP_MARK "<pid>" and is renamed onto path by
+ * hm_awriter_commit, so readers see the old file or the complete new one, never a partial
+ * one. hm_awriter_abort (or a failed commit) removes the temporary file. The mark is hmrec's
+ * own, so that a sweep of what killed writers left (hm_remove_temporaries) never takes a
+ * user's file. */
+#define HM_TMP_MARK ".hmrec-tmp."
 struct hm_awriter {
     FILE *f;
     char *path;
@@ -287,19 +291,38 @@ int hm_awriter_commit(struct hm_awriter *w);
 void hm_awriter_abort(struct hm_awriter *w);
 
 /* Fault injection, for the tests of interrupted runs: when the environment has
- * HMREC_FAULT=NAME[:K[:INT]], the K-th call (default the first) of hm_fault_point(NAME)
- * kills the process there with SIGKILL (or SIGINT), as a user's kill -9 or Ctrl-C would.
- * Without HMREC_FAULT it costs one branch. Points: "write" (every atomic file, after its
- * data is written and before the rename), "stage" (after a stage ran, before its record is
- * written), "block" (after each streamed block of candidates). */
+ * HMREC_FAULT=NAME[:K[:INT|:STOP]], the K-th call (default the first) of hm_fault_point(NAME)
+ * kills the process there with SIGKILL (or SIGINT, as a user's kill -9 or Ctrl-C would; or
+ * stops it with SIGSTOP until a SIGCONT). Without HMREC_FAULT it costs one branch. Points:
+ * "write" (every atomic file, after its data is written and before the rename), "stage"
+ * (after a stage ran, before its record is written), "block" (after each streamed block of
+ * candidates). HMREC_FAULT=full:K makes the K-th atomic file fail as on a full disk
+ * (ENOSPC): hm_fault_fires("full") is 1 for that call. */
 void hm_fault_point(const char *name);
+int hm_fault_fires(const char *name);
 
 /* Creates a directory and its parents (like mkdir -p). */
 int hm_mkdirs(const char *path);
-/* Removes the files "<name>.tmp.<pid>" in dir (not recursive) whose writer process no
- * longer runs: the temporaries of a run that was killed while writing. Counts them in *n
- * and their size in *bytes (either may be NULL). A missing dir is not an error. */
-int hm_remove_stale_temporaries(const char *dir, uint64_t *n, uint64_t *bytes);
+/* Removes hmrec's temporaries in dir (not recursive): the files "<name>" HM_TMP_MARK "<pid>"
+ * for every name of the NULL-terminated list, or for any name when names is NULL, except
+ * this process's own. Only for a directory whose lock (hm_lock_dir) the caller holds, so that
+ * no other hmrec process writes there: every such file is then what a killed writer left,
+ * whatever its process id says (ids are reused). Counts them in *n and their size in *bytes
+ * (either may be NULL). A missing dir is not an error. */
+int hm_remove_temporaries(const char *dir, const char *const *names, uint64_t *n, uint64_t *bytes);
+
+/* A directory's lock: flock on DIR/HM_LOCK_FILE, which the kernel releases when the process
+ * ends, however it ends. Exclusive for a writer, shared for readers; never waits: when
+ * another process holds it, the error names that process ("WHAT is in use by process N").
+ * Creates dir when missing. The file stays (removing it would race with the next taker). */
+#define HM_LOCK_FILE "hmrec.lock"
+struct hm_lock {
+    int fd;
+    char *path;
+    int exclusive;
+};
+int hm_lock_dir(struct hm_lock *l, const char *dir, int exclusive, const char *what);
+void hm_lock_release(struct hm_lock *l);
 /* Joins directory and name into a new string. */
 char *hm_path_join(const char *dir, const char *name);
 

@@ -532,7 +532,9 @@ static int train_cut(struct pipeline *p, const struct cand_inputs *ci)
 int pipeline_candidates(struct pipeline *p, const struct pipeline_cand_opts *o)
 {
     struct cand_inputs in;
-    int rc = load_inputs(p, &in);
+    int rc = pipeline_lock(p); /* it reads (and may write) the work directory's artifacts */
+    if (!rc)
+        rc = load_inputs(p, &in);
     if (!rc)
         rc = train_cut(p, &in);
     if (!rc)

@@ -92,6 +92,9 @@ struct pipeline {
     struct feat_image image;
     int text_loaded, image_loaded;
     struct pipeline_cut *cut;            /* the two-stage scorer, trained or loaded (cut.c) */
+    struct hm_lock lock;                 /* the work directory's (pipeline_lock) */
+    struct hm_lock store_lock;           /* a store outside the work directory's */
+    int locked;
 };
 /* Copies the config; opens nothing yet. */
 void pipeline_init(struct pipeline *p, const struct pipeline_config *c);
@@ -136,6 +139,13 @@ int pipeline_run(struct pipeline *p);
 /* Checks the settings that the settings table's ranges cannot (names of models, objectives,
  * labellings; the network's widths): pipeline_run calls it before any stage. */
 int pipeline_check(const struct pipeline *p);
+/* Takes the work directory for this process (once; held until pipeline_release): its lock,
+ * exclusive (a second run, or a single command that writes there, fails at once naming the
+ * process that holds it), and the lock of a store outside it (shared when run.data is empty:
+ * the run only reads it; else exclusive); then removes what killed runs left half-written
+ * there. pipeline_run, pipeline_require and the drivers that write in the work directory
+ * call it. */
+int pipeline_lock(struct pipeline *p);
 /* Makes sure the stage's outputs are up to date: its dependencies first, then the stage
  * itself runs unless its record matches (single commands call this for what they read). */
 int pipeline_require(struct pipeline *p, const char *stage);
@@ -309,12 +319,18 @@ struct pipeline_result {
 };
 /* One line of such a file (results.c): name, kind, then the sums (%.17g). */
 void pipeline_result_format(struct hm_buf *b, const char *name, const char *kind, const struct eval_sum *s);
-/* Reads every row of a rank_results.tsv or metrics.tsv (errors name the file and line). */
+/* Reads every row of a rank_results.tsv or metrics.tsv, checked: a name, a known kind, a count
+ * of customers and every sum a finite number in [0, customers] (errors name the file, line
+ * and field). */
 int pipeline_results_read(const char *path, struct pipeline_result **out, int *n);
 /* The model or ensemble with the best validation MAP@12 (rank_results.tsv). */
-int pipeline_best_model(struct pipeline *p, char *name, size_t n);
+int pipeline_best_model(const struct pipeline *p, char *name, size_t n);
 /* The learning curves the rank stage wrote (rank_curves.tsv). */
 int pipeline_curves_read(struct pipeline *p, struct rank_curves *c);
+/* The models run.submit_model stands for ("best" resolved through rank_results.tsv, an
+ * ensemble through <dir>/ensemble.tsv, dir relative to the work directory); none for a
+ * baseline. */
+int pipeline_submit_models(const struct pipeline *p, const char *dir, char (*models)[32], int *n);
 /* The retrain stage: the submission's model(s) trained once more on the training weeks
  * shifted by one week (the validation week as the newest), into models/final/. */
 int pipeline_retrain_stage(struct pipeline *p);

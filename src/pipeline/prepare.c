@@ -17,8 +17,8 @@ int pipeline_prepare(struct pipeline *p)
 {
     int64_t t0 = hm_now_ns();
     const struct data_set *ds;
-    int rc = pipeline_data(p, &ds);
-    if (rc)
+    int rc = pipeline_lock(p);
+    if (rc || (rc = pipeline_data(p, &ds)) != 0)
         return rc;
     const struct prep_params *pp = &p->c.prep;
     struct prep_result r;

@@ -362,7 +362,7 @@ int pipeline_rank_stage(struct pipeline *p)
     return rc;
 }
 
-int pipeline_best_model(struct pipeline *p, char *name, size_t n)
+int pipeline_best_model(const struct pipeline *p, char *name, size_t n)
 {
     struct pipeline_result *res;
     int nr;

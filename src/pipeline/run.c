@@ -2,6 +2,7 @@
  * decision to run or skip a stage (and why), and the loop over the stage table. */
 #include "pipeline/pipeline.h"
 
+#include <errno.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@ void pipeline_init(struct pipeline *p, const struct pipeline_config *c)
     p->c = *c;
     p->work = hm_xstrdup(c->run.work);
     p->store = c->run.store[0] ? hm_xstrdup(c->run.store) : hm_path_join(c->run.work, "store");
+    p->lock.fd = p->store_lock.fd = -1;
 }
 
 int pipeline_inputs(struct pipeline *p, const struct data_article_matrix **text,
@@ -51,6 +53,8 @@ void pipeline_release(struct pipeline *p)
     pipeline_cut_free(&p->cut);
     if (p->ds_open)
         data_set_release(&p->ds);
+    hm_lock_release(&p->store_lock);
+    hm_lock_release(&p->lock);
     free(p->work);
     free(p->store);
     memset(p, 0, sizeof *p);
@@ -171,6 +175,9 @@ static char *record_path(const struct pipeline *p, const char *stage)
     return pipeline_path(p, name);
 }
 
+/* The first line of a record while its stage runs. */
+#define RECORD_UNFINISHED "unfinished"
+
 static char *took_path(const struct pipeline *p, const char *stage)
 {
     char name[96];
@@ -178,37 +185,242 @@ static char *took_path(const struct pipeline *p, const char *stage)
     return pipeline_path(p, name);
 }
 
-/* The record (deterministic: the same inputs give the same bytes), and beside it what the run
- * took (wall seconds, the process's peak resident bytes at its end). */
-static int write_record(const struct pipeline *p, const char *stage, const struct stage_inputs *in,
-                        double seconds, uint64_t peak_rss)
+/* How a record names an output: relative to the work directory when inside it (the same
+ * records wherever the directory is), else its absolute path. Malloc'ed. */
+static char *output_name(const struct pipeline *p, const char *path)
 {
-    char *dir = pipeline_path(p, "stages"), *path = record_path(p, stage), *tp = took_path(p, stage);
+    size_t n = strlen(p->work);
+    while (n > 1 && p->work[n - 1] == '/')
+        n--;
+    if (!strncmp(path, p->work, n) && path[n] == '/')
+        return hm_xstrdup(path + n + 1);
+    if (path[0] == '/')
+        return hm_xstrdup(path);
+    char cwd[4096];
+    return getcwd(cwd, sizeof cwd) ? hm_path_join(cwd, path) : hm_xstrdup(path);
+}
+
+/* A record's "output NAME BYTES CHECKSUM" line at l (n bytes): the name's length, and the
+ * numbers; 0 when l is not such a line. */
+static int output_line(const char *l, size_t n, size_t *name_len, unsigned long long *size,
+                       unsigned long long *sum)
+{
+    if (n < 8 || strncmp(l, "output ", 7))
+        return 0;
+    char tail[64];
+    size_t k = n, spaces = 0;
+    while (k > 7 && spaces < 2)
+        spaces += l[--k] == ' ';
+    if (spaces < 2 || k <= 7 || n - k >= sizeof tail)
+        return 0;
+    memcpy(tail, l + k, n - k);
+    tail[n - k] = '\0';
+    char end;
+    if (sscanf(tail, " %llu %llx%c", size, sum, &end) != 2)
+        return 0;
+    *name_len = k - 7;
+    return 1;
+}
+
+/* The line after l in a NUL-terminated text, or NULL; *n gets l's length. */
+static const char *line_next(const char *l, size_t *n)
+{
+    const char *e = strchr(l, '\n');
+    *n = e ? (size_t)(e - l) : strlen(l);
+    return e ? e + 1 : NULL;
+}
+
+/* A file's size and checksum (hm_hash64 of its bytes). */
+static int output_sum(const char *path, uint64_t *size, uint64_t *sum)
+{
+    struct hm_map m;
+    int rc = hm_map_file(&m, path);
+    if (rc)
+        return rc;
+    *size = m.size;
+    *sum = hm_hash64(m.data, m.size, 0x6f7574);
+    hm_map_release(&m);
+    return 0;
+}
+
+/* Writes an atomic file of len bytes. */
+static int write_small(const char *path, const char *text, size_t len)
+{
+    struct hm_awriter w;
+    int rc = hm_awriter_open(&w, path);
+    if (rc)
+        return rc;
+    hm_awriter_write(&w, text, len);
+    return hm_awriter_commit(&w);
+}
+
+/* What the stage may have written in this work directory, as "pending NAME" lines: the
+ * outputs its record names (finished or not: an unfinished record keeps the list), and what
+ * it is about to write (out). Malloc'ed. */
+static char *pending_outputs(const struct pipeline *p, const char *stage, char **out)
+{
+    char *path = record_path(p, stage), *text = NULL;
+    struct hm_buf b = {0};
+    hm_buf_puts(&b, "");
+    if (hm_read_file(path, &text, NULL) == 0) {
+        size_t n, nl;
+        unsigned long long size, sum;
+        for (const char *l = text, *next; l && *l; l = next) {
+            next = line_next(l, &n);
+            if (output_line(l, n, &nl, &size, &sum))
+                hm_buf_printf(&b, "pending %.*s\n", (int)nl, l + 7);
+            else if (!strncmp(l, "pending ", 8))
+                hm_buf_printf(&b, "%.*s\n", (int)n, l);
+        }
+        free(text);
+    }
+    hm_clear_error();
+    for (int k = 0; out && out[k]; k++) {
+        char *name = output_name(p, out[k]);
+        char *line = hm_xasprintf("pending %s\n", name);
+        if (!strstr(b.s, line))
+            hm_buf_puts(&b, line);
+        free(line);
+        free(name);
+    }
+    free(path);
+    return hm_buf_take(&b);
+}
+
+/* Before a stage writes anything: its record says it has not finished, so that outputs half
+ * rewritten by a run that is killed, or that fails, are never taken as up to date, whatever
+ * the settings are on the next run. It lists what the stage may have written (pending), for
+ * the run that finishes it. */
+static int mark_unfinished(const struct pipeline *p, const char *stage, const char *pending)
+{
+    char *dir = pipeline_path(p, "stages"), *path = record_path(p, stage);
+    struct hm_buf b = {0};
+    hm_buf_printf(&b, RECORD_UNFINISHED "\n# the stage started and has not finished: its outputs may be "
+                                        "half-written; the files it may have written:\n%s", pending);
     int rc = hm_mkdirs(dir);
-    if (!rc) {
-        struct hm_awriter w;
-        char text[96];
-        int n = snprintf(text, sizeof text, "%.3f %llu\n", seconds, (unsigned long long)peak_rss);
-        if ((rc = hm_awriter_open(&w, tp)) == 0) {
-            hm_awriter_write(&w, text, (size_t)n);
-            rc = hm_awriter_commit(&w);
-        }
-    }
-    free(tp);
-    if (!rc) {
-        struct hm_buf b = {0};
-        hm_buf_printf(&b, "%016llx\n# the inputs and settings this fingerprint was made of\n%s",
-                      (unsigned long long)in->fp, in->record.s ? in->record.s : "");
-        struct hm_awriter w;
-        if ((rc = hm_awriter_open(&w, path)) == 0) {
-            hm_awriter_write(&w, b.s, b.len);
-            rc = hm_awriter_commit(&w);
-        }
-        hm_buf_release(&b);
-    }
+    if (!rc)
+        rc = write_small(path, b.s, b.len);
+    hm_buf_release(&b);
     free(dir);
     free(path);
     return rc;
+}
+
+/* Removes the files inside the work directory that the stage may have written before
+ * (pending) and this run did not (out): a training week, a model no longer asked for, one
+ * that a killed run of other settings wrote. They are hmrec's own (its records name them);
+ * nothing outside the work directory is touched (an earlier submission file stays). */
+static int remove_dropped_outputs(const struct pipeline *p, char **out, const char *pending)
+{
+    size_t n;
+    int rc = 0;
+    for (const char *l = pending, *next; l && *l && !rc; l = next) {
+        next = line_next(l, &n);
+        if (n <= 8 || strncmp(l, "pending ", 8) || l[8] == '/')
+            continue;
+        char *name = hm_xasprintf("%.*s", (int)(n - 8), l + 8);
+        int kept = strstr(name, "..") != NULL;
+        for (int k = 0; out && out[k] && !kept; k++) {
+            char *o = output_name(p, out[k]);
+            kept = !strcmp(o, name);
+            free(o);
+        }
+        if (!kept) {
+            char *path = pipeline_path(p, name);
+            if (unlink(path) == 0)
+                hm_info("removed %s: the stage no longer writes it", path);
+            else if (errno != ENOENT)
+                rc = hm_error(HM_EIO, "could not remove '%s': %s", path, strerror(errno));
+            free(path);
+        }
+        free(name);
+    }
+    return rc;
+}
+
+/* What the stage has just written, recorded after everything else (deterministic: the same
+ * inputs give the same bytes): its fingerprint, what it was made of and the size and
+ * checksum of every output; and beside it what the run took (wall seconds, the process's
+ * peak resident bytes at its end). Files it may have written before and did not now go first. */
+static int write_record(const struct pipeline *p, int i, const struct stage_inputs *in, const char *pending,
+                        double seconds, uint64_t peak_rss)
+{
+    const struct pipeline_stage *st = &pipeline_stages[i];
+    char *path = record_path(p, st->name), *tp = took_path(p, st->name);
+    char text[96];
+    int n = snprintf(text, sizeof text, "%.3f %llu\n", seconds, (unsigned long long)peak_rss);
+    int rc = write_small(tp, text, (size_t)n);
+    free(tp);
+    struct hm_buf b = {0};
+    hm_buf_printf(&b, "%016llx\n# the inputs and settings this fingerprint was made of\n%s",
+                  (unsigned long long)in->fp, in->record.s ? in->record.s : "");
+    hm_buf_puts(&b, "# what the stage wrote: file, bytes, checksum\n");
+    char **out = st->outputs ? st->outputs(p) : NULL;
+    for (int k = 0; out && out[k] && !rc; k++) {
+        uint64_t size, sum;
+        if ((rc = output_sum(out[k], &size, &sum)) != 0) {
+            hm_error_wrap(rc, "stage %s: an output it should have written", st->name);
+        } else {
+            char *name = output_name(p, out[k]);
+            hm_buf_printf(&b, "output %s %llu %016llx\n", name, (unsigned long long)size, (unsigned long long)sum);
+            free(name);
+        }
+    }
+    if (!rc)
+        rc = remove_dropped_outputs(p, out, pending);
+    for (int k = 0; out && out[k]; k++)
+        free(out[k]);
+    free(out);
+    if (!rc)
+        rc = write_small(path, b.s, b.len);
+    hm_buf_release(&b);
+    free(path);
+    return rc;
+}
+
+/* Checks every output against the record: 1 when each is there with the size and checksum the
+ * stage recorded; else 0 with the first difference in why. */
+static int outputs_intact(const struct pipeline *p, const struct pipeline_stage *st, const char *record,
+                          struct hm_buf *why)
+{
+    if (!st->outputs)
+        return 1;
+    char **out = st->outputs(p);
+    int ok = 1;
+    for (int k = 0; out[k] && ok; k++) {
+        char *name = output_name(p, out[k]);
+        size_t nl = strlen(name), n, ln;
+        unsigned long long rsize = 0, rsum = 0;
+        int listed = 0;
+        for (const char *l = record, *next; l && *l && !listed; l = next) {
+            next = line_next(l, &n);
+            listed = output_line(l, n, &ln, &rsize, &rsum) && ln == nl && !strncmp(l + 7, name, nl);
+        }
+        uint64_t size, sum;
+        if (access(out[k], F_OK) != 0) {
+            ok = 0;
+            hm_buf_printf(why, "%s is missing", out[k]);
+        } else if (!listed) {
+            ok = 0;
+            hm_buf_printf(why, "its record has no checksum of %s (written by an earlier hmrec)", name);
+        } else if (output_sum(out[k], &size, &sum) != 0) {
+            ok = 0;
+            hm_buf_printf(why, "%s cannot be read (%s)", out[k], hm_last_error());
+            hm_clear_error();
+        } else if (size != rsize) {
+            ok = 0;
+            hm_buf_printf(why, "%s is %llu bytes, not the %llu the stage wrote", out[k], (unsigned long long)size,
+                          rsize);
+        } else if (sum != rsum) {
+            ok = 0;
+            hm_buf_printf(why, "%s changed since the stage wrote it (checksum)", out[k]);
+        }
+        free(name);
+    }
+    for (int k = 0; out[k]; k++)
+        free(out[k]);
+    free(out);
+    return ok;
 }
 
 /* The value of "KEY" in a record's "setting KEY = VALUE" lines, or NULL. */
@@ -318,10 +530,15 @@ static int stage_fresh(struct pipeline *p, int i, const struct stage_inputs *in,
         hm_buf_puts(why, "not run yet in this work directory");
         return 0;
     }
+    if (!strncmp(text, RECORD_UNFINISHED "\n", strlen(RECORD_UNFINISHED) + 1)) {
+        hm_buf_puts(why, "its last run did not finish");
+        free(text);
+        return 0;
+    }
     int fresh = strtoull(text, NULL, 16) == in->fp;
+    const char *body = strchr(text, '\n');
+    body = body ? body + 1 : "";
     if (!fresh) {
-        const char *body = strchr(text, '\n');
-        body = body ? body + 1 : "";
         if (!strstr(body, "setting ") && !strstr(body, "input ") && !strstr(body, "external "))
             hm_buf_puts(why, "recorded by an earlier version of hmrec, which did not record its "
                              "settings; running again");
@@ -330,37 +547,74 @@ static int stage_fresh(struct pipeline *p, int i, const struct stage_inputs *in,
         if (!why->len)
             hm_buf_puts(why, "its fingerprint changed");
     }
+    if (fresh)
+        fresh = outputs_intact(p, st, body, why);
     free(text);
-    if (fresh && st->outputs) {
-        char **out = st->outputs(p);
-        for (int k = 0; out[k] && fresh; k++)
-            if (access(out[k], F_OK) != 0) {
-                fresh = 0;
-                hm_buf_printf(why, "%s is missing", out[k]);
-            }
-        for (int k = 0; out[k]; k++)
-            free(out[k]);
-        free(out);
-    }
     return fresh;
 }
 
 /* ---- the loop ------------------------------------------------------------------------------ */
 
-/* Removes what killed runs left half-written in the directories a run writes to. */
-static int remove_stale(const struct pipeline *p)
+/* Removes what killed runs left half-written in the directories the locks cover: every
+ * hmrec temporary in the work directory and its folders (and the store inside it); in a store
+ * outside it that this run may write, its tables' temporaries; beside a submission outside it,
+ * the submission's own. */
+static int remove_temporaries(const struct pipeline *p)
 {
+    static const char *const store_names[] = {DATA_STORE_ARTICLES, DATA_STORE_CUSTOMERS, DATA_STORE_TRANSACTIONS,
+                                              NULL};
     char *stages = pipeline_path(p, "stages"), *models = pipeline_path(p, "models"),
-         *sub = pipeline_submission_path(p);
-    char *sub_dir = hm_xstrdup(dirname(sub));
-    const char *dirs[] = {p->work, stages, models, p->store, sub_dir};
+         *final = pipeline_path(p, "models/final"), *store = pipeline_path(p, "store");
+    const char *dirs[] = {p->work, stages, models, final, store};
     int rc = 0;
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0] && !rc; i++)
-        rc = hm_remove_stale_temporaries(dirs[i], NULL, NULL);
+        rc = hm_remove_temporaries(dirs[i], NULL, NULL, NULL);
+    if (!rc && p->store_lock.exclusive)
+        rc = hm_remove_temporaries(p->store, store_names, NULL, NULL);
+    if (!rc && p->c.run.submission[0]) {
+        char *sub = hm_xstrdup(p->c.run.submission), *base = hm_xstrdup(basename(sub));
+        free(sub);
+        sub = hm_xstrdup(p->c.run.submission);
+        const char *names[] = {base, NULL};
+        rc = hm_remove_temporaries(dirname(sub), names, NULL, NULL);
+        free(sub);
+        free(base);
+    }
     free(stages);
     free(models);
-    free(sub);
-    free(sub_dir);
+    free(final);
+    free(store);
+    return rc;
+}
+
+int pipeline_lock(struct pipeline *p)
+{
+    if (p->locked)
+        return 0;
+    char *what = hm_xasprintf("the work directory %s", p->work);
+    int rc = hm_lock_dir(&p->lock, p->work, 1, what);
+    free(what);
+    if (!rc && p->c.run.store[0]) {
+        /* a store of its own place: runs that only read it (run.data empty) share it; a run
+         * that may ingest into it needs it alone */
+        int write = p->c.run.data[0] != 0;
+        what = hm_xasprintf("the store %s", p->store);
+        if ((rc = hm_lock_dir(&p->store_lock, p->store, write, what)) != 0) {
+            char *msg = hm_xstrdup(hm_last_error());
+            hm_error(rc, "%s; %s", msg,
+                     write ? "a run with run.data set may rewrite the store and needs it alone (runs that "
+                             "leave run.data empty only read the store and can share it)"
+                           : "a run that may ingest into it (run.data set) has it alone");
+            free(msg);
+        }
+        free(what);
+        if (rc)
+            hm_lock_release(&p->lock);
+    }
+    if (!rc) {
+        p->locked = 1;
+        rc = remove_temporaries(p);
+    }
     return rc;
 }
 
@@ -378,15 +632,21 @@ static int run_stage(struct pipeline *p, int i)
     } else {
         hm_report("[%s] running: %s", st->name, why.s);
         int64_t t0 = hm_now_ns();
-        if ((rc = st->run(p)) == 0) {
+        char **out = st->outputs ? st->outputs(p) : NULL;
+        char *pending = pending_outputs(p, st->name, out);
+        for (int k = 0; out && out[k]; k++)
+            free(out[k]);
+        free(out);
+        if ((rc = mark_unfinished(p, st->name, pending)) == 0 && (rc = st->run(p)) == 0) {
             double secs = hm_seconds_since(t0);
             uint64_t rss = hm_peak_rss();
             hm_fault_point("stage");
-            rc = write_record(p, st->name, &in, secs, rss);
-            hm_report("[%s] done in %.1fs (peak RSS %.0f MiB)", st->name, secs, (double)rss / (1024.0 * 1024.0));
-        } else {
-            hm_error_wrap(rc, "stage %s", st->name);
+            if ((rc = write_record(p, i, &in, pending, secs, rss)) == 0)
+                hm_report("[%s] done in %.1fs (peak RSS %.0f MiB)", st->name, secs, (double)rss / (1024.0 * 1024.0));
         }
+        if (rc)
+            hm_error_wrap(rc, "stage %s", st->name);
+        free(pending);
     }
     if (!rc) {
         p->fp[i] = in.fp;
@@ -404,9 +664,12 @@ int pipeline_require(struct pipeline *p, const char *name)
         HM_BUG("no stage '%s'", name);
     if (p->done[i])
         return 0;
+    int rc = pipeline_lock(p);
+    if (rc)
+        return rc;
     const struct pipeline_stage *st = &pipeline_stages[i];
     for (int d = 0; st->deps && st->deps[d]; d++) {
-        int rc = pipeline_require(p, st->deps[d]);
+        rc = pipeline_require(p, st->deps[d]);
         if (rc)
             return rc;
     }
@@ -414,14 +677,14 @@ int pipeline_require(struct pipeline *p, const char *name)
         /* ingest without CSV files to read: the store, whose content is what dependents see,
          * is the run's input as it is */
         const struct data_set *ds;
-        int rc = pipeline_data(p, &ds);
+        rc = pipeline_data(p, &ds);
         if (!rc) {
             hm_report("[%s] no run.data: the store %s is the input", st->name, p->store);
             p->done[i] = 1;
         }
         return rc;
     }
-    int rc = run_stage(p, i);
+    rc = run_stage(p, i);
     if (!rc)
         p->done[i] = 1;
     return rc;
@@ -518,9 +781,7 @@ int pipeline_run(struct pipeline *p)
     int rc = pipeline_check(p);
     if (rc)
         return rc;
-    rc = hm_mkdirs(p->work);
-    if (!rc)
-        rc = remove_stale(p);
+    rc = pipeline_lock(p);
     for (int i = 0; i < pipeline_n_stages && !rc; i++)
         rc = pipeline_require(p, pipeline_stages[i].name);
     if (!rc)

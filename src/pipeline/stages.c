@@ -1,6 +1,7 @@
 /* The stage table, and the stages small enough to live beside it (ingest). */
 #include "pipeline/pipeline.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -98,11 +99,30 @@ static char **report_outputs(const struct pipeline *p)
     return work_files(p, (const char *const[]){"report.html", "report.txt", NULL});
 }
 
+/* models/final/ensemble.tsv, the validation week's features (training and held-out rows) and
+ * the retrained models: those the submission's model stands for, as the rank stage's results
+ * say (known before the stage runs). Nothing when retrain is off or the submission comes from
+ * a baseline. */
 static char **retrain_outputs(const struct pipeline *p)
 {
-    if (!p->c.rank.retrain || pipeline_reference_labels(p))
+    char models[RANK_MAX_MODELS][32];
+    int n = 0;
+    if (!p->c.rank.retrain || pipeline_reference_labels(p) ||
+        (pipeline_submit_models(p, "models", models, &n) == 0 && n == 0)) {
+        hm_clear_error();
         return work_files(p, (const char *const[]){NULL});
-    return work_files(p, (const char *const[]){"models/final/ensemble.tsv", "features_train_0.hmt", NULL});
+    }
+    /* unreadable rank results: the list without the models (the stage itself then fails) */
+    hm_clear_error();
+    char **out = hm_xcalloc((size_t)n + 4, sizeof *out);
+    out[0] = pipeline_path(p, "models/final/ensemble.tsv");
+    out[1] = pipeline_features_path(p, 0, 0);
+    out[2] = pipeline_features_path(p, 0, 1);
+    char *dir = pipeline_models_dir(p, 1);
+    for (int m = 0; m < n; m++)
+        out[3 + m] = rank_model_file(dir, models[m]);
+    free(dir);
+    return out;
 }
 
 static char **submit_outputs(const struct pipeline *p)
@@ -155,6 +175,47 @@ static uint64_t image_fingerprint(const struct pipeline *p)
     uint64_t h = stat_hash(b, stat_hash(a, stat_hash(npy, 0x1ca6e)));
     free(a);
     free(b);
+    return h;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The outside input of evaluate: the files of run.data/oracle/ (hmrec synth's oracle, whose
+ * row the metrics table shows, and the weeks' truth), by content: names and bytes, in name
+ * order (a file edited in place, whatever its time, changes it). */
+static uint64_t oracle_fingerprint(const struct pipeline *p)
+{
+    if (!p->c.run.data[0])
+        return 0;
+    char *dir = hm_path_join(p->c.run.data, "oracle");
+    DIR *d = opendir(dir);
+    uint64_t h = 0x0dac1e;
+    if (d) {
+        HM_VEC(char *) names = {0};
+        for (struct dirent *de; (de = readdir(d)) != NULL;)
+            if (de->d_name[0] != '.')
+                HM_VEC_PUSH(&names, hm_xstrdup(de->d_name));
+        closedir(d);
+        if (names.n)
+            qsort(names.v, names.n, sizeof *names.v, by_name);
+        for (size_t i = 0; i < names.n; i++) {
+            char *path = hm_path_join(dir, names.v[i]);
+            struct hm_map m;
+            h = hm_hash64(names.v[i], strlen(names.v[i]) + 1, h);
+            if (hm_map_file(&m, path) == 0) {
+                h = hm_hash64(m.data, m.size, h);
+                hm_map_release(&m);
+            }
+            hm_clear_error();
+            free(path);
+            free(names.v[i]);
+        }
+        free(names.v);
+    }
+    free(dir);
     return h;
 }
 
@@ -216,7 +277,7 @@ const struct pipeline_stage pipeline_stages[] = {
      (const char *const[]){"features", NULL}, rank_outputs, pipeline_rank_stage, NULL, NULL},
     {"evaluate", 1, "the metrics table of the validation week",
      (const char *const[]){"baseline.", "run.baselines", "run.data", NULL},
-     (const char *const[]){"ingest", "rank", NULL}, evaluate_outputs, pipeline_evaluate_stage, NULL, NULL},
+     (const char *const[]){"ingest", "rank", NULL}, evaluate_outputs, pipeline_evaluate_stage, oracle_fingerprint, NULL},
     {"retrain", 2, "the submission's models once more, the validation week included",
      (const char *const[]){"rank.retrain", "run.submit_model", NULL}, (const char *const[]){"rank", NULL},
      retrain_outputs, pipeline_retrain_stage, NULL, NULL},

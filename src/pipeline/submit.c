@@ -77,8 +77,8 @@ static int submit_model(struct pipeline *p, const char *model, const char *path)
 int pipeline_submit(struct pipeline *p, const char *path)
 {
     const struct data_set *ds;
-    int rc = pipeline_data(p, &ds);
-    if (rc)
+    int rc = pipeline_lock(p); /* the models it reads must not change under it */
+    if (rc || (rc = pipeline_data(p, &ds)) != 0)
         return rc;
     const char *model = p->c.run.submit_model;
     char best[32];

@@ -407,6 +407,76 @@ void rank_scorer_release(struct rank_scorer *s)
     memset(s, 0, sizeof *s);
 }
 
+/* A number field: the whole text, finite, in [lo, hi]. */
+static int weight_field(const char *path, int line, const char *what, const char *text, double *out)
+{
+    char *end;
+    double v = strtod(text, &end);
+    if (end == text || *end || !isfinite(v) || v < 0 || v > 1)
+        return hm_error(HM_EFORMAT, "%s:%d: %s: expected a finite number in [0, 1], found \"%s\"", path, line, what,
+                        text);
+    *out = v;
+    return 0;
+}
+
+int rank_ensemble_read(const char *path, const char *name, char (*models)[32], double *w, int *n)
+{
+    *n = 0;
+    char *text = NULL;
+    int rc = hm_read_file(path, &text, NULL), line = 0;
+    if (rc)
+        return rc;
+    double total = 0;
+    for (char *l = text, *next; l && *l && !rc; l = next) {
+        next = strchr(l, '\n');
+        if (next)
+            *next++ = '\0';
+        line++;
+        if (l[0] == '#' || !l[0])
+            continue;
+        char *f[4];
+        int nf = 0;
+        for (char *t = l, *tab; t && nf < 4; t = tab) {
+            tab = strchr(t, '\t');
+            if (tab)
+                *tab++ = '\0';
+            f[nf++] = t;
+        }
+        if (nf != 3) {
+            rc = hm_error(HM_EFORMAT, "%s:%d: expected \"ensemble<TAB>model<TAB>weight\", found %d field%s", path,
+                          line, nf, nf == 1 ? "" : "s");
+            break;
+        }
+        if (strcmp(f[0], name))
+            continue;
+        double weight = 0;
+        char what[96];
+        snprintf(what, sizeof what, "the weight of %.31s in %.31s", f[1], name);
+        if (!rank_model_kind_find(f[1])) {
+            rc = hm_error(HM_EFORMAT, "%s:%d: expected a model kind, found \"%s\"", path, line, f[1]);
+        } else if ((rc = weight_field(path, line, what, f[2], &weight)) == 0) {
+            for (int k = 0; k < *n && !rc; k++)
+                if (!strcmp(models[k], f[1]))
+                    rc = hm_error(HM_EFORMAT, "%s:%d: %s names %s twice", path, line, name, f[1]);
+            if (!rc && *n == RANK_MAX_MODELS)
+                rc = hm_error(HM_EFORMAT, "%s:%d: %s has more than %d models", path, line, name, RANK_MAX_MODELS);
+            if (!rc) {
+                snprintf(models[*n], 32, "%s", f[1]);
+                w[(*n)++] = weight;
+                total += weight;
+            }
+        }
+    }
+    free(text);
+    if (!rc && *n == 0)
+        rc = hm_error(HM_EFORMAT, "%s has no weights of '%s'", path, name);
+    if (!rc && fabs(total - 1) > 1e-9)
+        rc = hm_error(HM_EFORMAT, "%s: the weights of %s sum to %.17g, not 1", path, name, total);
+    if (rc)
+        *n = 0;
+    return rc;
+}
+
 int rank_scorer_load(const char *dir, const char *name, struct rank_scorer *s)
 {
     memset(s, 0, sizeof *s);
@@ -415,24 +485,15 @@ int rank_scorer_load(const char *dir, const char *name, struct rank_scorer *s)
         s->n_models = 1;
         return rank_model_load(dir, name, &s->models[0]);
     }
-    /* <dir>/ensemble.tsv: "<ensemble>\t<model>\t<weight>" lines */
-    char *path = hm_path_join(dir, "ensemble.tsv"), *text = NULL;
-    int rc = hm_read_file(path, &text, NULL);
+    char *path = hm_path_join(dir, "ensemble.tsv");
+    char names[RANK_MAX_MODELS][32];
     double w[RANK_MAX_MODELS];
-    for (char *save = NULL, *l = rc ? NULL : strtok_r(text, "\n", &save); l && !rc; l = strtok_r(NULL, "\n", &save)) {
-        char ens[32], model[32];
-        double weight;
-        if (l[0] == '#' || sscanf(l, "%31s %31s %lf", ens, model, &weight) != 3 || strcmp(ens, name))
-            continue;
-        if (s->n_models == RANK_MAX_MODELS)
-            rc = hm_error(HM_EFORMAT, "%s: more than %d models", path, RANK_MAX_MODELS);
-        else if ((rc = rank_model_load(dir, model, &s->models[s->n_models])) == 0)
-            w[s->n_models++] = weight;
-    }
-    free(text);
-    if (!rc && s->n_models == 0)
-        rc = hm_error(HM_EFORMAT, "%s has no weights of '%s'", path, name);
+    int n = 0;
+    int rc = rank_ensemble_read(path, name, names, w, &n);
     free(path);
+    for (int m = 0; m < n && !rc; m++)
+        if ((rc = rank_model_load(dir, names[m], &s->models[m])) == 0)
+            s->n_models = m + 1;
     if (!rc) {
         s->ens.n_models = (uint32_t)s->n_models;
         s->ens.w = hm_xmalloc_array((size_t)s->n_models, sizeof *s->ens.w);

@@ -164,6 +164,10 @@ struct rank_scorer {
 int rank_scorer_load(const char *dir, const char *name, struct rank_scorer *s);
 int rank_scorer_score(const struct rank_scorer *s, const struct rank_data *d, float *out);
 void rank_scorer_release(struct rank_scorer *s);
+/* The models and weights of ensemble `name` in an ensemble.tsv ("<name>\t<model>\t<weight>"
+ * lines), checked: models of the table of kinds, weights finite in [0, 1] summing to 1, no
+ * model twice, at most RANK_MAX_MODELS (errors name the file and line). */
+int rank_ensemble_read(const char *path, const char *name, char (*models)[32], double *w, int *n);
 /* Appends an ensemble's lines of ensemble.tsv ("<name>\t<model>\t<weight>") to b: w (n) the
  * weights of models[0..n), NULL for weight 1 each. */
 void rank_ensemble_format(struct hm_buf *b, const char *name, const struct rank_model *models, int n, const double *w);

@@ -52,5 +52,5 @@ set +e
 set -e
 [ "$rc" -eq 1 ]
 grep -q "articles.hmt': not an hmrec table file" "$s/err"
-if ls "$s"/*/*.tmp.* 2>/dev/null; then echo "temporaries left behind"; exit 1; fi
+if ls "$s"/*/*.hmrec-tmp.* 2>/dev/null; then echo "temporaries left behind"; exit 1; fi
 echo "ingest policies ok"

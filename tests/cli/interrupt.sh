@@ -4,7 +4,8 @@
 # byte, to an uninterrupted run, and leave no temporary file behind. The kill points come
 # from HMREC_FAULT (core.h: hm_fault_point): "write" before the rename of every file,
 # "stage" after a stage ran and before its record is written, "block" after each streamed
-# block of candidates.
+# block of candidates; "full" fails a file as a full disk would (tests/cli/interrupt_revert.sh:
+# a setting changed, the run killed, the setting put back).
 set -euo pipefail
 bin=$1
 tmp=$2
@@ -12,7 +13,7 @@ rm -rf "$tmp"
 mkdir -p "$tmp"
 "$bin" synth --preset tiny "$tmp/data" >/dev/null 2>&1
 conf() { printf '[run]\ndata = %s\nwork = %s\n[prepare]\ntrain_weeks = 3\nusers = 200\n' "$tmp/data" "$1"; }
-sums() { (cd "$1" && find . -type f ! -name '*.took' ! -name 'report.*' | LC_ALL=C sort | xargs md5sum); }
+sums() { (cd "$1" && find . -type f ! -name '*.took' ! -name 'report.*' ! -name hmrec.lock | LC_ALL=C sort | xargs md5sum); }
 
 conf "$tmp/ref" > "$tmp/ref.conf"
 "$bin" run --config "$tmp/ref.conf" >/dev/null 2>&1
@@ -38,7 +39,7 @@ for pt in $points; do
     killed=$((killed + 1))
   fi
   "$bin" run --config "$tmp/run.conf" >"$tmp/resume.log" 2>&1 || { echo "$pt: resume failed"; cat "$tmp/resume.log"; exit 1; }
-  if find "$w" -name '*.tmp.*' | grep -q .; then echo "$pt: temporaries left"; find "$w" -name '*.tmp.*'; exit 1; fi
+  if find "$w" -name '*.hmrec-tmp.*' | grep -q .; then echo "$pt: temporaries left"; find "$w" -name '*.hmrec-tmp.*'; exit 1; fi
   sums "$w" > "$tmp/w.sums"
   if ! diff -q "$tmp/ref.sums" "$tmp/w.sums" >/dev/null; then
     echo "$pt: outputs differ from an uninterrupted run"; diff "$tmp/ref.sums" "$tmp/w.sums"; exit 1
@@ -47,4 +48,25 @@ for pt in $points; do
 done
 # the list must really interrupt runs, not pass by never firing
 [ "$killed" -ge 28 ] || { echo "only $killed of the points fired"; exit 1; }
-echo "interrupt ok ($killed interrupted runs resumed to identical outputs)"
+
+# A full disk: the file being written fails (ENOSPC); the run stops with an error naming it,
+# leaves no temporary, and the next run (space back) ends with the reference's bytes.
+full=0
+for k in 1 9 17 25 33 41 49 57; do
+  w="$tmp/f_$k"
+  conf "$w" > "$tmp/run.conf"
+  set +e
+  HMREC_FAULT=full:$k "$bin" run --config "$tmp/run.conf" >"$tmp/full.log" 2>&1
+  rc=$?
+  set -e
+  [ $rc -eq 1 ] || { echo "full:$k: exit $rc"; cat "$tmp/full.log"; exit 1; }
+  grep -q "^hmrec: error: .*could not write '[^']*': No space left on device" "$tmp/full.log" ||
+    { echo "full:$k: no clear error"; cat "$tmp/full.log"; exit 1; }
+  if find "$w" -name '*.hmrec-tmp.*' | grep -q .; then echo "full:$k: temporaries left"; exit 1; fi
+  "$bin" run --config "$tmp/run.conf" >"$tmp/resume.log" 2>&1 || { echo "full:$k: rerun failed"; cat "$tmp/resume.log"; exit 1; }
+  sums "$w" > "$tmp/w.sums"
+  diff -q "$tmp/ref.sums" "$tmp/w.sums" >/dev/null || { echo "full:$k: outputs differ"; diff "$tmp/ref.sums" "$tmp/w.sums"; exit 1; }
+  full=$((full + 1))
+  rm -rf "$w"
+done
+echo "interrupt ok ($killed interrupted runs resumed, $full full disks: all identical to an uninterrupted run)"

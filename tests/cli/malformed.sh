@@ -39,7 +39,7 @@ for case_dir in "$here"/malformed/*/; do
     echo "  got:  $got"
     failed=$((failed + 1))
   fi
-  if [ -d "$d/store" ] && ls "$d/store"/*.tmp.* >/dev/null 2>&1; then
+  if [ -d "$d/store" ] && ls "$d/store"/*.hmrec-tmp.* >/dev/null 2>&1; then
     echo "FAIL $name: temporary files left behind"
     failed=$((failed + 1))
   fi

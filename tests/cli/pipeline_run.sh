@@ -45,13 +45,16 @@ grep -q "^\[candidates\] running: .*candidates_train_2.hmt is missing" <<< "$out
 head -1 "$tmp/work/stages/evaluate.fp" > "$tmp/fp" && printf '0000000000000001\n' > "$tmp/work/stages/evaluate.fp"
 out=$("$bin" run --config "$conf" 2>/dev/null)
 grep -q '^\[evaluate\] running: recorded by an earlier version of hmrec' <<< "$out"
-# stale temporaries of a killed writer are removed; a live writer's are kept
+# what a killed writer left is removed, whatever process id its name has (the work
+# directory's lock says no other hmrec writes there); files hmrec did not make stay
+: > "$tmp/work/candidates.hmt.hmrec-tmp.999999999"
+: > "$tmp/work/candidates.hmt.hmrec-tmp.$$"
 : > "$tmp/work/candidates.hmt.tmp.999999999"
-: > "$tmp/work/candidates.hmt.tmp.$$"
 "$bin" run --config "$conf" >/dev/null 2>&1
-test ! -e "$tmp/work/candidates.hmt.tmp.999999999"
-test -e "$tmp/work/candidates.hmt.tmp.$$"
-rm "$tmp/work/candidates.hmt.tmp.$$"
+test ! -e "$tmp/work/candidates.hmt.hmrec-tmp.999999999"
+test ! -e "$tmp/work/candidates.hmt.hmrec-tmp.$$"
+test -e "$tmp/work/candidates.hmt.tmp.999999999"
+rm "$tmp/work/candidates.hmt.tmp.999999999"
 
 # the submission has a row for every customer, 12 ids of 10 digits each
 n_cust=$(($(wc -l < "$tmp/data/customers.csv") - 1))
