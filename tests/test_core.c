@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 TEST(test_error_messages)
@@ -174,7 +175,79 @@ TEST(test_settings)
     char want[256];
     snprintf(want, sizeof want, "%s:3: prepare.share: expected a number, found \"lots\"", path);
     CHECK_STR(hm_last_error(), want);
+    /* a key given twice in one file is a mistake (which one was meant?), with both lines */
+    fd = open(path, O_WRONLY | O_TRUNC);
+    conf = "[prepare]\nweeks = 3\nusers = 10\n[run]\nname = a\n[prepare]\nweeks = 4\n";
+    write(fd, conf, strlen(conf));
+    close(fd);
+    CHECK_EQ_INT(hm_settings_parse_file(demo_table, N_DEMO, &d, path), HM_EINVAL);
+    snprintf(want, sizeof want, "%s:7: prepare.weeks is given twice in this file (first on line 2): keep one", path);
+    CHECK_STR(hm_last_error(), want);
+    /* integer ranges print as integers */
+    CHECK_EQ_INT(hm_settings_override(demo_table, N_DEMO, &d, "prepare.users=0"), HM_EINVAL);
+    CHECK_STR(hm_last_error(), "--set: prepare.users: expected a value in [1, 1000000000], found 0");
     unlink(path);
+}
+
+/* A directory's lock: a second taker fails at once naming the holder; shared takers share;
+ * the lock goes with its holder. */
+TEST(test_directory_lock)
+{
+    char dir[] = "/tmp/hm_test_lock_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    struct hm_lock a, b, c;
+    CHECK_EQ_INT(hm_lock_dir(&a, dir, 1, "the work directory"), 0);
+    CHECK_EQ_INT(hm_lock_dir(&b, dir, 1, "the work directory"), HM_EBUSY);
+    char want[64];
+    snprintf(want, sizeof want, "the work directory is in use by process %ld", (long)getpid());
+    CHECK(strstr(hm_last_error(), want) != NULL);
+    CHECK_EQ_INT(hm_lock_dir(&b, dir, 0, "it"), HM_EBUSY);
+    hm_lock_release(&a);
+    CHECK_EQ_INT(hm_lock_dir(&b, dir, 0, "it"), 0);
+    CHECK_EQ_INT(hm_lock_dir(&c, dir, 0, "it"), 0);
+    CHECK_EQ_INT(hm_lock_dir(&a, dir, 1, "it"), HM_EBUSY);
+    hm_lock_release(&b);
+    hm_lock_release(&c);
+    CHECK_EQ_INT(hm_lock_dir(&a, dir, 1, "it"), 0);
+    hm_lock_release(&a);
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, HM_LOCK_FILE);
+    unlink(path);
+    rmdir(dir);
+}
+
+/* The sweep removes only hmrec's temporaries (of the listed names, when a list is given),
+ * whatever the process id in their names; everything else stays. */
+TEST(test_remove_temporaries)
+{
+    char dir[] = "/tmp/hm_test_tmp_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    static const char *const files[] = {
+        "a.hmt" HM_TMP_MARK "1",  "b.csv.gz" HM_TMP_MARK "999999", "notes.tmp.31999", "backup.tar.tmp.4242",
+        "c" HM_TMP_MARK "x1",     HM_TMP_MARK "5",                 "d.hmt",           "e" HM_TMP_MARK "7.bak",
+    };
+    static const int hmrec_made[] = {1, 1, 0, 0, 0, 0, 0, 0};
+    char path[256];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        close(open(path, O_CREAT | O_WRONLY, 0644));
+    }
+    static const char *const only_b[] = {"b.csv.gz", NULL};
+    uint64_t n = 9, bytes = 9;
+    CHECK_EQ_INT(hm_remove_temporaries(dir, only_b, &n, &bytes), 0);
+    CHECK_EQ_INT(n, 1);
+    snprintf(path, sizeof path, "%s/a.hmt" HM_TMP_MARK "1", dir);
+    CHECK(access(path, F_OK) == 0);
+    CHECK_EQ_INT(hm_remove_temporaries(dir, NULL, &n, &bytes), 0);
+    CHECK_EQ_INT(n, 1);
+    CHECK_EQ_INT(bytes, 0);
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        CHECK_EQ_INT(access(path, F_OK) == 0, !hmrec_made[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    CHECK_EQ_INT(hm_remove_temporaries("/nonexistent-dir", NULL, NULL, NULL), 0);
 }
 
 /* The k best of (ids, scores) by brute force: every pair ranked by (score desc, id asc). */
@@ -268,6 +341,8 @@ int main(void)
     RUN(test_parallel);
     RUN(test_atomic_writer);
     RUN(test_settings);
+    RUN(test_directory_lock);
+    RUN(test_remove_temporaries);
     RUN(test_top_selection);
     TEST_EXIT();
 }

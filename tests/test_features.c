@@ -868,6 +868,16 @@ TEST(test_image_files)
     bad[2][3] = -INFINITY;
     CHECK_EQ_INT(io_npy_write(npy, &bad[0][0], 3, 4), 0);
     CHECK(load_fails(&ds, npy, "column 3 is infinite"));
+    /* absurd values: an error naming the file, not infinite features later */
+    bad[2][3] = 1e20f;
+    CHECK_EQ_INT(io_npy_write(npy, &bad[0][0], 3, 4), 0);
+    CHECK(load_fails(&ds, npy, "image_emb.npy: row 2 (article 0100000006) column 3 is 1e+20: expected a value within +-10000"));
+    bad[2][3] = -2e4f;
+    CHECK_EQ_INT(io_npy_write(npy, &bad[0][0], 3, 4), 0);
+    CHECK(load_fails(&ds, npy, "column 3 is -20000"));
+    /* a missing .npy is named as such */
+    CHECK(unlink(npy) == 0);
+    CHECK(load_fails(&ds, npy, "image_emb.npy: no such file"));
     /* a truncated file */
     CHECK_EQ_INT(io_npy_write(npy, &e[0][0], 3, 4), 0);
     CHECK_EQ_INT(truncate(npy, 128 + 40), 0);
@@ -878,7 +888,9 @@ TEST(test_image_files)
     write_text(csv, "article_id,e0,e1,e2\n100000003,0,0,1\n");
     CHECK(load_fails(&ds, csv, "expected 5 columns (article_id,e0,...,e3), found 4"));
     write_text(csv, "article_id,e0,e1,e2,e3\n100000003,0,0,1,0\n100000001,1,nan,0,0\n");
-    CHECK(load_fails(&ds, csv, "emb.csv:3:13: expected a finite number (e1), found \"nan\""));
+    CHECK(load_fails(&ds, csv, "emb.csv:3:13: expected a finite number within +-10000 (e1), found \"nan\""));
+    write_text(csv, "article_id,e0,e1,e2,e3\n100000003,0,0,1,0\n100000001,1,1e20,0,0\n");
+    CHECK(load_fails(&ds, csv, "emb.csv:3:13: expected a finite number within +-10000 (e1), found \"1e20\""));
     write_text(csv, "article_id,e0,e1,e2,e3\n100000003,0,0,1,0\n100000001,1,inf,0,0\n");
     CHECK(load_fails(&ds, csv, "found \"inf\""));
     write_text(csv, "article_id,e0,e1,e2,e3\n100000003,0,0,1,0\n100000001,1,0");
@@ -893,6 +905,9 @@ TEST(test_image_files)
     const uint32_t rows[2] = {0, 1}, dup[2] = {3, 3};
     CHECK_EQ_INT(feat_image_from_rows(&a, 8, 4, &m[0][0], rows, 2), HM_EINVAL);
     CHECK(strstr(hm_last_error(), "row 1, dimension 3 is NaN"));
+    const float big[1][4] = {{1, 0, 3e5f, 0}};
+    CHECK_EQ_INT(feat_image_from_rows(&a, 8, 4, &big[0][0], rows, 1), HM_EINVAL);
+    CHECK(strstr(hm_last_error(), "row 0, dimension 2 is 300000: expected a value within +-10000"));
     CHECK_EQ_INT(feat_image_from_rows(&a, 8, 4, &m[0][0], dup, 1), 0);
     CHECK_EQ_INT(a.n_missing, 7);
     feat_image_release(&a);

@@ -422,17 +422,18 @@ TEST(test_forest_equals_model)
 }
 
 /* gbm_predict walks the compiled forest only when it gives XGBoost's margins bit for bit:
- * for the logistic (base margin 0) and the ranking objectives (base margin 0.5) alike. */
+ * for the logistic (base margin 0) and the ranking objectives (base margin 0.5) alike, every
+ * kind (deep grows its trees leaf-wise). */
 TEST(test_predict_through_forest)
 {
     struct gbm_params p;
     params_for_tests(&p);
     p.rounds = 25;
-    static const enum gbm_kind kinds[] = {GBM_CLASSIFIER, GBM_MAP, GBM_XENDCG};
+    static const enum gbm_kind kinds[] = {GBM_CLASSIFIER, GBM_NDCG, GBM_MAP, GBM_XENDCG, GBM_DEEP};
     uint64_t n = test.d.n_rows;
     CHECK(n >= 2000);
     float *want = malloc(sizeof(float) * n), *got = malloc(sizeof(float) * n);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 5; i++) {
         struct gbm_model *m = NULL;
         CHECK_EQ_INT(gbm_train(kinds[i], &p, &all.d, NULL, &m, NULL), 0);
         CHECK_STR(gbm_predictor(m), "not yet chosen");

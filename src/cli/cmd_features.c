@@ -43,6 +43,8 @@ int cmd_features(int argc, char **argv)
         case O_USERS:
             if (cli_parse_long(argv[0], "--users", optarg, &users) != 0)
                 code = 2;
+            else if (users < 1 || users > UINT32_MAX)
+                code = cli_usage_error(argv[0], "--users is a number of customers, at least 1 (found %ld)", users);
             break;
         case O_CONFIG: config = optarg; break;
         case O_SET: sets[n_sets++] = optarg; break;

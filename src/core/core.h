@@ -296,8 +296,10 @@ void hm_awriter_abort(struct hm_awriter *w);
  * stops it with SIGSTOP until a SIGCONT). Without HMREC_FAULT it costs one branch. Points:
  * "write" (every atomic file, after its data is written and before the rename), "stage"
  * (after a stage ran, before its record is written), "block" (after each streamed block of
- * candidates). HMREC_FAULT=full:K makes the K-th atomic file fail as on a full disk
- * (ENOSPC): hm_fault_fires("full") is 1 for that call. */
+ * candidates). hm_fault_fires(NAME) is 1 from the K-th call on (a condition that stays, as a
+ * full disk does): HMREC_FAULT=full:K makes the K-th atomic file and every later one fail as
+ * on a full disk (ENOSPC); HMREC_FAULT=forest takes every boosted model's compiled forest as
+ * different from XGBoost (its fallback). */
 void hm_fault_point(const char *name);
 int hm_fault_fires(const char *name);
 

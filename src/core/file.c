@@ -113,9 +113,9 @@ static void awriter_release(struct hm_awriter *w)
 static const char *fault_spec; /* HMREC_FAULT, read once; "" when unset */
 static _Atomic long fault_count;
 
-/* 1 when HMREC_FAULT names this point and this call is its K-th; sets *sig to the signal the
- * spec asks for (SIGKILL by default). */
-static int fault_due(const char *name, int *sig)
+/* 1 when HMREC_FAULT names this point and this call is its K-th (or a later one, with
+ * from_k); sets *sig to the signal the spec asks for (SIGKILL by default). */
+static int fault_due(const char *name, int from_k, int *sig)
 {
     if (!fault_spec) {
         const char *e = getenv("HMREC_FAULT");
@@ -126,13 +126,14 @@ static int fault_due(const char *name, int *sig)
         return 0;
     long k = fault_spec[n] == ':' ? strtol(fault_spec + n + 1, NULL, 10) : 1;
     *sig = strstr(fault_spec + n, ":INT") ? SIGINT : strstr(fault_spec + n, ":STOP") ? SIGSTOP : SIGKILL;
-    return ++fault_count == (k > 0 ? k : 1);
+    long count = ++fault_count;
+    return from_k ? count >= (k > 0 ? k : 1) : count == (k > 0 ? k : 1);
 }
 
 void hm_fault_point(const char *name)
 {
     int sig;
-    if (fault_due(name, &sig)) {
+    if (fault_due(name, 0, &sig)) {
         signal(sig, SIG_DFL);
         raise(sig);
     }
@@ -141,7 +142,7 @@ void hm_fault_point(const char *name)
 int hm_fault_fires(const char *name)
 {
     int sig;
-    return fault_due(name, &sig);
+    return fault_due(name, 1, &sig);
 }
 
 int hm_awriter_commit(struct hm_awriter *w)

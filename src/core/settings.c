@@ -32,7 +32,7 @@ static int set_row(const struct hm_setting *s, void *obj, const char *value, con
             return hm_error(HM_EINVAL, "%s: %s: expected an integer%s, found \"%s\"", where, s->key,
                             s->allow_all ? " or \"all\"" : "", value);
         if (v < s->min || v > s->max)
-            return hm_error(HM_EINVAL, "%s: %s: expected a value in [%g, %g], found %ld", where,
+            return hm_error(HM_EINVAL, "%s: %s: expected a value in [%.0f, %.0f], found %ld", where,
                             s->key, s->min, s->max, v);
         *(long *)field = v;
         return 0;
@@ -92,6 +92,8 @@ int hm_settings_parse_file(const struct hm_setting *table, size_t n, void *obj, 
         return rc;
     char section[128] = "", where[512];
     int lineno = 0;
+    /* every key given, with its line: a key given twice is a mistake, not an override */
+    HM_VEC(struct { char key[512]; int line; }) seen = {0};
     for (char *line = text, *next; line && *line; line = next) {
         next = strchr(line, '\n');
         if (next)
@@ -125,9 +127,21 @@ int hm_settings_parse_file(const struct hm_setting *table, size_t n, void *obj, 
             snprintf(full, sizeof full, "%s.%s", section, key);
         else
             snprintf(full, sizeof full, "%s", key);
-        if ((rc = hm_settings_set(table, n, obj, full, value, where)) != 0)
+        int twice = 0;
+        for (size_t k = 0; k < seen.n && !twice; k++)
+            if (!strcmp(seen.v[k].key, full)) {
+                twice = 1;
+                rc = hm_error(HM_EINVAL, "%s: %s is given twice in this file (first on line %d): keep one", where, full,
+                              seen.v[k].line);
+            }
+        if (twice || (rc = hm_settings_set(table, n, obj, full, value, where)) != 0)
             break;
+        seen.n++;
+        HM_GROW(seen.v, seen.cap, seen.n);
+        snprintf(seen.v[seen.n - 1].key, sizeof seen.v[0].key, "%s", full);
+        seen.v[seen.n - 1].line = lineno;
     }
+    free(seen.v);
     free(text);
     return rc;
 }

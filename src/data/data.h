@@ -196,8 +196,12 @@ struct data_article_matrix {
     uint8_t *missing;    /* (n_articles) 1: no embedding (the row is zero) */
     uint32_t n_missing;
 };
+/* The largest magnitude an embedding value may have: embeddings are unit-length or close (a
+ * value of 1e20 would turn into infinite features); beyond it the loaders fail. */
+#define DATA_EMB_LIMIT 1e4f
 /* Errors name the file and line: an id that is not an article of the store, twice the same
- * id, more or fewer ids than rows, NaN or infinite values, a malformed .npy. */
+ * id, more or fewer ids than rows, NaN or infinite values, values beyond DATA_EMB_LIMIT, a
+ * malformed .npy. */
 int data_article_matrix_load(struct data_article_matrix *m, const struct data_set *ds,
                              const char *npy_path, const char *ids_path);
 void data_article_matrix_release(struct data_article_matrix *m);

@@ -66,6 +66,10 @@ int data_article_matrix_load(struct data_article_matrix *m, const struct data_se
                 if (!isfinite(src[k]))
                     rc = hm_error(HM_EFORMAT, "%s: row %zu (article %.*s) column %zu is %s", npy_path, row,
                                   (int)l, p, k, isnan(src[k]) ? "NaN" : "infinite");
+                else if (fabsf(src[k]) > DATA_EMB_LIMIT)
+                    rc = hm_error(HM_EFORMAT, "%s: row %zu (article %.*s) column %zu is %g: expected a value within "
+                                              "+-%g (embeddings are unit-length or close)", npy_path, row, (int)l, p,
+                                  k, (double)src[k], (double)DATA_EMB_LIMIT);
                 zero &= src[k] == 0.0f;
             }
             if (!rc) {

@@ -109,6 +109,9 @@ int feat_image_from_rows(struct feat_image *im, uint32_t n_articles, uint32_t di
                 if (!isfinite(v[k]))
                     rc = hm_error(HM_EINVAL, "image embeddings: row %llu, dimension %u is %s", (unsigned long long)i,
                                   k, isnan(v[k]) ? "NaN" : "infinite");
+                else if (fabsf(v[k]) > DATA_EMB_LIMIT)
+                    rc = hm_error(HM_EINVAL, "image embeddings: row %llu, dimension %u is %g: expected a value within "
+                                             "+-%g", (unsigned long long)i, k, (double)v[k], (double)DATA_EMB_LIMIT);
             seen[a] = 1;
             if (!rc)
                 image_put(im, a, v);
@@ -185,6 +188,8 @@ static char *ids_path(const char *npy)
 
 static int load_npy(struct feat_image *im, const struct data_set *ds, const char *path, uint32_t dim)
 {
+    if (access(path, F_OK) != 0)
+        return hm_error(HM_ENOTFOUND, "%s: no such file (features.image names the image embeddings)", path);
     char *ids = ids_path(path);
     if (!ids) {
         size_t len = strlen(path);
@@ -284,8 +289,8 @@ static int load_csv(struct feat_image *im, const struct data_set *ds, const char
         if ((rc = id_lookup(&m, path, line, sp[0].p, sp[0].len, &a)) != 0)
             goto done;
         for (uint32_t k = 0; k < dim; k++)
-            if (io_parse_f32(sp[k + 1].p, sp[k + 1].len, &v[k])) {
-                snprintf(what, sizeof what, "a finite number (e%u)", k);
+            if (io_parse_f32(sp[k + 1].p, sp[k + 1].len, &v[k]) || fabsf(v[k]) > DATA_EMB_LIMIT) {
+                snprintf(what, sizeof what, "a finite number within +-%g (e%u)", (double)DATA_EMB_LIMIT, k);
                 char *msg = io_csv_expected(&f, sp[k + 1].off, what, sp[k + 1].p, sp[k + 1].len);
                 rc = hm_error(HM_EPARSE, "%s", msg);
                 free(msg);

@@ -154,7 +154,8 @@ void io_subwriter_abort(struct io_subwriter *s)
 
 /* ---- reader ------------------------------------------------------------------- */
 
-static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+/* either case, as ingest reads customer ids */
+static int is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 /* Parses one line (without its newline) into row; returns 0 or an HM_EPARSE error. */
 static int parse_line(const char *path, uint64_t lineno, char *l, size_t len, size_t max_n,

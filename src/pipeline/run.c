@@ -238,7 +238,7 @@ static int output_sum(const char *path, uint64_t *size, uint64_t *sum)
     if (rc)
         return rc;
     *size = m.size;
-    *sum = hm_hash64(m.data, m.size, 0x6f7574);
+    *sum = hm_hash64(m.size ? m.data : (const uint8_t *)"", m.size, 0x6f7574);
     hm_map_release(&m);
     return 0;
 }
@@ -697,7 +697,19 @@ int pipeline_check(const struct pipeline *p)
     if ((rc = pipeline_labels_check(p)) != 0 || (rc = rank_model_params_check(&p->c.models)) != 0 ||
         (rc = rank_models_parse(p->c.rank.models, &p->c.models, models, &n)) != 0)
         return rc;
-    return 0;
+    /* the submission's model: known before anything is trained */
+    const char *sm = p->c.run.submit_model;
+    int known = !strcmp(sm, "best") || !strcmp(sm, "ensemble") || !strcmp(sm, "average") || recall_baseline_find(sm) >= 0;
+    struct hm_buf names = {0};
+    for (int m = 0; m < n; m++) {
+        known |= !strcmp(sm, models[m].name);
+        hm_buf_printf(&names, ", %s", models[m].name);
+    }
+    if (!known)
+        rc = hm_error(HM_EINVAL, "run.submit_model = \"%s\": expected best, ensemble, average, a model of rank.models "
+                                 "(%s) or a baseline (popular, decayed, recent)", sm, names.s ? names.s + 2 : "");
+    hm_buf_release(&names);
+    return rc;
 }
 
 /* The model the submission comes from, with its MAP@12 against the oracle and the best

@@ -206,7 +206,7 @@ static uint64_t oracle_fingerprint(const struct pipeline *p)
             struct hm_map m;
             h = hm_hash64(names.v[i], strlen(names.v[i]) + 1, h);
             if (hm_map_file(&m, path) == 0) {
-                h = hm_hash64(m.data, m.size, h);
+                h = hm_hash64(m.size ? m.data : (const uint8_t *)"", m.size, h);
                 hm_map_release(&m);
             }
             hm_clear_error();

@@ -622,6 +622,9 @@ static const struct gbm_forest *model_forest(const struct gbm_model *cm, const f
                 ok = memcmp(&want[r], &got[r], sizeof got[r]) == 0;
             free(want);
             free(got);
+            /* the tests' way to the fallback: HMREC_FAULT=forest takes every forest as different */
+            if (ok && hm_fault_fires("forest"))
+                ok = 0;
         }
         hm_clear_error();
         if (!ok)

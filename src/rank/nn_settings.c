@@ -2,7 +2,9 @@
 #include "rank/nn_internal.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #define P(f) offsetof(struct nn_params, f)
 const struct hm_setting nn_settings[] = {
@@ -73,11 +75,48 @@ int nn_params_check(const struct nn_params *p)
     const char *vals[] = {p->user_hidden, p->item_hidden, p->image_hidden, p->pair_hidden,
                           p->fusion_hidden};
     uint32_t w[NN_MAX_DEPTH];
-    for (int i = 0; i < 5; i++)
-        if (nn_parse_widths(vals[i], w) < 0)
+    /* what training would hold, from the settings alone (each tower's first block, whose
+     * width depends on the feature set, left out): 16 bytes per parameter (weights,
+     * gradients, AdamW's two moments) and 16 per unit of a batch's activations */
+    double params[5] = {0, 0, 0, 0, 0}, units = 0, concat = 0;
+    int used[5] = {1, 1, p->image_tower != 0, p->pair_tower != 0, 1};
+    for (int i = 0; i < 5; i++) {
+        int n = nn_parse_widths(vals[i], w);
+        if (n < 0)
             return hm_error(HM_EINVAL,
                             "%s = \"%s\": expected 1 to %d comma-separated widths between 1 and %d",
                             keys[i], vals[i], NN_MAX_DEPTH, NN_MAX_WIDTH);
+        if (!used[i])
+            continue;
+        if (i == 4)
+            params[i] += concat * w[0];
+        for (int k = 0; k < n; k++) {
+            units += w[k];
+            if (k)
+                params[i] += (double)w[k - 1] * w[k];
+        }
+        if (i < 4)
+            concat += w[n - 1];
+    }
+    double total = 0, bytes, phys = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    int most = 4;
+    for (int i = 0; i < 5; i++) {
+        total += params[i];
+        if (params[i] > params[most])
+            most = i;
+    }
+    bytes = 16 * total + 16 * (double)(p->batch > 0 ? p->batch : 1) * units;
+    if (phys > 0 && bytes > phys) {
+        char setting[HM_SETTING_STRLEN + 32];
+        if (16 * (double)p->batch * units > 16 * total)
+            snprintf(setting, sizeof setting, "nn.batch = %ld", p->batch);
+        else
+            snprintf(setting, sizeof setting, "%s = \"%.*s\"", keys[most], HM_SETTING_STRLEN - 1, vals[most]);
+        return hm_error(HM_EINVAL, "%s: training this network would take about %.1f GiB (%.0f parameters at 16 bytes "
+                                   "for weights, gradients and AdamW's moments, and %.0f activations of a batch at 16 "
+                                   "bytes), more than this machine's %.1f GiB of memory",
+                        setting, bytes / (1 << 30), total, (double)p->batch * units, phys / (1 << 30));
+    }
     if (!(p->dropout >= 0 && p->dropout < 1))
         return hm_error(HM_EINVAL, "nn.dropout = %g: expected a probability below 1", p->dropout);
     if (!(p->bn_momentum >= 0 && p->bn_momentum <= 1))

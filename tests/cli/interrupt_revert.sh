@@ -3,14 +3,15 @@
 # the next run must not take what the killed one half-rewrote as up to date, whatever the
 # settings were in between; it ends with the bytes of a clean run. The points are every file
 # the changed run renames into place (HMREC_FAULT=write:K, K = 1, 2, ... until the run
-# finishes) and the end of each of its stages (stage:K, before the stage's record).
+# finishes) and the end of each of its stages (stage:K, before the stage's record). Two
+# models (a boosted one and the network) keep it short; interrupt.sh runs every model.
 set -euo pipefail
 bin=$1
 tmp=$2
 rm -rf "$tmp"
 mkdir -p "$tmp"
 "$bin" synth --preset tiny "$tmp/data" >/dev/null 2>&1
-conf() { printf '[run]\ndata = %s\nwork = %s\n[prepare]\ntrain_weeks = 3\nusers = 200\n' "$tmp/data" "$1"; }
+conf() { printf '[run]\ndata = %s\nwork = %s\n[prepare]\ntrain_weeks = 3\nusers = 200\n[rank]\nmodels = classifier,nn\n' "$tmp/data" "$1"; }
 sums() { (cd "$1" && find . -type f ! -name '*.took' ! -name 'report.*' ! -name hmrec.lock | LC_ALL=C sort | xargs md5sum); }
 
 conf "$tmp/ref" > "$tmp/ref.conf"

@@ -56,14 +56,39 @@ test ! -e "$tmp/work/candidates.hmt.hmrec-tmp.$$"
 test -e "$tmp/work/candidates.hmt.tmp.999999999"
 rm "$tmp/work/candidates.hmt.tmp.999999999"
 
-# the submission has a row for every customer, 12 ids of 10 digits each
-n_cust=$(($(wc -l < "$tmp/data/customers.csv") - 1))
-gzip -dc "$tmp/work/submission.csv.gz" > "$tmp/sub.csv"
-[ "$(head -1 "$tmp/sub.csv")" = "customer_id,prediction" ]
-[ $(($(wc -l < "$tmp/sub.csv") - 1)) -eq "$n_cust" ]
-if tail -n +2 "$tmp/sub.csv" | grep -q -v -E '^[0-9a-f]{64},([0-9]{10} ){11}[0-9]{10}$'; then
-  echo "malformed submission row"; exit 1
-fi
+# the submission: exactly the customers of customers.csv, once each; 12 distinct articles of
+# articles.csv per row, 10 digits each
+check_submission() { # file.csv.gz
+  gzip -dc "$1" > "$tmp/sub.csv"
+  [ "$(head -1 "$tmp/sub.csv")" = "customer_id,prediction" ] || { echo "submission header"; return 1; }
+  if tail -n +2 "$tmp/sub.csv" | grep -q -v -E '^[0-9a-f]{64},([0-9]{10} ){11}[0-9]{10}$'; then
+    echo "malformed submission row"; return 1
+  fi
+  tail -n +2 "$tmp/data/customers.csv" | cut -d, -f1 | LC_ALL=C sort > "$tmp/want_customers"
+  tail -n +2 "$tmp/sub.csv" | cut -d, -f1 | LC_ALL=C sort > "$tmp/got_customers"
+  cmp -s "$tmp/want_customers" "$tmp/got_customers" || { echo "the submission's customers are not customers.csv's"; return 1; }
+  awk -F, 'NR == FNR { if (FNR > 1) art[$1] = 1; next }
+           FNR > 1 { n = split($2, a, " "); delete seen
+                     for (i = 1; i <= n; i++) {
+                       if (!(a[i] in art)) { print "line " FNR ": " a[i] " is not in articles.csv"; bad = 1; exit }
+                       if (a[i] in seen) { print "line " FNR ": " a[i] " twice"; bad = 1; exit }
+                       seen[a[i]] = 1 } }
+           END { exit bad }' "$tmp/data/articles.csv" "$tmp/sub.csv"
+}
+check_submission "$tmp/work/submission.csv.gz"
+# the check fails on the faults it is there for
+printf 'customer_id,prediction\n' > "$tmp/bad.csv"
+tail -n +2 "$tmp/sub.csv" | sed '1d' >> "$tmp/bad.csv"; head -2 "$tmp/sub.csv" | tail -1 >> "$tmp/bad.csv"
+sed -n 3p "$tmp/sub.csv" >> "$tmp/bad.csv"
+gzip -c "$tmp/bad.csv" > "$tmp/bad_dup.csv.gz"
+tail -n +2 "$tmp/sub.csv" | sed '1s/ \([0-9]\{10\}\)$/ 0000000001/' | sed '1i customer_id,prediction' | gzip -c > "$tmp/bad_id.csv.gz"
+tail -n +2 "$tmp/sub.csv" | awk -F'[, ]' 'NR == 1 { $3 = $2 } { print }' OFS=' ' |
+  sed 's/^\([0-9a-f]\{64\}\) /\1,/' | sed '1i customer_id,prediction' | gzip -c > "$tmp/bad_twice.csv.gz"
+gzip -c "$tmp/sub.csv" > "$tmp/ok.csv.gz"
+check_submission "$tmp/ok.csv.gz"
+for f in bad_dup bad_id bad_twice; do
+  if check_submission "$tmp/$f.csv.gz" > /dev/null; then echo "the submission check passed $f"; exit 1; fi
+done
 
 # evaluate the oracle file of the last data week (the held-out week after it is a "test" row
 # of oracle/summary.tsv) directly: the same MAP@12 as in the table

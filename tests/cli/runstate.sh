@@ -125,7 +125,7 @@ diff "$tmp/ref.sums" "$tmp/w.sums"
 # ---- a damaged or missing output reruns its stage, which says why ----------------------------
 rerun() { # stage reason-pattern: one run, the stage must say that, and end as the reference
   local out
-  out=$("$bin" run --config "$tmp/w.conf" 2>/dev/null)
+  out=$("$bin" run --config "$tmp/w.conf" 2>&1) || { echo "the run failed"; echo "$out"; exit 1; }
   grep -q "^\[$1\] running: $2" <<< "$out" || { echo "[$1] should run: $2"; grep '^\[' <<< "$out"; exit 1; }
   sums "$w" > "$tmp/w.sums"
   diff "$tmp/ref.sums" "$tmp/w.sums"
@@ -150,7 +150,7 @@ cp -p "$oracle" "$tmp/oracle.bak"
 sed -i '2s/,\([0-9]\{10\}\) \([0-9]\{10\}\)/,\2 \1/' "$oracle"
 touch -r "$tmp/oracle.bak" "$oracle"
 if cmp -s "$oracle" "$tmp/oracle.bak"; then echo "the oracle edit changed nothing"; exit 1; fi
-out=$("$bin" run --config "$tmp/w.conf" 2>/dev/null)
+out=$("$bin" run --config "$tmp/w.conf" 2>&1) || { echo "the run failed"; echo "$out"; exit 1; }
 grep -q '^\[evaluate\] running: its input files changed' <<< "$out"
 cp -p "$tmp/oracle.bak" "$oracle"
 rerun evaluate "its input files changed"
