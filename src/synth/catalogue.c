@@ -96,6 +96,7 @@ struct product {
     int cell, index, section, gg, app, season, tier;
     int n_colours;
     int launch;          /* week */
+    double code_key;     /* the order of product codes: the launch week, plus noise */
     float tau, attract;
     double price;        /* units */
     uint32_t order;      /* generation order (tie breaker) */
@@ -104,8 +105,8 @@ struct product {
 static int cmp_product(const void *a, const void *b)
 {
     const struct product *x = a, *y = b;
-    if (x->launch != y->launch)
-        return x->launch < y->launch ? -1 : 1;
+    if (x->code_key != y->code_key)
+        return x->code_key < y->code_key ? -1 : 1;
     return x->order < y->order ? -1 : x->order > y->order;
 }
 
@@ -209,7 +210,8 @@ static struct product *draw_products(struct hm_rng *r, const struct synth_taxono
     return pr;
 }
 
-/* Product codes: distinct and increasing in the products' order (their launch order). */
+/* Product codes: distinct and increasing in the products' order (their launch order, or a noisy
+ * one with code_noise). */
 static uint32_t *draw_codes(struct hm_rng *r, size_t np)
 {
     uint32_t *codes = hm_xmalloc_array(np, sizeof *codes);
@@ -478,6 +480,16 @@ void synth_catalogue_build(struct synth_catalogue *c, const struct synth_taxonom
     hm_rng_seed2(&r, (uint64_t)p->seed, 0xCA7A106ULL);
     size_t np;
     struct product *pr = draw_products(&r, t, p, n_weeks, &np);
+    /* products (and so their codes and article ids) in launch order, or with code_noise in a
+     * noisy launch order drawn from a stream of its own */
+    for (size_t i = 0; i < np; i++) {
+        pr[i].code_key = pr[i].launch;
+        if (p->code_noise > 0) {
+            struct hm_rng rc;
+            hm_rng_seed2(&rc, (uint64_t)p->seed ^ 0xC0DEULL, i);
+            pr[i].code_key += p->code_noise * hm_rng_normal(&rc);
+        }
+    }
     qsort(pr, np, sizeof *pr, cmp_product);
     uint32_t *codes = draw_codes(&r, np);
     catalogue_alloc(c, (size_t)p->n_articles, np, t->n_cells);

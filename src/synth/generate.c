@@ -159,7 +159,7 @@ static int write_data(const struct synth_params *p, const struct synth_model *m,
         return rc;
     hm_info("synth: transactions written (%.1f s)", hm_seconds_since(t0));
     if ((rc = synth_write_articles(m->cat, m->tax, p, dir)) || (rc = synth_write_customers(m->cu, p, dir)) ||
-        (rc = synth_write_embeddings(m->cat, (uint64_t)p->seed, dir)))
+        (rc = synth_write_embeddings(m->cat, (uint64_t)p->seed, p->image_noise, dir)))
         return rc;
     if (p->images && (rc = synth_write_images(m->cat, m->tax, p, dir)))
         return rc;

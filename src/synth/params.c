@@ -51,6 +51,10 @@ static const struct hm_setting table[] = {
     {"synth.season_amp", HM_SET_DOUBLE, P(season_amp), "0.8", 0, 1, 0, "seasonal amplitude"},
     {"synth.price_scale", HM_SET_DOUBLE, P(price_scale), "590", 1, 1e6, 0, "SEK per written price unit"},
     {"synth.sale_discount", HM_SET_DOUBLE, P(sale_discount), "0.35", 0, 0.9, 0, "mean sale discount"},
+    {"synth.image_noise", HM_SET_DOUBLE, P(image_noise), "0", 0, 100, 0,
+     "noise added to an article's attributes before its image embedding (0: none)"},
+    {"synth.code_noise", HM_SET_DOUBLE, P(code_noise), "0", 0, 1000, 0,
+     "sd in weeks of the launch order that product codes follow (0: codes rise with launches)"},
 };
 #undef P
 

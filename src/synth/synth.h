@@ -66,6 +66,11 @@ struct synth_params {
     double season_amp;        /* amplitude of an item's seasonal fit */
     double price_scale;       /* SEK per unit of the written price (the real set: 590) */
     double sale_discount;     /* mean discount of sale-period prices */
+    /* how clean the side signals are (docs/synth.md: worlds) */
+    double image_noise;       /* norm of the noise added to an article's latent attributes before
+                                 its image embedding (theirs: about 2); 0 none */
+    double code_noise;        /* product codes follow launch week + code_noise N(0,1) instead of
+                                 the launch week; 0: strictly increasing with launches */
 };
 
 void synth_params_init(struct synth_params *p);

@@ -261,7 +261,8 @@ int synth_write_customers(const struct synth_customers *cu, const struct synth_p
 int synth_write_transactions(const struct synth_rec *recs, size_t n, const struct synth_customers *cu,
                              const struct synth_catalogue *c, int32_t day0,
                              double price_scale, const char *dir);
-int synth_write_embeddings(const struct synth_catalogue *c, uint64_t seed, const char *dir);
+/* The image embeddings: normalise(W (z + attr_noise noise) + 0.35 noise) per article. */
+int synth_write_embeddings(const struct synth_catalogue *c, uint64_t seed, double attr_noise, const char *dir);
 int synth_write_images(const struct synth_catalogue *c, const struct synth_taxonomy *t,
                        const struct synth_params *p, const char *dir);
 

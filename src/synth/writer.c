@@ -301,6 +301,7 @@ struct emb_ctx {
     float *out;               /* (rows of this block, SYNTH_EMB) */
     size_t first;
     uint64_t seed;
+    double attr_noise;        /* norm of the noise on the attributes (synth.image_noise) */
 };
 
 static int emb_rows(size_t begin, size_t end, int tid, void *ud)
@@ -310,6 +311,14 @@ static int emb_rows(size_t begin, size_t end, int tid, void *ud)
     for (size_t i = begin; i < end; i++) {
         size_t a = x->first + i;
         const float *z = x->c->z + a * SYNTH_ZDIM;
+        float zn[SYNTH_ZDIM];
+        if (x->attr_noise > 0) { /* the image sees the attributes through noise of its own */
+            struct hm_rng rz;
+            hm_rng_seed2(&rz, x->seed ^ 0x1A6E01ULL, a);
+            for (int j = 0; j < SYNTH_ZDIM; j++)
+                zn[j] = (float)(z[j] + x->attr_noise * hm_rng_normal(&rz) / sqrt(SYNTH_ZDIM));
+            z = zn;
+        }
         float *o = x->out + i * SYNTH_EMB;
         struct hm_rng r;
         hm_rng_seed2(&r, x->seed ^ 0xE3BULL, a);
@@ -330,7 +339,7 @@ static int emb_rows(size_t begin, size_t end, int tid, void *ud)
     return 0;
 }
 
-int synth_write_embeddings(const struct synth_catalogue *c, uint64_t seed, const char *dir)
+int synth_write_embeddings(const struct synth_catalogue *c, uint64_t seed, double attr_noise, const char *dir)
 {
     float *W = hm_xmalloc_array((size_t)SYNTH_EMB * SYNTH_ZDIM, sizeof(float));
     struct hm_rng r;
@@ -346,7 +355,7 @@ int synth_write_embeddings(const struct synth_catalogue *c, uint64_t seed, const
         return rc;
     }
     size_t block = 8192;
-    struct emb_ctx x = {c, W, hm_xmalloc_array(block * SYNTH_EMB, sizeof(float)), 0, seed};
+    struct emb_ctx x = {c, W, hm_xmalloc_array(block * SYNTH_EMB, sizeof(float)), 0, seed, attr_noise};
     for (size_t first = 0; first < c->n && rc == 0; first += block) {
         size_t m = c->n - first < block ? c->n - first : block;
         x.first = first;
