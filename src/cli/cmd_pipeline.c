@@ -11,13 +11,13 @@ struct stage_opts {
     const char *config;
     char **sets;
     int n_sets;
-    const char *store, *work, *out, *pred, *week, *customers, *oracle, *week_end;
+    const char *store, *work, *out, *pred, *week, *customers, *oracle, *week_end, *truth;
     struct pipeline_config cfg;
     struct pipeline p;   /* set up by parse_opts; pipeline_release when done */
 };
 
 enum { OPT_CONFIG = 1000, OPT_SET, OPT_STORE, OPT_WORK, OPT_OUT, OPT_PRED, OPT_WEEK, OPT_CUSTOMERS, OPT_ORACLE,
-       OPT_WEEK_END, OPT_HELP };
+       OPT_WEEK_END, OPT_TRUTH, OPT_HELP };
 
 static const struct option long_opts[] = {
     {"config", required_argument, 0, OPT_CONFIG}, {"set", required_argument, 0, OPT_SET},
@@ -25,7 +25,7 @@ static const struct option long_opts[] = {
     {"out", required_argument, 0, OPT_OUT},       {"pred", required_argument, 0, OPT_PRED},
     {"week", required_argument, 0, OPT_WEEK},     {"customers", required_argument, 0, OPT_CUSTOMERS},
     {"oracle", required_argument, 0, OPT_ORACLE}, {"week-end", required_argument, 0, OPT_WEEK_END},
-    {"help", no_argument, 0, OPT_HELP},
+    {"truth", required_argument, 0, OPT_TRUTH},   {"help", no_argument, 0, OPT_HELP},
     {0, 0, 0, 0},
 };
 
@@ -39,9 +39,13 @@ static const char *const usage_text[] = {
                 "predicts the week after the data for every customer). --oracle adds a row for the\n"
                 "oracle file of hmrec synth (data/oracle/week_<first day>_oracle.csv) and each row's\n"
                 "share of its MAP@12.\n",
-    "evaluate", "usage: hmrec evaluate --store DIR --pred FILE [--pred FILE]... [--week-end YYYY-MM-DD]\n"
+    "evaluate", "usage: hmrec evaluate --store DIR --pred FILE [--pred FILE]... [--week-end YYYY-MM-DD | --truth FILE]\n"
                 "Scores submission-format files (plain or .gz) against the purchases of a week: the\n"
-                "last 7 days of the store, or the 7 days ending on --week-end.\n",
+                "last 7 days of the store, the 7 days ending on --week-end, or the purchases listed in\n"
+                "--truth FILE (customer_id,purchases: space-separated article ids, e.g. the held-out\n"
+                "week hmrec synth writes to oracle/week_2020-09-23_truth.csv). When the truth file has\n"
+                "an oracle beside it (week_<day>_oracle.csv), the oracle is scored too and every row\n"
+                "gets its share of the oracle.\n",
     "submit",   "usage: hmrec submit --store DIR --out FILE[.gz] [--config FILE] [--set KEY=VALUE]...\n"
                 "12 articles for every customer, for the week after the data (run.submit_model).\n",
 };
@@ -76,6 +80,7 @@ static int parse_opts(int argc, char **argv, struct stage_opts *o, const char **
         case OPT_CUSTOMERS: o->customers = optarg; break;
         case OPT_ORACLE: o->oracle = optarg; break;
         case OPT_WEEK_END: o->week_end = optarg; break;
+        case OPT_TRUTH: o->truth = optarg; break;
         case OPT_HELP: print_usage(argv[0]); return 1000;
         default: return cli_usage_error(argv[0], "unknown option");
         }
@@ -194,19 +199,43 @@ int cmd_evaluate(int argc, char **argv)
         return exit_code;
     }
     int32_t end = ds->tx.day_max;
-    if (o.week_end && hm_date_parse(o.week_end, strlen(o.week_end), &end) != 0) {
+    if ((o.week_end && hm_date_parse(o.week_end, strlen(o.week_end), &end) != 0) || (o.week_end && o.truth)) {
         opts_release(&o);
         free(preds);
-        return cli_usage_error(argv[0], "--week-end expects a date YYYY-MM-DD, found \"%s\"", o.week_end);
+        return cli_usage_error(argv[0], o.truth ? "--week-end and --truth name the week twice: give one"
+                                                : "--week-end expects a date YYYY-MM-DD, found \"%s\"", o.week_end);
     }
     struct prep_truth truth;
-    prep_truth_build(&truth, ds, (struct prep_week){end - 6, end});
-    struct eval_row *rows = calloc((size_t)n_preds, sizeof *rows);
-    for (int i = 0; i < n_preds && !rc; i++) {
-        rows[i].name = preds[i];
-        rc = pipeline_evaluate_file(ds, &truth, preds[i], &rows[i].sum);
+    if (o.truth)
+        rc = pipeline_truth_read(ds, o.truth, &truth);
+    else
+        rc = prep_truth_build(&truth, ds, (struct prep_week){end - 6, end});
+    if (rc) {
+        exit_code = cli_fail();
+        opts_release(&o);
+        free(preds);
+        return exit_code;
     }
-    if (!rc) {
+    /* with a truth file: its oracle first, when hmrec synth wrote one beside it */
+    char *oracle = o.truth ? pipeline_truth_oracle_path(o.truth) : NULL;
+    int first = oracle ? 1 : 0, n_rows = first + n_preds;
+    struct eval_row *rows = calloc((size_t)n_rows, sizeof *rows);
+    double oracle_map = 0;
+    if (oracle) {
+        rows[0].name = "oracle";
+        if ((rc = pipeline_evaluate_file(ds, &truth, oracle, &rows[0].sum)) == 0)
+            oracle_map = eval_map12(&rows[0].sum);
+    }
+    for (int i = 0; i < n_preds && !rc; i++) {
+        rows[first + i].name = preds[i];
+        rc = pipeline_evaluate_file(ds, &truth, preds[i], &rows[first + i].sum);
+    }
+    if (!rc && o.truth) {
+        static const char *const ref_name[1] = {"oracle"};
+        char *table = eval_table_format_refs(rows, (size_t)n_rows, &oracle_map, ref_name, oracle ? 1 : 0);
+        printf("%s: %u customers bought\n%s", o.truth, truth.n_users, table);
+        free(table);
+    } else if (!rc) {
         char *table = eval_table_format(rows, (size_t)n_preds, 0);
         char d0[11], d1[11];
         hm_date_format(end - 6, d0);
@@ -217,6 +246,7 @@ int cmd_evaluate(int argc, char **argv)
         exit_code = cli_fail();
     }
     free(rows);
+    free(oracle);
     prep_truth_release(&truth);
     opts_release(&o);
     free(preds);

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <unistd.h>
 
-int pipeline_baseline_eval(struct pipeline *p, int kind, const struct prep_truth *truth, struct eval_row *row)
+/* A baseline predicting the week from cutoff on, scored on its purchases (truth). */
+static int baseline_eval_at(struct pipeline *p, int kind, int32_t cutoff, const struct prep_truth *truth,
+                            struct eval_row *row)
 {
     const struct data_set *ds;
     int rc = pipeline_data(p, &ds);
@@ -16,7 +18,6 @@ int pipeline_baseline_eval(struct pipeline *p, int kind, const struct prep_truth
     uint32_t n = truth->n_users;
     uint32_t *pred = hm_xmalloc_array((size_t)n * RECALL_K + 1, sizeof *pred);
     uint8_t *npred = hm_xmalloc((size_t)n + 1);
-    int32_t cutoff = ds->tx.day_max - 6; /* the validation week's first day */
     rc = recall_baseline_predict(ds, kind, &p->c.base, cutoff, truth->user, n, pred, npred);
     if (!rc) {
         memset(&row->sum, 0, sizeof row->sum);
@@ -28,6 +29,15 @@ int pipeline_baseline_eval(struct pipeline *p, int kind, const struct prep_truth
     free(pred);
     free(npred);
     return rc;
+}
+
+int pipeline_baseline_eval(struct pipeline *p, int kind, const struct prep_truth *truth, struct eval_row *row)
+{
+    const struct data_set *ds;
+    int rc = pipeline_data(p, &ds);
+    if (rc)
+        return rc;
+    return baseline_eval_at(p, kind, ds->tx.day_max - 6, truth, row); /* the validation week */
 }
 
 int pipeline_write_predictions(struct pipeline *p, int kind, int32_t cutoff, const uint32_t *users, uint32_t n,
@@ -157,19 +167,130 @@ int pipeline_evaluate_file(const struct data_set *ds, const struct prep_truth *t
     return rc;
 }
 
-char *pipeline_oracle_path(const char *data_dir, int32_t start)
+/* data_dir/oracle/week_<start>_<what>.csv when it exists, else NULL. */
+static char *synth_week_file(const char *data_dir, int32_t start, const char *what)
 {
     if (!data_dir || !data_dir[0])
         return NULL;
     char day[11], name[64];
     hm_date_format(start, day);
-    snprintf(name, sizeof name, "oracle/week_%s_oracle.csv", day);
+    snprintf(name, sizeof name, "oracle/week_%s_%s.csv", day, what);
     char *path = hm_path_join(data_dir, name);
     if (access(path, R_OK) != 0) {
         free(path);
         return NULL;
     }
     return path;
+}
+
+char *pipeline_oracle_path(const char *data_dir, int32_t start)
+{
+    return synth_week_file(data_dir, start, "oracle");
+}
+
+char *pipeline_test_truth_path(const char *data_dir, int32_t start)
+{
+    return synth_week_file(data_dir, start, "truth");
+}
+
+char *pipeline_truth_oracle_path(const char *truth_path)
+{
+    size_t n = strlen(truth_path);
+    static const char tail[] = "_truth.csv";
+    if (n < sizeof tail - 1 || strcmp(truth_path + n - (sizeof tail - 1), tail))
+        return NULL;
+    char *path = hm_xasprintf("%.*s_oracle.csv", (int)(n - (sizeof tail - 1)), truth_path);
+    if (access(path, R_OK) != 0) {
+        free(path);
+        return NULL;
+    }
+    return path;
+}
+
+/* ---- a week's purchases from a file ----------------------------------------------------------- */
+
+struct truth_read_job {
+    struct data_id_index ix;
+    const char *path;
+    uint32_t *slot;            /* (n_customers) 1 + index into rows, 0 when none */
+    HM_VEC(uint32_t) cust;     /* per buyer: the customer's row */
+    HM_VEC(uint64_t) first;    /* per buyer: its first item in items */
+    HM_VEC(uint32_t) items;
+    uint64_t unknown_customers, unknown_articles;
+};
+
+static int truth_read_row(const struct io_subrow *row, void *ud)
+{
+    struct truth_read_job *j = ud;
+    uint32_t c = data_id_index_customer(&j->ix, row->customer_id, 64);
+    if (c == UINT32_MAX) {
+        j->unknown_customers++;
+        return 0;
+    }
+    if (j->slot[c])
+        return hm_error(HM_EPARSE, "%s:%llu: customer %s appears twice", j->path, (unsigned long long)row->line,
+                        row->customer_id);
+    j->slot[c] = (uint32_t)j->cust.n + 1;
+    HM_VEC_PUSH(&j->cust, c);
+    HM_VEC_PUSH(&j->first, j->items.n);
+    uint64_t begin = j->items.n;
+    for (size_t k = 0; k < row->n; k++) {
+        uint32_t a = data_id_index_article(&j->ix, row->articles[k]);
+        if (a == UINT32_MAX) {
+            /* an article the store does not know: no prediction can name it, it stays a
+             * purchase (a value no article has, distinct from evaluate_file's) */
+            j->unknown_articles++;
+            a = UINT32_MAX - 4096 - (uint32_t)k;
+        }
+        int dup = 0;
+        for (uint64_t q = begin; q < j->items.n && !dup; q++)
+            dup = j->items.v[q] == a;
+        if (!dup)
+            HM_VEC_PUSH(&j->items, a);
+    }
+    return 0;
+}
+
+int pipeline_truth_read(const struct data_set *ds, const char *path, struct prep_truth *t)
+{
+    memset(t, 0, sizeof *t);
+    uint32_t nc = ds->customers.n;
+    struct truth_read_job j = {.path = path, .slot = hm_xcalloc((size_t)nc + 1, sizeof(uint32_t))};
+    data_id_index_init(&j.ix, ds);
+    int rc = io_idlist_read(path, "purchases", 4096, truth_read_row, &j);
+    if (!rc) {
+        if (j.unknown_customers)
+            hm_warn("%s: %llu buyers are customers the store does not know (not scored)", path,
+                    (unsigned long long)j.unknown_customers);
+        if (j.unknown_articles)
+            hm_warn("%s: %llu purchases are of articles the store does not know (no prediction can hit them)",
+                    path, (unsigned long long)j.unknown_articles);
+        /* buyers in customer order, as prep_truth_build gives them */
+        t->n_users = (uint32_t)j.cust.n;
+        t->user = hm_xmalloc_array(j.cust.n + 1, sizeof *t->user);
+        t->off = hm_xmalloc_array(j.cust.n + 1, sizeof *t->off);
+        t->items = hm_xmalloc_array(j.items.n + 1, sizeof *t->items);
+        uint64_t k = 0;
+        uint32_t u = 0;
+        for (uint32_t c = 0; c < nc; c++) {
+            if (!j.slot[c])
+                continue;
+            uint32_t r = j.slot[c] - 1;
+            uint64_t lo = j.first.v[r], hi = r + 1 < j.first.n ? j.first.v[r + 1] : j.items.n;
+            t->user[u] = c;
+            t->off[u++] = k;
+            memcpy(t->items + k, j.items.v + lo, (hi - lo) * sizeof *t->items);
+            k += hi - lo;
+        }
+        t->off[u] = k;
+        t->n_rows = k;
+    }
+    data_id_index_release(&j.ix);
+    free(j.slot);
+    free(j.cust.v);
+    free(j.first.v);
+    free(j.items.v);
+    return rc;
 }
 
 /* ---- the metrics table ----------------------------------------------------------------- */
@@ -261,6 +382,117 @@ int pipeline_metrics_table(struct pipeline *p, const struct prep_truth *truth, c
     return rc;
 }
 
+/* ---- the held-out test week -------------------------------------------------------------------- */
+
+#define TEST_MAX_ROWS (2 + RECALL_NBASELINES)
+
+/* The held-out test week, when the data folder has its purchases (hmrec synth's
+ * oracle/week_<the day after the data>_truth.csv): the oracle, the submission and the
+ * baselines scored on it, as a table (*table, NULL without the week) and metrics.tsv rows of
+ * kinds "test oracle", "test submission" and "test baseline". No setting is chosen on it: it
+ * only reports. */
+static int test_week_table(struct pipeline *p, const struct data_set *ds, char **table, struct hm_buf *tsv)
+{
+    *table = NULL;
+    int32_t start = ds->tx.day_max + 1;
+    char *truth_path = pipeline_test_truth_path(p->c.run.data, start);
+    if (!truth_path)
+        return 0;
+    hm_report("evaluate: the submission, the baselines and the oracle on the held-out test week");
+    struct prep_truth truth;
+    int rc = pipeline_truth_read(ds, truth_path, &truth);
+    free(truth_path);
+    if (rc)
+        return rc;
+    struct table_row rows[TEST_MAX_ROWS];
+    char names[TEST_MAX_ROWS][HM_SETTING_STRLEN + 32];
+    memset(rows, 0, sizeof rows);
+    int n = 0;
+    double oracle_map = 0;
+    char *oracle = pipeline_oracle_path(p->c.run.data, start);
+    if (oracle && (rc = pipeline_evaluate_file(ds, &truth, oracle, &rows[n].r.sum)) == 0) {
+        rows[n].r.name = "test: oracle";
+        rows[n].kind = "test oracle";
+        oracle_map = eval_map12(&rows[n++].r.sum);
+    }
+    free(oracle);
+    int first = n;
+    char *sub = pipeline_submission_path(p);
+    if (!rc && access(sub, R_OK) == 0) {
+        char model[HM_SETTING_STRLEN];
+        snprintf(model, sizeof model, "%s", p->c.run.submit_model);
+        if (!strcmp(model, "best") && pipeline_best_model(p, model, sizeof model) != 0)
+            hm_clear_error(), snprintf(model, sizeof model, "best");
+        snprintf(names[n], sizeof names[n], "test: submission (%s)", model);
+        if ((rc = pipeline_evaluate_file(ds, &truth, sub, &rows[n].r.sum)) == 0) {
+            rows[n].r.name = names[n];
+            rows[n++].kind = "test submission";
+        }
+    }
+    free(sub);
+    char list[HM_SETTING_STRLEN];
+    snprintf(list, sizeof list, "%s", p->c.run.baselines);
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok && !rc && n < TEST_MAX_ROWS;
+         tok = strtok_r(NULL, ",", &save)) {
+        int kind = recall_baseline_find(tok);
+        if (kind < 0)
+            continue; /* the validation table has said so */
+        snprintf(names[n], sizeof names[n], "test: %s", tok);
+        if ((rc = baseline_eval_at(p, kind, start, &truth, &rows[n].r)) == 0) {
+            rows[n].r.name = names[n];
+            rows[n++].kind = "test baseline";
+        }
+    }
+    if (!rc && n) {
+        qsort(rows + first, (size_t)(n - first), sizeof *rows, by_map12_desc);
+        struct eval_row plain[TEST_MAX_ROWS];
+        for (int i = 0; i < n; i++) {
+            plain[i] = rows[i].r;
+            pipeline_result_format(tsv, rows[i].r.name, rows[i].kind, &rows[i].r.sum);
+        }
+        static const char *const ref_name[1] = {"oracle"};
+        char *body = eval_table_format_refs(plain, (size_t)n, &oracle_map, ref_name, oracle_map > 0);
+        char *end = strstr(body, "\n\n"); /* the table at 12 only */
+        if (end)
+            end[1] = '\0';
+        char d0[11], d1[11];
+        hm_date_format(start, d0);
+        hm_date_format(start + 6, d1);
+        *table = hm_xasprintf("held-out test week %s..%s: %u customers bought (the week after the data, known "
+                              "only to the data's oracle/; no setting was chosen on it)\n%s",
+                              d0, d1, truth.n_users, body);
+        free(body);
+    }
+    prep_truth_release(&truth);
+    return rc;
+}
+
+/* metrics.txt: the validation week's table at 12, the test week's (when any), then the
+ * validation week's tables per metric at every k. */
+static int write_metrics(struct pipeline *p, const char *validation, const char *test, const struct hm_buf *tsv)
+{
+    const char *rest = strstr(validation, "\n\n");
+    size_t head = rest ? (size_t)(rest - validation) + 1 : strlen(validation);
+    char *text = test ? hm_xasprintf("%.*s\n%s%s", (int)head, validation, test, rest ? rest + 1 : "")
+                      : hm_xstrdup(validation);
+    char *path = pipeline_path(p, "metrics.txt");
+    struct hm_awriter w;
+    int rc = hm_awriter_open(&w, path);
+    free(path);
+    if (rc == 0) {
+        hm_awriter_write(&w, text, strlen(text));
+        rc = hm_awriter_commit(&w);
+    }
+    free(text);
+    char *tp = pipeline_path(p, "metrics.tsv");
+    if (!rc && (rc = hm_awriter_open(&w, tp)) == 0) {
+        hm_awriter_write(&w, tsv->s, tsv->len);
+        rc = hm_awriter_commit(&w);
+    }
+    free(tp);
+    return rc;
+}
+
 int pipeline_evaluate_stage(struct pipeline *p)
 {
     const struct data_set *ds;
@@ -268,13 +500,12 @@ int pipeline_evaluate_stage(struct pipeline *p)
     if (rc)
         return rc;
     hm_report("evaluate: the baselines on the validation week");
-    char *oracle = pipeline_oracle_path(p->c.run.data, ds->tx.day_max - 6), *table = NULL;
+    char *oracle = pipeline_oracle_path(p->c.run.data, ds->tx.day_max - 6), *table = NULL, *test = NULL;
     struct prep_truth truth;
     if ((rc = prep_truth_build(&truth, ds, (struct prep_week){ds->tx.day_max - 6, ds->tx.day_max})) != 0) {
         free(oracle);
         return rc;
     }
-    char *path = pipeline_path(p, "metrics.txt");
     /* the rank stage's models, ensembles and pool ceiling, when it ran */
     struct pipeline_result *res = NULL;
     int n_res = 0;
@@ -284,24 +515,14 @@ int pipeline_evaluate_stage(struct pipeline *p)
     free(rp);
     struct hm_buf tsv = {0};
     hm_buf_puts(&tsv, "# name\tkind\tusers\tthen per k in 1,3,5,10,12: sums of AP, precision, recall, NDCG\n");
-    if (!rc && (rc = pipeline_metrics_table(p, &truth, p->c.run.baselines, oracle, res, n_res, &table, &tsv)) == 0) {
-        struct hm_awriter w;
-        if ((rc = hm_awriter_open(&w, path)) == 0) {
-            hm_awriter_write(&w, table, strlen(table));
-            rc = hm_awriter_commit(&w);
-        }
-        char *tp = pipeline_path(p, "metrics.tsv");
-        if (!rc && (rc = hm_awriter_open(&w, tp)) == 0) {
-            hm_awriter_write(&w, tsv.s, tsv.len);
-            rc = hm_awriter_commit(&w);
-        }
-        free(tp);
-    }
+    if (!rc && (rc = pipeline_metrics_table(p, &truth, p->c.run.baselines, oracle, res, n_res, &table, &tsv)) == 0 &&
+        (rc = test_week_table(p, ds, &test, &tsv)) == 0)
+        rc = write_metrics(p, table, test, &tsv);
     hm_buf_release(&tsv);
     prep_truth_release(&truth);
     free(res);
     free(table);
+    free(test);
     free(oracle);
-    free(path);
     return rc;
 }

@@ -276,6 +276,17 @@ int pipeline_evaluate_file(const struct data_set *ds, const struct prep_truth *t
                            struct eval_sum *sum);
 /* The oracle file hmrec synth wrote for the week starting on `start` in data_dir, or NULL. */
 char *pipeline_oracle_path(const char *data_dir, int32_t start);
+/* The purchases file hmrec synth wrote for that week (oracle/week_<start>_truth.csv), or NULL;
+ * for the week after the data, the held-out test week. */
+char *pipeline_test_truth_path(const char *data_dir, int32_t start);
+/* The oracle file beside a truth file (".../week_<day>_truth.csv" -> "..._oracle.csv") when it
+ * exists, else NULL. */
+char *pipeline_truth_oracle_path(const char *truth_path);
+/* A week's purchases read from a "customer_id,purchases" file (space-separated article ids),
+ * over the store's customers and articles: buyers in customer order, each one's distinct
+ * articles in file order. Buyers the store does not know are skipped and articles it does not
+ * know kept as purchases no prediction can name (each with a warning). */
+int pipeline_truth_read(const struct data_set *ds, const char *path, struct prep_truth *t);
 /* The metrics table of the baselines in `names` (comma-separated), the oracle file (when not
  * NULL) and the rows of `extra` (the rank stage's models, ensembles and pool ceiling) on the
  * validation week, whose purchases are truth: the ceilings first, then every row ranked by
@@ -284,7 +295,9 @@ char *pipeline_oracle_path(const char *data_dir, int32_t start);
 int pipeline_metrics_table(struct pipeline *p, const struct prep_truth *truth, const char *names,
                            const char *oracle, const struct pipeline_result *extra, int n_extra, char **table,
                            struct hm_buf *tsv);
-/* The evaluate stage: <work>/metrics.txt. */
+/* The evaluate stage: <work>/metrics.txt and metrics.tsv, the validation week's table and,
+ * when the data folder has the held-out test week, the submission, the baselines and the
+ * oracle on it (rows of kinds "test oracle", "test submission", "test baseline"). */
 int pipeline_evaluate_stage(struct pipeline *p);
 
 /* Stage 3 (features.c): the training set of every training week. */

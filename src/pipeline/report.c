@@ -17,10 +17,13 @@
 
 struct metrics {
     struct pipeline_result *r;
-    int n;
+    int n;                /* rows of the validation week; the test week's follow them */
+    int n_test;           /* rows of the held-out test week (kinds "test ..."), at r + n */
     int best;             /* the best model, ensemble or baseline (-1: none) */
     int best_baseline;    /* -1: none */
     double oracle, ceiling;
+    int test_sub;         /* the submission on the test week (-1: none), an index into r */
+    double test_oracle, test_baseline;
 };
 
 static void metrics_load(struct pipeline *p, struct metrics *m)
@@ -31,6 +34,32 @@ static void metrics_load(struct pipeline *p, struct metrics *m)
     if (pipeline_results_read(path, &m->r, &m->n) != 0)
         hm_clear_error();
     free(path);
+    /* the held-out test week's rows after the validation week's (stable) */
+    m->test_sub = -1;
+    struct pipeline_result *tmp = hm_xmalloc_array((size_t)m->n + 1, sizeof *tmp);
+    int nv = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < m->n; i++)
+            if ((strncmp(m->r[i].kind, "test ", 5) == 0) == pass)
+                tmp[nv++] = m->r[i];
+    if (m->n)
+        memcpy(m->r, tmp, (size_t)m->n * sizeof *tmp);
+    free(tmp);
+    for (int i = 0; i < m->n; i++)
+        if (!strncmp(m->r[i].kind, "test ", 5)) {
+            m->n_test = m->n - i;
+            m->n = i;
+            break;
+        }
+    for (int i = m->n; i < m->n + m->n_test; i++) {
+        double v = eval_map12(&m->r[i].sum);
+        if (!strcmp(m->r[i].kind, "test oracle"))
+            m->test_oracle = v;
+        else if (!strcmp(m->r[i].kind, "test submission"))
+            m->test_sub = i;
+        else if (v > m->test_baseline)
+            m->test_baseline = v;
+    }
     for (int i = 0; i < m->n; i++) {
         double v = eval_map12(&m->r[i].sum);
         if (!strcmp(m->r[i].kind, "oracle"))
@@ -139,6 +168,53 @@ static void metrics_section(struct eval_page *pg, const struct metrics *m, uint3
     }
     free(names);
     free(vals);
+    free(cells);
+    free(hl);
+    free(bar);
+}
+
+/* The held-out test week: the submission, the baselines and the oracle on the week after the
+ * data, which no setting was chosen on. */
+static void test_section(struct eval_page *pg, const struct metrics *m)
+{
+    if (!m->n_test)
+        return;
+    const struct pipeline_result *r = m->r + m->n;
+    int n = m->n_test;
+    eval_page_heading(pg, 2, "The held-out test week", "test-week");
+    eval_page_paragraphf(pg,
+                         "The synthetic data set also holds the week after the data (in its oracle/ folder only, "
+                         "never in the transactions): the week the submission predicts. Every choice of the "
+                         "pipeline (the models' settings, the best model, the ensemble's weights) was made on "
+                         "the validation and training weeks; this week only reports. It has %llu buyers; in hmrec "
+                         "synth's data they all have a history, while the data's last weeks also hold first "
+                         "purchases, so compare shares of the oracle rather than raw MAP@12 with the validation "
+                         "week.",
+                         (unsigned long long)r[0].sum.users);
+    static const char *const header[] = {"row", "kind", "MAP@12", "% of oracle", "P@12", "R@12", "NDCG@12"};
+    char **cells = hm_xcalloc((size_t)n * 7 + 1, sizeof *cells);
+    uint8_t *hl = hm_xcalloc((size_t)n + 1, 1);
+    double *bar = hm_xmalloc_array((size_t)n + 1, sizeof *bar);
+    for (int i = 0; i < n; i++) {
+        const struct eval_sum *s = &r[i].sum;
+        double u = s->users ? (double)s->users : 1, v = eval_map12(s);
+        char **c = cells + 7 * i;
+        c[0] = hm_xstrdup(r[i].name);
+        c[1] = hm_xstrdup(r[i].kind);
+        c[2] = fmt5(v);
+        c[3] = m->test_oracle > 0 ? hm_xasprintf("%.1f%%", 100 * v / m->test_oracle) : hm_xstrdup("-");
+        c[4] = hm_xasprintf("%.4f", s->precision[EVAL_NK - 1] / u);
+        c[5] = hm_xasprintf("%.4f", s->recall[EVAL_NK - 1] / u);
+        c[6] = hm_xasprintf("%.4f", s->ndcg[EVAL_NK - 1] / u);
+        hl[i] = m->n + i == m->test_sub;
+        bar[i] = m->test_oracle > 0 ? fmin(v / m->test_oracle, 1.0) : NAN;
+    }
+    struct eval_table_spec t = {.caption = "MAP@12 and the other metrics at 12 on the held-out test week.",
+                                .header = header, .n_cols = 7, .cells = (const char *const *)cells, .n_rows = (size_t)n,
+                                .highlight = hl, .bar = bar, .bar_col = 3};
+    eval_page_table(pg, &t);
+    for (int i = 0; i < 7 * n; i++)
+        free(cells[i]);
     free(cells);
     free(hl);
     free(bar);
@@ -514,8 +590,8 @@ int pipeline_report_stage(struct pipeline *p)
     double total, peak;
     stage_totals(p, &total, &peak);
     /* key figures */
-    char v[6][32], note[6][160];
-    struct eval_card cards[6];
+    char v[7][32], note[7][160];
+    struct eval_card cards[7];
     size_t nc = 0;
     if (m.best >= 0) {
         double b = eval_map12(&m.r[m.best].sum), bb = m.best_baseline >= 0 ? eval_map12(&m.r[m.best_baseline].sum) : 0;
@@ -548,6 +624,17 @@ int pipeline_report_stage(struct pipeline *p)
         cards[nc] = (struct eval_card){"oracle", v[nc], note[nc]};
         nc++;
     }
+    if (m.test_sub >= 0) {
+        double t = eval_map12(&m.r[m.test_sub].sum);
+        snprintf(v[nc], 32, "%.5f", t);
+        int k = snprintf(note[nc], 160, "the submission on the held-out week");
+        if (m.test_oracle > 0)
+            k += snprintf(note[nc] + k, 160 - (size_t)k, ", %.1f%% of its oracle", 100 * t / m.test_oracle);
+        if (m.test_baseline > 0)
+            snprintf(note[nc] + k, 160 - (size_t)k, ", %.1fx its best baseline", t / m.test_baseline);
+        cards[nc] = (struct eval_card){"test week MAP@12", v[nc], note[nc]};
+        nc++;
+    }
     if (total > 0) {
         eval_format(total, EVAL_SECONDS, v[nc], 32);
         snprintf(note[nc], 160, "the stages' wall time, %d threads", hm_threads());
@@ -562,6 +649,7 @@ int pipeline_report_stage(struct pipeline *p)
     eval_page_toc(&pg);
     if (m.n)
         metrics_section(&pg, &m, buyers);
+    test_section(&pg, &m);
     if (!p->image_loaded && !p->c.feat.image[0])
         eval_page_paragraph(&pg, "No image embeddings were configured (features.image): the image features are "
                                  "imputed and the network has no image tower. hmrec embed computes them from the "

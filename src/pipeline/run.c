@@ -714,6 +714,40 @@ int pipeline_check(const struct pipeline *p)
 
 /* The model the submission comes from, with its MAP@12 against the oracle and the best
  * baseline (metrics.tsv), as one line; nothing when the run has no such row. */
+/* A test-week row's name without its "test: " prefix. */
+static const char *plain_name(const char *name)
+{
+    return strncmp(name, "test: ", 6) ? name : name + 6;
+}
+
+/* The submission on the held-out test week, beside its oracle and best baseline there. */
+static void test_week_line(const struct pipeline_result *res, int n)
+{
+    int sub = -1, base = -1;
+    double oracle = 0;
+    for (int i = 0; i < n; i++) {
+        double m = eval_map12(&res[i].sum);
+        if (!strcmp(res[i].kind, "test submission"))
+            sub = i;
+        if (!strcmp(res[i].kind, "test oracle"))
+            oracle = m;
+        if (!strcmp(res[i].kind, "test baseline") && (base < 0 || m > eval_map12(&res[base].sum)))
+            base = i;
+    }
+    if (sub < 0)
+        return;
+    double m = eval_map12(&res[sub].sum);
+    struct hm_buf line = {0};
+    hm_buf_printf(&line, "held-out test week: %s, MAP@12 %.5f", plain_name(res[sub].name), m);
+    if (oracle > 0)
+        hm_buf_printf(&line, ", %.1f%% of its oracle", 100 * m / oracle);
+    if (base >= 0 && eval_map12(&res[base].sum) > 0)
+        hm_buf_printf(&line, ", %.1fx its best baseline (%s, %.5f)", m / eval_map12(&res[base].sum), plain_name(res[base].name),
+                      eval_map12(&res[base].sum));
+    hm_report("%s (no setting was chosen on this week)", line.s);
+    hm_buf_release(&line);
+}
+
 static void summary_model_line(struct pipeline *p)
 {
     char name[sizeof p->c.run.submit_model];
@@ -755,6 +789,7 @@ static void summary_model_line(struct pipeline *p)
         hm_report("%s", line.s);
         hm_buf_release(&line);
     }
+    test_week_line(res, n);
     free(res);
 }
 
@@ -773,6 +808,13 @@ static int run_summary(struct pipeline *p)
     const char *end = strstr(text, "\n\n");
     size_t n = end ? (size_t)(end - text) : len && text[len - 1] == '\n' ? len - 1 : len;
     hm_report("\n%.*s\n", (int)n, text);
+    /* then the held-out test week's table, when the data have that week */
+    const char *test = strstr(text, "\n\nheld-out test week ");
+    if (test) {
+        test += 2;
+        const char *tend = strstr(test, "\n\n");
+        hm_report("%.*s\n", (int)(tend ? tend - test : (ptrdiff_t)strlen(test)), test);
+    }
     free(text);
     summary_model_line(p);
     char *html = pipeline_path(p, "report.html"), *txt = pipeline_path(p, "report.txt");

@@ -29,4 +29,22 @@ grep -q "buyers of the week have no prediction row" <<< "$out"
 { cat "$oracle"; printf '%064d,0108775015\n' 7; } > "$tmp/stranger.csv"
 out=$("$bin" evaluate --store "$tmp/store" --pred "$tmp/stranger.csv" 2>&1)
 grep -q "stranger.csv: 1 of .* rows name customers the store does not know" <<< "$out"
+# a truth file (--truth): a stranger among the buyers and an unknown article are said; a
+# buyer twice, or a file that is not a purchases list, is an error naming the line
+truth=$tmp/data/oracle/week_2020-09-23_truth.csv
+{ cat "$truth"; printf '%064d,0108775015\n' 7; } > "$tmp/t1.csv"
+sed -i '2s/ [0-9]\{10\}$/ 0000000001/; 2s/,[0-9]\{10\}$/,0000000001/' "$tmp/t1.csv"
+out=$("$bin" evaluate --store "$tmp/store" --pred "$oracle" --truth "$tmp/t1.csv" 2>&1)
+grep -q "t1.csv: 1 buyers are customers the store does not know" <<< "$out"
+grep -q "t1.csv: 1 purchases are of articles the store does not know" <<< "$out"
+{ cat "$truth"; sed -n 2p "$truth"; } > "$tmp/t2.csv"
+set +e
+out=$("$bin" evaluate --store "$tmp/store" --pred "$oracle" --truth "$tmp/t2.csv" 2>&1)
+rc=$?
+out2=$("$bin" evaluate --store "$tmp/store" --pred "$oracle" --truth "$oracle" 2>&1)
+rc2=$?
+set -e
+[ "$rc" -eq 1 ] && [ "$rc2" -eq 1 ]
+grep -q "t2.csv:$(($(wc -l < "$truth") + 1)): customer .* appears twice" <<< "$out"
+grep -q 'expected header "customer_id,purchases", found "customer_id,prediction"' <<< "$out2"
 echo "evaluate notes ok"

@@ -98,6 +98,23 @@ m1=$("$bin" evaluate --store "$tmp/work/store" --pred "$tmp/data/oracle/$week" |
 m2=$(awk '$1=="oracle"{print $3; exit}' "$tmp/work/metrics.txt")
 [ "$m1" = "$m2" ]
 
+# the held-out test week (hmrec synth's week after the data): its table in metrics.txt, rows of
+# kinds "test ..." in metrics.tsv, the run's summary line and the report's section; hmrec
+# evaluate --truth scores the submission and the oracle file to the table's figures
+out=$("$bin" run --config "$conf" 2>/dev/null)
+grep -q '^held-out test week 2020-09-23..2020-09-29: [0-9]* customers bought' "$tmp/work/metrics.txt"
+grep -q '^held-out test week: submission (' <<< "$out"
+grep -q '^test: submission (' "$tmp/work/metrics.txt"
+grep -q $'\ttest submission\t' "$tmp/work/metrics.tsv"
+grep -q $'\ttest oracle\t' "$tmp/work/metrics.tsv"
+grep -q $'\ttest baseline\t' "$tmp/work/metrics.tsv"
+grep -q '^The held-out test week' "$tmp/work/report.txt"
+truth=$tmp/data/oracle/week_2020-09-23_truth.csv
+ev=$("$bin" evaluate --store "$tmp/work/store" --pred "$tmp/work/submission.csv.gz" --truth "$truth")
+[ "$(awk '$1=="oracle"{print $3; exit}' <<< "$ev")" = "$(awk '$1=="test:" && $2=="oracle"{print $4}' "$tmp/work/metrics.txt")" ]
+[ "$(awk -v f="$tmp/work/submission.csv.gz" '$1==f{print $3; exit}' <<< "$ev")" = \
+  "$(awk '$1=="test:" && $2=="submission"{print $5}' "$tmp/work/metrics.txt")" ]
+
 # bad settings name the file and line
 printf '[prepare]\ncold_share = 2\n' > "$tmp/bad.conf"
 set +e
