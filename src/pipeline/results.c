@@ -27,7 +27,9 @@ static int number_field(const char *path, int line, const char *what, const char
     return 0;
 }
 
-static const char *const result_kinds[] = {"model", "ensemble", "ceiling", "baseline", "oracle"};
+/* the validation week's kinds, then the held-out test week's (metrics.tsv) */
+static const char *const result_kinds[] = {"model", "ensemble", "ceiling", "baseline", "oracle",
+                                           "test oracle", "test submission", "test baseline"};
 static const char *const metric_names[] = {"AP", "precision", "recall", "NDCG"};
 
 int pipeline_results_read(const char *path, struct pipeline_result **out, int *n)
@@ -71,8 +73,8 @@ int pipeline_results_read(const char *path, struct pipeline_result **out, int *n
             rc = hm_error(HM_EFORMAT, "%s:%d: expected a name of 1 to %zu characters, found \"%s\"", path, line,
                           sizeof r.name - 1, f[0]);
         } else if (!kind_ok) {
-            rc = hm_error(HM_EFORMAT, "%s:%d: expected a kind (model, ensemble, ceiling, baseline, oracle), found "
-                                      "\"%s\"", path, line, f[1]);
+            rc = hm_error(HM_EFORMAT, "%s:%d: expected a kind (model, ensemble, ceiling, baseline, oracle, test "
+                                      "oracle, test submission, test baseline), found \"%s\"", path, line, f[1]);
         } else if (end == f[2] || *end || f[2][0] == '-' || users > UINT32_MAX) {
             rc = hm_error(HM_EFORMAT, "%s:%d: expected a count of customers, found \"%s\"", path, line, f[2]);
         }
