@@ -429,7 +429,7 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
     int64_t t2 = hm_now_ns();
     struct hm_progress prog;
     hm_progress_begin(&prog, "candidates", n_users);
-    struct pipeline_cut_ctx *cut_ctx = NULL;
+    struct recall_cut_ctx *cut_ctx = NULL;
     struct recall_cut cut;
     if (!rc && p->c.recall.wide > 0 && o->week.kind == PIPELINE_WEEK_TRAIN && o->week.index >= pipeline_cut_week(p))
         rc = hm_error(HM_EINVAL, "training week %d: the two-stage scorer learns from week %d (recall.cut_week), "
@@ -451,7 +451,7 @@ static int candidates_week(struct pipeline *p, const struct pipeline_cand_opts *
         }
         recall_stream_release(&stream);
     }
-    pipeline_cut_end(&cut_ctx);
+    recall_cut_end(&cut_ctx);
     hm_progress_end(&prog);
     double s_build = hm_seconds_since(t2);
     if (!rc) {

@@ -1,70 +1,11 @@
-/* The two-stage candidate pool (recall.wide > 0, docs/recall.md): the merge keeps a wide
- * pool, and a light learned scorer cuts it to recall.pool per customer.
- *
- * The scorer is a small boosted classifier (binary:logistic, recall.cut_rounds trees of depth
- * recall.cut_depth) on cheap features that every row of the merge has: each strategy's rank
- * and score, the number of strategies, the fused score and position, the article's sales of
- * the last 7 and 28 days, the customer's purchases and days since the last one. It learns
- * from a week earlier than any the pipeline scores (recall.cut_week, by default the one
- * before the oldest training week): a fixed sample of that week's buyers, their wide pools at
- * its cutoff, label = bought in the week, the negatives down-sampled. It is trained once per
- * run of the candidates stage (or command), written to <work>/candidates_scorer.model, and
- * applied as the stream's cut (struct recall_cut) to every week's blocks; the submission
- * loads it. Scoring compiles the trees (gbm_forest) and walks each customer's rows on the
- * merge's threads, so that hundreds of rows per customer for every customer stay cheap. */
+/* The two-stage scorer's driver (recall.wide > 0; the cut itself is recall/cut.h): trained once
+ * per run of the candidates stage (or command) on training week pipeline_cut_week, earlier
+ * than every week the pipeline scores, and written to <work>/candidates_scorer.model; whoever
+ * streams pools later (the features export, the submission, serving) loads it. */
 #include "pipeline/pipeline.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CUT_ABSENT_RANK 10000.0f  /* the rank feature of a strategy that did not propose the row */
-#define CUT_NO_HISTORY 10000.0f   /* days since the last purchase of a customer without one */
-#define CUT_BLOCK 2048            /* customers per training block */
-#define CUT_CHECK_ROWS 2000       /* training rows the compiled forest is checked on */
-
-enum { C_N_STRAT, C_MERGED, C_POSITION, C_ART_7D, C_ART_28D, C_CUST_ROWS, C_CUST_DAYS, C_NFIXED };
-static const char *const fixed_names[C_NFIXED] = {"n_strat", "merged", "position", "article_rows_7d",
-                                                  "article_rows_28d", "customer_rows", "customer_days"};
-
-struct pipeline_cut {
-    struct gbm_model *model;
-    struct gbm_forest *forest;
-};
-
-void pipeline_cut_free(struct pipeline_cut **pc)
-{
-    struct pipeline_cut *c = *pc;
-    if (!c)
-        return;
-    gbm_forest_free(&c->forest);
-    gbm_free(&c->model);
-    free(c);
-    *pc = NULL;
-}
-
-uint32_t pipeline_cut_n_cols(void) { return 2 * (uint32_t)recall_n_strategies + C_NFIXED; }
-
-/* The columns' names (malloc'ed array of malloc'ed strings, n_cols of them). */
-static char **cut_col_names(void)
-{
-    uint32_t nc = pipeline_cut_n_cols(), k = 0;
-    char **names = hm_xcalloc(nc + 1, sizeof *names);
-    for (int s = 0; s < recall_n_strategies; s++) {
-        names[k++] = hm_xasprintf("%s_rank", recall_strategies[s]->name);
-        names[k++] = hm_xasprintf("%s_score", recall_strategies[s]->name);
-    }
-    for (int f = 0; f < C_NFIXED; f++)
-        names[k++] = hm_xstrdup(fixed_names[f]);
-    return names;
-}
-
-static void free_names(char **names)
-{
-    for (uint32_t c = 0; c < pipeline_cut_n_cols(); c++)
-        free(names[c]);
-    free(names);
-}
 
 char *pipeline_cut_path(const struct pipeline *p) { return pipeline_path(p, "candidates_scorer.model"); }
 
@@ -73,345 +14,47 @@ int pipeline_cut_week(const struct pipeline *p)
     return (int)(p->c.recall.cut_week ? p->c.recall.cut_week : p->c.prep.train_weeks + 1);
 }
 
-/* ---- the features of one cutoff ------------------------------------------------------------- */
-
-struct pipeline_cut_ctx {
-    const struct data_set *ds;
-    int32_t cutoff;
-    float *art7, *art28;          /* (n_articles) rows of the last 7 and 28 days */
-    const struct gbm_forest *forest;
-    uint32_t n_cols, wide, keep;
-    int nt;
-    float *buf;                   /* (nt, wide, n_cols) each thread's rows of one customer */
-    /* the block being scored */
-    const struct recall_candidates *c;
-    float *score;
-};
-
-/* Features of the rows from..n-1 of customer i of c into x (n - from, n_cols). */
-static void cut_features(const struct pipeline_cut_ctx *ctx, const struct recall_candidates *c, uint32_t i,
-                         uint64_t from, uint64_t n, float *x)
-{
-    uint32_t u = c->user[i];
-    uint64_t lo, hi; /* the customer's rows before the cutoff */
-    const struct data_transactions *tx = prep_customer_rows(ctx->ds, u, 0, ctx->cutoff - 1, &lo, &hi);
-    float rows = (float)(hi - lo), days = hi > lo ? (float)(ctx->cutoff - tx->day[hi - 1]) : CUT_NO_HISTORY;
-    const int ns = recall_n_strategies;
-    const uint32_t nc = ctx->n_cols;
-    uint64_t b = c->off[i];
-    for (uint64_t r = from; r < n; r++) {
-        float *o = x + (r - from) * nc;
-        uint64_t row = b + r;
-        for (int s = 0; s < ns; s++) {
-            uint16_t rk = c->rank[s][row];
-            o[2 * s] = rk ? (float)rk : CUT_ABSENT_RANK;
-            o[2 * s + 1] = rk ? c->score[s][row] : 0.0f;
-        }
-        float *f = o + 2 * ns;
-        uint32_t a = c->item[row];
-        f[C_N_STRAT] = c->n_strat[row];
-        f[C_MERGED] = c->merged[row];
-        f[C_POSITION] = (float)(r + 1);
-        f[C_ART_7D] = ctx->art7[a];
-        f[C_ART_28D] = ctx->art28[a];
-        f[C_CUST_ROWS] = rows;
-        f[C_CUST_DAYS] = days;
-    }
-}
-
-static void ctx_free(struct pipeline_cut_ctx *ctx)
-{
-    free(ctx->art7);
-    free(ctx->art28);
-    free(ctx->buf);
-    free(ctx);
-}
-
-static struct pipeline_cut_ctx *ctx_new(const struct recall_engine *e, const struct gbm_forest *forest)
-{
-    struct pipeline_cut_ctx *ctx = hm_xcalloc(1, sizeof *ctx);
-    const struct data_set *ds = e->ds;
-    ctx->ds = ds;
-    ctx->cutoff = e->cutoff;
-    ctx->forest = forest;
-    ctx->n_cols = pipeline_cut_n_cols();
-    ctx->wide = (uint32_t)e->p.wide;
-    ctx->keep = (uint32_t)e->p.cut_keep;
-    uint32_t na = ds->articles.n;
-    double *cnt = hm_xmalloc_array((size_t)na + 1, sizeof *cnt);
-    ctx->art7 = hm_xmalloc_array((size_t)na + 1, sizeof *ctx->art7);
-    ctx->art28 = hm_xmalloc_array((size_t)na + 1, sizeof *ctx->art28);
-    int32_t s7 = e->cutoff - 7 > e->start ? e->cutoff - 7 : e->start;
-    int32_t s28 = e->cutoff - 28 > e->start ? e->cutoff - 28 : e->start;
-    recall_article_counts(ds, s7, e->cutoff, 0, cnt, NULL);
-    for (uint32_t a = 0; a < na; a++)
-        ctx->art7[a] = (float)cnt[a];
-    recall_article_counts(ds, s28, e->cutoff, 0, cnt, NULL);
-    for (uint32_t a = 0; a < na; a++)
-        ctx->art28[a] = (float)cnt[a];
-    free(cnt);
-    ctx->nt = hm_threads() > 256 ? 256 : hm_threads();
-    ctx->buf = hm_xmalloc_array((size_t)ctx->nt * ((size_t)ctx->wide + 1) * ctx->n_cols, sizeof(float));
-    return ctx;
-}
-
-/* ---- scoring a block (the stream's cut) ------------------------------------------------------ */
-
-static int score_range(size_t begin, size_t end, int tid, void *ud)
-{
-    struct pipeline_cut_ctx *ctx = ud;
-    const struct recall_candidates *c = ctx->c;
-    float *x = ctx->buf + (size_t)tid * ((size_t)ctx->wide + 1) * ctx->n_cols;
-    for (size_t i = begin; i < end; i++) {
-        uint64_t n = c->off[i + 1] - c->off[i];
-        if (n > ctx->wide)
-            n = ctx->wide;
-        if (n <= ctx->keep)
-            continue;
-        cut_features(ctx, c, (uint32_t)i, ctx->keep, n, x);
-        gbm_forest_predict(ctx->forest, x, n - ctx->keep, ctx->score + c->off[i] + ctx->keep);
-    }
-    return 0;
-}
-
-static int cut_score(void *ud, const struct recall_candidates *c, uint32_t wide, float *score)
-{
-    struct pipeline_cut_ctx *ctx = ud;
-    if (wide != ctx->wide)
-        HM_BUG("the cut scores %u rows per customer, the stream asks for %u", ctx->wide, wide);
-    ctx->c = c;
-    ctx->score = score;
-    return hm_parallel_chunks(ctx->nt, c->n_users, 64, score_range, ctx);
-}
-
-/* wide >= pool > cut_keep */
-static int check_sizes(const struct recall_params *rp)
-{
-    if (rp->wide < rp->pool)
-        return hm_error(HM_EINVAL, "recall.wide (%ld) must be at least recall.pool (%ld), or 0", rp->wide, rp->pool);
-    if (rp->cut_keep >= rp->pool)
-        return hm_error(HM_EINVAL, "recall.cut_keep (%ld) must be less than recall.pool (%ld)", rp->cut_keep, rp->pool);
-    return 0;
-}
-
-int pipeline_cut_begin(struct pipeline *p, const struct recall_engine *e, struct pipeline_cut_ctx **out,
-                       struct recall_cut *hook)
-{
-    *out = NULL;
-    memset(hook, 0, sizeof *hook);
-    if (p->c.recall.wide <= 0)
-        return 0;
-    int rc = check_sizes(&p->c.recall);
-    if (rc)
-        return rc;
-    if (!p->cut)
-        return hm_error(HM_EINVAL, "recall.wide is set but the two-stage scorer is neither trained nor loaded");
-    *out = ctx_new(e, p->cut->forest);
-    *hook = (struct recall_cut){(uint32_t)p->c.recall.wide, cut_score, *out, (uint32_t)p->c.recall.cut_keep};
-    return 0;
-}
-
-void pipeline_cut_end(struct pipeline_cut_ctx **ctx)
-{
-    if (*ctx)
-        ctx_free(*ctx);
-    *ctx = NULL;
-}
-
-/* ---- training ---------------------------------------------------------------------------------- */
-
-struct train_block {
-    struct pipeline_cut_ctx *ctx;
-    const struct recall_candidates *c;
-    float *x;     /* (rows of c, n_cols) */
-};
-
-static int features_range(size_t begin, size_t end, int tid, void *ud)
-{
-    (void)tid;
-    struct train_block *tb = ud;
-    for (size_t i = begin; i < end; i++) { /* the rows the scorer orders */
-        uint64_t n = tb->c->off[i + 1] - tb->c->off[i], from = n < tb->ctx->keep ? n : tb->ctx->keep;
-        cut_features(tb->ctx, tb->c, (uint32_t)i, from, n, tb->x + (tb->c->off[i] + from) * tb->ctx->n_cols);
-    }
-    return 0;
-}
-
-/* A fixed sample of at most k of users[0..n) (the smallest hashes of the customer rows),
- * ascending, in place; returns how many. */
-static uint32_t sample_users(uint32_t *users, uint32_t n, uint32_t k)
-{
-    if (n <= k)
-        return n;
-    uint64_t *key = hm_xmalloc_array(n, sizeof *key);
-    for (uint32_t i = 0; i < n; i++)
-        key[i] = (hm_mix64(users[i] ^ 0x2c1b3c6d5e4f7081ULL) >> 32) << 32 | users[i];
-    hm_sort_u64(key, n);
-    for (uint32_t i = 0; i < k; i++)
-        key[i] = (uint32_t)key[i];
-    hm_sort_u64(key, k);
-    for (uint32_t i = 0; i < k; i++)
-        users[i] = (uint32_t)key[i];
-    free(key);
-    return k;
-}
-
 int pipeline_cut_train(struct pipeline *p, const struct recall_inputs *base)
 {
-    if (p->c.recall.wide <= 0 || p->cut)
-        return 0;
     const struct recall_params *rp = &p->c.recall;
-    int rc = check_sizes(rp);
+    if (rp->wide <= 0 || p->cut)
+        return 0;
+    int w = pipeline_cut_week(p), rc = recall_cut_check(rp);
     if (rc)
         return rc;
-    int w = pipeline_cut_week(p);
     if (w <= p->c.prep.train_weeks)
         return hm_error(HM_EINVAL, "recall.cut_week (%d) must be earlier than every training week (prepare.train_weeks %ld)",
                         w, p->c.prep.train_weeks);
-    int64_t t0 = hm_now_ns();
     const struct data_set *ds;
     struct prep_week val;
     rc = pipeline_data(p, &ds);
     if (rc || (rc = pipeline_week_days(p, (struct pipeline_week){PIPELINE_WEEK_VALIDATION, 0}, &val)) != 0)
         return rc;
     struct prep_week week = {val.start - 7 * w, val.end - 7 * w};
-    if (week.start <= (int32_t)ds->tx.day_min)
-        return hm_error(HM_EINVAL, "recall.cut_week %d: the week starts before the transactions' first day", w);
-    int32_t cutoff = week.start, start = prep_history_start(ds, &p->c.prep, cutoff);
-    struct prep_items items;
-    struct prep_truth truth;
-    if ((rc = prep_items_filter(&items, ds, start, cutoff, p->c.prep.min_item_purchases)) != 0)
-        return rc;
-    if ((rc = prep_truth_build(&truth, ds, week)) != 0) {
-        prep_items_release(&items);
-        return rc;
-    }
-    uint32_t *users = hm_xmalloc_array((size_t)truth.n_users + 1, sizeof *users);
-    memcpy(users, truth.user, (size_t)truth.n_users * sizeof *users);
-    uint32_t n_users = sample_users(users, truth.n_users, (uint32_t)rp->cut_users);
-    struct recall_inputs in = *base;
-    in.keep = items.keep;
-    struct recall_engine e;
-    memset(&e, 0, sizeof e);
-    const uint32_t nc = pipeline_cut_n_cols();
-    char **names = cut_col_names();
-    uint8_t *towers = hm_xcalloc(nc, 1);
-    struct rank_set set;
-    rank_set_init(&set, nc, (const char *const *)names, towers, NULL, 0, ds->articles.n);
-    float *check = hm_xmalloc_array((size_t)CUT_CHECK_ROWS * nc, sizeof *check);
-    uint32_t n_check = 0;
-    uint64_t rows_seen = 0, positives = 0, truth_pairs = 0;
-    struct pipeline_cut_ctx *ctx = NULL;
-    struct gbm_model *model = NULL;
-    if (!n_users)
-        rc = hm_error(HM_EINVAL, "recall.cut_week %d: nobody bought in that week", w);
-    if (!rc && (rc = recall_engine_init(&e, ds, rp, start, cutoff, &in)) == 0) {
-        ctx = ctx_new(&e, NULL);
-        struct recall_stream st;
-        recall_stream_init(&st, &e, users, n_users, CUT_BLOCK, (uint32_t)rp->wide, NULL);
-        const struct recall_candidates *c;
-        float *x = NULL, *label = NULL;
-        uint64_t cap = 0, lcap = 0;
-        uint32_t *gt = NULL, *gi = NULL;
-        float *gx = NULL, *gl = NULL;
-        size_t gcap = 0, gxcap = 0, glcap = 0, gicap = 0;
-        const uint64_t thr = (uint64_t)(rp->cut_negatives * 18446744073709551615.0);
-        while ((rc = recall_stream_next(&st, &c)) > 0) {
-            HM_GROW(x, cap, c->n * nc + 1);
-            HM_GROW(label, lcap, c->n + 1);
-            HM_GROW(gt, gcap, (size_t)c->n_users + 1);
-            struct train_block tb = {ctx, c, x};
-            if ((rc = hm_parallel_chunks(ctx->nt, c->n_users, 64, features_range, &tb)) != 0)
-                break;
-            rank_label(&truth, c->n_users, c->off, c->user, c->item, label, gt);
-            rows_seen += c->n;
-            for (uint32_t i = 0; i < c->n_users; i++) {
-                uint64_t b = c->off[i], n = c->off[i + 1] - b;
-                truth_pairs += gt[i];
-                /* the rows the scorer orders (after the first cut_keep): every positive, and
-                 * the negatives whose hash falls below the share */
-                HM_GROW(gx, gxcap, n * nc + 1);
-                HM_GROW(gl, glcap, n + 1);
-                HM_GROW(gi, gicap, n + 1);
-                uint64_t m = 0;
-                for (uint64_t r = b + (n < ctx->keep ? n : ctx->keep); r < b + n; r++) {
-                    int pos = label[r] > 0;
-                    if (!pos && hm_mix64((uint64_t)c->user[i] << 32 ^ c->item[r] ^ 0x7f4a7c159e3779b9ULL) > thr)
-                        continue;
-                    memcpy(gx + m * nc, x + r * nc, nc * sizeof *gx);
-                    gl[m] = label[r];
-                    gi[m++] = c->item[r];
-                    positives += pos;
-                    if (n_check < CUT_CHECK_ROWS)
-                        memcpy(check + (size_t)n_check++ * nc, x + r * nc, nc * sizeof *check);
-                }
-                if (m)
-                    rank_set_add_group(&set, c->user[i], gt[i], m, gx, gi, gl);
-            }
-        }
-        recall_stream_release(&st);
-        free(x);
-        free(label);
-        free(gt);
-        free(gx);
-        free(gl);
-        free(gi);
-    }
-    if (e.ds)
-        recall_engine_release(&e);
-    double s_data = hm_seconds_since(t0);
-    if (!rc && !positives)
-        rc = hm_error(HM_EINVAL, "recall.cut_week %d: no purchase of the sampled buyers is in their wide pools", w);
-    struct gbm_report rep;
-    memset(&rep, 0, sizeof rep);
-    if (!rc) {
-        struct gbm_params gp;
-        gbm_params_defaults(&gp);
-        gp.rounds = rp->cut_rounds;
-        gp.depth = rp->cut_depth;
-        gp.eta = 0.2;
-        gp.subsample = 1;
-        gp.colsample = 1;
-        gp.seed = 42;
-        rc = gbm_train(GBM_CLASSIFIER, &gp, &set.d, NULL, &model, &rep);
-    }
+    struct recall_cut_report rep;
+    struct recall_cut_scorer *s = NULL;
     char *path = pipeline_cut_path(p);
-    struct gbm_forest *forest = NULL;
-    if (!rc && (rc = gbm_forest_new(model, check, n_check, &forest)) == 0 && (rc = hm_mkdirs(p->work)) == 0 &&
-        (rc = gbm_save(model, path)) == 0) {
+    if ((rc = recall_cut_train(ds, &p->c.prep, rp, week, w, base, &s, &rep)) == 0 && (rc = hm_mkdirs(p->work)) == 0 &&
+        (rc = recall_cut_save(s, path)) == 0) {
         char day[11];
-        hm_date_format(cutoff, day);
+        hm_date_format(week.start, day);
         hm_report("candidates: two-stage scorer trained on training week %d (cutoff %s): %u of its %u buyers, "
                   "wide pools of %ld (%llu rows; rows %ld-%ld, which the scorer orders, hold %.4f of their %llu "
                   "purchases), %llu training rows "
                   "(%llu bought), %u trees of depth %ld in %.1fs (%.1fs building the pools); wrote %s",
-                  w, day, n_users, truth.n_users, rp->wide, (unsigned long long)rows_seen, rp->cut_keep + 1,
-                  rp->wide, truth_pairs ? (double)positives / (double)truth_pairs : 0, (unsigned long long)truth_pairs,
-                  (unsigned long long)set.d.n_rows, (unsigned long long)positives, gbm_forest_n_trees(forest),
-                  rp->cut_depth, hm_seconds_since(t0), s_data, path);
-        char *imp = gbm_importance_format(model, 10);
-        if (imp && imp[0])
+                  w, day, rep.users, rep.buyers, rp->wide, (unsigned long long)rep.rows, rp->cut_keep + 1, rp->wide,
+                  rep.truth_pairs ? (double)rep.positives / (double)rep.truth_pairs : 0,
+                  (unsigned long long)rep.truth_pairs, (unsigned long long)rep.train_rows,
+                  (unsigned long long)rep.positives, rep.trees, rp->cut_depth, rep.seconds, rep.seconds_pools, path);
+        char *imp = recall_cut_importance(s, 10);
+        if (imp[0])
             hm_info("candidates: the two-stage scorer's features by gain:\n%s", imp);
         free(imp);
-        p->cut = hm_xcalloc(1, sizeof *p->cut);
-        p->cut->model = model;
-        p->cut->forest = forest;
-        model = NULL;
-        forest = NULL;
+        p->cut = s;
+        s = NULL;
     }
-    gbm_forest_free(&forest);
-    gbm_free(&model);
-    gbm_report_release(&rep);
+    recall_cut_free(&s);
     free(path);
-    if (ctx)
-        ctx_free(ctx);
-    free(check);
-    rank_set_release(&set);
-    free(towers);
-    free_names(names);
-    free(users);
-    prep_truth_release(&truth);
-    prep_items_release(&items);
     return rc;
 }
 
@@ -420,21 +63,24 @@ int pipeline_cut_load(struct pipeline *p)
     if (p->c.recall.wide <= 0 || p->cut)
         return 0;
     char *path = pipeline_cut_path(p);
-    struct gbm_model *model = NULL;
-    struct gbm_forest *forest = NULL;
-    int rc = gbm_load(path, &model);
+    int rc = recall_cut_load(path, &p->cut);
     if (rc)
         rc = hm_error_wrap(rc, "recall.wide is set: the candidates stage's scorer %s", path);
-    if (!rc && gbm_model_n_cols(model) != pipeline_cut_n_cols())
-        rc = hm_error(HM_EFORMAT, "%s: a two-stage scorer of %u columns, this hmrec's has %u", path,
-                      gbm_model_n_cols(model), pipeline_cut_n_cols());
-    if (!rc && (rc = gbm_forest_new(model, NULL, 0, &forest)) == 0) {
-        p->cut = hm_xcalloc(1, sizeof *p->cut);
-        p->cut->model = model;
-        p->cut->forest = forest;
-        model = NULL;
-    }
-    gbm_free(&model);
     free(path);
     return rc;
+}
+
+int pipeline_cut_begin(struct pipeline *p, const struct recall_engine *e, struct recall_cut_ctx **ctx,
+                       struct recall_cut *hook)
+{
+    *ctx = NULL;
+    memset(hook, 0, sizeof *hook);
+    if (p->c.recall.wide <= 0)
+        return 0;
+    int rc = recall_cut_check(&p->c.recall);
+    if (rc)
+        return rc;
+    if (!p->cut)
+        return hm_error(HM_EINVAL, "recall.wide is set but the two-stage scorer is neither trained nor loaded");
+    return recall_cut_begin(p->cut, e, ctx, hook);
 }

@@ -277,7 +277,7 @@ int pipeline_features_export(struct pipeline *p, struct pipeline_week week, uint
     recall_candidates_init(&c);
     if ((rc = prep_items_filter(&items, ds, start, cutoff, p->c.prep.min_item_purchases)) == 0) {
         struct recall_inputs in = pipeline_recall_inputs(items.keep, text, image);
-        struct pipeline_cut_ctx *cut_ctx = NULL;
+        struct recall_cut_ctx *cut_ctx = NULL;
         struct recall_cut cut;
         if ((rc = recall_engine_init(&e, ds, &p->c.recall, start, cutoff, &in)) == 0 &&
             (rc = pipeline_cut_load(p)) == 0 && (rc = pipeline_cut_begin(p, &e, &cut_ctx, &cut)) == 0) {
@@ -289,7 +289,7 @@ int pipeline_features_export(struct pipeline *p, struct pipeline_week week, uint
                 recall_candidates_append(&c, b, 0);
             recall_stream_release(&st);
         }
-        pipeline_cut_end(&cut_ctx);
+        recall_cut_end(&cut_ctx);
         if (!rc) {
             struct feat_inputs fin = {.ds = ds, .text = text->x, .text_rows = ds->articles.n,
                                       .text_dim = text->dim, .image = image};

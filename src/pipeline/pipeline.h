@@ -19,6 +19,7 @@
 #include "prep/prep.h"
 #include "rank/label.h"
 #include "rank/model.h"
+#include "recall/cut.h"
 #include "recall/recall.h"
 #include "text/text.h"
 
@@ -91,7 +92,7 @@ struct pipeline {
     struct data_article_matrix text;     /* loaded on first use (pipeline_inputs) */
     struct feat_image image;
     int text_loaded, image_loaded;
-    struct pipeline_cut *cut;            /* the two-stage scorer, trained or loaded (cut.c) */
+    struct recall_cut_scorer *cut;       /* the two-stage scorer, trained or loaded (cut.c) */
     struct hm_lock lock;                 /* the work directory's (pipeline_lock) */
     struct hm_lock store_lock;           /* a store outside the work directory's */
     int locked;
@@ -238,14 +239,10 @@ static inline struct pipeline_week pipeline_train_week(int w)
 /* The week's first and last day (its cutoff is the first). */
 int pipeline_week_days(struct pipeline *p, struct pipeline_week w, struct prep_week *out);
 
-/* The two-stage pool (cut.c, recall.wide > 0): a light boosted scorer of the wide merged
- * pool, trained on training week pipeline_cut_week (earlier than every week the pipeline
- * scores) and written to pipeline_cut_path, cuts every customer's rows to recall.pool. */
-struct pipeline_cut;
-struct pipeline_cut_ctx;
-void pipeline_cut_free(struct pipeline_cut **c);
-/* The scorer's feature columns: every strategy's rank and score, then 7 more. */
-uint32_t pipeline_cut_n_cols(void);
+/* The two-stage pool (cut.c, recall.wide > 0; recall/cut.h): a light boosted scorer of the
+ * wide merged pool, trained on training week pipeline_cut_week (earlier than every week the
+ * pipeline scores) and written to pipeline_cut_path, cuts every customer's rows to
+ * recall.pool. */
 /* <work>/candidates_scorer.model. */
 char *pipeline_cut_path(const struct pipeline *p);
 /* recall.cut_week, or prepare.train_weeks + 1 when it is 0. */
@@ -257,11 +254,10 @@ int pipeline_cut_train(struct pipeline *p, const struct recall_inputs *base);
  * there). */
 int pipeline_cut_load(struct pipeline *p);
 /* The stream's cut for an engine's cutoff: *hook gets wide 0 (no cut) when recall.wide is 0;
- * otherwise the scorer must be trained or loaded. Release *ctx with pipeline_cut_end after
- * the stream. */
-int pipeline_cut_begin(struct pipeline *p, const struct recall_engine *e, struct pipeline_cut_ctx **ctx,
+ * otherwise the scorer must be trained or loaded. Release *ctx with recall_cut_end after the
+ * stream. */
+int pipeline_cut_begin(struct pipeline *p, const struct recall_engine *e, struct recall_cut_ctx **ctx,
                        struct recall_cut *hook);
-void pipeline_cut_end(struct pipeline_cut_ctx **ctx);
 
 /* Evaluation (evaluate.c). */
 struct pipeline_result;

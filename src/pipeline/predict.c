@@ -19,7 +19,7 @@ struct pipeline_predictor {
     struct prep_items items;
     int have_items;
     struct recall_engine e;
-    struct pipeline_cut_ctx *cut_ctx;
+    struct recall_cut_ctx *cut_ctx;
     struct recall_cut cut;
     /* block buffers */
     float *x, *score;
@@ -34,7 +34,7 @@ void pipeline_predictor_close(struct pipeline_predictor **ppr)
     struct pipeline_predictor *pr = *ppr;
     if (!pr)
         return;
-    pipeline_cut_end(&pr->cut_ctx);
+    recall_cut_end(&pr->cut_ctx);
     if (pr->e.ds)
         recall_engine_release(&pr->e);
     if (pr->have_items)

@@ -50,7 +50,7 @@ void pipeline_release(struct pipeline *p)
         data_article_matrix_release(&p->text);
     if (p->image_loaded)
         feat_image_release(&p->image);
-    pipeline_cut_free(&p->cut);
+    recall_cut_free(&p->cut);
     if (p->ds_open)
         data_set_release(&p->ds);
     hm_lock_release(&p->store_lock);
