@@ -334,6 +334,36 @@ done:
     return out;
 }
 
+/* ---- selection ----------------------------------------------------------------------------- */
+
+uint64_t comm_kth_smallest(const uint64_t *keys, uint64_t n, uint64_t k)
+{
+    uint64_t *hist = hm_xcalloc((size_t)1 << 16, sizeof *hist);
+    for (uint64_t i = 0; i < n; i++)
+        hist[keys[i] >> 48]++;
+    comm_allreduce_u64(hist, (size_t)1 << 16, COMM_SUM);
+    uint64_t below = 0;
+    uint32_t b = 0;
+    while (b < 0xffff && below + hist[b] < k)
+        below += hist[b++];
+    free(hist);
+    HM_VEC(uint64_t) edge = {0};
+    for (uint64_t i = 0; i < n; i++)
+        if (keys[i] >> 48 == b)
+            HM_VEC_PUSH(&edge, keys[i]);
+    uint64_t *counts = hm_xcalloc((size_t)g_size, sizeof *counts), m = 0;
+    uint64_t *all = comm_allgatherv(edge.v, edge.n * sizeof *edge.v, counts);
+    free(edge.v);
+    for (int r = 0; r < g_size; r++)
+        m += counts[r] / sizeof *all;
+    free(counts);
+    hm_sort_u64(all, m);
+    HM_ASSERT(k > below && k - below <= m);
+    uint64_t key = all[k - below - 1];
+    free(all);
+    return key;
+}
+
 /* ---- errors ---------------------------------------------------------------------------------- */
 
 int comm_agree(int rc)

@@ -72,6 +72,11 @@ void *comm_alltoallv(const void *send, const uint64_t *send_counts, uint64_t *re
 /* For tests: exchanges in rounds of at most this many bytes (0: the default, 1 GiB). */
 void comm_set_round_bytes(uint64_t bytes);
 
+/* The k-th smallest (k from 1) of every rank's keys, which must be distinct over the ranks
+ * (e.g. a hash with the row in its low bits), 1 <= k <= their number: a histogram of the keys'
+ * top 16 bits finds the bucket that holds it, and only that bucket's keys are gathered. */
+uint64_t comm_kth_smallest(const uint64_t *keys, uint64_t n, uint64_t k);
+
 /* ---- errors ---------------------------------------------------------------------------- */
 
 /* Collective: 0 when rc is 0 on every rank. Otherwise every rank returns an error: the rank

@@ -1,5 +1,6 @@
 /* Opening a store: map the table files, find the columns, check the invariants. */
 #include "data.h"
+#include "comm/comm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -257,6 +258,52 @@ static int open_article_side(struct data_set *ds, const struct io_table *t, int 
             return hm_error(HM_EFORMAT, "'%s': rows are out of order or out of range", t->path);
     }
     return 0;
+}
+
+struct article_pass {
+    uint32_t a0;
+    hm_range_fn fn;
+    void *ud;
+};
+
+static int article_pass_range(size_t begin, size_t end, int tid, void *ud)
+{
+    struct article_pass *j = ud;
+    return j->fn(begin + j->a0, end + j->a0, tid, j->ud);
+}
+
+int data_article_pass(const struct data_set *ds, int nthreads, size_t chunk, hm_range_fn fn, void *ud)
+{
+    struct article_pass j = {ds->art.a0, fn, ud};
+    return hm_parallel_chunks(nthreads, ds->art.a1 - ds->art.a0, chunk, article_pass_range, &j);
+}
+
+void data_article_share(const struct data_set *ds, void *arr, size_t row_bytes)
+{
+    if (ds->n_shards <= 1)
+        return;
+    if ((uint32_t)comm_size() != ds->n_shards || (uint32_t)comm_rank() != ds->shard)
+        HM_BUG("shard %u of %u used by rank %d of %d", ds->shard, ds->n_shards, comm_rank(), comm_size());
+    comm_allgather_ranges(arr, row_bytes, ds->art.a0, ds->art.a1);
+}
+
+void data_article_edges(const struct data_set *ds, uint32_t *edges)
+{
+    if (ds->n_shards <= 1) {
+        edges[0] = 0;
+        edges[1] = ds->articles.n;
+        return;
+    }
+    uint32_t *all = comm_allgatherv(&ds->art.a0, sizeof ds->art.a0, NULL);
+    for (uint32_t r = 0; r < ds->n_shards; r++)
+        edges[r] = all[r];
+    edges[ds->n_shards] = ds->articles.n;
+    free(all);
+}
+
+int data_customer_in_shard(const struct data_set *ds, uint32_t c)
+{
+    return ds->n_shards <= 1 || (uint32_t)comm_customer_owner(ds->customers.id[c], (int)ds->n_shards) == ds->shard;
 }
 
 char *data_shard_dir(const char *store, int shard, int n_shards)

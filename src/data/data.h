@@ -179,6 +179,37 @@ uint32_t data_id_index_customer(const struct data_id_index *ix, const char *hex,
 /* Article row of an article id (as a number), or UINT32_MAX. */
 uint32_t data_id_index_article(const struct data_id_index *ix, uint32_t article_id);
 
+/* A pass over the articles of the article side, [art.a0, art.a1) (every article in a whole
+ * store): fn(begin, end, tid, ud) on article rows, on nthreads threads (<= 0: hm_threads())
+ * in chunks of `chunk` articles (hm_parallel_chunks). Returns fn's first non-zero value. */
+int data_article_pass(const struct data_set *ds, int nthreads, size_t chunk, hm_range_fn fn, void *ud);
+/* Collective after such a pass filled rows [art.a0, art.a1) of arr (one row of row_bytes per
+ * article): every rank gets every rank's rows, so each holds the whole array, in article
+ * order (nothing to do in a whole store). */
+void data_article_share(const struct data_set *ds, void *arr, size_t row_bytes);
+
+/* Collective: the article ranges of every rank's article side, edges (n_shards + 1):
+ * rank r holds articles [edges[r], edges[r+1]) (edges {0, n_articles} in a whole store). */
+void data_article_edges(const struct data_set *ds, uint32_t *edges);
+/* The rank whose article side holds article a (edges from data_article_edges, n + 1 of them). */
+static inline int data_article_owner(const uint32_t *edges, int n, uint32_t a)
+{
+    int lo = 0, hi = n; /* the last r with edges[r] <= a */
+    while (hi - lo > 1) {
+        int mid = (lo + hi) / 2;
+        if (edges[mid] <= a)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* 1 when customer c belongs to the data set's shard (comm_customer_owner of their id; every
+ * customer of a whole store): the customers whose rows it holds and whose predictions it
+ * makes. */
+int data_customer_in_shard(const struct data_set *ds, uint32_t c);
+
 /* The directory of shard `shard` of n_shards under a store directory ("STORE/shard-2-of-3"),
  * or the store itself when n_shards is 1 (caller frees). */
 char *data_shard_dir(const char *store, int shard, int n_shards);

@@ -210,7 +210,7 @@ int feat_ctx_init(struct feat_ctx *ctx, const struct feat_inputs *in, int32_t cu
     ctx->cutoff = cutoff;
     ctx->n_articles = ds->articles.n;
     ctx->n_customers = ds->customers.n;
-    ctx->hist_days = ds->tx.n && ds->tx.day_min < cutoff ? cutoff - ds->tx.day_min : 1;
+    ctx->hist_days = ds->tx.n_all && ds->tx.day_min < cutoff ? cutoff - ds->tx.day_min : 1;
     ctx->decay = hm_xmalloc_array((size_t)ctx->hist_days + 1, sizeof *ctx->decay);
     for (int32_t age = 0; age <= ctx->hist_days; age++)
         ctx->decay[age] = (float)exp(-(double)age / p->tau);

@@ -1,8 +1,9 @@
 /* Per-article statistics as of the cutoff: the item feature rows (ctx->item), the article
  * mean prices and first sale days the user features use, the product types' mean prices,
  * and the popularity of every article within each customer age band. One pass over each
- * article's transaction rows (the article-side index: rows by customer, then day),
- * parallel over articles with per-article output slots. */
+ * article's transaction rows (the article side: rows by customer, then day), parallel over
+ * articles with per-article output slots; in a shard the pass covers its range of articles
+ * and the ranks then share their rows (data_article_share). */
 #include "features/feat_internal.h"
 
 #include <stdlib.h>
@@ -23,7 +24,7 @@ static int item_range(size_t begin, size_t end, int tid, void *ud)
     (void)tid;
     struct item_job *j = ud;
     struct feat_ctx *ctx = j->ctx;
-    const struct data_transactions *tx = &ctx->in.ds->tx;
+    const struct data_transactions *tx = &ctx->in.ds->art.tx;
     const int32_t T = ctx->cutoff, age_start = T - 7 * (int32_t)ctx->p.age_weeks;
     const uint32_t na = ctx->n_articles;
     for (size_t a = begin; a < end; a++) {
@@ -133,7 +134,17 @@ void feat_item_stats(struct feat_ctx *ctx)
         j.band[c] = (uint8_t)feat_age_band(ctx, c);
     ctx->item = hm_xmalloc_array((size_t)na * FEAT_NITEM + 1, sizeof(float));
     ctx->first_day = hm_xmalloc_array((size_t)na + 1, sizeof(uint16_t));
-    hm_parallel_chunks(0, na, 1024, item_range, &j);
+    /* the article side's articles, then every rank's (a shard's pass covers its range) */
+    const struct data_set *ds = ctx->in.ds;
+    data_article_pass(ds, 0, 1024, item_range, &j);
+    data_article_share(ds, ctx->item, FEAT_NITEM * sizeof *ctx->item);
+    data_article_share(ds, ctx->first_day, sizeof *ctx->first_day);
+    data_article_share(ds, j.price_sum, sizeof *j.price_sum);
+    data_article_share(ds, j.last_sum, sizeof *j.last_sum);
+    data_article_share(ds, j.last_n, sizeof *j.last_n);
+    data_article_share(ds, j.online, sizeof *j.online);
+    for (int b = 0; b < FEAT_NBANDS; b++)
+        data_article_share(ds, j.band_rows + (size_t)b * na, sizeof *j.band_rows);
 
     /* global figures and the product types' mean prices (sums in article order) */
     uint32_t nt = ctx->n_values[FEAT_A_TYPE];

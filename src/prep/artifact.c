@@ -1,5 +1,6 @@
 /* prep_run and the prepare.hmt artifact. */
 #include "prep/prep.h"
+#include "comm/comm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,38 @@ int prep_run(struct prep_result *r, const struct data_set *ds, const struct prep
             k++;
     }
     prep_truth_release(&t);
+    /* on shards: every rank's buyers */
+    uint32_t counts[2] = {r->val_buyers, r->val_sampled_buyers};
+    comm_allreduce_u32(counts, 2, COMM_SUM);
+    r->val_buyers = counts[0];
+    r->val_sampled_buyers = counts[1];
     return 0;
+}
+
+void prep_sample_gather(struct prep_sample *s)
+{
+    if (comm_size() == 1)
+        return;
+    uint64_t *mine = hm_xmalloc_array((size_t)s->n + 1, sizeof *mine);
+    for (uint32_t i = 0; i < s->n; i++)
+        mine[i] = (uint64_t)s->user[i] << 8 | s->bin[i];
+    uint64_t *counts = hm_xcalloc((size_t)comm_size(), sizeof *counts), n = 0;
+    uint64_t *all = comm_gatherv(mine, (size_t)s->n * sizeof *mine, 0, counts);
+    free(mine);
+    for (int r = 0; r < comm_size(); r++)
+        n += counts[r] / sizeof *all;
+    free(counts);
+    if (!all)
+        return;
+    hm_sort_u64(all, n);
+    s->user = hm_xrealloc(s->user, (n + 1) * sizeof *s->user);
+    s->bin = hm_xrealloc(s->bin, n + 1);
+    for (uint64_t i = 0; i < n; i++) {
+        s->user[i] = (uint32_t)(all[i] >> 8);
+        s->bin[i] = (uint8_t)all[i];
+    }
+    s->n = (uint32_t)n;
+    free(all);
 }
 
 void prep_result_release(struct prep_result *r)

@@ -1,5 +1,6 @@
 /* Stage 1: windows, the purchases of a week, the stratified sample and the item filter. */
 #include "prep/prep.h"
+#include "comm/comm.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -31,7 +32,7 @@ int prep_windows_init(struct prep_windows *w, const struct data_set *ds, const s
 {
     memset(w, 0, sizeof *w);
     const struct data_transactions *tx = &ds->tx;
-    if (tx->n == 0)
+    if (tx->n_all == 0)
         return hm_error(HM_EINVAL, "the store has no transactions: no week to validate on");
     int32_t e = tx->day_max;
     int32_t need = e - 6 - 7 * (int32_t)p->train_weeks;
@@ -64,7 +65,7 @@ void prep_windows_release(struct prep_windows *w)
 
 int32_t prep_history_start(const struct data_set *ds, const struct prep_params *p, int32_t cutoff)
 {
-    int32_t first = ds->tx.n ? ds->tx.day_min : 0;
+    int32_t first = ds->tx.n_all ? ds->tx.day_min : 0;
     if (p->history_weeks < 0)
         return first;
     int32_t s = cutoff - 7 * (int32_t)p->history_weeks;
@@ -240,11 +241,6 @@ static int bin_range(size_t begin, size_t end, int tid, void *ud)
     return 0;
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
@@ -282,10 +278,16 @@ int prep_sample_draw(struct prep_sample *s, const struct data_set *ds, const str
 {
     memset(s, 0, sizeof *s);
     uint32_t nc = ds->customers.n;
-    struct bin_job j = {ds, ds->tx.n ? ds->tx.day_min : 0, cutoff, p->cold_max, hm_xmalloc(nc + 1)};
+    struct bin_job j = {ds, ds->tx.n_all ? ds->tx.day_min : 0, cutoff, p->cold_max, hm_xmalloc(nc + 1)};
     hm_parallel_for(0, nc, bin_range, &j);
-    for (uint32_t c = 0; c < nc; c++)
-        s->pop[j.bin[c]]++;
+    /* on shards each rank bins its own customers and the bins' sizes are every rank's */
+    for (uint32_t c = 0; c < nc; c++) {
+        if (!data_customer_in_shard(ds, c))
+            j.bin[c] = PREP_NBINS;
+        else
+            s->pop[j.bin[c]]++;
+    }
+    comm_allreduce_u64(s->pop, PREP_NBINS, COMM_SUM);
     uint64_t active = nc - s->pop[PREP_COLD];
     uint64_t want = p->users < 0 || (uint64_t)p->users >= nc ? nc : (uint64_t)p->users;
     uint64_t n_cold = (uint64_t)llround((double)want * p->cold_share);
@@ -298,14 +300,16 @@ int prep_sample_draw(struct prep_sample *s, const struct data_set *ds, const str
     }
     s->got[PREP_COLD] = n_cold;
     apportion(n_active, s->pop, PREP_LOW, PREP_EXTREME, s->got);
-    s->n = (uint32_t)want;
     s->user = hm_xmalloc_array(want + 1, sizeof(uint32_t));
     s->bin = hm_xmalloc(want + 1);
-    /* rank each bin's members by a seeded hash of their row and keep the first got[b] */
+    /* rank each bin's members by a seeded hash of their row and keep the first got[b] (of
+     * every rank: the got[b]-th smallest key is the bound) */
     uint64_t *keys = hm_xmalloc_array((size_t)nc + 1, sizeof(uint64_t));
     uint32_t n = 0;
+    uint64_t total = 0;
     for (int b = 0; b < PREP_NBINS; b++) {
         uint64_t m = 0;
+        total += s->got[b];
         if (s->got[b] == s->pop[b]) {
             for (uint32_t c = 0; c < nc; c++)
                 if (j.bin[c] == b)
@@ -315,11 +319,15 @@ int prep_sample_draw(struct prep_sample *s, const struct data_set *ds, const str
         for (uint32_t c = 0; c < nc; c++)
             if (j.bin[c] == b)
                 keys[m++] = (hm_mix64((uint64_t)p->seed * 0x9e3779b97f4a7c15ULL + c) & ~0xffffffffULL) | c;
-        qsort(keys, m, sizeof *keys, cmp_u64);
-        for (uint64_t i = 0; i < s->got[b]; i++)
-            s->user[n++] = (uint32_t)keys[i];
+        if (!s->got[b])
+            continue;
+        uint64_t bound = comm_kth_smallest(keys, m, s->got[b]);
+        for (uint64_t i = 0; i < m; i++)
+            if (keys[i] <= bound)
+                s->user[n++] = (uint32_t)keys[i];
     }
-    HM_ASSERT(n == s->n);
+    HM_ASSERT(total == want && (ds->n_shards > 1 || n == want));
+    s->n = n;
     qsort(s->user, n, sizeof *s->user, cmp_u32);
     for (uint32_t i = 0; i < n; i++)
         s->bin[i] = j.bin[s->user[i]];
@@ -348,7 +356,7 @@ static int item_range(size_t begin, size_t end, int tid, void *ud)
 {
     (void)tid;
     struct item_job *j = ud;
-    const struct data_transactions *tx = &j->ds->tx;
+    const struct data_transactions *tx = &j->ds->art.tx;
     for (size_t a = begin; a < end; a++) {
         uint64_t n = 0;
         for (uint64_t k = tx->art_off[a]; k < tx->art_off[a + 1] && n < j->min; k++) {
@@ -366,7 +374,8 @@ int prep_items_filter(struct prep_items *it, const struct data_set *ds, int32_t 
     memset(it, 0, sizeof *it);
     uint32_t na = ds->articles.n;
     struct item_job j = {ds, history_start, cutoff, (uint64_t)min_purchases, hm_xcalloc(na + 1, 1)};
-    hm_parallel_chunks(0, na, 1024, item_range, &j);
+    data_article_pass(ds, 0, 1024, item_range, &j);
+    data_article_share(ds, j.keep, 1);
     it->keep = j.keep;
     it->n_articles = na;
     for (uint32_t a = 0; a < na; a++)

@@ -80,10 +80,15 @@ struct prep_sample {
 };
 /* Draws the sample as of the validation cutoff: cold_share of the target from cold users,
  * the rest from the other bins in proportion to their sizes (largest remainder), each bin's
- * members ranked by a seeded hash of their row, so the sample is deterministic. */
+ * members ranked by a seeded hash of their row, so the sample is deterministic. On shards
+ * (collective) the bins' sizes are every rank's and user lists the shard's customers of the
+ * sample (the sample of the whole store, restricted to them). */
 int prep_sample_draw(struct prep_sample *s, const struct data_set *ds, const struct prep_params *p,
                      int32_t cutoff);
 void prep_sample_release(struct prep_sample *s);
+/* Collective on shards: rank 0's sample becomes every rank's (in customer order: the whole
+ * store's sample); the others' stay theirs. Nothing with one rank. */
+void prep_sample_gather(struct prep_sample *s);
 
 /* Articles with at least min purchases (rows) in [history_start, cutoff). */
 struct prep_items {
@@ -104,6 +109,8 @@ struct prep_result {
     uint32_t val_buyers;         /* customers who bought in the validation week */
     uint32_t val_sampled_buyers; /* of them, in the sample */
 };
+/* On shards (collective) the sample is the shard's part (prep_sample_gather makes rank 0's the
+ * whole one) and the buyer counts are every rank's. */
 int prep_run(struct prep_result *r, const struct data_set *ds, const struct prep_params *p);
 void prep_result_release(struct prep_result *r);
 /* Writes/reads work_dir/prepare.hmt (table "prepare"; format in docs/formats.md). */

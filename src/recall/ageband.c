@@ -53,7 +53,7 @@ static int age_count(size_t begin, size_t end, int tid, void *ud)
 {
     (void)tid;
     struct age_job *j = ud;
-    const struct data_transactions *tx = &j->e->ds->tx;
+    const struct data_transactions *tx = &j->e->ds->art.tx;
     for (size_t a = begin; a < end; a++) {
         float *row = j->count + a * j->nb;
         memset(row, 0, j->nb * sizeof *row);
@@ -135,7 +135,8 @@ static int age_init(const struct recall_engine *e, int s, void **state)
     int32_t from = e->cutoff - (int32_t)p->days;
     struct age_job j = {e, p, m->band, m->nb ? m->nb : 1, from > e->start ? from : e->start,
                         hm_xmalloc_array((size_t)na * (m->nb ? m->nb : 1) + 1, sizeof(float))};
-    hm_parallel_chunks(0, na, 1024, age_count, &j);
+    data_article_pass(e->ds, 0, 1024, age_count, &j);
+    data_article_share(e->ds, j.count, (size_t)j.nb * sizeof *j.count);
     struct top_job t = {&j, na, k, hm_xmalloc_array((size_t)j.nb * k + 1, sizeof(uint32_t)),
                         hm_xmalloc_array((size_t)j.nb * k + 1, sizeof(float)),
                         hm_xcalloc((size_t)j.nb + 1, sizeof(uint32_t))};

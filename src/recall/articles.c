@@ -97,7 +97,7 @@ static int price_range(size_t begin, size_t end, int tid, void *ud)
 {
     (void)tid;
     struct price_job *j = ud;
-    const struct data_transactions *tx = &j->ds->tx;
+    const struct data_transactions *tx = &j->ds->art.tx;
     for (size_t a = begin; a < end; a++) {
         float best = 0;
         for (uint64_t k = tx->art_off[a]; k < tx->art_off[a + 1]; k++) {
@@ -115,7 +115,8 @@ void recall_price_levels(const struct data_set *ds, int32_t start, int32_t cutof
 {
     uint32_t na = ds->articles.n;
     struct price_job j = {ds, start, cutoff, hm_xmalloc_array((size_t)na + 1, sizeof(float))};
-    hm_parallel_chunks(0, na, 2048, price_range, &j);
+    data_article_pass(ds, 0, 2048, price_range, &j);
+    data_article_share(ds, j.price, sizeof *j.price);
     /* articles by (price, article); positive floats order like their bits */
     uint64_t *keys = hm_xmalloc_array((size_t)na + 1, sizeof *keys);
     uint32_t *count = hm_xcalloc((size_t)n_groups + 1, sizeof *count);

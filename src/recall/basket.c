@@ -8,6 +8,7 @@
  * common over half a year), this is the outfit bought in one visit: complements and other
  * colours. */
 #include "recall/recall.h"
+#include "comm/comm.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -32,53 +33,72 @@ static const struct hm_setting bsk_settings[] = {
 };
 #undef P
 
-struct bsk_job {
+/* The baskets of this rank's customers in the window: per article i, the baskets (one
+ * customer's rows of one day) holding it, and one key i << 32 | j per basket holding both of
+ * two kept articles i != j. */
+struct bsk_count {
     const struct recall_engine *e;
-    int32_t from;        /* first day counted */
+    int32_t from;                 /* first day counted */
+    uint32_t *baskets;            /* (threads, n_articles) */
+    HM_VEC(uint64_t) *keys;       /* (threads) */
+    HM_VEC(uint32_t) *basket;     /* (threads) scratch: one basket's distinct kept articles */
+};
+
+static int bsk_count_range(size_t begin, size_t end, int tid, void *ud)
+{
+    struct bsk_count *j = ud;
+    const struct recall_engine *e = j->e;
+    const uint8_t *keep = e->keep;
+    uint32_t *baskets = j->baskets + (size_t)tid * e->ds->articles.n;
+    for (size_t c = begin; c < end; c++) {
+        uint64_t lo, hi;
+        const struct data_transactions *tx = prep_customer_rows(e->ds, (uint32_t)c, j->from, e->cutoff - 1, &lo, &hi);
+        for (uint64_t r = lo; r < hi;) {
+            uint64_t b = r;
+            while (r < hi && tx->day[r] == tx->day[b])
+                r++;
+            j->basket[tid].n = 0;
+            for (uint64_t y = b; y < r; y++) {
+                uint32_t a = tx->article[y], z = 0;
+                if (!keep[a])
+                    continue;
+                while (z < j->basket[tid].n && j->basket[tid].v[z] != a)
+                    z++;
+                if (z == j->basket[tid].n)
+                    HM_VEC_PUSH(&j->basket[tid], a);
+            }
+            const uint32_t *d = j->basket[tid].v;
+            uint32_t nd = (uint32_t)j->basket[tid].n;
+            for (uint32_t x = 0; x < nd; x++) {
+                baskets[d[x]]++;
+                for (uint32_t y = 0; y < nd; y++)
+                    if (y != x)
+                        HM_VEC_PUSH(&j->keys[tid], (uint64_t)d[x] << 32 | d[y]);
+            }
+        }
+    }
+    return 0;
+}
+
+struct bsk_job {
+    const struct recall_pairs *pairs;
+    const uint32_t *baskets;      /* (n_articles) over every rank */
+    const uint8_t *keep;
     double shrink;
 };
 
-/* Adds to acc, for article i, P(j | i) for every article j bought in a basket (the same
- * customer's rows of one day) with i in the window. */
+/* Adds to acc, for article i, P(j | i) for every article j bought in a basket with i in the
+ * window. */
 static void bsk_row(uint32_t i, struct hm_acc *acc, void *ud)
 {
     const struct bsk_job *j = ud;
-    const struct data_transactions *tx = &j->e->ds->tx;
-    const uint8_t *keep = j->e->keep;
-    int32_t cutoff = j->e->cutoff;
-    if (!keep[i])
+    if (!j->keep[i])
         return;
-    uint32_t baskets = 0, prev_c = UINT32_MAX;
-    int32_t prev_d = -1;
-    for (uint64_t x = tx->art_off[i]; x < tx->art_off[i + 1]; x++) {
-        uint64_t r = tx->art_rows[x];
-        uint32_t c = tx->customer[r];
-        int32_t d = tx->day[r];
-        if (d < j->from || d >= cutoff || (c == prev_c && d == prev_d))
-            continue; /* outside the window, or i twice in one basket */
-        prev_c = c;
-        prev_d = d;
-        baskets++;
-        /* the basket: the run of rows of customer c on day d around r */
-        uint64_t lo = r, hi = r + 1;
-        while (lo > tx->cust_off[c] && tx->day[lo - 1] == d)
-            lo--;
-        while (hi < tx->cust_off[c + 1] && tx->day[hi] == d)
-            hi++;
-        for (uint64_t y = lo; y < hi; y++) {
-            uint32_t a = tx->article[y];
-            if (a == i || !keep[a])
-                continue;
-            uint64_t z = lo;
-            while (z < y && tx->article[z] != a)
-                z++;
-            if (z == y) /* first time in this basket */
-                hm_acc_add(acc, a, 1.0f);
-        }
-    }
+    for (uint64_t x = j->pairs->off[i]; x < j->pairs->off[i + 1]; x++)
+        hm_acc_add(acc, j->pairs->item[x], (float)j->pairs->count[x]);
     if (!acc->n_touched)
         return;
-    float den = (float)(baskets + j->shrink);
+    float den = (float)(j->baskets[i] + j->shrink);
     for (uint32_t t = 0; t < acc->n_touched; t++)
         acc->v[acc->touched[t]] /= den;
 }
@@ -86,10 +106,36 @@ static void bsk_row(uint32_t i, struct hm_acc *acc, void *ud)
 static int bsk_init(const struct recall_engine *e, int s, void **state)
 {
     const struct bsk_params *p = recall_params_of(&e->p, s);
-    struct recall_item_nbrs *t = hm_xcalloc(1, sizeof *t);
+    uint32_t na = e->ds->articles.n;
+    int nt = hm_threads();
     int32_t from = e->cutoff - 7 * (int32_t)p->weeks;
-    struct bsk_job j = {e, from > e->start ? from : e->start, p->shrink};
-    recall_item_nbrs_build(t, e->ds->articles.n, (uint32_t)p->neighbours, bsk_row, &j);
+    /* the counts of this rank's customers, then every rank's at the owners of the articles */
+    struct bsk_count c = {e, from > e->start ? from : e->start, hm_xcalloc((size_t)nt * na + 1, sizeof(uint32_t)),
+                          hm_xcalloc((size_t)nt, sizeof *c.keys), hm_xcalloc((size_t)nt, sizeof *c.basket)};
+    hm_parallel_chunks(nt, e->ds->customers.n, 4096, bsk_count_range, &c);
+    for (int t = 1; t < nt; t++)
+        for (uint32_t a = 0; a < na; a++)
+            c.baskets[a] += c.baskets[(size_t)t * na + a];
+    comm_allreduce_u32(c.baskets, na, COMM_SUM);
+    HM_VEC(uint64_t) keys = {0};
+    for (int t = 0; t < nt; t++) {
+        HM_GROW(keys.v, keys.cap, keys.n + c.keys[t].n + 1);
+        if (c.keys[t].n)
+            memcpy(keys.v + keys.n, c.keys[t].v, c.keys[t].n * sizeof *keys.v);
+        keys.n += c.keys[t].n;
+        free(c.keys[t].v);
+        free(c.basket[t].v);
+    }
+    free(c.keys);
+    free(c.basket);
+    struct recall_pairs pairs;
+    recall_pair_counts(e->ds, keys.v, keys.n, &pairs);
+    free(keys.v);
+    struct bsk_job j = {&pairs, c.baskets, e->keep, p->shrink};
+    struct recall_item_nbrs *t = hm_xcalloc(1, sizeof *t);
+    recall_item_nbrs_build(t, e->ds, (uint32_t)p->neighbours, bsk_row, &j);
+    recall_pairs_release(&pairs);
+    free(c.baskets);
     *state = t;
     return 0;
 }

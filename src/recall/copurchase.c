@@ -23,23 +23,24 @@ static const struct hm_setting co_settings[] = {
 #undef P
 
 /* Adds to acc, for article i, the Jaccard similarity of its buyer set with every article
- * its buyers bought in the window. */
+ * its buyers bought in the window (the window's article side view: i's buyers and their
+ * lists, from every rank). */
 static void co_row(uint32_t i, struct hm_acc *acc, void *ud)
 {
     const struct recall_window *w = ud;
-    uint64_t deg_i = w->ioff[i + 1] - w->ioff[i];
+    uint64_t deg_i = w->deg[i];
     if (!deg_i)
         return;
-    for (uint64_t b = w->ioff[i]; b < w->ioff[i + 1]; b++) {
-        uint32_t v = w->iuser[b];
-        for (uint64_t x = w->uoff[v]; x < w->uoff[v + 1]; x++)
-            if (w->uitem[x] != i)
-                hm_acc_add(acc, w->uitem[x], 1.0f);
+    for (uint64_t b = w->aoff[i]; b < w->aoff[i + 1]; b++) {
+        uint32_t v = w->auser[b];
+        for (uint64_t x = w->boff[v]; x < w->boff[v + 1]; x++)
+            if (w->bitem[x] != i)
+                hm_acc_add(acc, w->bitem[x], 1.0f);
     }
     /* counts -> Jaccard in place */
     for (uint32_t t = 0; t < acc->n_touched; t++) {
         uint32_t a = acc->touched[t];
-        double both = acc->v[a], deg_a = (double)(w->ioff[a + 1] - w->ioff[a]);
+        double both = acc->v[a], deg_a = (double)w->deg[a];
         acc->v[a] = (float)(both / ((double)deg_i + deg_a - both));
     }
 }
@@ -48,7 +49,7 @@ static int co_init(const struct recall_engine *e, int s, void **state)
 {
     const struct co_params *p = recall_params_of(&e->p, s);
     struct recall_item_nbrs *t = hm_xcalloc(1, sizeof *t);
-    recall_item_nbrs_build(t, e->ds->articles.n, (uint32_t)p->neighbours, co_row, (void *)&e->win);
+    recall_item_nbrs_build(t, e->ds, (uint32_t)p->neighbours, co_row, (void *)&e->win);
     *state = t;
     return 0;
 }

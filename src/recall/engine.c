@@ -170,6 +170,10 @@ void recall_scratch_init(struct recall_scratch *s, const struct recall_engine *e
     recall_hist_init(&s->hist);
     hm_acc_init(&s->items, e->ds->articles.n);
     hm_acc_init(&s->users, e->win.uoff ? e->ds->customers.n : 0);
+    if (e->win.uoff) {
+        s->knn_len = hm_xmalloc_array((size_t)e->ds->customers.n + 1, sizeof *s->knn_len);
+        s->knn_item = hm_xmalloc_array((size_t)e->ds->customers.n + 1, sizeof *s->knn_item);
+    }
     s->mark = hm_xcalloc((size_t)e->ds->articles.n + 1, 1);
     s->tmp_cap = 4096;
     s->tmp_items = hm_xmalloc_array(s->tmp_cap, sizeof *s->tmp_items);
@@ -207,6 +211,8 @@ void recall_scratch_release(struct recall_scratch *s)
     recall_hist_release(&s->hist);
     hm_acc_release(&s->items);
     hm_acc_release(&s->users);
+    free(s->knn_len);
+    free(s->knn_item);
     free(s->mark);
     free(s->tmp_items);
     free(s->tmp_scores);
@@ -224,8 +230,20 @@ int recall_strategy_run(const struct recall_engine *e, int s, const uint32_t *us
         memset(count, 0, (size_t)n * sizeof *count);
         return 0;
     }
-    if (st->block)
-        return st->block(e, s, users, n, ids, scores, count);
+    if (st->block) {
+        int nt = hm_threads();
+        struct recall_scratch *scr = hm_xcalloc((size_t)nt, sizeof *scr), **sc = hm_xcalloc((size_t)nt, sizeof *sc);
+        for (int t = 0; t < nt; t++) {
+            recall_scratch_init(&scr[t], e);
+            sc[t] = &scr[t];
+        }
+        int rc = st->block(e, s, sc, nt, users, n, ids, scores, count);
+        for (int t = 0; t < nt; t++)
+            recall_scratch_release(&scr[t]);
+        free(scr);
+        free(sc);
+        return rc;
+    }
     struct recall_scratch sc;
     recall_scratch_init(&sc, e);
     for (uint32_t i = 0; i < n; i++) {

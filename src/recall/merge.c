@@ -1,6 +1,7 @@
 /* The merge: an outer join of every strategy's list per customer, ranked by reciprocal rank
  * fusion; the merger that runs it over blocks of customers; the block stream. */
 #include "recall/recall.h"
+#include "comm/comm.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -291,6 +292,7 @@ struct recall_merger {
     uint32_t *blk_count[RECALL_MAX_STRATEGIES]; /* (batch) */
     int nt;
     struct merge_thread *t;
+    struct recall_scratch **sc; /* (nt) the threads' scratches, for block strategies */
 };
 
 static inline uint32_t float_bits(float f)
@@ -399,8 +401,10 @@ struct recall_merger *recall_merger_new(const struct recall_engine *e, uint32_t 
         }
     j->nt = hm_threads() > 256 ? 256 : hm_threads();
     j->t = hm_xcalloc((size_t)j->nt, sizeof *j->t);
+    j->sc = hm_xcalloc((size_t)j->nt, sizeof *j->sc);
     for (int t = 0; t < j->nt; t++) {
         recall_scratch_init(&j->t[t].s, e);
+        j->sc[t] = &j->t[t].s;
         for (int s = 0; s < recall_n_strategies; s++) {
             j->t[t].list_item[s] = hm_xmalloc_array((size_t)j->n[s] + 1, sizeof(uint32_t));
             j->t[t].list_score[s] = hm_xmalloc_array((size_t)j->n[s] + 1, sizeof(float));
@@ -442,6 +446,7 @@ void recall_merger_free(struct recall_merger **mp)
         free(j->blk_count[s]);
     }
     free(j->t);
+    free(j->sc);
     free(j->rows);
     free(j->rrank);
     free(j->rscore);
@@ -462,12 +467,16 @@ int recall_merger_run(struct recall_merger *j, const uint32_t *users, uint32_t n
             return hm_error(HM_EINVAL, "customer row %u out of range (%u customers)", users[i],
                             e->ds->customers.n);
     int rc = 0;
-    for (uint32_t b = 0; b < n && !rc; b += j->batch) {
-        uint32_t m = n - b < j->batch ? n - b : j->batch;
-        j->users = users + b;
+    /* on shards every rank runs as many batches as the rank with the most (block strategies
+     * may exchange with the other ranks) */
+    uint64_t batches = ((uint64_t)n + j->batch - 1) / j->batch;
+    comm_allreduce_u64(&batches, 1, COMM_MAX);
+    for (uint64_t k = 0; k < batches && !rc; k++) {
+        uint32_t b = (uint32_t)(k * j->batch), m = b < n ? (n - b < j->batch ? n - b : j->batch) : 0;
+        j->users = users + (b < n ? b : n);
         for (int s = 0; s < recall_n_strategies && !rc; s++)
             if (j->n[s] && recall_strategies[s]->block)
-                rc = recall_strategies[s]->block(e, s, j->users, m, j->blk_ids[s], j->blk_scores[s],
+                rc = recall_strategies[s]->block(e, s, j->sc, j->nt, j->users, m, j->blk_ids[s], j->blk_scores[s],
                                                  j->blk_count[s]);
         if (rc || (rc = hm_parallel_chunks(j->nt, m, 32, merge_range, j)) != 0)
             break;
@@ -551,6 +560,10 @@ void recall_stream_init_cut(struct recall_stream *st, const struct recall_engine
             block /= 2;
     }
     st->block = block;
+    /* on shards every rank takes as many blocks as the rank with the most (the merge may
+     * exchange with the other ranks): the last ones may be empty */
+    st->blocks = ((uint64_t)n + block - 1) / block;
+    comm_allreduce_u64(&st->blocks, 1, COMM_MAX);
     st->prog = prog;
     recall_candidates_init(&st->c);
     recall_candidates_init(&st->wide);
@@ -559,8 +572,9 @@ void recall_stream_init_cut(struct recall_stream *st, const struct recall_engine
 int recall_stream_next(struct recall_stream *st, const struct recall_candidates **out)
 {
     *out = NULL;
-    if (st->next >= st->n)
+    if (st->taken >= st->blocks)
         return 0;
+    st->taken++;
     uint32_t m = st->n - st->next < st->block ? st->n - st->next : st->block;
     struct recall_candidates *c = st->cut.wide ? &st->wide : &st->c;
     recall_candidates_clear(c);

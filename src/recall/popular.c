@@ -19,7 +19,7 @@ static int count_range(size_t begin, size_t end, int tid, void *ud)
 {
     (void)tid;
     struct count_job *j = ud;
-    const struct data_transactions *tx = &j->ds->tx;
+    const struct data_transactions *tx = &j->ds->art.tx;
     for (size_t a = begin; a < end; a++) {
         double s = 0;
         uint32_t b = 0, last = UINT32_MAX;
@@ -47,7 +47,11 @@ void recall_article_counts(const struct data_set *ds, int32_t start, int32_t cut
                            double *score, uint32_t *buyers)
 {
     struct count_job j = {ds, start, cutoff, tau, score, buyers};
-    hm_parallel_chunks(0, ds->articles.n, 2048, count_range, &j);
+    data_article_pass(ds, 0, 2048, count_range, &j);
+    if (score)
+        data_article_share(ds, score, sizeof *score);
+    if (buyers)
+        data_article_share(ds, buyers, sizeof *buyers);
 }
 
 struct first_job {
@@ -60,7 +64,7 @@ static int first_range(size_t begin, size_t end, int tid, void *ud)
 {
     (void)tid;
     struct first_job *j = ud;
-    const struct data_transactions *tx = &j->ds->tx;
+    const struct data_transactions *tx = &j->ds->art.tx;
     for (size_t a = begin; a < end; a++) {
         int32_t f = INT32_MAX;
         for (uint64_t k = tx->art_off[a]; k < tx->art_off[a + 1]; k++) {
@@ -76,7 +80,8 @@ static int first_range(size_t begin, size_t end, int tid, void *ud)
 void recall_article_first_sale(const struct data_set *ds, int32_t start, int32_t cutoff, int32_t *first)
 {
     struct first_job j = {ds, start, cutoff, first};
-    hm_parallel_chunks(0, ds->articles.n, 2048, first_range, &j);
+    data_article_pass(ds, 0, 2048, first_range, &j);
+    data_article_share(ds, first, sizeof *first);
 }
 
 struct pop_params {

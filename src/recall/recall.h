@@ -174,10 +174,13 @@ struct recall_strategy {
      * worker threads with their own scratch. */
     uint32_t (*user)(const struct recall_engine *e, int s, struct recall_scratch *sc, uint32_t c,
                      uint32_t *items, float *scores);
-    /* Per block of customers, for strategies that work best batched (text: one sgemm):
-     * ids/scores (n, list n) best first, count (n). */
-    int (*block)(const struct recall_engine *e, int s, const uint32_t *users, uint32_t n,
-                 uint32_t *ids, float *scores, uint32_t *count);
+    /* Per block of customers, for strategies that work best batched (text: one sgemm;
+     * user-KNN: its exchanges with the other ranks): ids/scores (n, list n) best first, count
+     * (n). sc: the caller's nt per-thread scratches (parallel work runs on nt threads, thread t
+     * with sc[t]). On shards every rank calls it the same number of times (n may be 0: the
+     * merger agrees on its number of batches). */
+    int (*block)(const struct recall_engine *e, int s, struct recall_scratch *const *sc, int nt,
+                 const uint32_t *users, uint32_t n, uint32_t *ids, float *scores, uint32_t *count);
 };
 
 /* The table (engine.c), in the order of flags bits and artifact columns. */
@@ -274,13 +277,26 @@ void recall_price_levels(const struct data_set *ds, int32_t start, int32_t cutof
 
 /* Each customer's most recent distinct items in [window start, cutoff) (kept items only,
  * at most window_items, most recent first) and its transpose, the item -> customers index
- * (customers ascending). Shared by co-purchase and user-KNN (window.c). */
+ * (customers ascending). Shared by co-purchase and user-KNN (window.c). On shards the lists
+ * are those of the rank's customers; the article side's view gathers, for the articles of
+ * the rank's article side, every rank's buyers with their whole lists (in a whole store the
+ * view is the index itself). */
 struct recall_window {
     int32_t start;
     uint64_t *uoff;   /* (n_customers + 1) into uitem */
     uint32_t *uitem;  /* article rows */
     uint64_t *ioff;   /* (n_articles + 1) into iuser */
     uint32_t *iuser;  /* customer rows */
+    /* the article side's view */
+    uint32_t n_buyers;
+    const uint32_t *buyer;  /* (n_buyers) customer rows ascending (NULL: buyer x is customer x) */
+    const uint64_t *boff;   /* (n_buyers + 1) buyer x's list: bitem[boff[x] .. boff[x+1]) */
+    const uint32_t *bitem;
+    const uint64_t *aoff;   /* (n_articles + 1) buyers of article a: auser[aoff[a] .. aoff[a+1]),
+                               empty outside the article side's range */
+    const uint32_t *auser;  /* buyer indexes, ascending */
+    uint32_t *deg;          /* (n_articles) customers of every rank with the article in their list */
+    void *view_buf[5];      /* owns the view's arrays on shards */
 };
 int recall_window_init(struct recall_window *w, const struct recall_engine *e);
 void recall_window_release(struct recall_window *w);
@@ -339,6 +355,8 @@ struct recall_scratch {
     struct recall_hist hist;
     struct hm_acc items;       /* over articles */
     struct hm_acc users;       /* over customers (user-KNN) */
+    uint32_t *knn_len;         /* (customers, with users) user-KNN: a visited customer's list length */
+    uint32_t *knn_item;        /* (customers, with users) user-KNN: the item it was first visited by */
     uint8_t *mark;             /* (n_articles) */
     uint32_t *tmp_items;       /* (tmp_cap) */
     float *tmp_scores;         /* (tmp_cap) */
@@ -401,11 +419,23 @@ struct recall_item_nbrs {
 /* Adds the weights of article i's neighbours (not i itself) into acc, a per-thread
  * accumulator over the articles, empty on entry; ud is the builder's. */
 typedef void (*recall_nbr_fn)(uint32_t i, struct hm_acc *acc, void *ud);
-/* Builds t for n_articles articles and k (at most 255) neighbours each: fn for every article
- * on hm_threads() threads, the k heaviest kept (hm_acc_top's order: the same table for any
- * thread count). */
-void recall_item_nbrs_build(struct recall_item_nbrs *t, uint32_t n_articles, uint32_t k, recall_nbr_fn fn,
+/* Builds t for the data set's articles and k (at most 255) neighbours each: fn for every
+ * article of the article side on hm_threads() threads, the k heaviest kept (hm_acc_top's order:
+ * the same table for any thread count); on shards each rank builds its articles' rows and
+ * the ranks share them (collective). */
+void recall_item_nbrs_build(struct recall_item_nbrs *t, const struct data_set *ds, uint32_t k, recall_nbr_fn fn,
                             void *ud);
+/* Counts of article pairs: for article i, the articles j it was counted with and how often. */
+struct recall_pairs {
+    uint64_t *off;     /* (n_articles + 1) pairs of i: [off[i], off[i+1]), j ascending */
+    uint32_t *item;    /* j */
+    uint32_t *count;   /* how many keys i << 32 | j were given, over every rank */
+};
+/* Collective: the counts of the pairs keys[0..n) (i << 32 | j, one key per occurrence; sorted
+ * in place) of every rank, for the articles i of this rank's article side (every article in
+ * a whole store; the others have none). */
+void recall_pair_counts(const struct data_set *ds, uint64_t *keys, uint64_t n, struct recall_pairs *out);
+void recall_pairs_release(struct recall_pairs *p);
 void recall_item_nbrs_release(struct recall_item_nbrs *t);
 /* Releases and frees a table allocated with hm_xcalloc (a strategy's state; NULL is fine). */
 void recall_item_nbrs_free(void *state);
@@ -520,11 +550,14 @@ void recall_candidates_cut(struct recall_candidates *dst, const struct recall_ca
  *     recall_stream_release(&st);
  * Blocks follow users' order; threads work inside a block. block 0: 32,768 customers, or
  * fewer when their rows (at most `pool`, or every list slot when pool is 0) could pass
- * 512 MiB. */
+ * 512 MiB. On shards the stream is collective (user-KNN exchanges with the other ranks): every
+ * rank must walk its stream to the end, and takes as many blocks as the rank with the most
+ * customers, the last ones empty (0 customers). */
 struct recall_stream {
     struct recall_merger *m;
     const uint32_t *users;   /* (n) borrowed */
     uint32_t n, next, block;
+    uint64_t blocks, taken;  /* blocks to give (every rank the same number) and given */
     uint32_t pool;
     struct recall_candidates c; /* the current block */
     struct hm_progress *prog;

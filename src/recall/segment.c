@@ -25,6 +25,7 @@
  * now; the `seg_per_segment` most popular of each segment) of the customer's best `seg_cells`
  * cells, excluding the articles they bought (repurchase proposes those). */
 #include "recall/recall.h"
+#include "comm/comm.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -169,8 +170,8 @@ static void cell_neighbours(const struct recall_engine *e, const struct seg_para
 {
     const struct data_set *ds = e->ds;
     uint32_t nc = m->n_cells, k = (uint32_t)p->expand_cells;
-    float *both = hm_xcalloc((size_t)nc * nc + 1, sizeof *both);
-    float *with = hm_xcalloc((size_t)nc + 1, sizeof *with);
+    uint32_t *both = hm_xcalloc((size_t)nc * nc + 1, sizeof *both);
+    uint32_t *with = hm_xcalloc((size_t)nc + 1, sizeof *with);
     uint32_t *cells = hm_xmalloc_array((size_t)nc + 1, sizeof *cells);
     uint8_t *seen = hm_xcalloc((size_t)nc + 1, 1);
     for (uint32_t c = 0; c < ds->customers.n; c++) {
@@ -193,6 +194,9 @@ static void cell_neighbours(const struct recall_engine *e, const struct seg_para
         for (uint32_t i = 0; i < n; i++)
             seen[cells[i]] = 0;
     }
+    /* every rank's customers (integer counts: any order) */
+    comm_allreduce_u32(with, nc, COMM_SUM);
+    comm_allreduce_u32(both, (size_t)nc * nc, COMM_SUM);
     m->nbr = hm_xcalloc((size_t)nc * k + 1, sizeof *m->nbr);
     m->nbr_p = hm_xcalloc((size_t)nc * k + 1, sizeof *m->nbr_p);
     uint32_t *ids = hm_xmalloc_array((size_t)nc + 1, sizeof *ids);
@@ -201,7 +205,7 @@ static void cell_neighbours(const struct recall_engine *e, const struct seg_para
     float *row = hm_xmalloc_array((size_t)nc + 1, sizeof *row);
     for (uint32_t i = 0; i < nc; i++) {
         for (uint32_t j = 0; j < nc; j++)
-            row[j] = with[i] > 0 ? both[(size_t)i * nc + j] / with[i] : 0;
+            row[j] = with[i] > 0 ? (float)both[(size_t)i * nc + j] / (float)with[i] : 0;
         uint32_t got = hm_select_top(ids, row, nc, k, m->nbr + (size_t)i * k, m->nbr_p + (size_t)i * k);
         for (uint32_t t = got; t < k; t++)
             m->nbr_p[(size_t)i * k + t] = 0;

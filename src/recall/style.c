@@ -13,6 +13,7 @@
  * buy than the shop's purchases hold. Deterministic: the sample is a hash of the customer row
  * and phi starts from a fixed seed. */
 #include "recall/recall.h"
+#include "comm/comm.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -85,6 +86,73 @@ static double e_step(const struct recall_style *st, const uint32_t *pairs, const
     return total;
 }
 
+/* The fit's sample: customers, their pairs and weights. */
+struct style_sample {
+    HM_VEC(size_t) off;     /* (customers + 1) into pairs and w */
+    HM_VEC(uint32_t) pairs;
+    HM_VEC(double) w;
+    HM_VEC(uint32_t) cust;  /* customer rows, ascending */
+};
+
+/* A customer's record: customer, pairs, then the pairs and their weights. */
+struct sample_rec {
+    uint32_t customer, n;
+    const uint8_t *p;
+};
+
+static int sample_rec_cmp(const void *a, const void *b)
+{
+    const struct sample_rec *x = a, *y = b;
+    return x->customer < y->customer ? -1 : x->customer > y->customer;
+}
+
+/* Every rank's sample to rank 0, in customer order (the one-process order of the fit's sums);
+ * the other ranks' samples are emptied. */
+static void sample_to_root(struct style_sample *sm)
+{
+    struct hm_buf b = {0};
+    uint32_t nu = (uint32_t)sm->cust.n;
+    for (uint32_t u = 0; u < nu; u++) {
+        uint32_t head[2] = {sm->cust.v[u], (uint32_t)(sm->off.v[u + 1] - sm->off.v[u])};
+        hm_buf_append(&b, (const char *)head, sizeof head);
+        hm_buf_append(&b, (const char *)(sm->pairs.v + sm->off.v[u]), head[1] * sizeof *sm->pairs.v);
+        hm_buf_append(&b, (const char *)(sm->w.v + sm->off.v[u]), head[1] * sizeof *sm->w.v);
+    }
+    uint64_t *counts = hm_xcalloc((size_t)comm_size(), sizeof *counts), total = 0;
+    uint8_t *all = comm_gatherv(b.s, b.len, 0, counts);
+    hm_buf_release(&b);
+    sm->off.n = 1;
+    sm->pairs.n = sm->w.n = sm->cust.n = 0;
+    for (int r = 0; r < comm_size(); r++)
+        total += counts[r];
+    free(counts);
+    if (!all)
+        return;
+    HM_VEC(struct sample_rec) recs = {0};
+    for (uint64_t o = 0; o < total;) {
+        struct sample_rec x;
+        memcpy(&x.customer, all + o, 4);
+        memcpy(&x.n, all + o + 4, 4);
+        x.p = all + o + 8;
+        HM_VEC_PUSH(&recs, x);
+        o += 8 + (uint64_t)x.n * (sizeof(uint32_t) + sizeof(double));
+    }
+    qsort(recs.v, recs.n, sizeof *recs.v, sample_rec_cmp);
+    for (size_t u = 0; u < recs.n; u++) {
+        uint32_t n = recs.v[u].n;
+        HM_GROW(sm->pairs.v, sm->pairs.cap, sm->pairs.n + n + 1);
+        HM_GROW(sm->w.v, sm->w.cap, sm->w.n + n + 1);
+        memcpy(sm->pairs.v + sm->pairs.n, recs.v[u].p, n * sizeof *sm->pairs.v);
+        memcpy(sm->w.v + sm->w.n, recs.v[u].p + n * sizeof *sm->pairs.v, n * sizeof *sm->w.v);
+        sm->pairs.n += n;
+        sm->w.n += n;
+        HM_VEC_PUSH(&sm->off, sm->pairs.n);
+        HM_VEC_PUSH(&sm->cust, recs.v[u].customer);
+    }
+    free(recs.v);
+    free(all);
+}
+
 void recall_style_fit(const struct data_set *ds, int32_t start, int32_t cutoff, const struct recall_style_params *sp,
                       struct recall_style *st)
 {
@@ -110,30 +178,32 @@ void recall_style_fit(const struct data_set *ds, int32_t start, int32_t cutoff, 
     for (uint32_t t = 0; t < k; t++) /* style by style: the draws of the first fits */
         for (size_t p = 0; p < np; p++)
             st->phi[p * k + t] = (float)(0.5 + hm_rng_uniform(&rng));
-    /* the sample (customers with rows in [start, cutoff)) and their weighted pairs, once */
-    HM_VEC(size_t) off = {0};
-    HM_VEC(uint32_t) pairs = {0};
-    HM_VEC(double) w = {0};
-    HM_VEC_PUSH(&off, 0);
+    /* the sample (customers with rows in [start, cutoff)) and their weighted pairs, once; on
+     * shards every rank's, in customer order, on rank 0, which fits the model */
+    struct style_sample sm = {0};
+    HM_VEC_PUSH(&sm.off, 0);
     for (uint32_t c = 0; c < nc; c++) {
         uint64_t lo, hi;
         const struct data_transactions *tx = prep_customer_rows(ds, c, start, cutoff - 1, &lo, &hi);
         if (hi <= lo || !in_sample(c, sp->share))
             continue;
-        HM_GROW(pairs.v, pairs.cap, pairs.n + STYLE_CUSTOMER_PAIRS);
-        HM_GROW(w.v, w.cap, w.n + STYLE_CUSTOMER_PAIRS);
-        uint32_t n = customer_pairs(st, tx, lo, hi, cutoff, sp->tau, pairs.v + pairs.n, w.v + w.n);
-        pairs.n += n;
-        w.n += n;
-        HM_VEC_PUSH(&off, pairs.n);
+        HM_GROW(sm.pairs.v, sm.pairs.cap, sm.pairs.n + STYLE_CUSTOMER_PAIRS);
+        HM_GROW(sm.w.v, sm.w.cap, sm.w.n + STYLE_CUSTOMER_PAIRS);
+        uint32_t n = customer_pairs(st, tx, lo, hi, cutoff, sp->tau, sm.pairs.v + sm.pairs.n, sm.w.v + sm.w.n);
+        sm.pairs.n += n;
+        sm.w.n += n;
+        HM_VEC_PUSH(&sm.off, sm.pairs.n);
+        HM_VEC_PUSH(&sm.cust, c);
     }
-    uint32_t nu = (uint32_t)off.n - 1;
+    if (comm_size() > 1)
+        sample_to_root(&sm);
+    uint32_t nu = (uint32_t)sm.off.n - 1;
     float *theta = hm_xmalloc_array((size_t)nu * k + 1, sizeof *theta);
     for (size_t x = 0; x < (size_t)nu * k; x++)
         theta[x] = 1.0f / (float)k;
     double *phi_acc = hm_xmalloc_array((size_t)k * np, sizeof *phi_acc);
     double *mix = hm_xcalloc(k, sizeof *mix);
-    for (uint32_t it = 0; it <= (uint32_t)sp->iters; it++) {
+    for (uint32_t it = 0; it <= (uint32_t)sp->iters && comm_rank() == 0; it++) {
         /* normalise phi over the pairs (the random start, then each M step's sums) */
         for (uint32_t t = 0; t < k; t++) {
             double sum = 0;
@@ -149,8 +219,8 @@ void recall_style_fit(const struct data_set *ds, int32_t start, int32_t cutoff, 
         for (uint32_t u = 0; u < nu; u++) {
             double acc[RECALL_STYLE_MAX] = {0};
             float *th = theta + (size_t)u * k;
-            size_t b = off.v[u];
-            double total = e_step(st, pairs.v + b, w.v + b, (uint32_t)(off.v[u + 1] - b), th, acc, phi_acc);
+            size_t b = sm.off.v[u];
+            double total = e_step(st, sm.pairs.v + b, sm.w.v + b, (uint32_t)(sm.off.v[u + 1] - b), th, acc, phi_acc);
             for (uint32_t t = 0; t < k; t++) {
                 th[t] = (float)((acc[t] + STYLE_ALPHA) / (total + k * STYLE_ALPHA));
                 mix[t] += acc[t];
@@ -168,9 +238,14 @@ void recall_style_fit(const struct data_set *ds, int32_t start, int32_t cutoff, 
         for (uint32_t t = 0; t < k; t++)
             st->marg[p] += st->mix[t] * st->phi[p * k + t];
     st->n_fitted = nu;
-    free(off.v);
-    free(pairs.v);
-    free(w.v);
+    comm_bcast(st->phi, (size_t)k * np * sizeof *st->phi, 0);
+    comm_bcast(st->mix, k * sizeof *st->mix, 0);
+    comm_bcast(st->marg, np * sizeof *st->marg, 0);
+    comm_bcast(&st->n_fitted, sizeof st->n_fitted, 0);
+    free(sm.off.v);
+    free(sm.pairs.v);
+    free(sm.w.v);
+    free(sm.cust.v);
     free(theta);
     free(phi_acc);
     free(mix);

@@ -47,9 +47,11 @@ static int text_init(const struct recall_engine *e, int s, void **state)
     return 0;
 }
 
-static int text_block(const struct recall_engine *e, int s, const uint32_t *users, uint32_t n, uint32_t *ids,
-                      float *scores, uint32_t *count)
+static int text_block(const struct recall_engine *e, int s, struct recall_scratch *const *sc, int nt,
+                      const uint32_t *users, uint32_t n, uint32_t *ids, float *scores, uint32_t *count)
 {
+    (void)sc;
+    (void)nt;
     return recall_embsim_block(e, e->state[s], (uint32_t)recall_list_of(&e->p, s)->n, users, n, ids, scores, count);
 }
 

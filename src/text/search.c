@@ -108,16 +108,26 @@ static int topn_chunk(size_t begin, size_t end, int tid, void *ud)
     const struct topn_job *j = ud;
     size_t nq = end - begin;
     uint32_t cap = j->n_top;
-    float *scores = hm_xmalloc_array((size_t)QBLOCK * DBLOCK, sizeof *scores); /* (nq, DBLOCK) */
+    float *scores = hm_xmalloc_array((size_t)QBLOCK * DBLOCK, sizeof *scores); /* (QBLOCK, DBLOCK) */
+    /* every sgemm has QBLOCK rows (a shorter last chunk is padded with zero rows): OpenBLAS
+     * takes another path for small products, so a query's scores would depend on how many
+     * queries share its chunk, i.e. on which customers are searched together (on shards, a
+     * rank's own) */
+    const float *qs = j->q + begin * j->dim;
+    float *pad = NULL;
+    if (nq < QBLOCK) {
+        pad = hm_xcalloc((size_t)QBLOCK * j->dim, sizeof *pad);
+        memcpy(pad, qs, nq * j->dim * sizeof *pad);
+        qs = pad;
+    }
     struct hm_hit *hits = hm_xmalloc_array((size_t)QBLOCK * (cap ? cap : 1), sizeof *hits);
     struct hm_topk top[QBLOCK];
     for (size_t qi = 0; qi < nq; qi++)
         hm_topk_init(&top[qi], hits + qi * cap, cap);
     for (uint64_t d0 = 0; d0 < j->n_docs; d0 += DBLOCK) {
         size_t nd = j->n_docs - d0 < DBLOCK ? (size_t)(j->n_docs - d0) : DBLOCK;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nq, (int)nd, (int)j->dim, 1.0f,
-                    j->q + begin * j->dim, (int)j->dim, j->d + d0 * j->dim, (int)j->dim, 0.0f,
-                    scores, DBLOCK);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, QBLOCK, (int)nd, (int)j->dim, 1.0f, qs, (int)j->dim,
+                    j->d + d0 * j->dim, (int)j->dim, 0.0f, scores, DBLOCK);
         for (size_t qi = 0; qi < nq; qi++) {
             const float *s = scores + qi * DBLOCK;
             /* docs arrive in increasing id order, so a doc can only displace the worst kept
@@ -156,6 +166,7 @@ static int topn_chunk(size_t begin, size_t end, int tid, void *ud)
     }
     free(hits);
     free(scores);
+    free(pad);
     return 0;
 }
 
