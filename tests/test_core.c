@@ -189,6 +189,23 @@ TEST(test_settings)
     unlink(path);
 }
 
+TEST(test_lines_and_fields)
+{
+    char text[] = "a\tb\tc\n\n# x\nlast";
+    char *cur = text, *l, *f[3];
+    CHECK_STR(hm_next_line(&cur), "a\tb\tc");
+    CHECK_STR(hm_next_line(&cur), "");
+    CHECK_STR(hm_next_line(&cur), "# x");
+    CHECK_STR((l = hm_next_line(&cur)), "last");
+    CHECK(hm_next_line(&cur) == NULL);
+    char row[] = "a\tb\tc", more[] = "1\t2\t3\t4", one[] = "";
+    CHECK_EQ_INT(hm_split_fields(row, '\t', f, 3), 3);
+    CHECK_STR(f[2], "c");
+    CHECK_EQ_INT(hm_split_fields(more, '\t', f, 3), 4);
+    CHECK_EQ_INT(hm_split_fields(one, '\t', f, 3), 1);
+    CHECK_STR(f[0], "");
+}
+
 /* A directory's lock: a second taker fails at once naming the holder; shared takers share;
  * the lock goes with its holder. */
 TEST(test_directory_lock)
@@ -341,6 +358,7 @@ int main(void)
     RUN(test_parallel);
     RUN(test_atomic_writer);
     RUN(test_settings);
+    RUN(test_lines_and_fields);
     RUN(test_directory_lock);
     RUN(test_remove_temporaries);
     RUN(test_top_selection);

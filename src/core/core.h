@@ -272,6 +272,12 @@ void hm_map_release(struct hm_map *m);
 
 /* Reads a whole file into a malloc'ed, NUL-terminated buffer. */
 int hm_read_file(const char *path, char **out, size_t *len);
+/* The next line of a NUL-terminated text at *cursor, cut in place at its newline (*cursor
+ * moves past it); NULL at the end. For `for (char *c = text, *l; (l = hm_next_line(&c));)`. */
+char *hm_next_line(char **cursor);
+/* Splits a line in place at every sep into at most max fields (f[0..]); returns how many
+ * there are, max + 1 when there are more. */
+int hm_split_fields(char *line, char sep, char **f, int max);
 
 /* Atomic file writing: data goes to "<path>" HM_TMP_MARK "<pid>" and is renamed onto path by
  * hm_awriter_commit, so readers see the old file or the complete new one, never a partial
@@ -286,6 +292,8 @@ struct hm_awriter {
     int failed;   /* a write failed; commit will report it */
 };
 int hm_awriter_open(struct hm_awriter *w, const char *path);
+/* A whole file written atomically (the three calls above in one). */
+int hm_write_file(const char *path, const void *data, size_t len);
 int hm_awriter_write(struct hm_awriter *w, const void *data, size_t len);
 int hm_awriter_commit(struct hm_awriter *w);
 void hm_awriter_abort(struct hm_awriter *w);

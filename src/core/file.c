@@ -91,6 +91,42 @@ int hm_awriter_open(struct hm_awriter *w, const char *path)
     return 0;
 }
 
+char *hm_next_line(char **cursor)
+{
+    char *l = *cursor;
+    if (!l || !*l)
+        return NULL;
+    char *nl = strchr(l, '\n');
+    if (nl)
+        *nl++ = '\0';
+    *cursor = nl;
+    return l;
+}
+
+int hm_split_fields(char *line, char sep, char **f, int max)
+{
+    int n = 0;
+    for (char *t = line, *next; t; t = next) {
+        next = strchr(t, sep);
+        if (next)
+            *next++ = '\0';
+        if (n == max)
+            return max + 1;
+        f[n++] = t;
+    }
+    return n;
+}
+
+int hm_write_file(const char *path, const void *data, size_t len)
+{
+    struct hm_awriter w;
+    int rc = hm_awriter_open(&w, path);
+    if (rc)
+        return rc;
+    hm_awriter_write(&w, data, len);
+    return hm_awriter_commit(&w);
+}
+
 int hm_awriter_write(struct hm_awriter *w, const void *data, size_t len)
 {
     if (w->failed)

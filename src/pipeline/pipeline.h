@@ -336,6 +336,8 @@ int pipeline_results_read(const char *path, struct pipeline_result **out, int *n
 int pipeline_best_model(const struct pipeline *p, char *name, size_t n);
 /* The learning curves the rank stage wrote (rank_curves.tsv). */
 int pipeline_curves_read(struct pipeline *p, struct rank_curves *c);
+/* The model or ensemble run.submit_model names, "best" resolved through rank_results.tsv. */
+int pipeline_submit_model(const struct pipeline *p, char *name, size_t n);
 /* The models run.submit_model stands for ("best" resolved through rank_results.tsv, an
  * ensemble through <dir>/ensemble.tsv, dir relative to the work directory); none for a
  * baseline. */

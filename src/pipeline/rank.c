@@ -232,16 +232,6 @@ static int validate(struct pipeline *p, struct val_job *j, const struct feat_inp
 
 /* ---- the stage ------------------------------------------------------------------------------ */
 
-static int write_file(const char *path, const char *text, size_t len)
-{
-    struct hm_awriter w;
-    int rc = hm_awriter_open(&w, path);
-    if (rc)
-        return rc;
-    hm_awriter_write(&w, text, len);
-    return hm_awriter_commit(&w);
-}
-
 int pipeline_rank_stage(struct pipeline *p)
 {
     const struct data_article_matrix *text;
@@ -293,7 +283,7 @@ int pipeline_rank_stage(struct pipeline *p)
         for (int e = 0; e < 2; e++)
             rank_ensemble_format(&b, e ? "average" : "ensemble", models, n_models, ens[e].w);
         char *path = pipeline_path(p, "models/ensemble.tsv");
-        rc = write_file(path, b.s, b.len);
+        rc = hm_write_file(path, b.s, b.len);
         free(path);
         hm_buf_release(&b);
     }
@@ -334,8 +324,8 @@ int pipeline_rank_stage(struct pipeline *p)
         pipeline_result_format(&b, "pool ceiling", "ceiling", &sums[n_models + 2]);
         char *rp = pipeline_path(p, "rank_results.tsv"), *cp = pipeline_path(p, "rank_curves.tsv"),
              *ip = pipeline_path(p, "rank_importance.txt");
-        if ((rc = write_file(rp, b.s, b.len)) == 0 && (rc = write_file(cp, curves.s, curves.len)) == 0)
-            rc = write_file(ip, importance.s ? importance.s : "", importance.len);
+        if ((rc = hm_write_file(rp, b.s, b.len)) == 0 && (rc = hm_write_file(cp, curves.s, curves.len)) == 0)
+            rc = hm_write_file(ip, importance.s ? importance.s : "", importance.len);
         free(rp);
         free(cp);
         free(ip);
@@ -408,14 +398,10 @@ int pipeline_retrain_stage(struct pipeline *p)
                   p->c.rank.retrain ? "the reference labelling has no weeks to shift" : "rank.retrain = 0");
         return 0;
     }
-    char best[32];
-    const char *name = p->c.run.submit_model;
-    int rc = 0;
-    if (!strcmp(name, "best")) {
-        if ((rc = pipeline_best_model(p, best, sizeof best)) != 0)
-            return rc;
-        name = best;
-    }
+    char name[HM_SETTING_STRLEN];
+    int rc = pipeline_submit_model(p, name, sizeof name);
+    if (rc)
+        return rc;
     if (recall_baseline_find(name) >= 0) {
         hm_report("retrain: the submission comes from the baseline %s: nothing to retrain", name);
         return 0;
@@ -467,7 +453,7 @@ int pipeline_retrain_stage(struct pipeline *p)
         hm_buf_puts(&b, "# ensemble\tmodel\tweight (the rank stage's weights; the models retrained)\n");
         rank_ensemble_format(&b, name, models, n, sc.ens.w);
         char *path = pipeline_path(p, "models/final/ensemble.tsv");
-        rc = write_file(path, b.s, b.len);
+        rc = hm_write_file(path, b.s, b.len);
         free(path);
         hm_buf_release(&b);
     }

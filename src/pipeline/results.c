@@ -42,26 +42,18 @@ int pipeline_results_read(const char *path, struct pipeline_result **out, int *n
         return rc;
     HM_VEC(struct pipeline_result) v = {0};
     int line = 0;
-    for (char *l = text, *next; l && *l && !rc; l = next) {
-        next = strchr(l, '\n');
-        if (next)
-            *next++ = '\0';
+    for (char *cur = text, *l; !rc && (l = hm_next_line(&cur)) != NULL;) {
         line++;
         if (l[0] == '#' || !l[0])
             continue;
         struct pipeline_result r;
         memset(&r, 0, sizeof r);
-        char *f[3 + 4 * EVAL_NK + 1];
-        int nf = 0;
-        for (char *t = l, *tab; t && nf < 3 + 4 * EVAL_NK + 1; t = tab) {
-            tab = strchr(t, '\t');
-            if (tab)
-                *tab++ = '\0';
-            f[nf++] = t;
-        }
+        char *f[3 + 4 * EVAL_NK];
+        int nf = hm_split_fields(l, '\t', f, 3 + 4 * EVAL_NK);
         if (nf != 3 + 4 * EVAL_NK) {
-            rc = hm_error(HM_EFORMAT, "%s:%d: expected %d tab-separated fields, found %d%s", path, line,
-                          3 + 4 * EVAL_NK, nf, nf > 3 + 4 * EVAL_NK ? " or more" : "");
+            rc = hm_error(HM_EFORMAT, "%s:%d: expected %d tab-separated fields, found %s%d", path, line,
+                          3 + 4 * EVAL_NK, nf > 3 + 4 * EVAL_NK ? "more than " : "",
+                          nf > 3 + 4 * EVAL_NK ? 3 + 4 * EVAL_NK : nf);
             break;
         }
         int kind_ok = 0;
@@ -105,19 +97,23 @@ int pipeline_results_read(const char *path, struct pipeline_result **out, int *n
     return 0;
 }
 
+int pipeline_submit_model(const struct pipeline *p, char *name, size_t n)
+{
+    if (strcmp(p->c.run.submit_model, "best")) {
+        snprintf(name, n, "%s", p->c.run.submit_model);
+        return 0;
+    }
+    int rc = pipeline_best_model(p, name, n);
+    return rc ? hm_error_wrap(rc, "run.submit_model = best needs the rank stage's results") : 0;
+}
+
 int pipeline_submit_models(const struct pipeline *p, const char *dir, char (*models)[32], int *n)
 {
     *n = 0;
-    char best[32];
-    const char *name = p->c.run.submit_model;
-    int rc = 0;
-    if (!strcmp(name, "best")) {
-        if ((rc = pipeline_best_model(p, best, sizeof best)) != 0)
-            return rc;
-        name = best;
-    }
-    if (recall_baseline_find(name) >= 0)
-        return 0;
+    char name[HM_SETTING_STRLEN];
+    int rc = pipeline_submit_model(p, name, sizeof name);
+    if (rc || recall_baseline_find(name) >= 0)
+        return rc;
     if (strcmp(name, "ensemble") && strcmp(name, "average")) {
         if (strlen(name) >= 32)
             return hm_error(HM_EINVAL, "run.submit_model: no model is called \"%s\"", name);

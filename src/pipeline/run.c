@@ -243,17 +243,6 @@ static int output_sum(const char *path, uint64_t *size, uint64_t *sum)
     return 0;
 }
 
-/* Writes an atomic file of len bytes. */
-static int write_small(const char *path, const char *text, size_t len)
-{
-    struct hm_awriter w;
-    int rc = hm_awriter_open(&w, path);
-    if (rc)
-        return rc;
-    hm_awriter_write(&w, text, len);
-    return hm_awriter_commit(&w);
-}
-
 /* What the stage may have written in this work directory, as "pending NAME" lines: the
  * outputs its record names (finished or not: an unfinished record keeps the list), and what
  * it is about to write (out). Malloc'ed. */
@@ -299,7 +288,7 @@ static int mark_unfinished(const struct pipeline *p, const char *stage, const ch
                                         "half-written; the files it may have written:\n%s", pending);
     int rc = hm_mkdirs(dir);
     if (!rc)
-        rc = write_small(path, b.s, b.len);
+        rc = hm_write_file(path, b.s, b.len);
     hm_buf_release(&b);
     free(dir);
     free(path);
@@ -349,7 +338,7 @@ static int write_record(const struct pipeline *p, int i, const struct stage_inpu
     char *path = record_path(p, st->name), *tp = took_path(p, st->name);
     char text[96];
     int n = snprintf(text, sizeof text, "%.3f %llu\n", seconds, (unsigned long long)peak_rss);
-    int rc = write_small(tp, text, (size_t)n);
+    int rc = hm_write_file(tp, text, (size_t)n);
     free(tp);
     struct hm_buf b = {0};
     hm_buf_printf(&b, "%016llx\n# the inputs and settings this fingerprint was made of\n%s",
@@ -372,7 +361,7 @@ static int write_record(const struct pipeline *p, int i, const struct stage_inpu
         free(out[k]);
     free(out);
     if (!rc)
-        rc = write_small(path, b.s, b.len);
+        rc = hm_write_file(path, b.s, b.len);
     hm_buf_release(&b);
     free(path);
     return rc;

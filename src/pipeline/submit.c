@@ -77,16 +77,14 @@ static int submit_model(struct pipeline *p, const char *model, const char *path)
 int pipeline_submit(struct pipeline *p, const char *path)
 {
     const struct data_set *ds;
-    int rc = pipeline_lock(p); /* the models it reads must not change under it */
-    if (rc || (rc = pipeline_data(p, &ds)) != 0)
+    /* the models it reads: up to date (the stages that make them run first when they are
+     * not), and not changing under it */
+    char model[HM_SETTING_STRLEN];
+    int rc = pipeline_lock(p);
+    if (!rc && recall_baseline_find(p->c.run.submit_model) < 0 && (rc = pipeline_check(p)) == 0)
+        rc = pipeline_require(p, "retrain");
+    if (rc || (rc = pipeline_data(p, &ds)) != 0 || (rc = pipeline_submit_model(p, model, sizeof model)) != 0)
         return rc;
-    const char *model = p->c.run.submit_model;
-    char best[32];
-    if (!strcmp(model, "best")) {
-        if ((rc = pipeline_best_model(p, best, sizeof best)) != 0)
-            return hm_error_wrap(rc, "run.submit_model = best needs the rank stage's results");
-        model = best;
-    }
     int kind = recall_baseline_find(model);
     if (kind < 0)
         return submit_model(p, model, path);

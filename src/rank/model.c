@@ -427,24 +427,15 @@ int rank_ensemble_read(const char *path, const char *name, char (*models)[32], d
     if (rc)
         return rc;
     double total = 0;
-    for (char *l = text, *next; l && *l && !rc; l = next) {
-        next = strchr(l, '\n');
-        if (next)
-            *next++ = '\0';
+    for (char *cur = text, *l; !rc && (l = hm_next_line(&cur)) != NULL;) {
         line++;
         if (l[0] == '#' || !l[0])
             continue;
-        char *f[4];
-        int nf = 0;
-        for (char *t = l, *tab; t && nf < 4; t = tab) {
-            tab = strchr(t, '\t');
-            if (tab)
-                *tab++ = '\0';
-            f[nf++] = t;
-        }
+        char *f[3];
+        int nf = hm_split_fields(l, '\t', f, 3);
         if (nf != 3) {
-            rc = hm_error(HM_EFORMAT, "%s:%d: expected \"ensemble<TAB>model<TAB>weight\", found %d field%s", path,
-                          line, nf, nf == 1 ? "" : "s");
+            rc = hm_error(HM_EFORMAT, "%s:%d: expected \"ensemble<TAB>model<TAB>weight\", found %s%d field%s", path,
+                          line, nf > 3 ? "more than " : "", nf > 3 ? 3 : nf, nf == 1 ? "" : "s");
             break;
         }
         if (strcmp(f[0], name))

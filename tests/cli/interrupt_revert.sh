@@ -8,11 +8,8 @@
 set -euo pipefail
 bin=$1
 tmp=$2
-rm -rf "$tmp"
-mkdir -p "$tmp"
-"$bin" synth --preset tiny "$tmp/data" >/dev/null 2>&1
+. "$(dirname "$0")/lib/runstate.bash"
 conf() { printf '[run]\ndata = %s\nwork = %s\n[prepare]\ntrain_weeks = 3\nusers = 200\n[rank]\nmodels = classifier,nn\n' "$tmp/data" "$1"; }
-sums() { (cd "$1" && find . -type f ! -name '*.took' ! -name 'report.*' ! -name hmrec.lock | LC_ALL=C sort | xargs md5sum); }
 
 conf "$tmp/ref" > "$tmp/ref.conf"
 "$bin" run --config "$tmp/ref.conf" >/dev/null 2>&1

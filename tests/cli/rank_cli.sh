@@ -2,7 +2,8 @@
 # Stages 3 and 4 from the command line on the tiny preset: the feature table and the CSV view,
 # the network's summary, a run with the rankers (models, ensembles and the pool ceiling in the
 # metrics table, a submission from the best model), and the errors a user can make: an unknown
-# model in rank.models, a damaged model file, a model whose columns are not the features'.
+# model in rank.models, a damaged model file (which the submission's command rebuilds), a model
+# whose columns are not the features'.
 set -euo pipefail
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 tmp=$2
@@ -65,15 +66,19 @@ set -e
 [ $rc -ne 0 ]
 grep -q "rank.models.*bogus" <<< "$err"
 cmp "$tmp/work/models/map.model" "$tmp/map.before"
-# a damaged model file: the submission (from the validation run's model, not retrained) names it
+# a damaged model file: reading it names it; the submission's command (from the validation
+# run's model, not retrained) reruns the rank stage first, saying why, and the model is whole
 head -c 1000 "$tmp/map.before" > "$tmp/work/models/map.model"
 set +e
-err=$("$bin" submit --config "$conf" --set run.submit_model=map --set rank.retrain=0 --out "$tmp/sub.csv" 2>&1)
+err=$("$bin" model --summary "$tmp/work/models/map.model" 2>&1)
 rc=$?
 set -e
 [ $rc -ne 0 ]
 grep -q "map.model" <<< "$err"
-test ! -e "$tmp/sub.csv"
+out=$("$bin" submit --config "$conf" --set run.submit_model=map --set rank.retrain=0 --out "$tmp/sub.csv" 2>&1)
+grep -q "^\[rank\] running: $tmp/work/models/map.model is 1000 bytes, not the [0-9]* the stage wrote" <<< "$out"
+cmp "$tmp/work/models/map.model" "$tmp/map.before"
+test -s "$tmp/sub.csv"
 # the reference labelling: one training set of the sample's other customers, labelled with their
 # purchases of the training weeks; a wrong value is refused before anything runs
 "$bin" run --config "$conf" --set run.work="$tmp/wref" --set rank.labels=reference >"$tmp/ref.log" 2>&1

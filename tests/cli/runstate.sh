@@ -7,14 +7,12 @@
 set -euo pipefail
 bin=$(cd "$(dirname "$1")" && pwd)/$(basename "$1")
 tmp=$2
-rm -rf "$tmp"
+. "$(dirname "$0")/lib/runstate.bash"
 mkdir -p "$tmp/shared"
-"$bin" synth --preset tiny "$tmp/data" >/dev/null 2>&1
 conf() { # work store submission
   printf '[run]\ndata = %s\nwork = %s\nstore = %s\nsubmission = %s\n[prepare]\ntrain_weeks = 3\nusers = 200\n' \
     "$tmp/data" "$1" "$2" "$3"
 }
-sums() { (cd "$1" && find . -type f ! -name '*.took' ! -name 'report.*' ! -name hmrec.lock | LC_ALL=C sort | xargs md5sum); }
 fails() { # expected-message command... : exits non-zero at once, naming what it should
   local want=$1 out rc
   shift
