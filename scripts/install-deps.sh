@@ -12,6 +12,7 @@ PACKAGES=(
   python3 python3-numpy python3-pandas python3-pil  # benchmarks' baselines, golden vectors
   time                                         # GNU time -v: peak RSS in bench/bench_synth.sh
   chromium libxml2-utils                       # the report's browser test (headless), xmllint
+  libmicrohttpd-dev libjansson-dev wrk         # hmrec serve: HTTP, JSON; its load test and benchmark
 )
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; fi

@@ -113,7 +113,7 @@ static int ref_cmp(const void *a, const void *b)
 
 static int ingest(const char *data, const char *store, int threads, size_t seg, int bad, int refs)
 {
-    struct data_ingest_opts o = {data, store, bad, refs, threads, seg};
+    struct data_ingest_opts o = {data, store, bad, refs, threads, seg, NULL};
     struct data_ingest_report r;
     return data_ingest(&o, &r);
 }
@@ -325,7 +325,7 @@ TEST(test_bad_rows_skip)
     snprintf(want, sizeof want, "%s/transactions_train.csv:%d:1: expected price as a non-negative "
              "decimal number, found \"abc\"", dir, NT + 2);
     CHECK_STR(hm_last_error(), want);
-    struct data_ingest_opts o = {dir, st, IO_BAD_SKIP, 0, 2, 0};
+    struct data_ingest_opts o = {dir, st, IO_BAD_SKIP, 0, 2, 0, NULL};
     struct data_ingest_report r;
     CHECK(data_ingest(&o, &r) == 0);
     CHECK_EQ_INT(r.transactions.bad_total, 4);

@@ -44,5 +44,6 @@ int cmd_synth(int argc, char **argv);
 int cmd_features(int argc, char **argv);
 int cmd_model(int argc, char **argv);
 int cmd_embed(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

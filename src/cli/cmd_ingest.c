@@ -8,7 +8,7 @@
 
 static const char ingest_help[] =
     "usage: hmrec ingest --data DIR --out STORE [--bad-rows fail|skip]\n"
-    "                    [--missing-refs fail|drop|keep]\n\n"
+    "                    [--missing-refs fail|drop|keep] [--purchases LOG]\n\n"
     "Reads DIR/articles.csv, DIR/customers.csv and DIR/transactions_train.csv and writes the\n"
     "store STORE/ (articles.hmt, customers.hmt, transactions.hmt). Under mpirun -np N (N > 1)\n"
     "each rank reads a part of the transactions and writes its shard STORE/shard-R-of-N/\n"
@@ -20,6 +20,9 @@ static const char ingest_help[] =
     "  --missing-refs MODE   transactions naming a customer or article missing from the\n"
     "                        other files: fail (default), drop the rows, or keep them with\n"
     "                        a placeholder customer/article row\n"
+    "  --purchases LOG       also read the purchases of LOG (hmrec serve's purchases.csv,\n"
+    "                        the format of transactions_train.csv) after the transactions;\n"
+    "                        the store records how much of it it holds (docs/serve.md)\n"
     "  --segment-bytes N     bytes per thread per parallel segment (default 32 MiB; small\n"
     "                        values exercise the chunk splitting in tests)\n"
     "Environment: HMREC_THREADS (parser threads; the store is identical for any value).\n";
@@ -53,6 +56,8 @@ int cmd_ingest(int argc, char **argv)
             o.data_dir = v;
         else if (!strcmp(a, "--out"))
             o.store_dir = v;
+        else if (!strcmp(a, "--purchases"))
+            o.purchases = v;
         else if (!strcmp(a, "--segment-bytes")) {
             long n;
             if (cli_parse_long("ingest", a, v, &n))
@@ -93,6 +98,8 @@ int cmd_ingest(int argc, char **argv)
     print_stats("articles", &r.articles, io_art_col_name, IO_ART_NCOLS);
     print_stats("customers", &r.customers, io_cust_col_name, IO_CUST_NCOLS);
     print_stats("transactions", &r.transactions, io_tx_col_name, IO_TX_NCOLS);
+    if (o.purchases)
+        print_stats("purchases", &r.purchases, io_tx_col_name, IO_TX_NCOLS);
     const struct io_read_stats *t = &r.transactions;
     if (t->missing_rows && comm_size() > 1) {
         printf("unknown references: %llu rows dropped (%llu name unknown customers, %llu unknown articles)\n",

@@ -28,6 +28,7 @@ static const struct {
     {"run", cmd_run, "run the pipeline's stages in a work directory (skips what is up to date)", 0},
     {"synth", cmd_synth, "generate a synthetic H&M data set with an oracle (or --check one)", 0},
     {"embed", cmd_embed, "FashionCLIP image embeddings of the article photos", 0},
+    {"serve", cmd_serve, "answer recommendations and take purchases over HTTP, with a web page", 0},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])

@@ -179,6 +179,13 @@ static int open_transactions(struct data_set *ds, const struct io_table *t, int 
         TRY(io_table_column(t, "article_rows", IO_U32, x->n, &p));
         x->art_rows = p;
     }
+    /* a purchase log folded in: an optional column {bytes, hash} */
+    for (int k = 0; k < t->n_cols; k++)
+        if (!strcmp(t->cols[k].name, "purchase_log") && t->cols[k].type == IO_U64 && t->cols[k].count == 2) {
+            const uint64_t *log = t->cols[k].data;
+            x->log_bytes = log[0];
+            x->log_hash = log[1];
+        }
     /* CSR offsets: cheap, always checked (later stages index with them) */
     if (x->cust_off[0] != 0 || x->cust_off[nc] != x->n || (x->art_off && (x->art_off[0] != 0 || x->art_off[na] != x->n)))
         return hm_error(HM_EFORMAT, "'%s': CSR offsets are inconsistent", t->path);

@@ -80,6 +80,9 @@ struct data_transactions {
     const uint32_t *art_rows;  /* (n) transaction rows grouped by article, ascending */
     uint16_t day_min, day_max; /* first and last day (0, 0 when n == 0); in a shard, those of
                                   the whole data set */
+    uint64_t log_bytes;        /* a purchase log folded in (data_ingest_opts.purchases): how many
+                                  of its first bytes the rows include, 0 when none */
+    uint64_t log_hash;         /* hm_hash64 of those bytes (seed 0) */
 };
 
 /* The article side (docs/scale.md): every transaction row of the articles [a0, a1), whoever
@@ -249,9 +252,14 @@ struct data_ingest_opts {
     int missing_refs;      /* enum io_missing_refs */
     int nthreads;          /* <= 0: hm_threads() */
     size_t seg_bytes;      /* CSV bytes per thread per parallel segment; 0: default */
+    const char *purchases; /* a purchase log (hmrec serve's purchases.csv: the format of
+                              transactions_train.csv) whose rows are read after that file's, or
+                              NULL; its complete lines only (a last line without its newline was
+                              never acknowledged): the store records how many bytes it read and
+                              their hash (tx.log_bytes, tx.log_hash). One rank only. */
 };
 struct data_ingest_report {
-    struct io_read_stats articles, customers, transactions;
+    struct io_read_stats articles, customers, transactions, purchases;
     double seconds_sort, seconds_write, seconds;
     uint64_t store_bytes;
 };
@@ -264,9 +272,9 @@ struct data_ingest_report {
 int data_ingest(const struct data_ingest_opts *o, struct data_ingest_report *rep);
 
 /* Writes a store from tables in memory (what data_ingest does after reading). Consumes t:
- * its records are freed. */
+ * its records are freed. log (may be NULL): the purchase log folded in, {bytes, hash}. */
 int data_store_write(const char *dir, const struct io_articles *a, const struct io_customers *c,
-                   struct io_transactions *t, int nthreads, double *seconds_sort);
+                   struct io_transactions *t, int nthreads, const uint64_t *log, double *seconds_sort);
 
 /* ---- export (export.c) --------------------------------------------------------------------- */
 

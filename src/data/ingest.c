@@ -287,7 +287,7 @@ struct shard_meta {
 /* Writes the three table files of a store (a shard when sh is not NULL: days and row counts
  * of the whole data set in the transactions' meta). */
 static int store_write_tables(const char *dir, const struct io_articles *a, const struct io_customers *c,
-                              const struct store_cols *s, const struct shard_meta *sh)
+                              const struct store_cols *s, const struct shard_meta *sh, const uint64_t *log)
 {
     int rc = hm_mkdirs(dir);
     if (rc)
@@ -342,6 +342,8 @@ static int store_write_tables(const char *dir, const struct io_articles *a, cons
             col(cs, "article_offsets", IO_U64, 8, (uint64_t)a->n + 1, s->art_off);
             col(cs, "article_rows", IO_U32, 4, n, s->rows);
         }
+        if (log && log[0])
+            col(cs, "purchase_log", IO_U64, 8, 2, log);
         memset(meta, 0, sizeof meta);
         meta[0] = c->n;
         meta[1] = a->n;
@@ -361,7 +363,7 @@ static int store_write_tables(const char *dir, const struct io_articles *a, cons
 }
 
 int data_store_write(const char *dir, const struct io_articles *a, const struct io_customers *c,
-                   struct io_transactions *t, int nthreads, double *seconds_sort)
+                   struct io_transactions *t, int nthreads, const uint64_t *log, double *seconds_sort)
 {
     int64_t t0 = hm_now_ns();
     int T = nthreads > 0 ? nthreads : hm_threads();
@@ -372,7 +374,7 @@ int data_store_write(const char *dir, const struct io_articles *a, const struct 
     store_sort(t, c->n, a->n, T, &s);
     if (seconds_sort)
         *seconds_sort = hm_seconds_since(t0);
-    int rc = store_write_tables(dir, a, c, &s, NULL);
+    int rc = store_write_tables(dir, a, c, &s, NULL, log);
     store_cols_release(&s);
     return rc;
 }
@@ -630,7 +632,7 @@ static int ingest_shard(const struct data_ingest_opts *o, const struct io_read_o
     char *dir = data_shard_dir(o->store_dir, comm_rank(), comm_size());
     struct shard_meta sh = {st->rows, (uint32_t)comm_rank(), (uint32_t)comm_size()};
     int64_t t1 = hm_now_ns();
-    rc = comm_agree(store_write_tables(dir, a, c, &s, &sh));
+    rc = comm_agree(store_write_tables(dir, a, c, &s, &sh, NULL));
     if (!rc)
         rc = comm_agree(write_article_side(dir, a->n, c->n, &s, st->rows, T));
     rep->seconds_write = hm_seconds_since(t1);
@@ -642,6 +644,42 @@ static int ingest_shard(const struct data_ingest_opts *o, const struct io_read_o
 
 /* ---- the whole ingest ------------------------------------------------------------------- */
 
+/* The purchase log's complete lines read after the transactions (appended to t); log[0] how
+ * many bytes were read, log[1] their hash. */
+static int read_purchases(const char *path, const struct io_read_opts *ro, struct io_articles *a,
+                          struct io_customers *c, struct io_transactions *t, struct io_read_stats *st,
+                          uint64_t log[2])
+{
+    struct hm_map m;
+    int rc = hm_map_file(&m, path);
+    if (rc)
+        return hm_error_wrap(rc, "the purchase log");
+    size_t whole = m.size;
+    while (whole > 0 && m.data[whole - 1] != '\n')
+        whole--;
+    log[0] = whole;
+    log[1] = hm_hash64(m.data, whole, 0);
+    hm_map_release(&m);
+    if (!whole)
+        return hm_error(HM_EPARSE, "%s: expected a header line, found no complete line", path);
+    struct io_read_opts o = *ro;
+    o.range_lo = 0; /* the records that start before the end of the last complete line */
+    o.range_hi = whole;
+    struct io_transactions extra;
+    if ((rc = io_read_transactions(path, &o, a, c, &extra, st)) != 0)
+        return rc;
+    st->bytes = whole;
+    if (extra.n) {
+        HM_GROW(t->rec, t->cap, t->n + extra.n);
+        memcpy(t->rec + t->n, extra.rec, extra.n * sizeof *extra.rec);
+        t->n += extra.n;
+    }
+    hm_info("purchases: %llu rows of %s (%llu bytes) after the transactions", (unsigned long long)extra.n, path,
+            (unsigned long long)whole);
+    io_transactions_release(&extra);
+    return 0;
+}
+
 int data_ingest(const struct data_ingest_opts *o, struct data_ingest_report *rep)
 {
     int64_t t0 = hm_now_ns();
@@ -649,6 +687,8 @@ int data_ingest(const struct data_ingest_opts *o, struct data_ingest_report *rep
     struct io_read_opts ro = {o->bad_rows, o->missing_refs, o->nthreads, o->seg_bytes, 0, 0};
     if (comm_size() > 1 && o->missing_refs == IO_REFS_KEEP)
         return hm_error(HM_EINVAL, "--missing-refs keep needs one rank (placeholder rows are numbered in file order)");
+    if (comm_size() > 1 && o->purchases)
+        return hm_error(HM_EINVAL, "a purchase log is folded in by an ingest of one rank");
     struct io_articles a;
     struct io_customers c;
     struct io_transactions t;
@@ -665,13 +705,18 @@ int data_ingest(const struct data_ingest_opts *o, struct data_ingest_report *rep
         } else if (!rc) {
             hm_info("customers: %u rows in %.2f s", c.n, rep->customers.seconds);
             rc = io_read_transactions(pt, &ro, &a, &c, &t, &rep->transactions);
+            uint64_t log[2] = {0, 0};
             if (!rc) {
                 hm_info("transactions: %llu rows in %.2f s (%.0f MB/s)",
                         (unsigned long long)t.n, rep->transactions.seconds,
                         rep->transactions.bytes / 1e6 / (rep->transactions.seconds + 1e-9));
+                if (o->purchases && (rc = read_purchases(o->purchases, &ro, &a, &c, &t, &rep->purchases, log)) != 0)
+                    io_transactions_release(&t);
+            }
+            if (!rc) {
                 io_idmap256_release(&c.index); /* not needed any more: free before sorting */
                 int64_t tw = hm_now_ns();
-                rc = data_store_write(o->store_dir, &a, &c, &t, o->nthreads, &rep->seconds_sort);
+                rc = data_store_write(o->store_dir, &a, &c, &t, o->nthreads, log, &rep->seconds_sort);
                 rep->seconds_write = hm_seconds_since(tw) - rep->seconds_sort;
                 io_transactions_release(&t);
             }

@@ -96,7 +96,17 @@ struct pipeline {
     struct hm_lock lock;                 /* the work directory's (pipeline_lock) */
     struct hm_lock store_lock;           /* a store outside the work directory's */
     int locked;
+    int as_is;                           /* 1: the work directory is used as it is, its stages
+                                            never run (pipeline_require does nothing): hmrec
+                                            serve, which checks the submit stage's record itself */
 };
+/* The purchase log hmrec serve appends to in the work directory (the transactions_train.csv
+ * format). When it exists, the ingest stage reads its complete lines after the CSV files'
+ * transactions (their fingerprint includes it), so the next run folds it into the data. */
+#define PIPELINE_PURCHASE_LOG "purchases.csv"
+/* Its first line (the transactions_train.csv header): a log of this line alone holds nothing. */
+#define PIPELINE_PURCHASE_LOG_HEADER "t_dat,customer_id,article_id,price,sales_channel_id\n"
+
 /* Copies the config; opens nothing yet. */
 void pipeline_init(struct pipeline *p, const struct pipeline_config *c);
 void pipeline_release(struct pipeline *p);
@@ -148,8 +158,13 @@ int pipeline_check(const struct pipeline *p);
  * call it. */
 int pipeline_lock(struct pipeline *p);
 /* Makes sure the stage's outputs are up to date: its dependencies first, then the stage
- * itself runs unless its record matches (single commands call this for what they read). */
+ * itself runs unless its record matches (single commands call this for what they read).
+ * Nothing at all when p->as_is. */
 int pipeline_require(struct pipeline *p, const char *stage);
+/* 1 when the stage is up to date: its record matches the fingerprint its settings and inputs
+ * make now, and its outputs are intact; else 0 with the reason in why, or an error. Nothing
+ * runs (hmrec serve checks the submit stage of the directory it serves). */
+int pipeline_stage_current(struct pipeline *p, const char *name, struct hm_buf *why);
 /* What the stage took when it last ran (its record): wall seconds and the process's peak
  * resident bytes at its end. 1 when known, 0 otherwise (zeros). */
 int pipeline_stage_took(const struct pipeline *p, const char *stage, double *seconds, uint64_t *peak_rss);

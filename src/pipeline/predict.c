@@ -11,6 +11,7 @@ struct pipeline_predictor {
     const struct data_article_matrix *text;
     const struct feat_image *image;
     int32_t cutoff, start;
+    int shared;                 /* 1: scorer, ctx, e and items are another predictor's */
     struct rank_scorer scorer;
     struct feat_ctx ctx;
     int have_ctx;
@@ -35,13 +36,15 @@ void pipeline_predictor_close(struct pipeline_predictor **ppr)
     if (!pr)
         return;
     recall_cut_end(&pr->cut_ctx);
-    if (pr->e.ds)
-        recall_engine_release(&pr->e);
-    if (pr->have_items)
-        prep_items_release(&pr->items);
-    if (pr->have_ctx)
-        feat_ctx_release(&pr->ctx);
-    rank_scorer_release(&pr->scorer);
+    if (!pr->shared) {
+        if (pr->e.ds)
+            recall_engine_release(&pr->e);
+        if (pr->have_items)
+            prep_items_release(&pr->items);
+        if (pr->have_ctx)
+            feat_ctx_release(&pr->ctx);
+        rank_scorer_release(&pr->scorer);
+    }
     free(pr->x);
     free(pr->score);
     free(pr->top);
@@ -81,6 +84,8 @@ int pipeline_predictor_open(struct pipeline *p, const struct pipeline_predict_op
 }
 
 const char *pipeline_predictor_model(const struct pipeline_predictor *pr) { return pr->scorer.name; }
+
+const float *pipeline_predictor_scores(const struct pipeline_predictor *pr) { return pr->score; }
 
 /* ---- a block of candidates ------------------------------------------------------------------ */
 
@@ -137,6 +142,43 @@ static int engine_open(struct pipeline_predictor *pr)
     if ((rc = pipeline_cut_load(p)) == 0)
         rc = pipeline_cut_begin(p, &pr->e, &pr->cut_ctx, &pr->cut);
     return rc;
+}
+
+int pipeline_predictor_engine(struct pipeline_predictor *pr, const struct recall_engine **e)
+{
+    int rc = engine_open(pr);
+    *e = rc ? NULL : &pr->e;
+    return rc;
+}
+
+int pipeline_predictor_share(struct pipeline_predictor *pr, const struct data_set *ds, struct pipeline_predictor **out)
+{
+    *out = NULL;
+    int rc = engine_open(pr);
+    if (rc)
+        return rc;
+    struct pipeline_predictor *q = hm_xcalloc(1, sizeof *q);
+    q->p = pr->p;
+    q->ds = ds;
+    q->text = pr->text;
+    q->image = pr->image;
+    q->cutoff = pr->cutoff;
+    q->start = pr->start;
+    q->shared = 1;
+    q->scorer = pr->scorer;
+    feat_ctx_view(&q->ctx, &pr->ctx, ds);
+    q->have_ctx = 1;
+    memcpy(q->fill, pr->fill, sizeof q->fill);
+    q->n_fill = pr->n_fill;
+    q->items = pr->items;
+    q->have_items = 1;
+    recall_engine_view(&q->e, &pr->e, ds);
+    if ((rc = pipeline_cut_begin(q->p, &q->e, &q->cut_ctx, &q->cut)) != 0) {
+        pipeline_predictor_close(&q);
+        return rc;
+    }
+    *out = q;
+    return 0;
 }
 
 int pipeline_predict_users(struct pipeline_predictor *pr, const uint32_t *users, uint32_t n, struct hm_progress *prog,

@@ -542,6 +542,20 @@ static int stage_fresh(struct pipeline *p, int i, const struct stage_inputs *in,
     return fresh;
 }
 
+int pipeline_stage_current(struct pipeline *p, const char *name, struct hm_buf *why)
+{
+    int i = pipeline_stage_find(name);
+    if (i < 0)
+        HM_BUG("no stage '%s'", name);
+    struct stage_inputs in;
+    int rc = stage_inputs(p, i, &in);
+    if (rc)
+        return rc;
+    int fresh = stage_fresh(p, i, &in, why);
+    hm_buf_release(&in.record);
+    return fresh;
+}
+
 /* ---- the loop ------------------------------------------------------------------------------ */
 
 /* Removes what killed runs left half-written in the directories the locks cover: every
@@ -651,7 +665,7 @@ int pipeline_require(struct pipeline *p, const char *name)
     int i = pipeline_stage_find(name);
     if (i < 0)
         HM_BUG("no stage '%s'", name);
-    if (p->done[i])
+    if (p->done[i] || p->as_is)
         return 0;
     int rc = pipeline_lock(p);
     if (rc)

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* ---- outputs ------------------------------------------------------------------------------- */
 
@@ -148,7 +149,20 @@ static uint64_t stat_hash(const char *path, uint64_t h)
     return hm_hash64(path, strlen(path), h);
 }
 
-/* The CSV inputs: names, sizes and modification times. */
+/* The work directory's purchase log (hmrec serve), when it holds more than its header (caller
+ * frees). */
+static char *purchase_log(const struct pipeline *p)
+{
+    char *path = pipeline_path(p, PIPELINE_PURCHASE_LOG);
+    struct stat st;
+    if (stat(path, &st) == 0 && (size_t)st.st_size > strlen(PIPELINE_PURCHASE_LOG_HEADER))
+        return path;
+    free(path);
+    return NULL;
+}
+
+/* The CSV inputs: names, sizes and modification times; the purchase log's too when there is
+ * one. */
 static uint64_t csv_fingerprint(const struct pipeline *p)
 {
     static const char *const names[] = {"articles.csv", "customers.csv", "transactions_train.csv"};
@@ -158,6 +172,10 @@ static uint64_t csv_fingerprint(const struct pipeline *p)
         h = stat_hash(path, h);
         free(path);
     }
+    char *log = purchase_log(p);
+    if (log)
+        h = stat_hash(log, h);
+    free(log);
     return h;
 }
 
@@ -244,14 +262,19 @@ int pipeline_ingest(struct pipeline *p)
         data_set_release(&p->ds);
         p->ds_open = 0;
     }
+    char *log = purchase_log(p);
     struct data_ingest_opts o = {.data_dir = p->c.run.data, .store_dir = p->store, .bad_rows = IO_BAD_FAIL,
-                                 .missing_refs = IO_REFS_FAIL};
+                                 .missing_refs = IO_REFS_FAIL, .purchases = log};
     struct data_ingest_report rep;
     int rc = data_ingest(&o, &rep);
     if (!rc)
         hm_report("ingest: %s -> %s: %llu transactions, %llu customers, %llu articles in %.1fs",
                   p->c.run.data, p->store, (unsigned long long)rep.transactions.rows,
                   (unsigned long long)rep.customers.rows, (unsigned long long)rep.articles.rows, rep.seconds);
+    if (!rc && log)
+        hm_report("ingest: folded in %llu purchases of %s (its first %llu bytes)",
+                  (unsigned long long)rep.purchases.rows, log, (unsigned long long)rep.purchases.bytes);
+    free(log);
     return rc;
 }
 

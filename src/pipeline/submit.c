@@ -31,16 +31,26 @@ static int submit_block(void *ud, const struct recall_candidates *c, const uint3
     return rc;
 }
 
+int pipeline_submit_opts(struct pipeline *p, const char *model, struct pipeline_predict_opts *o)
+{
+    struct prep_week week;
+    int rc = pipeline_week_days(p, (struct pipeline_week){PIPELINE_WEEK_TEST, 0}, &week);
+    /* the retrained models when the retrain stage made them */
+    if (!rc)
+        *o = (struct pipeline_predict_opts){.model = model, .final = p->c.rank.retrain && !pipeline_reference_labels(p),
+                                            .cutoff = week.start, .fill = 1};
+    return rc;
+}
+
 static int submit_model(struct pipeline *p, const char *model, const char *path)
 {
     const struct data_set *ds;
-    struct prep_week week;
+    struct pipeline_predict_opts o;
     int rc = pipeline_data(p, &ds);
-    if (rc || (rc = pipeline_week_days(p, (struct pipeline_week){PIPELINE_WEEK_TEST, 0}, &week)) != 0)
+    if (rc || (rc = pipeline_submit_opts(p, model, &o)) != 0)
         return rc;
-    /* the retrained models when the retrain stage made them */
-    int retrained = p->c.rank.retrain && !pipeline_reference_labels(p);
-    struct pipeline_predict_opts o = {.model = model, .final = retrained, .cutoff = week.start, .fill = 1};
+    int retrained = o.final;
+    struct prep_week week = {o.cutoff, o.cutoff + 6};
     struct pipeline_predictor *pr;
     if ((rc = pipeline_predictor_open(p, &o, &pr)) != 0)
         return rc;
